@@ -1,0 +1,37 @@
+# Finds pgwarden's dependencies; each failure names the Debian package to
+# install (scripts/install-deps.sh installs them all).
+find_package(PkgConfig)
+if(NOT PKG_CONFIG_FOUND)
+  message(FATAL_ERROR "pkg-config not found: apt-get install pkg-config (or run scripts/install-deps.sh)")
+endif()
+find_package(Threads REQUIRED)
+
+macro(pw_require_pkg var module debpkg)
+  pkg_check_modules(${var} IMPORTED_TARGET ${module})
+  if(NOT ${var}_FOUND)
+    message(FATAL_ERROR "${module} not found: apt-get install ${debpkg} (or run scripts/install-deps.sh)")
+  endif()
+endmacro()
+
+pw_require_pkg(LIBEVENT "libevent_core;libevent_extra;libevent_pthreads;libevent_openssl" libevent-dev)
+pw_require_pkg(INIH inih libinih-dev)
+
+find_package(OpenSSL QUIET)
+if(NOT OpenSSL_FOUND)
+  message(FATAL_ERROR "OpenSSL not found: apt-get install libssl-dev (or run scripts/install-deps.sh)")
+endif()
+find_package(PostgreSQL QUIET)
+if(NOT PostgreSQL_FOUND)
+  pkg_check_modules(PQ IMPORTED_TARGET libpq)
+  if(NOT PQ_FOUND)
+    message(FATAL_ERROR "libpq not found: apt-get install libpq-dev (or run scripts/install-deps.sh)")
+  endif()
+  add_library(PostgreSQL::PostgreSQL ALIAS PkgConfig::PQ)
+endif()
+
+if(PW_TESTS)
+  find_path(CATCH2_INCLUDE catch2/catch.hpp)
+  if(NOT CATCH2_INCLUDE)
+    message(FATAL_ERROR "catch2/catch.hpp not found: apt-get install catch2 (or run scripts/install-deps.sh)")
+  endif()
+endif()
