@@ -1,0 +1,95 @@
+// consensus/raft_node.h — the glue that drives the pure Raft core on the
+// control thread's event_base: tick timer, storage (persist before send),
+// transport, applying committed entries to a StateMachine, snapshots.
+//
+// This header is the contract node/ programs against. Everything runs on
+// the event_base thread; no method may be called from another thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "consensus/state_machine.h"
+
+struct event_base;
+
+namespace pw::consensus {
+
+struct Peer {
+  uint64_t id;        // 1..N, stable: the member's position in the config list + 1
+  std::string name;   // member name, carried in the handshake / TLS identity
+  std::string host;   // address to connect to (and, for self, to bind)
+  uint16_t port;
+};
+
+struct TlsOptions {
+  std::string ca_file, cert_file, key_file;  // all empty = plaintext
+  bool enabled() const { return !ca_file.empty(); }
+};
+
+struct RaftOptions {
+  std::string cluster_name;
+  uint64_t self_id = 0;
+  std::vector<Peer> peers;       // every member, self included
+  std::string state_dir;         // log segments, hard state, snapshots, identity
+  int64_t tick_ms = 100;
+  int election_ticks = 10;       // randomized in [election_ticks, 2*election_ticks)
+  int heartbeat_ticks = 1;
+  uint64_t max_frame_size = 16ull << 20;
+  uint64_t snapshot_entries = 10000;  // snapshot + compact after this many applied
+  TlsOptions tls;
+};
+
+/// Outcome of a proposal: committed at `index`, or dropped (`index` = 0,
+/// `error` says why: not leader and no known leader, leadership lost, ...).
+struct ProposalResult {
+  bool committed = false;
+  uint64_t index = 0;
+  std::string error;
+};
+using ProposalCallback = std::function<void(const ProposalResult&)>;
+
+/// Application messages (soft state such as member status) ride the raft
+/// transport but bypass the log: best effort, no ordering across reconnects.
+using AppMessageHandler = std::function<void(uint64_t from_id, const std::string& data)>;
+
+class RaftNode {
+ public:
+  /// Opens (or creates) the state directory. Throws std::runtime_error with a
+  /// message naming the file, offset and what to do on corruption or on a
+  /// cluster identity mismatch (name or members differ from `opts`).
+  static std::unique_ptr<RaftNode> open(event_base* base, const RaftOptions& opts,
+                                        StateMachine* sm);
+  virtual ~RaftNode() = default;
+
+  /// Binds the listener, starts the tick timer and outbound connections.
+  /// Throws std::runtime_error if the port cannot be bound.
+  virtual void start() = 0;
+  /// Closes connections and timers; flushes nothing more (all is already durable).
+  virtual void stop() = 0;
+
+  /// Proposes `data` (forwarded to the leader when this node is a follower).
+  /// `cb` is called exactly once, on the event_base thread.
+  virtual void propose(const std::string& data, ProposalCallback cb) = 0;
+  virtual void transfer_leadership(uint64_t to_id) = 0;
+
+  virtual void broadcast_app(const std::string& data) = 0;
+  virtual void send_app(uint64_t to_id, const std::string& data) = 0;
+  virtual void set_app_handler(AppMessageHandler h) = 0;
+  /// Called after each change of role/leader/term (for logs and the agent).
+  virtual void set_leader_change_handler(std::function<void()> h) = 0;
+
+  virtual bool is_leader() const = 0;
+  virtual uint64_t leader_id() const = 0;   // 0 = unknown
+  virtual uint64_t term() const = 0;
+  virtual uint64_t commit_index() const = 0;
+  virtual uint64_t applied_index() const = 0;
+  virtual uint64_t self_id() const = 0;
+  /// Monotonic ms when a frame was last received from peer `id` (0 = never).
+  virtual int64_t last_heard_ms(uint64_t id) const = 0;
+};
+
+}  // namespace pw::consensus

@@ -1,0 +1,132 @@
+// pgctl/postgres.h — asynchronous control of the local PostgreSQL instance
+// (DESIGN §1, I2, I6). Every operation runs child processes or non-blocking
+// libpq on the caller's event_base and reports through a callback; none
+// blocks the loop. One operation at a time is the caller's responsibility
+// (the agent serializes them); probes may run alongside.
+//
+// This header is the contract node/ programs against.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct event_base;
+
+namespace pw::pgctl {
+
+struct PgOptions {
+  std::string bin_dir;           // e.g. /usr/lib/postgresql/15/bin
+  std::string data_dir;
+  std::string listen_address;    // listen_addresses
+  uint16_t port = 15432;
+  std::string socket_dir;        // unix_socket_directories; probes connect here
+  std::string superuser = "postgres";  // OS user = superuser, peer auth on the socket
+  std::string replication_user = "replicator";
+  std::string replication_password_file;  // never on a command line or in logs
+  std::string passfile;          // pgpass written by pgctl (under socket_dir/state)
+  std::string node_name;         // application_name; slot name derived from it
+  std::vector<std::string> member_addresses;  // pg_hba: replication + proxies
+  std::vector<std::string> initdb_args;
+  std::map<std::string, std::string> parameters;  // [postgresql.parameters]
+  std::string synchronous_standby_names;
+  int64_t op_timeout_ms = 600000;   // initdb/basebackup/rewind
+  int64_t probe_timeout_ms = 2000;
+};
+
+/// Outcome of an operation: ok, or an error with the child's last output.
+struct Result {
+  bool ok = true;
+  std::string error;
+  static Result success() { return {}; }
+  static Result failure(std::string e) { return {false, std::move(e)}; }
+};
+using Done = std::function<void(const Result&)>;
+
+/// What is in the data directory.
+struct DataDirInfo {
+  enum class Kind { empty, cluster, unusable } kind = Kind::empty;
+  std::string reason;            // unusable: why (and what to do)
+  uint64_t system_id = 0;
+  uint32_t timeline = 0;
+  uint64_t checkpoint_lsn = 0;
+  bool was_standby = false;      // standby.signal present / in archive recovery
+  bool clean_shutdown = false;
+  uint32_t major_version = 0;
+};
+
+/// What a probe saw on the running server.
+struct Status {
+  bool running = false;          // accepting connections
+  bool in_recovery = false;
+  uint32_t timeline = 0;
+  uint64_t current_lsn = 0;      // primary: pg_current_wal_lsn
+  uint64_t receive_lsn = 0;      // standby: last received
+  uint64_t replay_lsn = 0;       // standby: last replayed
+  bool wal_receiver_streaming = false;
+  std::string upstream_host;     // standby: host it streams from
+  struct Standby {
+    std::string application_name, client_addr, state, sync_state;
+    uint64_t replay_lsn = 0;
+  };
+  std::vector<Standby> standbys; // primary: pg_stat_replication
+  std::string error;             // set when running == false
+};
+
+enum class Role { primary, standby };
+enum class StopMode { fast, immediate };
+
+/// Connection target of a primary to stream/clone/rewind from.
+struct Upstream {
+  std::string host;
+  uint16_t port = 0;
+};
+
+class Postgres {
+ public:
+  static std::unique_ptr<Postgres> create(event_base* base, const PgOptions& opts);
+  virtual ~Postgres() = default;
+
+  /// Synchronous, cheap: reads the data directory (pg_control) without
+  /// starting anything. Safe to call on the loop.
+  virtual DataDirInfo inspect() = 0;
+
+  virtual void initdb(Done cb) = 0;
+  /// Starts the postmaster as a child with PR_SET_PDEATHSIG. As a standby it
+  /// writes standby.signal + primary_conninfo/slot for `upstream` (may be
+  /// empty: a standby with no upstream yet). Calls back once it accepts
+  /// connections (or failed / timed out).
+  virtual void start(Role role, const Upstream& upstream, Done cb) = 0;
+  virtual void stop(StopMode mode, Done cb) = 0;
+  virtual void promote(Done cb) = 0;
+  /// Points a running standby at a new upstream (reload or restart as needed).
+  virtual void follow(const Upstream& upstream, Done cb) = 0;
+  /// Clones from `upstream` into the (moved-aside-if-needed) data directory.
+  virtual void basebackup(const Upstream& upstream, Done cb) = 0;
+  virtual void rewind(const Upstream& upstream, Done cb) = 0;
+  /// Renames the data directory to <data_dir>.moved-<timestamp>; returns the
+  /// new path or an error. Never deletes.
+  virtual Result move_aside(std::string* new_path) = 0;
+
+  /// Primary only: creates the replication role (password from file) if absent.
+  virtual void ensure_replication_role(Done cb) = 0;
+  /// Primary only: makes the set of physical slots exactly `slot_names`.
+  virtual void sync_slots(const std::vector<std::string>& slot_names, Done cb) = 0;
+  virtual void set_synchronous_standby_names(const std::string& value, Done cb) = 0;
+
+  virtual void probe(std::function<void(const Status&)> cb) = 0;
+
+  /// Postmaster pid we own (0 = not running / not ours).
+  virtual pid_t postmaster_pid() const = 0;
+  /// Called when the postmaster exits on its own (crash, kill).
+  virtual void set_exit_handler(std::function<void(int status)> h) = 0;
+  /// Slot name for a member (sanitized for PostgreSQL's slot-name rules).
+  static std::string slot_name(const std::string& member);
+};
+
+}  // namespace pw::pgctl

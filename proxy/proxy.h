@@ -1,0 +1,59 @@
+// proxy/proxy.h — the data plane: listeners, held connections, sessions
+// (DESIGN §7). Owns its threads; publish() is the only call the control
+// plane makes while it runs, and it never blocks on client traffic.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/route.h"
+
+namespace pw::proxy {
+
+struct ProxyOptions {
+  std::string listen_address = "127.0.0.1";
+  uint16_t port = 5432;               // read-write listener
+  uint16_t readonly_port = 0;         // 0 = none
+  int64_t hold_timeout_ms = 10000;
+  int64_t connect_timeout_ms = 2000;
+  uint32_t max_client_connections = 10000;  // per listener
+  uint64_t readonly_max_lag = 1ull << 20;
+  bool readonly_fallback = true;
+  int64_t shutdown_grace_ms = 5000;
+  uint32_t threads = 1;
+};
+
+struct ListenerCounters {
+  uint64_t sessions_now = 0, sessions_total = 0;
+  uint64_t held_now = 0, held_total = 0;
+  uint64_t bytes_client_to_server = 0, bytes_server_to_client = 0;
+  uint64_t refused = 0;             // over max_client_connections
+  uint64_t hold_timeouts = 0;       // answered 57P03
+  uint64_t closed_epoch_change = 0;
+  uint64_t backend_connect_errors = 0;
+  uint64_t backend_connect_total = 0;
+  uint64_t backend_connect_us_sum = 0;  // mean latency = sum / total
+};
+
+struct Counters {
+  ListenerCounters readwrite, readonly;
+};
+
+class Proxy {
+ public:
+  /// Binds the listeners (throws std::runtime_error naming address:port on
+  /// failure) and starts the proxy thread(s).
+  static std::unique_ptr<Proxy> start(const ProxyOptions& opts);
+  virtual ~Proxy() = default;
+  /// Atomically replaces the route and wakes the proxy threads. Thread-safe.
+  virtual void publish(const Route& route) = 0;
+  /// Stops accepting, lets sessions finish for shutdown_grace, then closes
+  /// everything and joins the threads. Idempotent.
+  virtual void shutdown() = 0;
+  /// Consistent-enough snapshot of the counters (relaxed atomics). Thread-safe.
+  virtual Counters counters() const = 0;
+};
+
+}  // namespace pw::proxy
