@@ -1,0 +1,54 @@
+// node/decider.h — what the raft leader proposes next (DESIGN §5, §6).
+// A pure function of the committed cluster state, the members' gossiped
+// status, the lease watch and the clock: no I/O, so the simulation and unit
+// tests drive exactly the code production runs.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "node/cluster_state.h"
+#include "node/diagnostic.h"
+#include "node/member_status.h"
+
+namespace pw::node {
+
+struct SeenStatus {
+  MemberStatus status;
+  bool fresh = false;   // received within the freshness window
+};
+
+struct DeciderInput {
+  const ClusterState* state = nullptr;
+  std::vector<std::string> members;             // configured, in config order
+  std::map<std::string, SeenStatus> seen;       // by member name (self included)
+  std::string self;
+  int64_t now_ms = 0;
+  bool lease_expired = false;                   // LeaseWatch says the holder of state->epoch is gone
+  int64_t claim_age_ms = 0;                     // since this node applied the current claim
+  int64_t bootstrap_timeout_ms = 120000;
+  uint64_t maximum_lag_on_failover = 1 << 20;
+  bool synchronous_mode = false;
+  bool reinit_when_all_empty = false;
+  int64_t wall_ms = 0;                          // for history entries
+};
+
+struct Decision {
+  std::optional<Command> propose;
+  Diagnostics diagnostics;
+};
+
+Decision decide(const DeciderInput& in);
+
+/// Failover candidates ranked best first, and for every excluded member the
+/// reason (for the "no failover candidate" diagnostic and `ctl list`).
+struct Ranking {
+  std::vector<std::string> ranked;
+  std::map<std::string, std::string> excluded;
+};
+Ranking rank_candidates(const DeciderInput& in, const std::string& exclude);
+
+}  // namespace pw::node

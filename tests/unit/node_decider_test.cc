@@ -1,0 +1,201 @@
+// Unit tests for the decider: bootstrap (adopt, claim, claim timeout),
+// failover ranking and exclusions, the seed's diagnostic, pause.
+#include <catch2/catch.hpp>
+
+#include "node/decider.h"
+
+using namespace pw::node;
+
+namespace {
+struct Fixture {
+  ClusterState state;
+  DeciderInput in;
+  Fixture() {
+    in.state = &state;
+    in.members = {"n1", "n2", "n3"};
+    in.self = "n1";
+  }
+  MemberStatus& report(const std::string& name, DataKind kind, bool fresh = true) {
+    auto& s = in.seen[name];
+    s.fresh = fresh;
+    s.status.name = name;
+    s.status.data = kind;
+    return s.status;
+  }
+  MemberStatus& standby(const std::string& name, uint64_t lsn, uint32_t tl = 2) {
+    auto& st = report(name, DataKind::cluster);
+    st.system_id = 42;
+    st.timeline = tl;
+    st.lsn = lsn;
+    st.pg_running = true;
+    st.in_recovery = true;
+    return st;
+  }
+  void initialized(const std::string& primary) {
+    state.init = InitKind::done;
+    state.init_node = "n1";
+    state.system_id = 42;
+    state.primary = primary;
+    state.epoch = 5;
+    state.ready_epoch = 5;
+  }
+};
+}  // namespace
+
+TEST_CASE("bootstrap waits for a quorum of reports and names the silent members") {
+  Fixture f;
+  f.report("n1", DataKind::empty);
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "waiting_for_members");
+  CHECK(d.diagnostics[0].message.find("n2, n3") != std::string::npos);
+}
+
+TEST_CASE("a quorum of empty members: the decider claims, preferring itself") {
+  Fixture f;
+  f.report("n1", DataKind::empty);
+  f.report("n2", DataKind::empty);
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->type == CmdType::claim);
+  CHECK(d.propose->node == "n1");
+  f.state.failed_claimants.insert("n1");
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n2");
+}
+
+TEST_CASE("existing data is adopted: highest timeline then LSN wins") {
+  Fixture f;
+  f.report("n1", DataKind::empty);
+  auto& a = f.report("n2", DataKind::cluster);
+  a.timeline = 3;
+  a.lsn = 100;
+  a.system_id = 7;
+  auto& b = f.report("n3", DataKind::cluster);
+  b.timeline = 2;
+  b.lsn = 900;
+  b.system_id = 7;
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->type == CmdType::adopt);
+  CHECK(d.propose->node == "n2");
+  CHECK(d.propose->system_id == 7);
+}
+
+TEST_CASE("a claim that outlives bootstrap_timeout is cleared") {
+  Fixture f;
+  f.state.init = InitKind::claimed;
+  f.state.init_node = "n2";
+  f.in.claim_age_ms = 1000;
+  CHECK_FALSE(decide(f.in).propose);
+  f.in.claim_age_ms = f.in.bootstrap_timeout_ms;
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->type == CmdType::clear_claim);
+  CHECK(d.propose->node == "n2");
+}
+
+TEST_CASE("no failover while the holder's lease runs") {
+  Fixture f;
+  f.initialized("n1");
+  f.standby("n2", 1000);
+  f.in.lease_expired = false;
+  CHECK_FALSE(decide(f.in).propose);
+}
+
+TEST_CASE("failover picks the highest LSN, then priority, then name; CAS on the epoch") {
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.standby("n2", 1000);
+  f.standby("n3", 2000);
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->type == CmdType::set_primary);
+  CHECK(d.propose->node == "n3");
+  CHECK(d.propose->epoch == 5);
+  f.standby("n2", 2000).priority = 5;
+  CHECK(decide(f.in).propose->node == "n2");
+  f.in.seen["n2"].status.priority = 0;
+  CHECK(decide(f.in).propose->node == "n2");  // tie → name
+}
+
+TEST_CASE("candidates are excluded with a reason each") {
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.in.maximum_lag_on_failover = 100;
+  f.standby("n2", 1000).nofailover = true;
+  f.standby("n3", 500);                        // lags 500 behind n2's 1000
+  auto& old = f.report("n1", DataKind::cluster, false);
+  old.system_id = 42;
+  old.lsn = 1000;
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "no_failover_candidate");
+  CHECK(d.diagnostics[0].message.find("n2: tagged nofailover") != std::string::npos);
+  CHECK(d.diagnostics[0].message.find("n3: lag 500 bytes") != std::string::npos);
+
+  Ranking r = rank_candidates(f.in, "n1");
+  CHECK(r.excluded["n1"] == "current primary");
+  f.standby("n3", 990).system_id = 43;
+  r = rank_candidates(f.in, "n1");
+  CHECK(r.excluded["n3"].find("another cluster") != std::string::npos);
+}
+
+TEST_CASE("synchronous mode only promotes from the committed sync set") {
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.in.synchronous_mode = true;
+  f.state.sync = {"n2"};
+  f.standby("n2", 900);
+  f.standby("n3", 1000);
+  f.in.maximum_lag_on_failover = 1 << 20;
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n2");
+}
+
+TEST_CASE("the seed's case is named, and resolved by reinit_when_all_empty") {
+  Fixture f;
+  f.initialized("");
+  f.report("n1", DataKind::empty);
+  f.report("n2", DataKind::empty);
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "init_done_no_data");
+  CHECK(d.diagnostics[0].action.find("pgwarden ctl reset-cluster --confirm") != std::string::npos);
+  f.in.reinit_when_all_empty = true;
+  CHECK_FALSE(decide(f.in).propose);  // n3 silent: "every member" not proven
+  f.report("n3", DataKind::empty);
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->type == CmdType::reset_cluster);
+}
+
+TEST_CASE("pause stops every automatic action") {
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.standby("n2", 1000);
+  f.state.paused = true;
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  CHECK(d.diagnostics.at(0).code == "paused");
+}
+
+TEST_CASE("failover --to honours the target when it is eligible") {
+  Fixture f;
+  f.initialized("");
+  f.state.switchover = std::make_pair(std::string(), std::string("n2"));
+  f.standby("n2", 900);
+  f.standby("n3", 1000);
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n2");
+}
