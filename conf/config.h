@@ -16,7 +16,7 @@ namespace pw::conf {
 struct Member {
   std::string name;
   std::string host;        // address other members and clients use
-  uint16_t raft_port = 5010;
+  uint16_t raft_port = 5010;  // from the list, else [raft] port (filled in by load_config)
 };
 
 struct Config {
@@ -44,7 +44,7 @@ struct Config {
   std::string pg_bin_dir;             // required
   std::string pg_data_dir;            // required
   uint16_t pg_port = 15432;
-  std::string pg_listen_address;      // default: this member's host
+  std::string pg_listen_address;      // default: this member's host; '*' or "a, b"
   std::string pg_socket_dir;          // default: state_dir
   std::string pg_superuser = "postgres";
   std::string pg_replication_user = "replicator";
@@ -116,10 +116,17 @@ struct LoadResult {
 };
 
 /// Parses and validates `path`. Never throws; never stops at the first error.
+/// On success every derived default is filled in: members' raft ports, the
+/// three listen addresses (this member's host) and pg_socket_dir (state_dir),
+/// so readers of Config never re-derive them.
 LoadResult load_config(const std::string& path);
 
 /// The effective configuration as INI text (every key, defaults included,
 /// secrets shown as file paths only). Used by `pgwarden check-config`.
 std::string render_config(const Config& c);
+
+/// The configuration reference as a Markdown table (section, key, default,
+/// meaning), for README.md. `pgwarden check-config --reference` prints it.
+std::string reference_markdown();
 
 }  // namespace pw::conf

@@ -1,0 +1,164 @@
+// conf/validate.cc — see validate.h: the checks that relate several keys.
+// Each check runs only when the keys it reads were parsed, so one bad value
+// produces one error, not a cascade.
+#include <algorithm>
+#include <set>
+
+#include "conf/schema.h"
+#include "conf/validate.h"
+#include "conf/values.h"
+
+namespace pw::conf {
+
+int KeyLines::line(const std::string& section, const std::string& key) const {
+  if (auto it = key_line.find(section + "." + key); it != key_line.end()) return it->second;
+  if (auto it = section_line.find(section); it != section_line.end()) return it->second;
+  return 0;
+}
+bool KeyLines::present(const std::string& section, const std::string& key) const {
+  return key_line.count(section + "." + key) > 0;
+}
+bool KeyLines::usable(const std::string& section, const std::string& key) const {
+  return bad.count(section + "." + key) == 0;
+}
+
+namespace {
+
+uint16_t effective_port(const Member& m, const Config& c) { return m.raft_port ? m.raft_port : c.raft_port; }
+
+void check_members(const Config& c, const KeyLines& kl, ErrorSink& sink) {
+  if (!kl.usable("cluster", "members")) return;
+  std::set<std::string> names;
+  for (size_t i = 0; i < c.members.size(); ++i) {
+    const Member& m = c.members[i];
+    if (!names.insert(m.name).second)
+      sink.at(kl, "cluster", "members", "member name '" + m.name + "' appears twice; each member needs its own name");
+    for (size_t j = 0; j < i; ++j) {
+      const Member& o = c.members[j];
+      if (o.host == m.host && effective_port(o, c) == effective_port(m, c) && o.name != m.name)
+        sink.at(kl, "cluster", "members",
+                "members '" + o.name + "' and '" + m.name + "' have the same address " +
+                    format_host_port(m.host, effective_port(m, c)) + "; give each its own host or raft port");
+    }
+  }
+  if (!kl.usable("node", "name")) return;
+  if (std::any_of(c.members.begin(), c.members.end(), [&](const Member& m) { return m.name == c.node_name; }))
+    return;
+  std::vector<std::string> all;
+  for (const Member& m : c.members) all.push_back(m.name);
+  std::string list;
+  for (const auto& n : all) list += (list.empty() ? "" : ", ") + n;
+  std::string near = closest(c.node_name, all);
+  sink.at(kl, "node", "name",
+          "'" + c.node_name + "' is not in [cluster] members (" + list + ")" +
+              (near.empty() ? "; add it there or fix the name" : "; did you mean '" + near + "'?"));
+}
+
+// One address a listener binds; "*", 0.0.0.0 and :: cover every address.
+bool overlaps(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  auto wild = [](const std::string& h) { return h == "*" || h == "0.0.0.0" || h == "::"; };
+  for (const auto& x : a)
+    for (const auto& y : b)
+      if (x == y || wild(x) || wild(y)) return true;
+  return false;
+}
+
+std::vector<std::string> split_hosts(const std::string& list) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t comma = std::min(list.find(',', pos), list.size());
+    std::string h = list.substr(pos, comma - pos);
+    h.erase(0, h.find_first_not_of(' '));
+    h.erase(h.find_last_not_of(' ') + 1);
+    if (!h.empty()) out.push_back(h);
+    pos = comma + 1;
+  }
+  return out;
+}
+
+struct Listener {
+  std::string section, key;  // the key that sets the port
+  std::vector<std::string> hosts;
+  uint16_t port;
+};
+
+void check_ports(const Config& c, const KeyLines& kl, ErrorSink& sink) {
+  auto self = std::find_if(c.members.begin(), c.members.end(), [&](const Member& m) { return m.name == c.node_name; });
+  if (self == c.members.end() || !kl.usable("cluster", "members")) return;
+  auto or_self = [&](const std::string& h) { return h.empty() ? self->host : h; };
+  bool raft_in_list = self->raft_port != 0;
+  std::vector<Listener> ls = {
+      {"proxy", "port", {or_self(c.proxy_listen_address)}, c.proxy_port},
+      {"proxy", "readonly_port", {or_self(c.proxy_listen_address)}, c.proxy_readonly_port},
+      {"api", "port", {or_self(c.api_listen_address)}, c.api_port},
+      {raft_in_list ? "cluster" : "raft", raft_in_list ? "members" : "port", {self->host}, effective_port(*self, c)},
+      {"postgresql", "port", split_hosts(or_self(c.pg_listen_address)), c.pg_port},
+  };
+  for (size_t i = 0; i < ls.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      const Listener& a = ls[j];
+      const Listener& b = ls[i];
+      if (a.port == 0 || a.port != b.port || !overlaps(a.hosts, b.hosts)) continue;
+      if (!kl.usable(a.section, a.key) || !kl.usable(b.section, b.key)) continue;
+      // Blame the key written later in the file (the one most likely just edited).
+      bool blame_b = kl.line(b.section, b.key) >= kl.line(a.section, a.key);
+      const Listener& blamed = blame_b ? b : a;
+      const Listener& other = blame_b ? a : b;
+      sink.at(kl, blamed.section, blamed.key,
+              "port " + std::to_string(b.port) + " is also [" + other.section + "] " + other.key + " on " +
+                  other.hosts.front() + "; every listener of a node needs its own port (or address)");
+    }
+  }
+}
+
+// Requires lo < hi (strict) or lo <= hi; blames lo_key when it is in the
+// file, else hi_key. `factor` scales lo first ("at most half of" = 2).
+void check_order(const KeyLines& kl, ErrorSink& sink, const char* section, const char* lo_key, int64_t lo,
+                 const char* hi_key, int64_t hi, bool strict, int64_t factor, const std::string& why) {
+  if (!kl.usable(section, lo_key) || !kl.usable(section, hi_key)) return;
+  if (strict ? lo * factor < hi : lo * factor <= hi) return;
+  std::string rel = factor == 2 ? "at most half of" : strict ? "less than" : "at most";
+  sink.at(kl, section, kl.present(section, lo_key) ? lo_key : hi_key,
+          std::string(lo_key) + " (" + format_duration(lo) + ") must be " + rel + " " + hi_key + " (" +
+              format_duration(hi) + "): " + why);
+}
+
+void check_timing(const Config& c, const KeyLines& kl, ErrorSink& sink) {
+  check_order(kl, sink, "raft", "tick", c.raft_tick_ms, "heartbeat_interval", c.raft_heartbeat_interval_ms, false, 1,
+              "timers cannot be finer than the tick");
+  check_order(kl, sink, "raft", "heartbeat_interval", c.raft_heartbeat_interval_ms, "election_timeout",
+              c.raft_election_timeout_ms, false, 2,
+              "followers must hear at least two heartbeats before they start an election");
+  check_order(kl, sink, "ha", "fence_margin", c.ha_fence_margin_ms, "lease", c.ha_lease_ms, true, 1,
+              "the primary would start demoting as soon as it renewed its lease");
+  check_order(kl, sink, "ha", "loop_interval", c.ha_loop_interval_ms, "lease", c.ha_lease_ms, true, 1,
+              "member status would be stale before the lease could be judged");
+}
+
+void check_tls(const Config& c, const KeyLines& kl, ErrorSink& sink) {
+  const std::pair<const char*, const std::string*> keys[] = {
+      {"ca_file", &c.tls_ca_file}, {"cert_file", &c.tls_cert_file}, {"key_file", &c.tls_key_file}};
+  std::string missing;
+  int set = 0;
+  for (const auto& [key, value] : keys) {
+    if (kl.present("tls", key)) ++set;
+    else missing += (missing.empty() ? "" : ", ") + std::string(key);
+  }
+  if (set > 0 && set < 3)
+    sink.add(kl.section_line.count("tls") ? kl.section_line.at("tls") : 0, "tls", "",
+             "set ca_file, cert_file and key_file together (mutual TLS needs all three), or none; missing: " + missing);
+  if (c.api_tls && set == 0 && kl.usable("api", "tls"))
+    sink.at(kl, "api", "tls", "is on but [tls] is not configured; set [tls] ca_file, cert_file and key_file");
+}
+
+}  // namespace
+
+void validate_cluster(const Config& c, const KeyLines& kl, ErrorSink& sink) {
+  check_members(c, kl, sink);
+  check_ports(c, kl, sink);
+  check_timing(c, kl, sink);
+  check_tls(c, kl, sink);
+}
+
+}  // namespace pw::conf
