@@ -16,6 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "pgctl/data_dir.h"
+#include "pgctl/result.h"
+
 struct event_base;
 
 namespace pw::pgctl {
@@ -37,27 +40,16 @@ struct PgOptions {
   std::string synchronous_standby_names;
   int64_t op_timeout_ms = 600000;   // initdb/basebackup/rewind
   int64_t probe_timeout_ms = 2000;
-};
 
-/// Outcome of an operation: ok, or an error with the child's last output.
-struct Result {
-  bool ok = true;
-  std::string error;
-  static Result success() { return {}; }
-  static Result failure(std::string e) { return {false, std::move(e)}; }
-};
-using Done = std::function<void(const Result&)>;
-
-/// What is in the data directory.
-struct DataDirInfo {
-  enum class Kind { empty, cluster, unusable } kind = Kind::empty;
-  std::string reason;            // unusable: why (and what to do)
-  uint64_t system_id = 0;
-  uint32_t timeline = 0;
-  uint64_t checkpoint_lsn = 0;
-  bool was_standby = false;      // standby.signal present / in archive recovery
-  bool clean_shutdown = false;
-  uint32_t major_version = 0;
+  // Extensions beyond the lead's first contract.
+  int64_t stop_timeout_ms = 60000;  // per escalation step: fast → immediate → SIGKILL
+  /// A postmaster already running on data_dir that pgwarden did not start:
+  /// adopt it (watch, probe, stop it; it has no PDEATHSIG until restarted)
+  /// or refuse to start with a message saying how to stop it.
+  bool adopt_running = false;
+  /// The cluster's committed system id (0 = not known yet): a data
+  /// directory of another cluster is then reported unusable/foreign (I6).
+  uint64_t expected_system_id = 0;
 };
 
 /// What a probe saw on the running server.
@@ -76,6 +68,28 @@ struct Status {
   };
   std::vector<Standby> standbys; // primary: pg_stat_replication
   std::string error;             // set when running == false
+
+  // Extensions.
+  uint16_t upstream_port = 0;    // standby: port it streams from
+  std::string wal_receiver_status;  // standby: pg_stat_wal_receiver.status ("" = none)
+  struct Slot {
+    std::string name;
+    bool active = false;
+    uint64_t restart_lsn = 0;
+  };
+  std::vector<Slot> slots;       // physical replication slots on this server
+  uint32_t server_version = 0;   // server_version_num, e.g. 150004
+};
+
+/// Progress of the last (or current) clone or rewind, for the API/logs.
+struct CloneProgress {
+  bool active = false;
+  std::string tool;              // "pg_basebackup", "pg_rewind", "" = none yet
+  uint64_t done_kb = 0, total_kb = 0;  // pg_basebackup --progress
+  std::string last_line;         // the tool's last output line
+  int64_t started_ms = 0, finished_ms = 0;  // pw::mono_ms()
+  std::string error;             // set when the last run failed
+  std::string moved_aside_to;    // where the previous data directory went, if anywhere
 };
 
 enum class Role { primary, standby };
@@ -112,6 +126,9 @@ class Postgres {
   /// Renames the data directory to <data_dir>.moved-<timestamp>; returns the
   /// new path or an error. Never deletes.
   virtual Result move_aside(std::string* new_path) = 0;
+  /// Stops the server (fast, escalating) and starts it again as a standby of
+  /// `upstream` (may be empty).
+  virtual void demote(const Upstream& upstream, Done cb) = 0;
 
   /// Primary only: creates the replication role (password from file) if absent.
   virtual void ensure_replication_role(Done cb) = 0;
@@ -123,6 +140,15 @@ class Postgres {
 
   /// Postmaster pid we own (0 = not running / not ours).
   virtual pid_t postmaster_pid() const = 0;
+  /// True when the running postmaster was adopted (started outside pgwarden:
+  /// no PDEATHSIG; restart it to restore I2).
+  virtual bool adopted() const = 0;
+  /// Sets the committed system id used by inspect() (see PgOptions).
+  virtual void set_expected_system_id(uint64_t id) = 0;
+  /// Progress of the last/current basebackup or rewind.
+  virtual CloneProgress clone_progress() const = 0;
+  /// Major version of the binaries in bin_dir (0 if unknown).
+  virtual uint32_t bin_major_version() const = 0;
   /// Called when the postmaster exits on its own (crash, kill).
   virtual void set_exit_handler(std::function<void(int status)> h) = 0;
   /// Slot name for a member (sanitized for PostgreSQL's slot-name rules).
