@@ -43,6 +43,7 @@ const char* cmd_name(CmdType t) {
     case CmdType::reinit_done: return "reinit_done";
     case CmdType::reset_cluster: return "reset_cluster";
     case CmdType::set_sync: return "set_sync";
+    case CmdType::barrier: return "barrier";
   }
   return "unknown";
 }
@@ -71,7 +72,7 @@ std::optional<Command> Command::decode(const std::string& bytes) {
   if (r.u8() != kCmdVersion) return std::nullopt;
   Command c;
   uint8_t t = r.u8();
-  if (t < 1 || t > static_cast<uint8_t>(CmdType::set_sync)) return std::nullopt;
+  if (t < 1 || t > static_cast<uint8_t>(CmdType::barrier)) return std::nullopt;
   c.type = static_cast<CmdType>(t);
   c.node = r.str();
   c.to = r.str();
@@ -261,6 +262,8 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
     case CmdType::set_sync:
       if (s.epoch != c.epoch) return rejected(c.type, "stale epoch");
       s.sync = c.members;
+      break;
+    case CmdType::barrier:
       break;
   }
   e.applied = true;

@@ -30,6 +30,8 @@ enum class CmdType : uint8_t {
   reinit_done = 13,   // agent: `node` finished re-cloning
   reset_cluster = 14, // operator: forget init (the seed's case)
   set_sync = 15,      // holder/decider: synchronous standby set = members
+  barrier = 16,       // new decider: no effect; once applied, it has applied
+                      // everything committed before its term (see agent.cc)
 };
 const char* cmd_name(CmdType t);
 
