@@ -1,0 +1,163 @@
+// consensus/transport.h — raft peer-to-peer transport on the control
+// thread's event_base. Carries opaque frames (the codec gives them meaning)
+// between the members of one cluster:
+//
+// * listens on the node's own address and raft port (never 0.0.0.0 unless
+//   that is the configured address);
+// * keeps one outbound connection per peer, reconnecting with a jittered
+//   back-off (backoff_min_ms doubling to backoff_max_ms), and sends every
+//   frame for that peer on it; frames from a peer arrive on the connection
+//   the peer dialed (inbound). Each direction of a pair thus has exactly one
+//   path, with no tie-breaking between simultaneous dials;
+// * a handshake on every connection (protocol version, cluster name, member
+//   id and name); a mismatch closes it and is logged once per peer and
+//   distinct reason, not on every retry;
+// * with TLS options, mutual TLS: both sides present a certificate signed by
+//   the cluster CA, and each checks that the other's certificate names the
+//   member it claims to be;
+// * per-peer output bounded in bytes: a frame that does not fit is dropped
+//   and counted (Raft retransmits), as are frames for a peer not connected;
+// * zero-length keepalive frames on idle outbound connections; an inbound
+//   connection silent for idle_timeout_ms is closed (dead peer, no FIN).
+//
+// All methods run on the event_base thread. Do not destroy the Transport
+// from inside one of its callbacks.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "consensus/connection.h"
+#include "consensus/raft_node.h"
+
+struct event;
+struct event_base;
+struct evconnlistener;
+
+namespace pw::consensus {
+
+class TlsContext;
+
+struct TransportOptions {
+  std::string cluster_name;
+  uint64_t self_id = 0;
+  std::vector<Peer> peers;                 // every member, self included
+  uint64_t max_frame_size = 16ull << 20;   // larger incoming frames close the connection
+  uint64_t max_queue_bytes = 8ull << 20;   // per peer; beyond it frames are dropped
+  TlsOptions tls;
+  int64_t backoff_min_ms = 50;
+  int64_t backoff_max_ms = 2000;
+  int64_t handshake_timeout_ms = 5000;     // connect + TLS + handshake
+  int64_t keepalive_ms = 1000;             // idle outbound sends an empty frame
+  int64_t idle_timeout_ms = 10000;         // silent inbound is closed
+};
+
+/// Counters per peer (monotonic since start, for the API and tests).
+struct PeerStats {
+  uint64_t frames_in = 0, bytes_in = 0;    // payload frames received (keepalives excluded)
+  uint64_t frames_out = 0, bytes_out = 0;  // payload frames queued for sending
+  uint64_t drops_queue_full = 0;           // dropped: output over max_queue_bytes
+  uint64_t drops_not_connected = 0;        // dropped: no established outbound connection
+  uint64_t connects = 0;                   // outbound attempts that completed the handshake
+  uint64_t reconnects = 0;                 // outbound attempts after the first
+  uint64_t refusals = 0;                   // connections with this peer ended before/at handshake
+  bool connected_out = false;              // outbound connection established now
+  bool connected_in = false;               // an inbound connection from the peer established now
+  int64_t last_heard_ms = 0;               // mono ms of the last frame received (0 = never)
+};
+
+class Transport : private ConnectionOwner {
+ public:
+  /// Called for each payload frame from an established peer. A non-empty
+  /// return value is a reason to close that connection (malformed frame).
+  using FrameHandler = std::function<std::string(uint64_t from_id, std::string_view frame)>;
+
+  /// Validates options and loads TLS material. Throws std::runtime_error
+  /// (unknown self id, unresolvable address, unreadable certificate).
+  Transport(event_base* base, TransportOptions opts);
+  ~Transport();
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  void set_frame_handler(FrameHandler h) { handler_ = std::move(h); }
+
+  /// Binds the listener and starts dialing every peer. Throws
+  /// std::runtime_error naming the address when the port cannot be bound.
+  void start();
+  /// Closes the listener and every connection; cancels timers. Idempotent.
+  void stop();
+
+  /// Queues one frame for `to`. Returns false (and counts a drop) when the
+  /// peer has no established outbound connection or its queue is full. A
+  /// frame larger than max_frame_size is a programming error: refused.
+  bool send(uint64_t to, std::string_view frame);
+
+  bool connected(uint64_t to) const;
+  PeerStats stats(uint64_t id) const;
+  int64_t last_heard_ms(uint64_t id) const;
+  const TransportOptions& options() const { return opts_; }
+  const Peer& self() const;
+
+ private:
+  struct PeerLink {
+    Transport* owner = nullptr;
+    Peer peer;
+    sockaddr_storage addr{};
+    socklen_t addr_len = 0;
+    Connection* out = nullptr;   // current outbound attempt or connection
+    Connection* in = nullptr;    // newest established inbound connection
+    event* retry_ev = nullptr;
+    int64_t backoff_ms = 0;
+    std::string last_out_reason;  // last outbound failure logged (dedupe)
+    bool dropping = false;        // in a queue-full episode (logged once)
+    PeerStats stats;
+  };
+
+  void on_connected(Connection* c) override;
+  void on_frame(Connection* c, std::string_view payload) override;
+  void on_closed(Connection* c, const std::string& reason) override;
+
+  void dial(PeerLink& p);
+  void schedule_retry(PeerLink& p);
+  void reconnect(PeerLink& p);
+  void handle_hello(Connection* c, std::string_view payload);
+  void handle_accept(Connection* c, PeerLink& p, std::string_view payload);
+  void refuse(Connection* c, const std::string& reason);
+  void log_inbound_refusal(const std::string& key, const std::string& what,
+                           const std::string& reason);
+  void sweep();
+  PeerLink* link(uint64_t id);
+  const PeerLink* link(uint64_t id) const;
+  void reap_later(Connection* c);
+
+  static void accept_cb(evconnlistener* l, int fd, sockaddr* addr, int len, void* arg);
+  static void accept_error_cb(evconnlistener* l, void* arg);
+  static void retry_cb(int, short, void* arg);
+  static void sweep_cb(int, short, void* arg);
+  static void reap_cb(int, short, void* arg);
+
+  event_base* base_;
+  TransportOptions opts_;
+  std::unique_ptr<TlsContext> tls_;
+  FrameHandler handler_;
+  std::map<uint64_t, PeerLink> peers_;   // every member except self
+  Peer self_;
+  sockaddr_storage self_addr_{};
+  socklen_t self_addr_len_ = 0;
+  evconnlistener* listener_ = nullptr;
+  event* sweep_ev_ = nullptr;
+  event* reap_ev_ = nullptr;
+  std::vector<Connection*> pending_in_;  // inbound connections before their handshake
+  std::vector<Connection*> graveyard_;   // closed, deleted from reap_cb
+  // Inbound refusals already logged: remote IP → last reason (dedupe).
+  std::unordered_map<std::string, std::string> refusal_log_;
+  bool running_ = false;
+};
+
+}  // namespace pw::consensus

@@ -1,0 +1,7 @@
+# Consensus integration tests: real sockets on the 127.0.3.x loopback block
+# (transport, three-node raft, mutual TLS). Owned by the consensus module.
+pw_test(integration_consensus_transport
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/consensus_transport_test.cc
+  LINK consensus
+  LABELS integration
+  TIMEOUT 300)

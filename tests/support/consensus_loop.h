@@ -1,0 +1,150 @@
+// tests/support/consensus_loop.h — helpers for consensus integration tests
+// (header-only: pw_test_support links only base, these need libevent).
+// LoopThread: an event_base running on its own thread, with run() to execute
+// a function on it and wait for the result, and pause()/resume() to freeze
+// the loop (a peer that stops reading). LogCapture: routes pw::log to a file
+// so a test can assert what was logged and how often.
+#pragma once
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "base/log.h"
+
+namespace pw::test {
+
+class LoopThread {
+ public:
+  LoopThread() {
+    static std::once_flag once;
+    std::call_once(once, [] { evthread_use_pthreads(); });
+    base_ = event_base_new();
+    if (!base_) throw std::runtime_error("event_base_new failed");
+    thread_ = std::thread([this] { event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY); });
+  }
+  ~LoopThread() {
+    resume();
+    event_base_loopbreak(base_);
+    thread_.join();
+    event_base_free(base_);
+  }
+  LoopThread(const LoopThread&) = delete;
+  LoopThread& operator=(const LoopThread&) = delete;
+
+  event_base* base() const { return base_; }
+
+  /// Runs `f` on the loop thread and returns its result (exceptions are
+  /// rethrown here).
+  template <class F>
+  auto run(F f) -> decltype(f()) {
+    using R = decltype(f());
+    auto task = std::make_shared<std::packaged_task<R()>>(std::move(f));
+    auto fut = task->get_future();
+    auto* holder = new std::function<void()>([task] { (*task)(); });
+    timeval zero{0, 0};
+    if (event_base_once(base_, -1, EV_TIMEOUT, &LoopThread::trampoline, holder, &zero) != 0) {
+      delete holder;
+      throw std::runtime_error("event_base_once failed");
+    }
+    return fut.get();
+  }
+
+  /// Polls `pred` on the loop thread until it is true or `timeout_ms` passes.
+  template <class P>
+  bool wait_until(P pred, int timeout_ms = 20000) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (run([&] { return static_cast<bool>(pred()); })) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+
+  /// Blocks the loop thread until resume(): the node stops reading sockets.
+  void pause() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      paused_ = true;
+    }
+    std::promise<void> entered;
+    auto fut = entered.get_future();
+    auto* holder = new std::function<void()>([this, &entered] {
+      entered.set_value();
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait(lk, [this] { return !paused_; });
+    });
+    timeval zero{0, 0};
+    event_base_once(base_, -1, EV_TIMEOUT, &LoopThread::trampoline, holder, &zero);
+    fut.get();
+  }
+  void resume() {
+    std::lock_guard<std::mutex> lk(mu_);
+    paused_ = false;
+    cv_.notify_all();
+  }
+
+ private:
+  static void trampoline(int, short, void* arg) {
+    auto* f = static_cast<std::function<void()>*>(arg);
+    (*f)();
+    delete f;
+  }
+  event_base* base_ = nullptr;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool paused_ = false;
+};
+
+/// Sends pw::log output to a file for the lifetime of the object.
+class LogCapture {
+ public:
+  explicit LogCapture(const std::string& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw std::runtime_error("cannot open log capture " + path);
+    pw::log_set_fd(fd_);
+  }
+  ~LogCapture() {
+    pw::log_set_fd(2);
+    ::close(fd_);
+  }
+  std::string text() const {
+    std::ifstream in(path_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  /// Lines containing every one of `needles`.
+  int count_lines(std::initializer_list<std::string> needles) const {
+    std::istringstream in(text());
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      bool all = true;
+      for (const auto& s : needles) all = all && line.find(s) != std::string::npos;
+      n += all;
+    }
+    return n;
+  }
+  /// Copies the captured log to stderr (for failing tests).
+  void dump() const { fprintf(stderr, "---- captured log %s ----\n%s----\n", path_.c_str(), text().c_str()); }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+}  // namespace pw::test
