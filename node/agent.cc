@@ -5,6 +5,7 @@
 #include "node/agent.h"
 
 #include <event2/event.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -109,6 +110,11 @@ void Agent::on_apply(void* ctx, uint64_t, const Command& c, const ApplyEffect& e
           a->fencer_->arm(a->pg_->postmaster_pid(), a->hold_.until_ms());
       }
       return;  // the hot path: nothing else changes
+    case CmdType::bootstrap_done:
+    case CmdType::adopt:
+      // Our bootstrap (if any) is now the cluster or lost for good.
+      if (c.node == a->cfg_.node_name) unlink(a->marker_path().c_str());
+      break;
     case CmdType::claim:
       a->claim_applied_at_ = now;
       PW_INFO("agent", "bootstrap claimed by %s", c.node.c_str());

@@ -96,6 +96,9 @@ class Agent {
   void reconcile_standby();
   void reconcile_switchover();
   void refresh_data_dir();
+  std::string marker_path() const;
+  void write_marker(uint64_t system_id);
+  bool abandoned_bootstrap_dir() const;
 
   // One pgctl operation at a time; `what` names it in logs and agent_state.
   void begin_op(const std::string& what);

@@ -5,7 +5,12 @@
 // I6). One pgctl operation at a time; each ends by kicking the loop again.
 #include <event2/event.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -56,10 +61,61 @@ pgctl::Done Agent::end_op(std::function<void(const pgctl::Result&)> then) {
   };
 }
 
+// The bootstrap marker (state_dir/bootstrap-attempt) records that this
+// node's data directory was made by a bootstrap attempt of its own, with the
+// system id once initdb finished. A directory so marked that did not become
+// the cluster is the remains of a failed attempt: it is moved aside (never
+// deleted) instead of being reported for adoption or refused as foreign.
+std::string Agent::marker_path() const { return cfg_.state_dir + "/bootstrap-attempt"; }
+
+void Agent::write_marker(uint64_t system_id) {
+  std::string tmp = marker_path() + ".tmp";
+  if (FILE* f = fopen(tmp.c_str(), "w")) {
+    fprintf(f, "system_id=%llu\n", static_cast<unsigned long long>(system_id));
+    fflush(f);
+    fsync(fileno(f));
+    fclose(f);
+    rename(tmp.c_str(), marker_path().c_str());
+  } else {
+    PW_WARN("agent", "cannot write %s: %s", marker_path().c_str(), strerror(errno));
+  }
+}
+
+bool Agent::abandoned_bootstrap_dir() const {
+  FILE* f = fopen(marker_path().c_str(), "r");
+  if (!f) return false;
+  unsigned long long id = 0;
+  int n = fscanf(f, "system_id=%llu", &id);
+  fclose(f);
+  if (data_.kind == Kind::empty) return false;
+  return n != 1 || id == 0 || id == data_.system_id || data_.kind == Kind::unusable;
+}
+
 void Agent::reconcile() {
   if (busy_ || stopping_ || !raft_) return;
   if (fence_if_needed()) return;
   const ClusterState& s = state();
+  const bool my_claim = s.init == InitKind::claimed && s.init_node == cfg_.node_name;
+  if (!my_claim && !bootstrapping_ && abandoned_bootstrap_dir() &&
+      !(s.init == InitKind::done && data_.system_id == s.system_id)) {
+    if (pg_status_.running) {
+      begin_op("stopping PostgreSQL of an abandoned bootstrap");
+      pg_->stop(pgctl::StopMode::immediate, end_op());
+      return;
+    }
+    std::string moved;
+    pgctl::Result r = pg_->move_aside(&moved);
+    if (r.ok) {
+      PW_WARN("agent", "the data directory was left by a bootstrap attempt of this node that did not "
+                       "become the cluster; moved aside to %s", moved.c_str());
+      unlink(marker_path().c_str());
+    } else {
+      set_error("moving an abandoned bootstrap directory aside failed: " + r.error);
+    }
+    refresh_data_dir();
+    kick();
+    return;
+  }
   if (s.init == InitKind::absent) {
     set_agent_state(data_.kind == Kind::cluster ? "has data, waiting for the bootstrap decision"
                                                 : "waiting for the bootstrap decision");
@@ -149,6 +205,7 @@ void Agent::reconcile_bootstrap() {
     refresh_data_dir();
   }
   bootstrapping_ = true;
+  write_marker(0);
   uint64_t claim = s.claim_index;
   auto fail = [this, claim](const std::string& step, const pgctl::Result& r) {
     set_error("bootstrap: " + step + " failed: " + r.error);
@@ -158,6 +215,7 @@ void Agent::reconcile_bootstrap() {
   begin_op("bootstrap: initdb");
   pg_->initdb(end_op([this, fail](const pgctl::Result& r) {
     if (!r.ok) return fail("initdb", r);
+    write_marker(data_.system_id);
     begin_op("bootstrap: first start");
     pg_->start(pgctl::Role::primary, {}, end_op([this, fail](const pgctl::Result& r) {
       if (!r.ok) return fail("first start", r);
