@@ -140,7 +140,7 @@ int Connection::fd() const { return bev_ ? bufferevent_getfd(bev_) : -1; }
 
 void Connection::send_frame(std::string_view payload) {
   if (state_ != State::open || closing()) return;
-  uint8_t hdr[kFrameHeaderSize];
+  uint8_t hdr[kLengthPrefixSize];
   put_frame_header(hdr, static_cast<uint32_t>(payload.size()));
   evbuffer* out = bufferevent_get_output(bev_);
   evbuffer_add(out, hdr, sizeof hdr);
@@ -189,27 +189,30 @@ void Connection::on_read() {
   last_read_ms = mono_ms();
   while (state_ == State::open && !closing()) {
     size_t avail = evbuffer_get_length(in);
-    if (avail < kFrameHeaderSize) return;
-    uint8_t hdr[kFrameHeaderSize];
+    if (avail < kLengthPrefixSize) return;
+    uint8_t hdr[kLengthPrefixSize];
     evbuffer_copyout(in, hdr, sizeof hdr);
     uint32_t len = get_frame_header(hdr);
-    if (len > frame_limit_) {
+    // The limit covers the whole frame, length prefix included (codec.h).
+    if (len > frame_limit_ - kLengthPrefixSize) {
       if (!established && hdr[0] == 0x16 && hdr[1] == 0x03) {
         close("peer speaks TLS but this node has no [tls] configured");
       } else if (!established) {
-        close("first frame of " + std::to_string(len) + " bytes exceeds the handshake limit " +
+        close("first frame of " + std::to_string(len + kLengthPrefixSize) +
+              " bytes exceeds the handshake limit " +
               std::to_string(frame_limit_) + " (not a pgwarden raft peer?)");
       } else {
-        close("frame of " + std::to_string(len) + " bytes exceeds max_frame_size " +
+        close("frame of " + std::to_string(len + kLengthPrefixSize) +
+              " bytes exceeds max_frame_size " +
               std::to_string(frame_limit_));
       }
       return;
     }
-    if (avail < kFrameHeaderSize + len) return;
-    const unsigned char* p = evbuffer_pullup(in, static_cast<ssize_t>(kFrameHeaderSize + len));
-    owner_->on_frame(this, std::string_view(reinterpret_cast<const char*>(p) + kFrameHeaderSize, len));
+    if (avail < kLengthPrefixSize + len) return;
+    const unsigned char* p = evbuffer_pullup(in, static_cast<ssize_t>(kLengthPrefixSize + len));
+    owner_->on_frame(this, std::string_view(reinterpret_cast<const char*>(p) + kLengthPrefixSize, len));
     if (state_ == State::closed) return;  // the owner closed us; `in` is gone
-    evbuffer_drain(in, kFrameHeaderSize + len);
+    evbuffer_drain(in, kLengthPrefixSize + len);
   }
 }
 

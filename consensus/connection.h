@@ -60,7 +60,7 @@ class Connection {
   void send_frame(std::string_view payload);
   /// Bytes written by the owner but not yet handed to the kernel.
   size_t queued_bytes() const;
-  /// Frames larger than this close the connection.
+  /// Frames larger than this (length prefix included) close the connection.
   void set_frame_limit(size_t limit) { frame_limit_ = limit; }
   /// Ends the connection: frees the socket at once and reports `reason` to
   /// the owner (once; later calls are ignored).

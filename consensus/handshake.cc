@@ -68,21 +68,23 @@ class Reader {
 
 }  // namespace
 
-void put_frame_header(uint8_t out[kFrameHeaderSize], uint32_t len) {
+void put_frame_header(uint8_t out[kLengthPrefixSize], uint32_t len) {
   out[0] = static_cast<uint8_t>(len >> 24);
   out[1] = static_cast<uint8_t>(len >> 16);
   out[2] = static_cast<uint8_t>(len >> 8);
   out[3] = static_cast<uint8_t>(len);
 }
 
-uint32_t get_frame_header(const uint8_t in[kFrameHeaderSize]) {
+uint32_t get_frame_header(const uint8_t in[kLengthPrefixSize]) {
   return (static_cast<uint32_t>(in[0]) << 24) | (static_cast<uint32_t>(in[1]) << 16) |
          (static_cast<uint32_t>(in[2]) << 8) | static_cast<uint32_t>(in[3]);
 }
 
 std::string encode_handshake(const HandshakeMsg& m) {
-  std::string s(kMagic, sizeof kMagic);
+  std::string s;
   s.push_back(static_cast<char>(m.version));
+  s.push_back(static_cast<char>(kHandshakeFrameType));
+  s.append(kMagic, sizeof kMagic);
   s.push_back(static_cast<char>(m.kind));
   if (m.kind == HandshakeKind::reject) {
     put_str(s, m.reason);
@@ -96,20 +98,19 @@ std::string encode_handshake(const HandshakeMsg& m) {
 
 std::optional<HandshakeMsg> decode_handshake(std::string_view data, std::string* error) {
   Reader r(data);
+  HandshakeMsg m;
+  uint8_t type = 0, kind = 0;
   std::string_view magic;
-  if (!r.bytes(sizeof kMagic, &magic) || memcmp(magic.data(), kMagic, sizeof kMagic) != 0) {
-    // A TLS record starts with 0x16 (handshake) 0x03 (major version): say so,
-    // it is the usual cause (a TLS-enabled peer talking to a plaintext one).
-    if (data.size() >= 2 && static_cast<uint8_t>(data[0]) == 0x16 &&
-        static_cast<uint8_t>(data[1]) == 0x03)
-      *error = "bad handshake magic: peer speaks TLS but this node has no [tls] configured";
-    else
-      *error = "bad handshake magic: not a pgwarden raft peer";
+  if (!r.u8(&m.version) || !r.u8(&type) || !r.bytes(sizeof kMagic, &magic) ||
+      memcmp(magic.data(), kMagic, sizeof kMagic) != 0) {
+    *error = "bad handshake magic: not a pgwarden raft peer";
     return std::nullopt;
   }
-  HandshakeMsg m;
-  uint8_t kind;
-  if (!r.u8(&m.version) || !r.u8(&kind)) {
+  if (type != kHandshakeFrameType) {
+    *error = "first frame is of type " + std::to_string(type) + ", not a handshake";
+    return std::nullopt;
+  }
+  if (!r.u8(&kind)) {
     *error = "truncated handshake header";
     return std::nullopt;
   }

@@ -136,7 +136,7 @@ const Transport::PeerLink* Transport::link(uint64_t id) const {
 bool Transport::send(uint64_t to, std::string_view frame) {
   PeerLink* p = link(to);
   if (!p) return false;
-  if (frame.size() > opts_.max_frame_size) {
+  if (frame.size() + kLengthPrefixSize > opts_.max_frame_size) {
     PW_ERROR(kComp, "peer=%s frame of %zu bytes exceeds max_frame_size %llu, not sent",
              p->peer.name.c_str(), frame.size(),
              static_cast<unsigned long long>(opts_.max_frame_size));
@@ -151,7 +151,7 @@ bool Transport::send(uint64_t to, std::string_view frame) {
   size_t queued = c->queued_bytes();
   // An empty queue always takes one frame, so a frame up to max_frame_size
   // fits even when it is larger than the queue bound.
-  if (queued > 0 && queued + kFrameHeaderSize + frame.size() > opts_.max_queue_bytes) {
+  if (queued > 0 && queued + kLengthPrefixSize + frame.size() > opts_.max_queue_bytes) {
     if (p->stats.drops_queue_full++ == 0 || !p->dropping) {
       PW_WARN(kComp, "peer=%s send queue full queued=%zu limit=%llu, dropping frames",
               p->peer.name.c_str(), queued, static_cast<unsigned long long>(opts_.max_queue_bytes));

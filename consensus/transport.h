@@ -48,7 +48,7 @@ struct TransportOptions {
   std::string cluster_name;
   uint64_t self_id = 0;
   std::vector<Peer> peers;                 // every member, self included
-  uint64_t max_frame_size = 16ull << 20;   // larger incoming frames close the connection
+  uint64_t max_frame_size = 16ull << 20;   // whole frame incl. length; larger closes the connection
   uint64_t max_queue_bytes = 8ull << 20;   // per peer; beyond it frames are dropped
   TlsOptions tls;
   int64_t backoff_min_ms = 50;
@@ -74,7 +74,8 @@ struct PeerStats {
 
 class Transport : private ConnectionOwner {
  public:
-  /// Called for each payload frame from an established peer. A non-empty
+  /// Called for each frame (bytes after the length prefix, never empty) from
+  /// an established peer. A non-empty
   /// return value is a reason to close that connection (malformed frame).
   using FrameHandler = std::function<std::string(uint64_t from_id, std::string_view frame)>;
 
@@ -93,9 +94,11 @@ class Transport : private ConnectionOwner {
   /// Closes the listener and every connection; cancels timers. Idempotent.
   void stop();
 
-  /// Queues one frame for `to`. Returns false (and counts a drop) when the
-  /// peer has no established outbound connection or its queue is full. A
-  /// frame larger than max_frame_size is a programming error: refused.
+  /// Queues one frame for `to`: `frame` is what follows the length prefix
+  /// (version, type, payload — codec.h's encode_frame() minus its first 4
+  /// bytes). Returns false (and counts a drop) when the peer has no
+  /// established outbound connection or its queue is full. A frame larger
+  /// than max_frame_size is refused (logged, counted as a drop).
   bool send(uint64_t to, std::string_view frame);
 
   bool connected(uint64_t to) const;

@@ -152,9 +152,9 @@ TEST_CASE("transport: an oversize frame closes the connection; garbage is refuse
   ob.max_frame_size = 1024;
   Node a(opts(peers, 1)), b(ob);
   REQUIRE(a.loop.wait_until([&] { return a.t->connected(2); }));
-  REQUIRE(a.send(2, std::string(1024, 'x')));  // exactly at the limit: delivered
+  REQUIRE(a.send(2, std::string(1020, 'x')));  // 1024 with its length: delivered
   REQUIRE(b.loop.wait_until([&] { return b.got.size() == 1; }));
-  REQUIRE(a.send(2, std::string(1025, 'y')));  // a's own limit is larger
+  REQUIRE(a.send(2, std::string(1021, 'y')));  // a's own limit is larger
   // b closes the inbound connection; a notices, redials and connects again.
   REQUIRE(a.loop.wait_until([&] { return a.t->stats(2).connects >= 2 && a.t->connected(2); }));
   CHECK(b.received() == 1);
