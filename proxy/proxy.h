@@ -22,7 +22,10 @@ struct ProxyOptions {
   uint64_t readonly_max_lag = 1ull << 20;
   bool readonly_fallback = true;
   int64_t shutdown_grace_ms = 5000;
-  uint32_t threads = 1;
+  uint32_t threads = 1;  // >1: one SO_REUSEPORT listener per thread
+  /// Bytes read per syscall into the thread's shared scratch buffer; also the
+  /// most a blocked session keeps per direction (backpressure bound).
+  uint32_t io_chunk = 65536;
 };
 
 struct ListenerCounters {
@@ -35,10 +38,25 @@ struct ListenerCounters {
   uint64_t backend_connect_errors = 0;
   uint64_t backend_connect_total = 0;
   uint64_t backend_connect_us_sum = 0;  // mean latency = sum / total
+  // Added by the proxy implementation:
+  uint64_t paused_now = 0, paused_total = 0;  // sessions stopped on a stale route (I3)
+  uint64_t closed_backend_removed = 0;        // replica left the route / primary moved
+  uint64_t client_errors = 0;                 // bad first packet, resets, garbage
+  uint64_t cancel_requests = 0;               // CancelRequests fanned out (read-only port)
+};
+
+/// Per backend (host:port), summed over both listeners and all threads.
+struct BackendCounters {
+  std::string host;
+  uint16_t port = 0;
+  uint64_t sessions_now = 0, sessions_total = 0;
+  uint64_t bytes_client_to_server = 0, bytes_server_to_client = 0;
+  uint64_t connect_errors = 0, connect_total = 0, connect_us_sum = 0;
 };
 
 struct Counters {
   ListenerCounters readwrite, readonly;
+  std::vector<BackendCounters> backends;  // every backend ever routed to
 };
 
 class Proxy {
@@ -54,6 +72,9 @@ class Proxy {
   virtual void shutdown() = 0;
   /// Consistent-enough snapshot of the counters (relaxed atomics). Thread-safe.
   virtual Counters counters() const = 0;
+  /// The bound ports (useful when the options asked for port 0). 0 = none.
+  virtual uint16_t port() const = 0;
+  virtual uint16_t readonly_port() const = 0;
 };
 
 }  // namespace pw::proxy

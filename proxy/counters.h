@@ -1,0 +1,61 @@
+// proxy/counters.h — the live counters behind Proxy::counters(). Listener
+// counters live per proxy thread and have a single writer (that thread), so
+// bumping one is a plain load+store, no locked instruction on the byte path;
+// backend counters are shared by all threads (atomic adds). Readers on other
+// threads see relaxed, consistent-enough values.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "proxy/proxy.h"
+
+namespace pw::proxy {
+
+using Counter = std::atomic<uint64_t>;
+
+/// Single-writer increment: only the owning thread calls this.
+inline void bump(Counter& c, uint64_t n = 1) {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+inline void drop(Counter& c, uint64_t n = 1) {
+  c.store(c.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+}
+
+/// One listener's counters on one proxy thread (fields mirror ListenerCounters).
+struct ListenerStats {
+  Counter sessions_now{0}, sessions_total{0}, held_now{0}, held_total{0};
+  Counter bytes_c2s{0}, bytes_s2c{0}, refused{0}, hold_timeouts{0}, closed_epoch_change{0};
+  Counter connect_errors{0}, connect_total{0}, connect_us_sum{0};
+  Counter paused_now{0}, paused_total{0}, closed_backend_removed{0}, client_errors{0}, cancel_requests{0};
+  void add_to(ListenerCounters& out) const;
+};
+
+/// One backend (host:port); shared by all threads, never freed before the Proxy.
+struct BackendStats {
+  explicit BackendStats(const Backend& b) : id{b.host, b.port, 0} {}
+  const Backend id;  // lag_bytes unused here
+  Counter sessions_now{0}, sessions_total{0}, bytes_c2s{0}, bytes_s2c{0};
+  Counter connect_errors{0}, connect_total{0}, connect_us_sum{0};
+  void add(Counter& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
+  void sub(Counter& c, uint64_t n = 1) { c.fetch_sub(n, std::memory_order_relaxed); }
+};
+
+/// Every backend ever named by a route, keyed by host:port. Looked up only
+/// when a route is published (control thread), never on the byte path.
+class BackendTable {
+ public:
+  BackendStats* get(const Backend& b);
+  void snapshot(std::vector<BackendCounters>& out) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<BackendStats>> map_;
+};
+
+}  // namespace pw::proxy

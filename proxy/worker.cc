@@ -1,0 +1,197 @@
+// proxy/worker.cc — see worker.h.
+#include "proxy/worker.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "proxy/cancel.h"
+#include "proxy/net.h"
+#include "proxy/session.h"
+
+namespace pw::proxy {
+
+Worker::Worker(SharedState& shared, int idx, int rw_fd, int ro_fd, std::shared_ptr<const RouteSnapshot> initial)
+    : sh(shared), opts(shared.opts), index(idx) {
+  listen_fd_[0] = rw_fd;
+  listen_fd_[1] = ro_fd;
+  route = std::move(initial);
+}
+
+Worker::~Worker() {
+  // The thread has exited (join()); free whatever is left.
+  while (sessions) session_end(sessions, "proxy destroyed");
+  while (!cancels.empty()) cancel_sender_free(*cancels.begin());
+  for (int k = 0; k < 2; ++k) {
+    if (listen_ev_[k]) event_free(listen_ev_[k]);
+    if (listen_fd_[k] >= 0) close(listen_fd_[k]);
+  }
+  if (wake_ev_) event_free(wake_ev_);
+  if (grace_ev_) event_free(grace_ev_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+  if (base) event_base_free(base);
+  free(scratch);
+}
+
+bool Worker::init(std::string* err) {
+  event_config* cfg = event_config_new();
+  // Only this thread touches the base; wake-ups come through an eventfd.
+  event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+  base = event_base_new_with_config(cfg);
+  event_config_free(cfg);
+  scratch = static_cast<uint8_t*>(malloc(opts.io_chunk));
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (!base || !scratch || wake_fd_ < 0) {
+    *err = std::string("proxy thread setup failed: ") + strerror(errno);
+    return false;
+  }
+  wake_ev_ = event_new(base, wake_fd_, EV_READ | EV_PERSIST, on_wake, this);
+  grace_ev_ = evtimer_new(base, on_grace, this);
+  event_add(wake_ev_, nullptr);
+  for (int k = 0; k < 2; ++k) {
+    if (listen_fd_[k] < 0) continue;
+    listen_ev_[k] = event_new(base, listen_fd_[k], EV_READ | EV_PERSIST, on_accept, this);
+    event_add(listen_ev_[k], nullptr);
+  }
+  valid_until_ms = route->route.valid_until_ms;
+  fwd_epoch = route->route.has_primary ? route->route.epoch : 0;
+  return true;
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] {
+    event_base_dispatch(base);
+    PW_DEBUG("proxy", "proxy thread exits thread=%d", index);
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::post_route(std::shared_ptr<const RouteSnapshot> snap) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    mailbox_ = std::move(snap);
+  }
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof one);
+}
+
+void Worker::post_stop() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_requested_ = true;
+  }
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof one);
+}
+
+void Worker::on_wake(evutil_socket_t fd, short, void* arg) {
+  auto* w = static_cast<Worker*>(arg);
+  uint64_t v;
+  (void)!read(static_cast<int>(fd), &v, sizeof v);
+  std::shared_ptr<const RouteSnapshot> snap;
+  bool stop;
+  {
+    std::lock_guard<std::mutex> lk(w->mu_);
+    snap = std::move(w->mailbox_);
+    stop = w->stop_requested_;
+  }
+  if (snap) w->apply_route(std::move(snap));
+  if (stop && !w->stopping) w->begin_stop();
+}
+
+void Worker::apply_route(std::shared_ptr<const RouteSnapshot> snap) {
+  bool renewal = route && route->same_topology(*snap);
+  route = std::move(snap);
+  const Route& r = route->route;
+  valid_until_ms = r.valid_until_ms;
+  fwd_epoch = r.has_primary ? r.epoch : 0;
+  int64_t now = mono_ms();
+  if (!renewal) {
+    PW_INFO("proxy", "route applied thread=%d epoch=%llu primary=%s:%u has_primary=%d replicas=%zu valid_for_ms=%lld",
+            index, static_cast<unsigned long long>(r.epoch), r.primary.host.c_str(), r.primary.port,
+            r.has_primary ? 1 : 0, r.replicas.size(), static_cast<long long>(r.valid_until_ms - now));
+    for (Session *s = sessions, *next; s; s = next) {
+      next = s->next;
+      session_on_route(s, now);
+    }
+  } else {
+    for (Session *s = paused, *next; s; s = next) {
+      next = s->lnext;
+      session_on_route(s, now);
+    }
+  }
+  // Release held connections (they re-hold if the route is still unusable).
+  for (Session *s = held, *next; s; s = next) {
+    next = s->lnext;
+    session_route(s);
+  }
+}
+
+void Worker::on_accept(evutil_socket_t fd, short, void* arg) {
+  auto* w = static_cast<Worker*>(arg);
+  w->accept_some(fd == w->listen_fd_[1] ? ListenerKind::readonly : ListenerKind::readwrite);
+}
+
+void Worker::accept_some(ListenerKind kind) {
+  int lfd = listen_fd_[int(kind)];
+  for (int i = 0; i < 64 && !stopping; ++i) {
+    int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED) return;
+      int64_t now = mono_ms();
+      if (now - accept_error_log_ms_ > 1000) {  // EMFILE would otherwise log in a loop
+        accept_error_log_ms_ = now;
+        PW_ERROR("proxy", "accept failed listener=%s error=\"%s\"", kind == ListenerKind::readwrite ? "rw" : "ro",
+                 strerror(errno));
+      }
+      return;
+    }
+    tune_socket(fd);
+    session_accept(this, fd, kind);
+  }
+}
+
+void Worker::begin_stop() {
+  stopping = true;
+  PW_INFO("proxy", "proxy thread stopping thread=%d sessions_grace_ms=%lld", index,
+          static_cast<long long>(opts.shutdown_grace_ms));
+  for (int k = 0; k < 2; ++k) {
+    if (listen_ev_[k]) event_del(listen_ev_[k]);
+    if (listen_fd_[k] >= 0) close(listen_fd_[k]);
+    listen_fd_[k] = -1;
+  }
+  // Held clients will not get a route from this process any more.
+  for (Session *s = held, *next; s; s = next) {
+    next = s->lnext;
+    session_route(s);
+  }
+  timeval tv{opts.shutdown_grace_ms / 1000, static_cast<suseconds_t>((opts.shutdown_grace_ms % 1000) * 1000)};
+  evtimer_add(grace_ev_, &tv);
+  maybe_finish_stop();
+}
+
+void Worker::maybe_finish_stop() {
+  if (stopping && !sessions) event_base_loopexit(base, nullptr);
+}
+
+void Worker::on_grace(evutil_socket_t, short, void* arg) {
+  auto* w = static_cast<Worker*>(arg);
+  int n = 0;
+  while (w->sessions) {
+    session_end(w->sessions, "proxy shutdown: grace period over", LogLevel::debug);
+    ++n;
+  }
+  PW_INFO("proxy", "proxy thread closed sessions after grace thread=%d sessions=%d", w->index, n);
+  event_base_loopexit(w->base, nullptr);
+}
+
+}  // namespace pw::proxy
