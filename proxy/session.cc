@@ -222,8 +222,10 @@ void pump_c2s(Session* s) {
     shutdown(s->sfd, SHUT_WR);  // c2s is empty: reads are off while it is not
     if (!maybe_done(s, "client closed")) update_forwarding_io(s);
   } else if (!would_block(errno)) {
-    bump(w->stats[int(s->kind)].client_errors);
-    end_errno(s, "client read failed", errno, LogLevel::info);
+    // A reset is how many clients say goodbye; anything else is worth a line.
+    bool reset = errno == ECONNRESET;
+    if (!reset) bump(w->stats[int(s->kind)].client_errors);
+    end_errno(s, "client read failed", errno, reset ? LogLevel::debug : LogLevel::info);
   }
 }
 

@@ -1,0 +1,391 @@
+// tests/unit/proxy_session_test.cc — the proxy's event-loop behaviour over
+// real loopback sockets (127.0.6.1-4) against small in-process TCP backends:
+// forwarding, hold and release, 57P03/53300 refusals in PostgreSQL's
+// protocol, epoch change, I3 pause/resume, read-only cancel fan-out,
+// backpressure and graceful shutdown. PostgreSQL itself is exercised by
+// tests/integration/proxy_pg_test.cc.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/clock.h"
+#include "proxy/proxy.h"
+
+using namespace pw::proxy;
+
+namespace {
+
+/// Waits for `cond` with a generous deadline (never a timing assertion).
+bool wait_for(const std::function<bool()>& cond, int64_t ms = 20000) {
+  int64_t end = pw::mono_ms() + ms;
+  while (pw::mono_ms() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return cond();
+}
+
+int tcp_listen(const char* ip, uint16_t* port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, ip, &a.sin_addr);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(listen(fd, 64) == 0);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+int tcp_connect(const char* ip, uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv{20, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, ip, &a.sin_addr);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  return fd;
+}
+
+/// Reads exactly n bytes (or fewer at EOF / the 20 s receive timeout).
+std::string read_n(int fd, size_t n) {
+  std::string out;
+  char buf[4096];
+  while (out.size() < n) {
+    ssize_t r = recv(fd, buf, std::min(sizeof buf, n - out.size()), 0);
+    if (r <= 0) break;
+    out.append(buf, static_cast<size_t>(r));
+  }
+  return out;
+}
+
+bool send_all(int fd, const std::string& s) { return send(fd, s.data(), s.size(), MSG_NOSIGNAL) == ssize_t(s.size()); }
+
+/// A TCP backend: greets every connection with its one-letter name, then
+/// echoes (or, in flood mode, sends as fast as the peer takes). Records what
+/// it received.
+class Backend_ {
+ public:
+  Backend_(const char* ip, char name, bool flood = false) : name_(name), flood_(flood) {
+    lfd_ = tcp_listen(ip, &port_);
+    host_ = ip;
+    thread_ = std::thread([this] { accept_loop(); });
+  }
+  ~Backend_() {
+    stop_ = true;
+    shutdown(lfd_, SHUT_RDWR);
+    close(lfd_);
+    thread_.join();
+    for (auto& t : conns_) t.join();
+  }
+  Backend backend() const { return {host_, port_, 0}; }
+  std::string received() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return received_;
+  }
+  int connections() const { return connections_; }
+  uint64_t flood_sent() const { return flood_sent_; }
+  bool flood_blocked() const { return flood_blocked_; }
+
+ private:
+  void accept_loop() {
+    for (;;) {
+      int fd = accept(lfd_, nullptr, nullptr);
+      if (fd < 0) return;
+      ++connections_;
+      conns_.emplace_back([this, fd] { serve(fd); });
+    }
+  }
+  void serve(int fd) {
+    send(fd, &name_, 1, MSG_NOSIGNAL);
+    if (flood_) {
+      // Wait for one byte, then send until the proxy stops taking data.
+      char c;
+      if (recv(fd, &c, 1, 0) == 1) {
+        timeval tv{2, 0};
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        std::vector<char> chunk(65536, 'x');
+        while (!stop_) {
+          ssize_t w = send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+          if (w <= 0) {
+            flood_blocked_ = true;
+            break;
+          }
+          flood_sent_ += static_cast<uint64_t>(w);
+        }
+      }
+      close(fd);
+      return;
+    }
+    timeval tv{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4096];
+    while (!stop_) {
+      ssize_t r = recv(fd, buf, sizeof buf, 0);
+      if (r == 0) break;
+      if (r < 0) {
+        if (errno == EAGAIN) continue;
+        break;
+      }
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        received_.append(buf, static_cast<size_t>(r));
+      }
+      send(fd, buf, static_cast<size_t>(r), MSG_NOSIGNAL);
+    }
+    close(fd);
+  }
+
+  char name_;
+  bool flood_;
+  int lfd_ = -1;
+  uint16_t port_ = 0;
+  std::string host_;
+  std::thread thread_;
+  std::vector<std::thread> conns_;
+  std::mutex mu_;
+  std::string received_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+  std::atomic<uint64_t> flood_sent_{0};
+  std::atomic<bool> flood_blocked_{false};
+};
+
+Route route_to(const Backend_& b, uint64_t epoch, int64_t valid_for_ms = 3600000) {
+  Route r;
+  r.epoch = epoch;
+  r.has_primary = true;
+  r.primary = b.backend();
+  r.valid_until_ms = pw::mono_ms() + valid_for_ms;
+  return r;
+}
+
+ProxyOptions opts(uint16_t ro_port = 0) {
+  ProxyOptions o;
+  o.listen_address = "127.0.6.1";
+  o.port = 0;
+  o.readonly_port = ro_port;
+  o.hold_timeout_ms = 20000;
+  o.shutdown_grace_ms = 200;
+  return o;
+}
+
+std::string be32s(uint32_t v) {
+  return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+}
+std::string startup_packet() {
+  std::string body = be32s(196608) + std::string("user\0u\0database\0d\0\0", 20);
+  return be32s(static_cast<uint32_t>(body.size() + 4)) + body;
+}
+std::string ssl_request() { return be32s(8) + be32s(80877103); }
+
+}  // namespace
+
+TEST_CASE("forwards both ways to the primary and counts") {
+  Backend_ a("127.0.6.2", 'A');
+  auto p = Proxy::start(opts());
+  p->publish(route_to(a, 1));
+  int c = tcp_connect("127.0.6.1", p->port());
+  REQUIRE(read_n(c, 1) == "A");
+  REQUIRE(send_all(c, "hello"));
+  REQUIRE(read_n(c, 5) == "hello");
+  Counters k = p->counters();
+  REQUIRE(k.readwrite.sessions_now == 1);
+  REQUIRE(k.readwrite.bytes_client_to_server == 5);
+  REQUIRE(k.readwrite.bytes_server_to_client == 6);
+  REQUIRE(k.readwrite.backend_connect_total == 1);
+  REQUIRE(k.backends.size() == 1);
+  REQUIRE(k.backends[0].sessions_now == 1);
+  close(c);
+  REQUIRE(wait_for([&] { return p->counters().readwrite.sessions_now == 0; }));
+  REQUIRE(p->counters().backends[0].sessions_now == 0);
+}
+
+TEST_CASE("a connection opened with no route is held and released when one appears") {
+  Backend_ a("127.0.6.2", 'A');
+  auto p = Proxy::start(opts());
+  int c = tcp_connect("127.0.6.1", p->port());
+  REQUIRE(send_all(c, "early"));  // stays in the kernel until routed
+  REQUIRE(wait_for([&] { return p->counters().readwrite.held_now == 1; }));
+  REQUIRE(a.connections() == 0);
+  p->publish(route_to(a, 1));
+  REQUIRE(read_n(c, 6) == "Aearly");
+  REQUIRE(p->counters().readwrite.held_now == 0);
+  REQUIRE(p->counters().readwrite.held_total == 1);
+  close(c);
+}
+
+TEST_CASE("hold timeout answers N to SSLRequest then a 57P03 ErrorResponse") {
+  auto o = opts();
+  o.hold_timeout_ms = 300;
+  auto p = Proxy::start(o);
+  Route r;
+  r.unavailable_reason = "no primary available (failover in progress)";
+  p->publish(r);
+  int c = tcp_connect("127.0.6.1", p->port());
+  REQUIRE(send_all(c, ssl_request()));
+  REQUIRE(read_n(c, 1) == "N");
+  REQUIRE(send_all(c, startup_packet()));
+  std::string e = read_n(c, 200);  // until the proxy closes
+  REQUIRE(!e.empty());
+  REQUIRE(e[0] == 'E');
+  REQUIRE(e.find(std::string("C57P03\0", 7)) != std::string::npos);
+  REQUIRE(e.find("pgwarden: no primary available (failover in progress)") != std::string::npos);
+  REQUIRE(p->counters().readwrite.hold_timeouts == 1);
+  close(c);
+}
+
+TEST_CASE("over max_client_connections the client gets 53300") {
+  Backend_ a("127.0.6.2", 'A');
+  auto o = opts();
+  o.max_client_connections = 1;
+  auto p = Proxy::start(o);
+  p->publish(route_to(a, 1));
+  int c1 = tcp_connect("127.0.6.1", p->port());
+  REQUIRE(read_n(c1, 1) == "A");
+  int c2 = tcp_connect("127.0.6.1", p->port());
+  REQUIRE(send_all(c2, startup_packet()));
+  std::string e = read_n(c2, 200);
+  REQUIRE(e.find(std::string("C53300\0", 7)) != std::string::npos);
+  REQUIRE(e.find("too many connections") != std::string::npos);
+  REQUIRE(p->counters().readwrite.refused == 1);
+  close(c2);
+  close(c1);
+  REQUIRE(wait_for([&] { return p->counters().readwrite.sessions_now == 0; }));
+  int c3 = tcp_connect("127.0.6.1", p->port());  // the slot is free again
+  REQUIRE(read_n(c3, 1) == "A");
+  close(c3);
+}
+
+TEST_CASE("a new epoch closes old sessions; new ones reach the new primary") {
+  Backend_ a("127.0.6.2", 'A');
+  Backend_ b("127.0.6.3", 'B');
+  auto p = Proxy::start(opts());
+  p->publish(route_to(a, 1));
+  int c1 = tcp_connect("127.0.6.1", p->port());
+  REQUIRE(read_n(c1, 1) == "A");
+  p->publish(route_to(b, 2));
+  char x;
+  REQUIRE(recv(c1, &x, 1, 0) == 0);  // closed by the proxy
+  REQUIRE(p->counters().readwrite.closed_epoch_change == 1);
+  int c2 = tcp_connect("127.0.6.1", p->port());
+  REQUIRE(read_n(c2, 1) == "B");
+  close(c1);
+  close(c2);
+}
+
+TEST_CASE("a stale route pauses client bytes; the same epoch renewed resumes") {
+  Backend_ a("127.0.6.2", 'A');
+  auto p = Proxy::start(opts());
+  Route r = route_to(a, 5, 400);
+  p->publish(r);
+  int c = tcp_connect("127.0.6.1", p->port());
+  REQUIRE(read_n(c, 1) == "A");
+  REQUIRE(send_all(c, "1"));
+  REQUIRE(read_n(c, 1) == "1");
+  REQUIRE(wait_for([&] { return pw::mono_ms() > r.valid_until_ms; }));
+  REQUIRE(send_all(c, "2"));
+  REQUIRE(wait_for([&] { return p->counters().readwrite.paused_now == 1; }));
+  REQUIRE(a.received() == "1");  // not a byte forwarded on the stale route
+  p->publish(route_to(a, 5));
+  REQUIRE(read_n(c, 1) == "2");
+  REQUIRE(p->counters().readwrite.paused_now == 0);
+  REQUIRE(p->counters().readwrite.paused_total == 1);
+  close(c);
+}
+
+TEST_CASE("read-only port: least connections, and CancelRequest reaches every candidate") {
+  Backend_ a("127.0.6.2", 'A');
+  Backend_ b("127.0.6.3", 'B');
+  Backend_ c("127.0.6.4", 'C');
+  // A free port for the read-only listener (0 would mean "none").
+  uint16_t ro_port = 0;
+  int probe = tcp_listen("127.0.6.1", &ro_port);
+  close(probe);
+  auto o = opts(ro_port);
+  auto p = Proxy::start(o);
+  Route r = route_to(a, 1);
+  r.replicas = {b.backend(), c.backend()};
+  p->publish(r);
+  int s1 = tcp_connect("127.0.6.1", p->readonly_port());
+  REQUIRE(send_all(s1, startup_packet()));
+  std::string g1 = read_n(s1, 1);
+  int s2 = tcp_connect("127.0.6.1", p->readonly_port());
+  REQUIRE(send_all(s2, startup_packet()));
+  std::string g2 = read_n(s2, 1);
+  REQUIRE(((g1 == "B" && g2 == "C") || (g1 == "C" && g2 == "B")));  // spread, never the primary
+  // The startup bytes read to look for a CancelRequest were forwarded intact.
+  REQUIRE(read_n(s1, startup_packet().size()) == startup_packet());
+  std::string cancel = be32s(16) + be32s(80877102) + be32s(4242) + be32s(0xdeadbeef);
+  int k = tcp_connect("127.0.6.1", p->readonly_port());
+  REQUIRE(send_all(k, cancel));
+  for (Backend_* be : {&a, &b, &c})
+    REQUIRE(wait_for([&] { return be->received().find(cancel) != std::string::npos; }));
+  REQUIRE(p->counters().readonly.cancel_requests == 1);
+  close(k);
+  close(s1);
+  close(s2);
+}
+
+TEST_CASE("backpressure: a client that stops reading bounds what the proxy takes") {
+  Backend_ f("127.0.6.2", 'F', true);
+  auto p = Proxy::start(opts());
+  p->publish(route_to(f, 1));
+  int c = tcp_connect("127.0.6.1", p->port());
+  int small = 4096;
+  setsockopt(c, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  REQUIRE(send_all(c, "go"));
+  REQUIRE(wait_for([&] { return f.flood_blocked(); }, 60000));
+  // Socket buffers on three hops plus at most one io_chunk inside the proxy.
+  REQUIRE(f.flood_sent() < 48ull << 20);
+  Counters k = p->counters();
+  REQUIRE(k.readwrite.bytes_server_to_client <= f.flood_sent() + 1);
+  close(c);
+}
+
+TEST_CASE("shutdown closes listeners, then sessions after the grace period") {
+  Backend_ a("127.0.6.2", 'A');
+  auto p = Proxy::start(opts());
+  p->publish(route_to(a, 1));
+  uint16_t port = p->port();
+  int c = tcp_connect("127.0.6.1", port);
+  REQUIRE(read_n(c, 1) == "A");
+  p->shutdown();
+  char x;
+  REQUIRE(recv(c, &x, 1, 0) == 0);
+  close(c);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  inet_pton(AF_INET, "127.0.6.1", &addr.sin_addr);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0);
+  close(fd);
+  p->shutdown();  // idempotent
+}
+
+TEST_CASE("listener bind failure names the address") {
+  auto p = Proxy::start(opts());
+  auto o = opts();
+  o.port = p->port();
+  REQUIRE_THROWS_WITH(Proxy::start(o), Catch::Contains("127.0.6.1:" + std::to_string(p->port())));
+}
