@@ -1,0 +1,408 @@
+// pgctl/postgres.cc — the Postgres implementation: ties inspection, the
+// managed files, the postmaster, cloning, slots, roles and probes together
+// into the operations of postgres.h. Sequencing only; each step lives in
+// its own file.
+#include "pgctl/postgres.h"
+
+#include <signal.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "pgctl/child.h"
+#include "pgctl/clone.h"
+#include "pgctl/defer.h"
+#include "pgctl/fs.h"
+#include "pgctl/initdb.h"
+#include "pgctl/managed_conf.h"
+#include "pgctl/pidfile.h"
+#include "pgctl/postmaster.h"
+#include "pgctl/probe.h"
+#include "pgctl/roles.h"
+#include "pgctl/secrets.h"
+#include "pgctl/slots.h"
+#include "pgctl/version.h"
+
+namespace pw::pgctl {
+namespace {
+
+constexpr int64_t kPollMs = 100;
+
+class PostgresImpl final : public Postgres {
+ public:
+  PostgresImpl(event_base* base, const PgOptions& o)
+      : base_(base), o_(o), pm_(base, o.bin_dir, o.data_dir), cloner_(base), tasks_(base) {
+    std::string err;
+    bin_major_ = detect_bin_major(o_.bin_dir, 10000, &err);
+    if (bin_major_ == 0) PW_ERROR("pgctl", "bin_dir=%s version unknown: %s", o_.bin_dir.c_str(), err.c_str());
+    passfile_ = o_.passfile.empty() ? o_.socket_dir + "/pgwarden.pgpass" : o_.passfile;
+    pm_.set_exit_handler([this](int status) {
+      PW_WARN("pgctl", "postmaster exited unexpectedly status=%d", status);
+      if (exit_handler_) exit_handler_(status);
+    });
+  }
+
+  DataDirInfo inspect() override {
+    InspectOptions io;
+    io.expected_major = bin_major_;
+    io.expected_system_id = o_.expected_system_id;
+    return inspect_data_dir(o_.data_dir, io);
+  }
+
+  void initdb(Done cb) override {
+    DataDirInfo info = inspect();
+    if (info.kind != DataDirInfo::Kind::empty) {
+      fail_later(cb, "refusing initdb: the data directory is not empty (" + describe(info) + ")");
+      return;
+    }
+    ChildOptions co;
+    co.name = "initdb";
+    co.argv = initdb_argv(o_);
+    co.timeout_ms = o_.op_timeout_ms;
+    co.pdeathsig = SIGKILL;
+    std::string err;
+    tool_ = Child::spawn(base_, std::move(co), [this, cb](const ChildExit& ex) {
+      retire_tool();
+      if (!ex.ok()) {
+        cb(Result::failure("initdb " + ex.error_text()));
+        return;
+      }
+      PW_INFO("pgctl", "initdb done data_dir=%s", o_.data_dir.c_str());
+      cb(Result::success());
+    }, &err);
+    if (!tool_) fail_later(cb, "cannot run initdb: " + err);
+  }
+
+  void start(Role role, const Upstream& upstream, Done cb) override {
+    if (pm_.running()) {
+      fail_later(cb, "PostgreSQL is already running (pid " + std::to_string(pm_.pid()) + ")");
+      return;
+    }
+    if (pid_t other = live_postmaster(o_.data_dir)) {
+      if (!o_.adopt_running) {
+        fail_later(cb, "a postmaster (pid " + std::to_string(other) + ") that pgwarden did not "
+                       "start is running on " + o_.data_dir + "; stop it (" + o_.bin_dir +
+                       "/pg_ctl -D " + o_.data_dir + " stop -m fast) or set adopt_running");
+        return;
+      }
+      pm_.adopt(other);
+      defer(base_, [cb] { cb(Result::success()); });
+      return;
+    }
+    DataDirInfo info = inspect();
+    if (info.kind != DataDirInfo::Kind::cluster) {
+      fail_later(cb, "cannot start PostgreSQL: the data directory is " + describe(info));
+      return;
+    }
+    // I2: a directory that was a standby is never restarted directly as a
+    // primary (that would continue its timeline without a switch); it starts
+    // as a standby and is promoted, which opens a new timeline.
+    bool promote_after = role == Role::primary && info.was_standby;
+    bool standby = role == Role::standby || promote_after;
+    std::string err;
+    if (!write_conf(standby, promote_after ? Upstream{} : upstream, true, &err)) {
+      fail_later(cb, "cannot write the managed configuration: " + err);
+      return;
+    }
+    PW_INFO("pgctl", "start role=%s%s upstream=%s:%u", standby ? "standby" : "primary",
+            promote_after ? " (then promote)" : "", upstream.host.c_str(), upstream.port);
+    pm_.start(o_.op_timeout_ms, [this, cb, promote_after, alive = alive_.weak()](const Result& r) {
+      if (!alive.lock()) return;
+      if (!r.ok || !promote_after) {
+        cb(r);
+        return;
+      }
+      promote(cb);
+    });
+  }
+
+  void stop(StopMode mode, Done cb) override { pm_.stop(mode, o_.stop_timeout_ms, std::move(cb)); }
+
+  void promote(Done cb) override {
+    if (!pm_.running()) {
+      fail_later(cb, "cannot promote: PostgreSQL is not running");
+      return;
+    }
+    int64_t wait_s = std::max<int64_t>(1, o_.stop_timeout_ms / 1000);
+    SqlTask& t = tasks_.add(local(wait_s * 1000 + 5000), wait_s * 1000 + 5000, "promote",
+                            [this, cb](const Result& r) {
+      if (r.ok) {
+        std::string err;
+        if (!write_conf(false, Upstream{}, false, &err))
+          PW_WARN("pgctl", "promote: cannot rewrite managed config: %s", err.c_str());
+        PW_INFO("pgctl", "promoted");
+      }
+      cb(r);
+    });
+    t.start([wait_s](SqlTask& t) {
+      t.run("SELECT pg_is_in_recovery()", {}, [wait_s](SqlTask& t, const QueryResult& r) {
+        if (!r.rows.empty() && r.at(0, 0) == "f") {
+          PW_INFO("pgctl", "promote: already a primary");
+          t.finish(Result::success());
+          return;
+        }
+        t.run("SELECT pg_promote(true, $1)", {std::to_string(wait_s)},
+              [wait_s](SqlTask& t, const QueryResult& r) {
+                if (r.rows.empty() || r.at(0, 0) != "t") {
+                  t.finish(Result::failure("promote: not finished within " +
+                                           std::to_string(wait_s) + " s"));
+                  return;
+                }
+                t.finish(Result::success());
+              });
+      });
+    });
+  }
+
+  void follow(const Upstream& upstream, Done cb) override {
+    std::string err;
+    if (!pm_.running()) {
+      // Not running: the next start(standby) uses this upstream.
+      if (!write_conf(true, upstream, true, &err)) {
+        fail_later(cb, "follow: " + err);
+        return;
+      }
+      defer(base_, [cb] { cb(Result::success()); });
+      return;
+    }
+    // Decide how: a primary is demoted (stop + start as standby); PG < 13
+    // needs a restart for primary_conninfo; otherwise a reload suffices.
+    auto how = std::make_shared<std::string>();
+    SqlTask& t = tasks_.add(local(o_.probe_timeout_ms), o_.probe_timeout_ms, "follow",
+                            [this, upstream, cb, how, alive = alive_.weak()](const Result& r) {
+      if (!alive.lock()) return;
+      if (!r.ok) {
+        cb(r);
+        return;
+      }
+      if (*how == "demote" || *how == "restart") {
+        PW_INFO("pgctl", "follow upstream=%s:%u by %s", upstream.host.c_str(), upstream.port,
+                how->c_str());
+        demote(upstream, cb);
+        return;
+      }
+      std::string err;
+      if (!write_conf(true, upstream, false, &err)) {
+        cb(Result::failure("follow: " + err));
+        return;
+      }
+      PW_INFO("pgctl", "follow upstream=%s:%u by reload", upstream.host.c_str(), upstream.port);
+      reload_and_wait("follow", cb);
+    });
+    uint32_t major = bin_major_;
+    t.start([major, how](SqlTask& t) {
+      t.run("SELECT pg_is_in_recovery()", {}, [major, how](SqlTask& t, const QueryResult& r) {
+        if (r.rows.empty() || r.at(0, 0) != "t") *how = "demote";
+        else if (major != 0 && major < 13) *how = "restart";
+        else *how = "reload";
+        t.finish(Result::success());
+      });
+    });
+  }
+
+  void demote(const Upstream& upstream, Done cb) override {
+    pm_.stop(StopMode::fast, o_.stop_timeout_ms,
+             [this, upstream, cb, alive = alive_.weak()](const Result& r) {
+               if (!alive.lock()) return;
+               if (!r.ok) {
+                 cb(Result::failure("demote: stop failed: " + r.error));
+                 return;
+               }
+               start(Role::standby, upstream, cb);
+             });
+  }
+
+  void basebackup(const Upstream& upstream, Done cb) override {
+    if (pm_.running() || live_postmaster(o_.data_dir)) {
+      fail_later(cb, "cannot clone into " + o_.data_dir + ": PostgreSQL is running on it; stop it first");
+      return;
+    }
+    std::string err;
+    if (!ensure_passfile(&err)) {
+      fail_later(cb, "cannot clone: " + err);
+      return;
+    }
+    CloneSpec s = spec(upstream, "");
+    s.slot = slot_name(o_.node_name);
+    cloner_.basebackup(s, std::move(cb));
+  }
+
+  void rewind(const Upstream& upstream, Done cb) override {
+    std::string err;
+    if (!ensure_passfile(&err)) {
+      fail_later(cb, "cannot rewind: " + err);
+      return;
+    }
+    CloneSpec s = spec(upstream, "postgres");
+    pm_.stop(StopMode::fast, o_.stop_timeout_ms, [this, s, cb, alive = alive_.weak()](const Result& r) {
+      if (!alive.lock()) return;
+      if (!r.ok) {
+        cb(Result::failure("rewind: cannot stop PostgreSQL first: " + r.error));
+        return;
+      }
+      cloner_.rewind(s, cb);
+    });
+  }
+
+  Result move_aside(std::string* new_path) override {
+    if (pm_.running() || live_postmaster(o_.data_dir))
+      return Result::failure("cannot move " + o_.data_dir + " aside: PostgreSQL is running on it");
+    std::string err;
+    if (!move_dir_aside(o_.data_dir, new_path, &err)) return Result::failure(err);
+    PW_WARN("pgctl", "data directory moved aside from=%s to=%s", o_.data_dir.c_str(),
+            new_path->c_str());
+    return Result::success();
+  }
+
+  void ensure_replication_role(Done cb) override {
+    std::string password, err;
+    if (!read_password_file(o_.replication_password_file, &password, &err)) {
+      fail_later(cb, "ensure_replication_role: " + err);
+      return;
+    }
+    start_ensure_replication_role(tasks_, local(o_.probe_timeout_ms * 5), o_.probe_timeout_ms * 5,
+                                  o_.replication_user, std::move(password), std::move(cb));
+  }
+
+  void sync_slots(const std::vector<std::string>& names, Done cb) override {
+    start_sync_slots(tasks_, local(o_.probe_timeout_ms * 5), o_.probe_timeout_ms * 5, names,
+                     std::move(cb));
+  }
+
+  void set_synchronous_standby_names(const std::string& value, Done cb) override {
+    o_.synchronous_standby_names = value;
+    std::string err;
+    if (!write_conf(conf_.standby, current_upstream_, !pm_.running(), &err)) {
+      fail_later(cb, "set_synchronous_standby_names: " + err);
+      return;
+    }
+    if (!pm_.running()) {
+      defer(base_, [cb] { cb(Result::success()); });
+      return;
+    }
+    reload_and_wait("set_synchronous_standby_names", std::move(cb));
+  }
+
+  void probe(std::function<void(const Status&)> cb) override {
+    start_probe(tasks_, local(o_.probe_timeout_ms), o_.probe_timeout_ms, std::move(cb));
+  }
+
+  pid_t postmaster_pid() const override { return pm_.pid(); }
+  bool adopted() const override { return pm_.adopted(); }
+  void set_exit_handler(std::function<void(int)> h) override { exit_handler_ = std::move(h); }
+  void set_expected_system_id(uint64_t id) override { o_.expected_system_id = id; }
+  CloneProgress clone_progress() const override { return cloner_.progress(); }
+  uint32_t bin_major_version() const override { return bin_major_; }
+
+ private:
+  PqConn::Params local(int64_t timeout_ms) const {
+    return local_params(o_.socket_dir, o_.port, o_.superuser, timeout_ms);
+  }
+
+  void fail_later(const Done& cb, std::string error) {
+    PW_WARN("pgctl", "operation failed: %s", error.c_str());
+    defer(base_, [cb, error] { cb(Result::failure(error)); });
+  }
+
+  void retire_tool() {
+    Child* c = tool_.release();
+    defer(base_, [c] { delete c; });
+  }
+
+  bool ensure_passfile(std::string* err) {
+    if (o_.replication_password_file.empty()) return true;  // e.g. trust/cert auth
+    std::string password;
+    if (!read_password_file(o_.replication_password_file, &password, err)) return false;
+    bool ok = write_passfile(passfile_, o_.replication_user, password, err);
+    explicit_bzero(password.data(), password.size());
+    return ok;
+  }
+
+  CloneSpec spec(const Upstream& up, const std::string& dbname) const {
+    CloneSpec s;
+    s.bin_dir = o_.bin_dir;
+    s.data_dir = o_.data_dir;
+    s.passfile = passfile_;
+    s.conninfo = replication_conninfo(up.host, up.port, o_.replication_user, passfile_,
+                                      o_.node_name, dbname);
+    s.timeout_ms = o_.op_timeout_ms;
+    return s;
+  }
+
+  bool write_conf(bool standby, const Upstream& up, bool stopped, std::string* err) {
+    ManagedConf c;
+    c.node_name = o_.node_name;
+    c.listen_address = o_.listen_address;
+    c.port = o_.port;
+    c.socket_dir = o_.socket_dir;
+    c.member_count = o_.member_addresses.size();
+    c.parameters = o_.parameters;
+    c.synchronous_standby_names = o_.synchronous_standby_names;
+    c.standby = standby;
+    c.upstream_host = standby ? up.host : "";
+    c.upstream_port = standby ? up.port : 0;
+    c.replication_user = o_.replication_user;
+    c.passfile = passfile_;
+    c.slot_name = slot_name(o_.node_name);
+    c.superuser = o_.superuser;
+    c.member_addresses = o_.member_addresses;
+    if (standby && !up.host.empty() && !ensure_passfile(err)) return false;
+    if (!write_managed_files(o_.data_dir, c, stopped, err)) return false;
+    conf_ = c;
+    current_upstream_ = standby ? up : Upstream{};
+    return true;
+  }
+
+  // Reloads the configuration and waits until the server reports the
+  // values we wrote (a reload is asynchronous in PostgreSQL).
+  void reload_and_wait(const std::string& what, Done cb) {
+    std::string conninfo =
+        conf_.standby && !conf_.upstream_host.empty()
+            ? replication_conninfo(conf_.upstream_host, conf_.upstream_port, conf_.replication_user,
+                                   conf_.passfile, conf_.node_name)
+            : "";
+    std::string slot = conf_.standby && !conf_.upstream_host.empty() ? conf_.slot_name : "";
+    std::vector<std::string> expect = {conninfo, slot, conf_.synchronous_standby_names};
+    int64_t timeout = std::max<int64_t>(o_.probe_timeout_ms * 5, 10000);
+    SqlTask& t = tasks_.add(local(timeout), timeout, what, std::move(cb));
+    t.start([expect](SqlTask& t) {
+      t.run("SELECT pg_reload_conf()", {}, [expect](SqlTask& t, const QueryResult&) {
+        poll_settings(t, expect);
+      });
+    });
+  }
+
+  static void poll_settings(SqlTask& t, const std::vector<std::string>& expect) {
+    t.run("SELECT current_setting('primary_conninfo'), current_setting('primary_slot_name'), "
+          "current_setting('synchronous_standby_names')",
+          {}, [expect](SqlTask& t, const QueryResult& r) {
+            if (r.rows.size() == 1 && r.rows[0] == expect) {
+              t.finish(Result::success());
+              return;
+            }
+            t.later(kPollMs, [expect](SqlTask& t) { poll_settings(t, expect); });
+          });
+  }
+
+  event_base* base_;
+  PgOptions o_;
+  uint32_t bin_major_ = 0;
+  std::string passfile_;
+  Postmaster pm_;
+  Cloner cloner_;
+  TaskSet tasks_;
+  std::unique_ptr<Child> tool_;
+  ManagedConf conf_;
+  Upstream current_upstream_;
+  std::function<void(int)> exit_handler_;
+  Alive alive_;
+};
+
+}  // namespace
+
+std::unique_ptr<Postgres> Postgres::create(event_base* base, const PgOptions& opts) {
+  return std::make_unique<PostgresImpl>(base, opts);
+}
+
+std::string Postgres::slot_name(const std::string& member) { return sanitize_slot_name(member); }
+
+}  // namespace pw::pgctl
