@@ -101,7 +101,8 @@ std::string TlsContext::describe_failure(SSL* ssl, unsigned long bev_err) {
   if (ssl) {
     long v = SSL_get_verify_result(ssl);
     if (v != X509_V_OK)
-      return std::string("peer certificate rejected: ") + X509_verify_cert_error_string(v);
+      return std::string("peer certificate rejected: ") + X509_verify_cert_error_string(v) +
+             " (not signed by the cluster CA in ca_file?)";
   }
   std::string out;
   char buf[256];

@@ -201,6 +201,7 @@ void Transport::dial(PeerLink& p) {
                                    reinterpret_cast<sockaddr*>(&p.addr), p.addr_len,
                                    tls_ ? tls_->new_ssl() : nullptr, &err);
   if (!c) {
+    ++p.stats.dial_failures;
     if (err != p.last_out_reason) {
       PW_WARN(kComp, "peer=%s dir=out addr=%s connect failed reason=\"%s\" (retrying quietly)",
               p.peer.name.c_str(), sockaddr_text(reinterpret_cast<sockaddr*>(&p.addr)).c_str(),
@@ -400,7 +401,7 @@ void Transport::on_closed(Connection* c, const std::string& reason) {
         if (mono_ms() - c->established_ms >= opts_.backoff_max_ms) p->backoff_ms = 0;
         p->dropping = false;
       } else {
-        ++p->stats.refusals;
+        ++p->stats.dial_failures;
         if (reason != p->last_out_reason) {
           PW_WARN(kComp, "peer=%s dir=out addr=%s connection failed reason=\"%s\" "
                   "(logged once until it changes)",

@@ -66,7 +66,8 @@ struct PeerStats {
   uint64_t drops_not_connected = 0;        // dropped: no established outbound connection
   uint64_t connects = 0;                   // outbound attempts that completed the handshake
   uint64_t reconnects = 0;                 // outbound attempts after the first
-  uint64_t refusals = 0;                   // connections with this peer ended before/at handshake
+  uint64_t dial_failures = 0;              // outbound attempts that ended before the handshake completed
+  uint64_t refusals = 0;                   // inbound connections claiming this peer that were refused
   bool connected_out = false;              // outbound connection established now
   bool connected_in = false;               // an inbound connection from the peer established now
   int64_t last_heard_ms = 0;               // mono ms of the last frame received (0 = never)

@@ -5,3 +5,8 @@ pw_test(integration_consensus_transport
   LINK consensus
   LABELS integration
   TIMEOUT 300)
+pw_test(integration_consensus_tls
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/consensus_tls_test.cc
+  LINK consensus
+  LABELS integration
+  TIMEOUT 300)
