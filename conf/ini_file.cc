@@ -2,11 +2,13 @@
 // values, comments); this file feeds it line by line and keeps line numbers.
 #include "conf/ini_file.h"
 
+#include <fcntl.h>
 #include <ini.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -148,27 +150,36 @@ IniFile parse_ini_text(const std::string& text) {
 }
 
 IniFile read_ini_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    IniFile out;
+  IniFile out;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     out.open_error = std::string("cannot open: ") + strerror(errno);
+    return out;
+  }
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    out.open_error = "is a directory, not a configuration file";
     return out;
   }
   std::string text;
   char buf[8192];
-  while (f.read(buf, sizeof buf) || f.gcount() > 0) {
-    text.append(buf, static_cast<size_t>(f.gcount()));
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      out.open_error = std::string("read error: ") + strerror(errno);
+      break;
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
     if (text.size() > kMaxFile) {
-      IniFile out;
       out.open_error = "file is larger than " + std::to_string(kMaxFile) + " bytes; is it really a config file?";
-      return out;
+      break;
     }
   }
-  if (f.bad()) {
-    IniFile out;
-    out.open_error = std::string("read error: ") + strerror(errno);
-    return out;
-  }
+  close(fd);
+  if (!out.open_error.empty()) return out;
   return parse_ini_text(text);
 }
 

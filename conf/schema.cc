@@ -55,7 +55,7 @@ std::string set_pg_listen(Config& c, const std::string& v) {
 
 const std::vector<KeySpec> kSchema = {
     {"node", "name", true, nullptr, "This node's name; must be one of [cluster] members", STR(set_name, node_name)},
-    {"node", "state_dir", true, nullptr, "Raft log, snapshots and cluster identity (created if missing)", PATH(state_dir)},
+    {"node", "state_dir", true, nullptr, "Raft log, snapshots and the stored cluster identity", PATH(state_dir)},
     {"node", "log_level", false, nullptr, "debug, info, warn or error", set_log_level, show_string<&Config::log_level>},
     {"node", "run_as_user", false, nullptr, "OS user to switch to when started as root (PostgreSQL refuses root)", STR(set_identifier, run_as_user)},
 

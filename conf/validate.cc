@@ -45,7 +45,8 @@ void check_members(const Config& c, const KeyLines& kl, ErrorSink& sink) {
   if (std::any_of(c.members.begin(), c.members.end(), [&](const Member& m) { return m.name == c.node_name; }))
     return;
   std::vector<std::string> all;
-  for (const Member& m : c.members) all.push_back(m.name);
+  for (const Member& m : c.members)
+    if (std::find(all.begin(), all.end(), m.name) == all.end()) all.push_back(m.name);
   std::string list;
   for (const auto& n : all) list += (list.empty() ? "" : ", ") + n;
   std::string near = closest(c.node_name, all);
@@ -79,6 +80,7 @@ std::vector<std::string> split_hosts(const std::string& list) {
 
 struct Listener {
   std::string section, key;  // the key that sets the port
+  std::string label;         // how the message names it
   std::vector<std::string> hosts;
   uint16_t port;
 };
@@ -87,13 +89,17 @@ void check_ports(const Config& c, const KeyLines& kl, ErrorSink& sink) {
   auto self = std::find_if(c.members.begin(), c.members.end(), [&](const Member& m) { return m.name == c.node_name; });
   if (self == c.members.end() || !kl.usable("cluster", "members")) return;
   auto or_self = [&](const std::string& h) { return h.empty() ? self->host : h; };
-  bool raft_in_list = self->raft_port != 0;
+  Listener raft = self->raft_port != 0
+                      ? Listener{"cluster", "members", "the raft port of " + self->name + " in [cluster] members", {}, 0}
+                      : Listener{"raft", "port", "[raft] port", {}, 0};
+  raft.hosts = {self->host};
+  raft.port = effective_port(*self, c);
   std::vector<Listener> ls = {
-      {"proxy", "port", {or_self(c.proxy_listen_address)}, c.proxy_port},
-      {"proxy", "readonly_port", {or_self(c.proxy_listen_address)}, c.proxy_readonly_port},
-      {"api", "port", {or_self(c.api_listen_address)}, c.api_port},
-      {raft_in_list ? "cluster" : "raft", raft_in_list ? "members" : "port", {self->host}, effective_port(*self, c)},
-      {"postgresql", "port", split_hosts(or_self(c.pg_listen_address)), c.pg_port},
+      {"proxy", "port", "[proxy] port", {or_self(c.proxy_listen_address)}, c.proxy_port},
+      {"proxy", "readonly_port", "[proxy] readonly_port", {or_self(c.proxy_listen_address)}, c.proxy_readonly_port},
+      {"api", "port", "[api] port", {or_self(c.api_listen_address)}, c.api_port},
+      raft,
+      {"postgresql", "port", "[postgresql] port", split_hosts(or_self(c.pg_listen_address)), c.pg_port},
   };
   for (size_t i = 0; i < ls.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
@@ -101,13 +107,16 @@ void check_ports(const Config& c, const KeyLines& kl, ErrorSink& sink) {
       const Listener& b = ls[i];
       if (a.port == 0 || a.port != b.port || !overlaps(a.hosts, b.hosts)) continue;
       if (!kl.usable(a.section, a.key) || !kl.usable(b.section, b.key)) continue;
-      // Blame the key written later in the file (the one most likely just edited).
-      bool blame_b = kl.line(b.section, b.key) >= kl.line(a.section, a.key);
+      // Blame a key that is written in the file (a default cannot be edited
+      // where it stands); of two written keys, the later one.
+      bool a_in = kl.present(a.section, a.key), b_in = kl.present(b.section, b.key);
+      bool blame_b = a_in != b_in ? b_in : kl.line(b.section, b.key) >= kl.line(a.section, a.key);
       const Listener& blamed = blame_b ? b : a;
       const Listener& other = blame_b ? a : b;
+      std::string where = other.hosts.front() == "*" ? "all addresses" : other.hosts.front();
       sink.at(kl, blamed.section, blamed.key,
-              "port " + std::to_string(b.port) + " is also [" + other.section + "] " + other.key + " on " +
-                  other.hosts.front() + "; every listener of a node needs its own port (or address)");
+              "port " + std::to_string(b.port) + " is also used by " + other.label + " on " + where +
+                  "; every listener of a node needs its own port (or address)");
     }
   }
 }
