@@ -1,0 +1,7 @@
+# pgctl's integration tests: real PostgreSQL 15 (PW_PG_BIN_DIR), run as the
+# postgres OS user (AS_POSTGRES). Loopback block 127.0.4.x, PostgreSQL on
+# port 15432 of a distinct address per node, so the tests run in parallel.
+set(PGCTL_IT ${CMAKE_CURRENT_LIST_DIR})
+
+pw_test(it_pgctl_primary SOURCES ${PGCTL_IT}/pgctl_primary_test.cc
+        LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 300)
