@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -44,7 +45,9 @@ struct CoreOptions {
   std::vector<uint64_t> peers;   ///< every voting member, self included (ids 1..N)
   int election_ticks = 10;       ///< T: election timeout randomized in [T, 2T) ticks
   int heartbeat_ticks = 1;       ///< leader heartbeat interval; must be < election_ticks
-  uint64_t seed = 1;             ///< RNG seed for election timeouts (deterministic)
+  /// RNG seed (election timeouts, wire proposal ids). Deterministic for a
+  /// given seed; RaftNode should pass a fresh random value per process start.
+  uint64_t seed = 1;
   bool pre_vote = true;
   bool check_quorum = true;
   uint64_t max_msg_bytes = 1ull << 20;     ///< soft cap on entry bytes per app message (>= 1 entry)
@@ -231,6 +234,9 @@ class Core {
 
   // proposals
   uint64_t next_proposal_id_ = 1;
+  uint64_t prop_nonce_ = 0;        // added to local ids on the wire, so a restarted forwarder
+                                   // never mistakes an answer meant for its previous life
+  uint64_t commit_term_seen_ = 0;  // term of the committed index when proposals were last resolved
   struct Awaiting {
     uint64_t id;
     uint64_t term;
@@ -238,6 +244,11 @@ class Core {
   std::multimap<uint64_t, Awaiting> awaiting_commit_;  // index -> proposals placed there
   std::map<uint64_t, int> awaiting_ack_;               // forwarded id -> ticks left for a prop_resp
   std::vector<ProposalFate> fates_;
+  // Leader: forwarded proposals already appended, (forwarder, wire id) ->
+  // (index, term), so a duplicated prop frame is not appended twice. Bounded.
+  static constexpr size_t kSeenProposals = 4096;
+  std::map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, uint64_t>> seen_props_;
+  std::deque<std::pair<uint64_t, uint64_t>> seen_order_;
 
   // outputs
   std::vector<Message> msgs_;
