@@ -41,14 +41,35 @@ struct RaftOptions {
   uint64_t max_frame_size = 16ull << 20;
   uint64_t snapshot_entries = 10000;  // snapshot + compact after this many applied
   TlsOptions tls;
+  uint64_t max_send_queue_bytes = 8ull << 20;  // per peer; frames beyond it are dropped (Raft resends)
 };
 
-/// Outcome of a proposal: committed at `index`, or dropped (`index` = 0,
-/// `error` says why: not leader and no known leader, leadership lost, ...).
+/// Transport counters for one peer (monotonic since start; API and tests).
+struct PeerStats {
+  uint64_t frames_in = 0, bytes_in = 0;    // frames received (keepalives excluded)
+  uint64_t frames_out = 0, bytes_out = 0;  // frames queued for sending
+  uint64_t drops_queue_full = 0;           // dropped: output over max_send_queue_bytes
+  uint64_t drops_not_connected = 0;        // dropped: no established outbound connection
+  uint64_t connects = 0;                   // outbound connections that completed the handshake
+  uint64_t reconnects = 0;                 // outbound attempts after the first
+  uint64_t dial_failures = 0;              // outbound attempts that ended before the handshake completed
+  uint64_t refusals = 0;                   // inbound connections claiming this peer that were refused
+  bool connected_out = false;              // outbound connection established now
+  bool connected_in = false;               // an inbound connection from the peer established now
+  int64_t last_heard_ms = 0;               // mono ms of the last frame received (0 = never)
+};
+
+/// Outcome of a proposal: committed at `index` (already applied to the
+/// StateMachine when the callback runs), or not (`index` = 0, `error` says
+/// why: no known leader, leadership lost, node stopped, ...). When not
+/// committed, `maybe_committed` tells a certain drop (false: safe to retry)
+/// from an unknown outcome (true: the leader never answered, or the node
+/// stopped first; it may still be committed and applied later).
 struct ProposalResult {
   bool committed = false;
   uint64_t index = 0;
   std::string error;
+  bool maybe_committed = false;
 };
 using ProposalCallback = std::function<void(const ProposalResult&)>;
 
@@ -81,6 +102,11 @@ class RaftNode {
   virtual void set_app_handler(AppMessageHandler h) = 0;
   /// Called after each change of role/leader/term (for logs and the agent).
   virtual void set_leader_change_handler(std::function<void()> h) = 0;
+  /// Called once if the node cannot go on (its storage failed: a node that
+  /// cannot persist must not vote or acknowledge). The node has stopped when
+  /// it runs; the daemon should exit non-zero. Without a handler the
+  /// process aborts. (Not pure: test doubles need not implement it.)
+  virtual void set_fatal_handler(std::function<void(const std::string& why)> h) { (void)h; }
 
   virtual bool is_leader() const = 0;
   virtual uint64_t leader_id() const = 0;   // 0 = unknown
@@ -90,6 +116,11 @@ class RaftNode {
   virtual uint64_t self_id() const = 0;
   /// Monotonic ms when a frame was last received from peer `id` (0 = never).
   virtual int64_t last_heard_ms(uint64_t id) const = 0;
+  /// Transport counters for peer `id` (all zero for self or unknown ids).
+  virtual PeerStats peer_stats(uint64_t id) const {
+    (void)id;
+    return {};
+  }
 };
 
 }  // namespace pw::consensus

@@ -58,20 +58,7 @@ struct TransportOptions {
   int64_t idle_timeout_ms = 10000;         // silent inbound is closed
 };
 
-/// Counters per peer (monotonic since start, for the API and tests).
-struct PeerStats {
-  uint64_t frames_in = 0, bytes_in = 0;    // payload frames received (keepalives excluded)
-  uint64_t frames_out = 0, bytes_out = 0;  // payload frames queued for sending
-  uint64_t drops_queue_full = 0;           // dropped: output over max_queue_bytes
-  uint64_t drops_not_connected = 0;        // dropped: no established outbound connection
-  uint64_t connects = 0;                   // outbound attempts that completed the handshake
-  uint64_t reconnects = 0;                 // outbound attempts after the first
-  uint64_t dial_failures = 0;              // outbound attempts that ended before the handshake completed
-  uint64_t refusals = 0;                   // inbound connections claiming this peer that were refused
-  bool connected_out = false;              // outbound connection established now
-  bool connected_in = false;               // an inbound connection from the peer established now
-  int64_t last_heard_ms = 0;               // mono ms of the last frame received (0 = never)
-};
+// PeerStats (the per-peer counters) is declared in raft_node.h.
 
 class Transport : private ConnectionOwner {
  public:

@@ -1,0 +1,426 @@
+// consensus/raft_node.cc — RaftNode (raft_node.h) on top of the pure Core,
+// the LogStore, the codec and the Transport. One event_base thread drives
+// everything: a tick timer, frames from the transport, proposals. Each of
+// those feeds the Core and schedules one deferred drain of its Ready, so
+// messages arriving in the same loop turn share one fsync (group commit).
+//
+// Drain order (core.h): snapshot → entries → hard state, all fsync'ed by the
+// LogStore before any message of that Ready leaves; then messages, then
+// committed entries to the StateMachine, then proposal callbacks.
+#include "consensus/raft_node.h"
+
+#include <event2/event.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <stdexcept>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "consensus/codec.h"
+#include "consensus/core.h"
+#include "consensus/handshake.h"
+#include "consensus/identity.h"
+#include "consensus/log_store.h"
+#include "consensus/transport.h"
+
+namespace pw::consensus {
+
+static_assert(kProtocolVersion == kCodecVersion, "transport handshake and codec share one version");
+static_assert(kHandshakeFrameType == static_cast<uint8_t>(FrameType::handshake),
+              "transport handshake frame type must be codec.h's");
+static_assert(kFrameHeaderSize == kLengthPrefixSize + 2, "codec header = length + version + type");
+
+namespace {
+
+constexpr const char* kComp = "raft";
+
+// Everything after the 4-byte length: what Transport::send takes.
+std::string_view after_length(const std::string& frame) {
+  return std::string_view(frame).substr(kLengthPrefixSize);
+}
+
+class RaftNodeImpl final : public RaftNode {
+ public:
+  RaftNodeImpl(event_base* base, const RaftOptions& opts, StateMachine* sm);
+  ~RaftNodeImpl() override;
+
+  void start() override;
+  void stop() override;
+  void propose(const std::string& data, ProposalCallback cb) override;
+  void transfer_leadership(uint64_t to_id) override;
+  void broadcast_app(const std::string& data) override;
+  void send_app(uint64_t to_id, const std::string& data) override;
+  void set_app_handler(AppMessageHandler h) override { app_handler_ = std::move(h); }
+  void set_leader_change_handler(std::function<void()> h) override { leader_handler_ = std::move(h); }
+  void set_fatal_handler(std::function<void(const std::string&)> h) override {
+    fatal_handler_ = std::move(h);
+  }
+
+  bool is_leader() const override { return core_->role() == Role::leader; }
+  uint64_t leader_id() const override { return core_->leader(); }
+  uint64_t term() const override { return core_->term(); }
+  uint64_t commit_index() const override { return core_->commit(); }
+  uint64_t applied_index() const override { return applied_; }
+  uint64_t self_id() const override { return opts_.self_id; }
+  int64_t last_heard_ms(uint64_t id) const override { return transport_->last_heard_ms(id); }
+  PeerStats peer_stats(uint64_t id) const override { return transport_->stats(id); }
+
+ private:
+  std::string on_frame(uint64_t from, std::string_view frame);
+  void schedule_drain();
+  void drain();
+  void drain_one(Ready& rd);
+  void apply_committed(const std::vector<Entry>& entries);
+  void report(const ProposalFate& f);
+  void maybe_snapshot();
+  void on_soft_state(const SoftState& s);
+  void fail(const std::string& why);
+  void fail_pending(const std::string& why);
+  const Peer* peer(uint64_t id) const;
+
+  static void tick_cb(int, short, void* arg);
+  static void drain_cb(int, short, void* arg);
+
+  event_base* base_;
+  RaftOptions opts_;
+  StateMachine* sm_;
+  std::unique_ptr<LogStore> store_;
+  std::unique_ptr<Core> core_;
+  std::unique_ptr<Transport> transport_;
+  event* tick_ev_ = nullptr;
+  event* drain_ev_ = nullptr;
+  std::map<uint64_t, ProposalCallback> callbacks_;  // Core proposal id → callback
+  AppMessageHandler app_handler_;
+  std::function<void()> leader_handler_;
+  std::function<void(const std::string&)> fatal_handler_;
+  uint64_t applied_ = 0;
+  uint64_t snapshot_index_ = 0;  // index of the latest snapshot taken or installed
+  SoftState soft_;
+  bool started_ = false;
+  bool stopped_ = false;
+  bool failed_ = false;
+};
+
+RaftNodeImpl::RaftNodeImpl(event_base* base, const RaftOptions& opts, StateMachine* sm)
+    : base_(base), opts_(opts), sm_(sm) {
+  if (!sm_) throw std::invalid_argument("raft: no state machine");
+  // Member i of the config has id i + 1: the identity lists names in id order.
+  std::vector<Peer> peers = opts_.peers;
+  std::sort(peers.begin(), peers.end(), [](const Peer& a, const Peer& b) { return a.id < b.id; });
+  ClusterIdentity identity;
+  identity.cluster_name = opts_.cluster_name;
+  std::vector<uint64_t> ids;
+  for (size_t i = 0; i < peers.size(); ++i) {
+    if (peers[i].id != i + 1)
+      throw std::invalid_argument("raft: member ids must be 1..N in config order, got " +
+                                  std::to_string(peers[i].id) + " for '" + peers[i].name + "'");
+    identity.members.push_back(peers[i].name);
+    ids.push_back(peers[i].id);
+  }
+
+  LogStoreOptions so;
+  so.dir = opts_.state_dir;
+  so.identity = identity;
+  store_ = std::make_unique<LogStore>(so);  // checks the identity, recovers a torn tail
+
+  const InitialState& init = store_->initial_state();
+  if (!init.snapshot.empty()) {
+    if (!sm_->restore(init.snapshot.data))
+      throw std::runtime_error("raft: the snapshot in " + opts_.state_dir + " (index " +
+                               std::to_string(init.snapshot.index) +
+                               ") is not readable by the state machine; move the state "
+                               "directory aside to rejoin from the leader");
+    applied_ = snapshot_index_ = init.snapshot.index;
+  }
+
+  CoreOptions co;
+  co.id = opts_.self_id;
+  co.peers = ids;
+  co.election_ticks = opts_.election_ticks;
+  co.heartbeat_ticks = opts_.heartbeat_ticks;
+  co.seed = std::random_device{}() ^ (static_cast<uint64_t>(mono_us()) << 16) ^ opts_.self_id;
+  // Keep every message well inside one frame (entries + envelope).
+  co.max_msg_bytes = std::min<uint64_t>(co.max_msg_bytes, opts_.max_frame_size / 4);
+  co.max_proposal_bytes = std::min<uint64_t>(co.max_proposal_bytes, opts_.max_frame_size / 4);
+  core_ = std::make_unique<Core>(co, init);
+
+  TransportOptions to;
+  to.cluster_name = opts_.cluster_name;
+  to.self_id = opts_.self_id;
+  to.peers = opts_.peers;
+  to.max_frame_size = opts_.max_frame_size;
+  to.max_queue_bytes = opts_.max_send_queue_bytes;
+  to.tls = opts_.tls;
+  transport_ = std::make_unique<Transport>(base_, to);
+  transport_->set_frame_handler(
+      [this](uint64_t from, std::string_view frame) { return on_frame(from, frame); });
+
+  tick_ev_ = event_new(base_, -1, EV_PERSIST, &RaftNodeImpl::tick_cb, this);
+  drain_ev_ = event_new(base_, -1, 0, &RaftNodeImpl::drain_cb, this);
+
+  // Replay: committed entries after the snapshot come out of the first
+  // Ready; applying them now makes the state machine current before start().
+  uint64_t from = applied_;
+  drain();
+  if (failed_) throw std::runtime_error("raft: cannot replay the log in " + opts_.state_dir);
+  PW_INFO(kComp, "opened state_dir=%s term=%llu snapshot=%llu replayed=%llu last_index=%llu",
+          opts_.state_dir.c_str(), static_cast<unsigned long long>(core_->term()),
+          static_cast<unsigned long long>(snapshot_index_),
+          static_cast<unsigned long long>(applied_ - from),
+          static_cast<unsigned long long>(core_->last_index()));
+}
+
+RaftNodeImpl::~RaftNodeImpl() {
+  stop();
+  transport_.reset();
+  event_free(tick_ev_);
+  event_free(drain_ev_);
+}
+
+const Peer* RaftNodeImpl::peer(uint64_t id) const {
+  for (const Peer& p : opts_.peers)
+    if (p.id == id) return &p;
+  return nullptr;
+}
+
+void RaftNodeImpl::start() {
+  if (started_ || stopped_) return;
+  transport_->start();
+  started_ = true;
+  timeval tv{static_cast<time_t>(opts_.tick_ms / 1000),
+             static_cast<suseconds_t>((opts_.tick_ms % 1000) * 1000)};
+  event_add(tick_ev_, &tv);
+}
+
+void RaftNodeImpl::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  event_del(tick_ev_);
+  event_del(drain_ev_);
+  transport_->stop();
+  fail_pending("node stopped before the outcome was known");
+}
+
+void RaftNodeImpl::fail_pending(const std::string& why) {
+  std::map<uint64_t, ProposalCallback> pending;
+  pending.swap(callbacks_);
+  for (auto& [id, cb] : pending) {
+    ProposalResult r;
+    r.error = why;
+    r.maybe_committed = true;
+    cb(r);
+  }
+}
+
+void RaftNodeImpl::propose(const std::string& data, ProposalCallback cb) {
+  if (stopped_) {
+    ProposalResult r;
+    r.error = failed_ ? "node failed" : "node stopped";
+    cb(r);
+    return;
+  }
+  uint64_t id = core_->propose(data);
+  callbacks_[id] = std::move(cb);
+  schedule_drain();
+}
+
+void RaftNodeImpl::transfer_leadership(uint64_t to_id) {
+  if (stopped_) return;
+  PW_INFO(kComp, "leadership transfer requested to=%llu term=%llu",
+          static_cast<unsigned long long>(to_id), static_cast<unsigned long long>(core_->term()));
+  core_->transfer_leadership(to_id);
+  schedule_drain();
+}
+
+void RaftNodeImpl::broadcast_app(const std::string& data) {
+  if (stopped_) return;
+  std::string frame = encode_frame(FrameType::app, data);
+  for (const Peer& p : opts_.peers)
+    if (p.id != opts_.self_id) transport_->send(p.id, after_length(frame));
+}
+
+void RaftNodeImpl::send_app(uint64_t to_id, const std::string& data) {
+  if (stopped_ || to_id == opts_.self_id) return;
+  std::string frame = encode_frame(FrameType::app, data);
+  transport_->send(to_id, after_length(frame));
+}
+
+std::string RaftNodeImpl::on_frame(uint64_t from, std::string_view frame) {
+  if (stopped_) return {};
+  if (frame.size() < 2) return "frame without version and type";
+  if (static_cast<uint8_t>(frame[0]) != kCodecVersion)
+    return "frame version " + std::to_string(static_cast<uint8_t>(frame[0])) + ", expected " +
+           std::to_string(kCodecVersion);
+  std::string_view payload = frame.substr(2);
+  switch (static_cast<FrameType>(frame[1])) {
+    case FrameType::raft: {
+      Message m;
+      std::string err;
+      if (!decode_message(payload, &m, &err)) return "bad raft message: " + err;
+      // The handshake authenticated the connection; a message claiming
+      // another sender is a bug or an attack either way.
+      if (m.from != from)
+        return "raft message claims to come from " + std::to_string(m.from) +
+               " on the connection of member " + std::to_string(from);
+      try {
+        core_->step(m);
+      } catch (const std::exception& e) {
+        return std::string("raft message refused by the core: ") + e.what();
+      }
+      schedule_drain();
+      return {};
+    }
+    case FrameType::app:
+      if (app_handler_) {
+        try {
+          app_handler_(from, std::string(payload));
+        } catch (const std::exception& e) {
+          PW_ERROR(kComp, "app message handler failed from=%llu: %s",
+                   static_cast<unsigned long long>(from), e.what());
+        }
+      }
+      return {};
+    case FrameType::handshake:
+      return "handshake frame after the handshake";
+  }
+  return "unknown frame type " + std::to_string(static_cast<uint8_t>(frame[1]));
+}
+
+void RaftNodeImpl::schedule_drain() {
+  if (!stopped_) event_active(drain_ev_, 0, 0);
+}
+
+void RaftNodeImpl::tick_cb(int, short, void* arg) {
+  auto* n = static_cast<RaftNodeImpl*>(arg);
+  n->core_->tick();
+  n->drain();
+}
+
+void RaftNodeImpl::drain_cb(int, short, void* arg) { static_cast<RaftNodeImpl*>(arg)->drain(); }
+
+void RaftNodeImpl::drain() {
+  // No exception may cross the libevent callback: a storage failure ends
+  // the node (it must not acknowledge what it could not persist).
+  try {
+    while (!failed_ && core_->has_ready()) {
+      Ready rd = core_->ready();
+      drain_one(rd);
+      if (failed_) return;
+      core_->advance(rd);
+      maybe_snapshot();
+    }
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
+}
+
+void RaftNodeImpl::drain_one(Ready& rd) {
+  if (rd.soft_state) on_soft_state(*rd.soft_state);
+  if (!rd.snapshot.empty()) {
+    store_->apply_snapshot(rd.snapshot);
+    if (!sm_->restore(rd.snapshot.data))
+      throw std::runtime_error("snapshot at index " + std::to_string(rd.snapshot.index) +
+                               " from the leader is not readable by the state machine");
+    applied_ = snapshot_index_ = rd.snapshot.index;
+    PW_INFO(kComp, "installed snapshot index=%llu term=%llu bytes=%zu",
+            static_cast<unsigned long long>(rd.snapshot.index),
+            static_cast<unsigned long long>(rd.snapshot.term), rd.snapshot.data.size());
+  }
+  if (!rd.entries.empty()) store_->append(rd.entries);
+  if (rd.hard_state) store_->save_hard_state(*rd.hard_state);
+  // Only now is everything the messages promise durable.
+  if (!stopped_) {
+    for (const Message& m : rd.messages) {
+      std::string frame = encode_message_frame(m);
+      if (frame.size() > opts_.max_frame_size) {
+        PW_ERROR(kComp, "message type=%s to=%llu of %zu bytes exceeds max_frame_size %llu, not sent",
+                 msg_type_name(m.type), static_cast<unsigned long long>(m.to), frame.size(),
+                 static_cast<unsigned long long>(opts_.max_frame_size));
+        continue;
+      }
+      transport_->send(m.to, after_length(frame));
+    }
+  }
+  apply_committed(rd.committed_entries);
+  for (const ProposalFate& f : rd.proposals) report(f);
+}
+
+void RaftNodeImpl::apply_committed(const std::vector<Entry>& entries) {
+  for (const Entry& e : entries) {
+    if (e.index <= applied_) continue;  // covered by a snapshot already restored
+    // Leader no-ops and empty proposals carry nothing for the application.
+    if (e.type == EntryType::normal && !e.data.empty()) sm_->apply(e.index, e.data);
+    applied_ = e.index;
+  }
+}
+
+void RaftNodeImpl::report(const ProposalFate& f) {
+  auto it = callbacks_.find(f.id);
+  if (it == callbacks_.end()) return;
+  ProposalCallback cb = std::move(it->second);
+  callbacks_.erase(it);
+  ProposalResult r;
+  switch (f.outcome) {
+    case ProposalFate::Outcome::committed:
+      r.committed = true;
+      r.index = f.index;
+      break;
+    case ProposalFate::Outcome::dropped:
+      r.error = f.reason;
+      break;
+    case ProposalFate::Outcome::unknown:
+      r.error = "outcome unknown: " + f.reason;
+      r.maybe_committed = true;
+      break;
+  }
+  cb(r);
+}
+
+void RaftNodeImpl::maybe_snapshot() {
+  if (opts_.snapshot_entries == 0 || applied_ < snapshot_index_ + opts_.snapshot_entries) return;
+  if (core_->applied() < applied_) return;  // Core learns of the apply in advance()
+  int64_t t0 = mono_us();
+  const Snapshot& s = core_->compact(applied_, sm_->snapshot());
+  store_->save_snapshot(s);
+  snapshot_index_ = s.index;
+  PW_INFO(kComp, "snapshot index=%llu term=%llu bytes=%zu took_us=%lld",
+          static_cast<unsigned long long>(s.index), static_cast<unsigned long long>(s.term),
+          s.data.size(), static_cast<long long>(mono_us() - t0));
+}
+
+void RaftNodeImpl::on_soft_state(const SoftState& s) {
+  SoftState old = soft_;
+  soft_ = s;
+  const Peer* lead = peer(s.leader);
+  if (s.role != old.role || s.term != old.term || s.leader != old.leader) {
+    PW_INFO(kComp, "role=%s term=%llu leader=%s", role_name(s.role),
+            static_cast<unsigned long long>(s.term), lead ? lead->name.c_str() : "none");
+  }
+  if (leader_handler_) leader_handler_();
+}
+
+void RaftNodeImpl::fail(const std::string& why) {
+  if (failed_) return;
+  failed_ = true;
+  PW_ERROR(kComp, "node stopping: %s", why.c_str());
+  stop();
+  if (fatal_handler_) {
+    fatal_handler_(why);
+  } else if (started_) {
+    // A raft member that cannot persist must not keep running: abort so the
+    // service manager restarts it (and the operator sees the error above).
+    std::abort();
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<RaftNode> RaftNode::open(event_base* base, const RaftOptions& opts,
+                                         StateMachine* sm) {
+  return std::make_unique<RaftNodeImpl>(base, opts, sm);
+}
+
+}  // namespace pw::consensus
