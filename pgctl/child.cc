@@ -237,6 +237,22 @@ bool Child::signal(int sig) {
 
 std::vector<std::string> Child::tail() const { return lines_->tail(); }
 
+bool Child::wait_blocking(int64_t timeout_ms) {
+  if (exited_) return true;
+  int64_t deadline = mono_ms() + timeout_ms;
+  for (;;) {
+    int st;
+    pid_t r = ::waitpid(pid_, &st, WNOHANG);
+    if (r == pid_ || (r < 0 && errno == ECHILD)) {
+      exited_ = true;
+      on_exit_ = nullptr;
+      return true;
+    }
+    if (mono_ms() >= deadline) return false;
+    ::usleep(20 * 1000);
+  }
+}
+
 void Child::on_output(int, short, void* arg) { static_cast<Child*>(arg)->drain_output(); }
 
 void Child::drain_output() {

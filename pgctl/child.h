@@ -78,6 +78,9 @@ class Child {
   /// Sends `sig` to the child (its group when signal_group).
   bool signal(int sig);
   std::vector<std::string> tail() const;
+  /// Teardown only (blocks): waits up to `timeout_ms` for the child to exit
+  /// and reaps it, without calling the exit callback. True if it exited.
+  bool wait_blocking(int64_t timeout_ms);
 
  private:
   Child(event_base* base, ChildOptions opts, ExitFn on_exit);

@@ -1,9 +1,11 @@
 // pgctl/clone.cc — see clone.h.
 #include "pgctl/clone.h"
 
+#include <event2/event.h>
 #include <signal.h>
 
 #include <cinttypes>
+#include <cstdlib>
 #include <cstdio>
 
 #include "base/clock.h"
@@ -24,7 +26,9 @@ bool dir_has_entries(const std::string& dir) {
 
 }  // namespace
 
-Cloner::~Cloner() = default;  // a running tool is killed by ~Child
+Cloner::~Cloner() {  // a running tool is killed by ~Child
+  if (retry_ev_) event_free(retry_ev_);
+}
 
 void Cloner::retire_child() {
   // The child may be the one whose exit callback is running right now:
@@ -158,7 +162,7 @@ void Cloner::rewind(const CloneSpec& spec, Done cb) {
   remove_file(spec.data_dir + "/standby.signal", &err);
   remove_file(spec.data_dir + "/recovery.signal", &err);
   if (info.clean_shutdown) {
-    start_rewind(spec);
+    after_recovery(spec);
     return;
   }
   PW_INFO("pgctl", "rewind target was not shut down cleanly (state \"%s\"): running crash "
@@ -171,11 +175,69 @@ void Cloner::rewind(const CloneSpec& spec, Done cb) {
                fail(spec, "crash recovery before pg_rewind (postgres --single) " + ex.error_text());
                return;
              }
-             start_rewind(spec);
+             after_recovery(spec);
            });
 }
 
+void Cloner::after_recovery(const CloneSpec& spec) {
+  if (spec.source.empty()) {
+    start_rewind(spec);
+    return;
+  }
+  check_source(spec, mono_ms() + spec.source_wait_ms);
+}
+
+void Cloner::check_source(const CloneSpec& spec, int64_t deadline) {
+  constexpr const char* kSql =
+      "SELECT pg_is_in_recovery(), (SELECT timeline_id FROM pg_control_checkpoint()), "
+      "CASE WHEN pg_is_in_recovery() THEN 0 ELSE "
+      "('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint END";
+  source_ = std::make_unique<PqConn>(base_, spec.source, 10000);
+  auto retry = [this, spec, deadline](const std::string& why) {
+    if (mono_ms() >= deadline) {
+      // Not a failure of the directory: leave it where it is.
+      finish(Result::failure("pg_rewind not started: " + why));
+      return;
+    }
+    PW_INFO("pgctl", "rewind waiting for the source: %s", why.c_str());
+    if (!retry_ev_)
+      retry_ev_ = evtimer_new(base_, [](int, short, void* arg) {
+        auto* fn = static_cast<std::function<void()>*>(arg);
+        (*fn)();
+      }, &retry_fn_);
+    retry_fn_ = [this, spec, deadline] { check_source(spec, deadline); };
+    timeval tv{0, 500 * 1000};
+    evtimer_add(retry_ev_, &tv);
+  };
+  PqConn* conn = source_.get();
+  conn->connect([this, conn, spec, retry, kSql](const std::string& err) {
+    if (!err.empty()) {
+      retry("cannot connect to the source: " + err);
+      return;
+    }
+    conn->query(kSql, {}, [this, spec, retry](const QueryResult& r) {
+      if (!r.ok || r.rows.size() != 1) {
+        retry("cannot read the source's timeline: " + (r.ok ? std::string("no row") : r.error));
+        return;
+      }
+      uint64_t checkpointed = std::strtoull(r.at(0, 1).c_str(), nullptr, 10);
+      uint64_t current = std::strtoull(r.at(0, 2).c_str(), nullptr, 10);
+      if (r.at(0, 0) == "f" && checkpointed < current) {
+        retry("the source is on timeline " + std::to_string(current) +
+              " but its last checkpoint is on timeline " + std::to_string(checkpointed) +
+              " (promoted, not checkpointed yet: run CHECKPOINT on it)");
+        return;
+      }
+      start_rewind(spec);
+    });
+  });
+}
+
 void Cloner::start_rewind(const CloneSpec& spec) {
+  if (source_) {
+    PqConn* c = source_.release();  // we may be inside its callback
+    defer(base_, [c] { delete c; });
+  }
   std::vector<std::string> argv = {spec.bin_dir + "/pg_rewind", "-D", spec.data_dir,
                                    "--source-server=" + spec.conninfo, "-P"};
   run_tool("pg_rewind", std::move(argv), spec, [this, spec](const ChildExit& ex) {

@@ -155,6 +155,11 @@ std::string render_managed_conf(const ManagedConf& c, std::vector<std::string>* 
   o << "wal_level = replica\n"
     << "max_wal_senders = " << senders << "\n"
     << "max_replication_slots = " << senders << "\n";
+  // pg_rewind needs the old primary's WAL back to the last checkpoint before
+  // the divergence, and the crash recovery it must do first checkpoints and
+  // recycles older segments: keep some.
+  if (c.major != 0 && c.major < 13) o << "wal_keep_segments = 8\n";
+  else o << "wal_keep_size = '128MB'\n";
   if (!c.parameters.empty()) o << "# [postgresql.parameters]\n";
   for (const auto& [k, v] : c.parameters) {
     if (!valid_param_name(k)) {

@@ -130,6 +130,7 @@ class PostgresImpl final : public Postgres {
         if (!write_conf(false, Upstream{}, false, &err))
           PW_WARN("pgctl", "promote: cannot rewrite managed config: %s", err.c_str());
         PW_INFO("pgctl", "promoted");
+        checkpoint_after_promote();
       }
       cb(r);
     });
@@ -233,6 +234,11 @@ class PostgresImpl final : public Postgres {
       return;
     }
     CloneSpec s = spec(upstream, "postgres");
+    s.source = {{"host", upstream.host},          {"port", std::to_string(upstream.port)},
+                {"user", o_.replication_user},    {"passfile", passfile_},
+                {"dbname", "postgres"},           {"application_name", o_.node_name + "-rewind"},
+                {"connect_timeout", "5"}};
+    s.source_wait_ms = std::min<int64_t>(o_.op_timeout_ms, 300000);
     pm_.stop(StopMode::fast, o_.stop_timeout_ms, [this, s, cb, alive = alive_.weak()](const Result& r) {
       if (!alive.lock()) return;
       if (!r.ok) {
@@ -308,6 +314,20 @@ class PostgresImpl final : public Postgres {
     defer(base_, [c] { delete c; });
   }
 
+  // A promoted server records its new timeline in pg_control only at its
+  // next checkpoint, and pg_rewind (< 16) of the old primary reads it from
+  // there: checkpoint now, in the background (writes are already accepted).
+  void checkpoint_after_promote() {
+    SqlTask& t = tasks_.add(local(o_.op_timeout_ms), o_.op_timeout_ms, "checkpoint after promote",
+                            [](const Result& r) {
+                              if (r.ok) PW_INFO("pgctl", "checkpoint after promote done");
+                              else PW_WARN("pgctl", "%s", r.error.c_str());
+                            });
+    t.start([](SqlTask& t) {
+      t.run("CHECKPOINT", {}, [](SqlTask& t, const QueryResult&) { t.finish(Result::success()); });
+    });
+  }
+
   bool ensure_passfile(std::string* err) {
     if (o_.replication_password_file.empty()) return true;  // e.g. trust/cert auth
     std::string password;
@@ -335,6 +355,7 @@ class PostgresImpl final : public Postgres {
     c.port = o_.port;
     c.socket_dir = o_.socket_dir;
     c.member_count = o_.member_addresses.size();
+    c.major = bin_major_;
     c.parameters = o_.parameters;
     c.synchronous_standby_names = o_.synchronous_standby_names;
     c.standby = standby;

@@ -33,20 +33,11 @@ Postmaster::~Postmaster() {
     pid_t pid = child_->pid();
     PW_WARN("pgctl", "postmaster pid=%d still running at teardown: immediate shutdown", pid);
     ::kill(pid, SIGQUIT);
-    int64_t deadline = mono_ms() + kTeardownWaitMs;
     // Bounded synchronous wait: this only happens when the daemon itself
     // is going away, and leaving a postmaster behind is worse.
-    while (mono_ms() < deadline) {
-      int st;
-      pid_t r = ::waitpid(pid, &st, WNOHANG);
-      if (r == pid || (r < 0 && errno == ECHILD)) {
-        ::kill(-pid, SIGKILL);  // stragglers of its group, if any
-        child_.reset();  // already reaped: the Child will not wait again
-        return;
-      }
-      ::usleep(20 * 1000);
-    }
-    // ~Child sends SIGKILL to the group and reaps.
+    // (an immediate shutdown waits for its backends before it exits).
+    child_->wait_blocking(kTeardownWaitMs);
+    // Otherwise ~Child sends SIGKILL to the group and reaps.
   }
   child_.reset();
   if (adopted_ && !adopted_->exited())

@@ -5,3 +5,7 @@ set(PGCTL_IT ${CMAKE_CURRENT_LIST_DIR})
 
 pw_test(it_pgctl_primary SOURCES ${PGCTL_IT}/pgctl_primary_test.cc
         LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 300)
+pw_test(it_pgctl_replication SOURCES ${PGCTL_IT}/pgctl_replication_test.cc
+        LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 300)
+pw_test(it_pgctl_rewind SOURCES ${PGCTL_IT}/pgctl_rewind_test.cc
+        LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 300)
