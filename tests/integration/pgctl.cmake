@@ -1,6 +1,8 @@
 # pgctl's integration tests: real PostgreSQL 15 (PW_PG_BIN_DIR), run as the
 # postgres OS user (AS_POSTGRES). Loopback block 127.0.4.x, PostgreSQL on
-# port 15432 of a distinct address per node, so the tests run in parallel.
+# port 15432 of a distinct address per node, so the tests run in parallel:
+# primary .11, replication .12/.13, rewind .21/.22, pdeathsig .31,
+# clone liveness .41/.42, clone failure .51 (nothing listens there).
 set(PGCTL_IT ${CMAKE_CURRENT_LIST_DIR})
 
 pw_test(it_pgctl_primary SOURCES ${PGCTL_IT}/pgctl_primary_test.cc

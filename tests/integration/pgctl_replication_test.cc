@@ -16,7 +16,7 @@ TEST_CASE("a clone streams from the primary with its slot") {
   ProcessReaper reaper(td.path());
   Loop loop;
   TwoNodes t;
-  build_two_nodes(loop.base, td.path(), t, "127.0.4.11", "127.0.4.12");
+  build_two_nodes(loop.base, td.path(), t, "127.0.4.12", "127.0.4.13");
 
   // The clone's progress was recorded.
   auto prog = t.n2->clone_progress();
@@ -28,19 +28,19 @@ TEST_CASE("a clone streams from the primary with its slot") {
 
   // The copied files were rewritten for n2 (not n1's address, standby on).
   std::string conf = read_text(t.o2.data_dir + "/pgwarden.conf");
-  CHECK_THAT(conf, Catch::Contains("listen_addresses = '127.0.4.12'"));
-  CHECK_THAT(conf, Catch::Contains("host=''127.0.4.11''"));
+  CHECK_THAT(conf, Catch::Contains("listen_addresses = '127.0.4.13'"));
+  CHECK_THAT(conf, Catch::Contains("host=''127.0.4.12''"));
   CHECK_THAT(conf, Catch::Contains("primary_slot_name = 'n2'"));
   CHECK_THAT(conf, Catch::Contains("passfile="));
   CHECK(conf.find(test_password()) == std::string::npos);
   CHECK(read_text(t.o2.data_dir + "/standby.signal").empty());
   auto q = sql(loop.base, local(t.o2), "SHOW listen_addresses");
-  CHECK(q.at(0, 0) == "127.0.4.12");
+  CHECK(q.at(0, 0) == "127.0.4.13");
 
   auto s2 = wait_probe(loop.base, *t.n2);
   CHECK(s2.in_recovery);
   CHECK(s2.timeline == 1);
-  CHECK(s2.upstream_host == "127.0.4.11");
+  CHECK(s2.upstream_host == "127.0.4.12");
   CHECK(s2.upstream_port == 15432);
 
   // Writes on the primary; the standby's replay catches up with them.
