@@ -1,7 +1,7 @@
 # pgctl's integration tests: real PostgreSQL 15 (PW_PG_BIN_DIR), run as the
 # postgres OS user (AS_POSTGRES). Loopback block 127.0.4.x, PostgreSQL on
 # port 15432 of a distinct address per node, so the tests run in parallel:
-# primary .11, replication .12/.13, rewind .21/.22, pdeathsig .31,
+# primary .11, replication .12/.13, inspect .14, rewind .21/.22, pdeathsig .31,
 # clone liveness .41/.42, clone failure .51 (nothing listens there).
 set(PGCTL_IT ${CMAKE_CURRENT_LIST_DIR})
 
@@ -10,4 +10,6 @@ pw_test(it_pgctl_primary SOURCES ${PGCTL_IT}/pgctl_primary_test.cc
 pw_test(it_pgctl_replication SOURCES ${PGCTL_IT}/pgctl_replication_test.cc
         LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 300)
 pw_test(it_pgctl_rewind SOURCES ${PGCTL_IT}/pgctl_rewind_test.cc
+        LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 300)
+pw_test(it_pgctl_inspect SOURCES ${PGCTL_IT}/pgctl_inspect_test.cc
         LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 300)
