@@ -1,0 +1,73 @@
+// node/api_agent_backend.cc — see api_agent_backend.h.
+#include "node/api_agent_backend.h"
+
+namespace pw::node {
+
+HealthFacts AgentBackend::health() const {
+  HealthFacts h;
+  h.pg = agent_->pg_status();
+  h.ready_as_primary = agent_->pg_ready_as_primary();
+  h.holds_lease = agent_->holds_lease();
+  h.lease_remaining_ms = agent_->lease_remaining_ms();
+  h.agent_state = agent_->agent_state();
+  return h;
+}
+
+ClusterFacts AgentBackend::cluster() const {
+  const conf::Config& cfg = agent_->config();
+  ClusterFacts c;
+  c.cluster_name = cfg.cluster_name;
+  c.self = cfg.node_name;
+  c.state = agent_->state();
+  c.diagnostics = agent_->diagnostics();
+  std::map<std::string, SeenStatus> seen = agent_->seen();
+  for (const conf::Member& m : cfg.members) {
+    MemberFacts f;
+    f.name = m.name;
+    f.host = m.host;
+    if (auto it = seen.find(m.name); it != seen.end()) {
+      f.seen = true;
+      f.fresh = it->second.fresh;
+      f.status = it->second.status;
+    }
+    c.members.push_back(std::move(f));
+  }
+  if (consensus::RaftNode* r = agent_->raft()) {
+    c.raft_term = r->term();
+    uint64_t leader = r->leader_id();
+    // Raft ids are the members' positions in the configuration, from 1.
+    if (leader >= 1 && leader <= cfg.members.size()) c.decider = cfg.members[leader - 1].name;
+  }
+  return c;
+}
+
+RaftFacts AgentBackend::raft() const {
+  RaftFacts f;
+  consensus::RaftNode* r = agent_->raft();
+  if (!r) return f;
+  f.running = true;
+  f.self_id = r->self_id();
+  f.leader_id = r->leader_id();
+  f.term = r->term();
+  f.commit_index = r->commit_index();
+  f.applied_index = r->applied_index();
+  f.is_leader = r->is_leader();
+  return f;
+}
+
+std::optional<proxy::Counters> AgentBackend::proxy_counters() const {
+  if (!proxy_) return std::nullopt;
+  return proxy_->counters();
+}
+
+void AgentBackend::switchover(const std::string& to, bool force, OpDone done) {
+  agent_->switchover(to, force, std::move(done));
+}
+void AgentBackend::failover(const std::string& to, OpDone done) { agent_->failover(to, std::move(done)); }
+void AgentBackend::set_paused(bool paused, OpDone done) { agent_->set_paused(paused, std::move(done)); }
+void AgentBackend::reinit(const std::string& member, OpDone done) { agent_->reinit(member, std::move(done)); }
+void AgentBackend::reset_cluster(const std::string& confirm, OpDone done) {
+  agent_->reset_cluster(confirm, std::move(done));
+}
+
+}  // namespace pw::node

@@ -1,0 +1,33 @@
+// node/api_agent_backend.h — the production ApiBackend: reads the HA
+// agent, the raft node (through the agent) and the proxy's counters, and
+// passes operator requests to the agent. Lives on the control thread.
+#pragma once
+
+#include "node/agent.h"
+#include "node/api_backend.h"
+#include "proxy/proxy.h"
+
+namespace pw::node {
+
+class AgentBackend : public ApiBackend {
+ public:
+  /// `proxy` may be nullptr (no proxy metrics, /proxy answers 503).
+  AgentBackend(Agent* agent, proxy::Proxy* proxy) : agent_(agent), proxy_(proxy) {}
+
+  HealthFacts health() const override;
+  ClusterFacts cluster() const override;
+  RaftFacts raft() const override;
+  std::optional<proxy::Counters> proxy_counters() const override;
+
+  void switchover(const std::string& to, bool force, OpDone done) override;
+  void failover(const std::string& to, OpDone done) override;
+  void set_paused(bool paused, OpDone done) override;
+  void reinit(const std::string& member, OpDone done) override;
+  void reset_cluster(const std::string& confirm, OpDone done) override;
+
+ private:
+  Agent* agent_;
+  proxy::Proxy* proxy_;
+};
+
+}  // namespace pw::node

@@ -1,0 +1,78 @@
+// node/api_backend.h — everything the HTTP API reads and asks of the
+// node, as one abstract interface. Production implements it over the HA
+// agent, the proxy and the raft node (node/api_agent_backend.h); the unit
+// tests implement it with plain values, so every handler's status codes and
+// bodies are tested without a cluster.
+//
+// All methods run on the control thread (the event_base the API serves on).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "node/agent.h"
+#include "node/cluster_state.h"
+#include "node/diagnostic.h"
+#include "node/member_status.h"
+#include "pgctl/postgres.h"
+#include "proxy/proxy.h"
+
+namespace pw::node {
+
+/// This node's PostgreSQL and lease, for the health endpoints.
+struct HealthFacts {
+  pgctl::Status pg;                 // the agent's last probe
+  bool ready_as_primary = false;    // Agent::pg_ready_as_primary(): lease held, promoted, epoch ready
+  bool holds_lease = false;
+  int64_t lease_remaining_ms = 0;
+  std::string agent_state;          // what the agent is doing, in words
+};
+
+/// One configured member and the status it last gossiped.
+struct MemberFacts {
+  std::string name;
+  std::string host;
+  bool seen = false;    // a status was ever received (always true for self)
+  bool fresh = false;   // received within the freshness window
+  MemberStatus status;  // meaningful when seen
+};
+
+/// The cluster as this node sees it.
+struct ClusterFacts {
+  std::string cluster_name;
+  std::string self;
+  ClusterState state;               // committed, as applied here
+  std::vector<MemberFacts> members; // configuration order
+  std::string decider;              // raft leader's member name, "" = unknown
+  uint64_t raft_term = 0;
+  Diagnostics diagnostics;
+};
+
+struct RaftFacts {
+  bool running = false;  // false before the raft node exists
+  uint64_t self_id = 0, leader_id = 0, term = 0, commit_index = 0, applied_index = 0;
+  bool is_leader = false;
+};
+
+class ApiBackend {
+ public:
+  virtual ~ApiBackend() = default;
+
+  virtual HealthFacts health() const = 0;
+  virtual ClusterFacts cluster() const = 0;
+  virtual RaftFacts raft() const = 0;
+  /// nullopt when this process runs no proxy.
+  virtual std::optional<proxy::Counters> proxy_counters() const = 0;
+
+  // Operator requests: `done` is called exactly once, possibly before the
+  // call returns (validation errors), or later on the control thread.
+  virtual void switchover(const std::string& to, bool force, OpDone done) = 0;
+  virtual void failover(const std::string& to, OpDone done) = 0;
+  virtual void set_paused(bool paused, OpDone done) = 0;
+  virtual void reinit(const std::string& member, OpDone done) = 0;
+  virtual void reset_cluster(const std::string& confirm, OpDone done) = 0;
+};
+
+}  // namespace pw::node
