@@ -15,7 +15,7 @@ namespace pw::conf {
 
 struct Member {
   std::string name;
-  std::string host;        // address other members and clients use
+  std::string host;           // address other members and clients use
   uint16_t raft_port = 5010;  // from the list, else [raft] port (filled in by load_config)
 };
 
@@ -23,40 +23,40 @@ struct Config {
   std::string source_file;  // path the config was loaded from
 
   // [node]
-  std::string node_name;              // required; must be in cluster.members
-  std::string state_dir;              // required; raft log, snapshots, identity
-  std::string log_level = "info";     // debug|info|warn|error
+  std::string node_name;                 // required; must be in cluster.members
+  std::string state_dir;                 // required; raft log, snapshots, identity
+  std::string log_level = "info";        // debug|info|warn|error
   std::string run_as_user = "postgres";  // started as root → drop to this user
 
   // [cluster]
-  std::string cluster_name;           // required
-  std::vector<Member> members;        // required; "name=host[:raft_port], ..."
+  std::string cluster_name;     // required
+  std::vector<Member> members;  // required; "name=host[:raft_port], ..."
 
   // [raft]
-  uint16_t raft_port = 5010;          // this node's port (default for members)
+  uint16_t raft_port = 5010;  // this node's port (default for members)
   int64_t raft_tick_ms = 100;
   int64_t raft_election_timeout_ms = 1000;  // randomized in [t, 2t)
   int64_t raft_heartbeat_interval_ms = 100;
   uint64_t raft_max_frame_size = 16ull << 20;
-  uint64_t raft_snapshot_entries = 10000;   // snapshot + compact every N applied
+  uint64_t raft_snapshot_entries = 10000;  // snapshot + compact every N applied
 
   // [postgresql]
-  std::string pg_bin_dir;             // required
-  std::string pg_data_dir;            // required
+  std::string pg_bin_dir;   // required
+  std::string pg_data_dir;  // required
   uint16_t pg_port = 15432;
-  std::string pg_listen_address;      // default: this member's host; '*' or "a, b"
-  std::string pg_socket_dir;          // default: state_dir
+  std::string pg_listen_address;  // default: this member's host; '*' or "a, b"
+  std::string pg_socket_dir;      // default: state_dir
   std::string pg_superuser = "postgres";
   std::string pg_replication_user = "replicator";
   std::string pg_replication_password_file;  // required; mode 0600
-  std::string pg_initdb_args;         // extra initdb arguments (space separated)
-  bool pg_move_aside_foreign = false; // I6: foreign data dir is moved aside only if on
+  std::string pg_initdb_args;                // extra initdb arguments (space separated)
+  bool pg_move_aside_foreign = false;        // I6: foreign data dir is moved aside only if on
   std::map<std::string, std::string> pg_parameters;  // [postgresql.parameters]
 
   // [proxy]
   uint16_t proxy_port = 5432;
-  uint16_t proxy_readonly_port = 0;   // 0 = no read-only listener
-  std::string proxy_listen_address;   // default: this member's host
+  uint16_t proxy_readonly_port = 0;  // 0 = no read-only listener
+  std::string proxy_listen_address;  // default: this member's host
   int64_t proxy_hold_timeout_ms = 10000;
   int64_t proxy_connect_timeout_ms = 2000;
   uint32_t proxy_max_client_connections = 10000;
@@ -67,8 +67,8 @@ struct Config {
 
   // [api]
   uint16_t api_port = 8008;
-  std::string api_listen_address;     // default: this member's host
-  std::string api_token_file;         // optional; without it POSTs are refused
+  std::string api_listen_address;  // default: this member's host
+  std::string api_token_file;      // optional; without it POSTs are refused
   bool api_tls = false;
 
   // [tls] (all three or none)
@@ -79,7 +79,7 @@ struct Config {
 
   // [ha]
   int64_t ha_lease_ms = 3000;
-  double ha_max_clock_drift = 0.05;   // "5%"
+  double ha_max_clock_drift = 0.05;  // "5%"
   int64_t ha_fence_grace_ms = 300;
   int64_t ha_fence_margin_ms = 1000;
   int64_t ha_loop_interval_ms = 250;  // probe + status gossip period

@@ -58,13 +58,13 @@ Line check_line(const std::string& raw, int lineno, IniFile* out) {
   if (t[0] == '[') {
     size_t close = t.find(']');
     size_t comment = find_inline_comment(t, 1);
-    if (close == std::string::npos || close > comment)
-      return fail("section header lacks ']'");
+    if (close == std::string::npos || close > comment) return fail("section header lacks ']'");
     std::string rest = trim(t.substr(close + 1));
     if (!rest.empty() && rest[0] != ';' && rest[0] != '#')
       return fail("unexpected text after section header: '" + rest + "'");
     std::string name = t.substr(1, close - 1);
-    if (name.size() > kMaxName) return fail("section name is longer than " + std::to_string(kMaxName) + " characters");
+    if (name.size() > kMaxName)
+      return fail("section name is longer than " + std::to_string(kMaxName) + " characters");
     out->sections.push_back({name, lineno});
     return Line{t + "\n", false};
   }
@@ -74,7 +74,8 @@ Line check_line(const std::string& raw, int lineno, IniFile* out) {
     return fail("expected 'key = value', '[section]' or a comment, got '" + t + "'");
   std::string key = trim(t.substr(0, sep));
   if (key.empty()) return fail("missing key name before '" + std::string(1, t[sep]) + "'");
-  if (key.size() > kMaxName) return fail("key '" + key + "' is longer than " + std::to_string(kMaxName) + " characters");
+  if (key.size() > kMaxName)
+    return fail("key '" + key + "' is longer than " + std::to_string(kMaxName) + " characters");
   return Line{t + "\n", false};
 }
 
@@ -143,8 +144,11 @@ IniFile parse_ini_text(const std::string& text) {
     // report it rather than continue with a half-read file.
     std::set<int> known;
     for (const auto& e : out.syntax_errors) known.insert(e.line);
-    if (rc < 0) out.syntax_errors.push_back({0, "inih failed to parse the file (error " + std::to_string(rc) + ")"});
-    else if (!known.count(rc)) out.syntax_errors.push_back({rc, "inih could not parse this line"});
+    if (rc < 0)
+      out.syntax_errors.push_back(
+          {0, "inih failed to parse the file (error " + std::to_string(rc) + ")"});
+    else if (!known.count(rc))
+      out.syntax_errors.push_back({rc, "inih could not parse this line"});
   }
   return out;
 }
@@ -174,7 +178,8 @@ IniFile read_ini_file(const std::string& path) {
     if (n == 0) break;
     text.append(buf, static_cast<size_t>(n));
     if (text.size() > kMaxFile) {
-      out.open_error = "file is larger than " + std::to_string(kMaxFile) + " bytes; is it really a config file?";
+      out.open_error =
+          "file is larger than " + std::to_string(kMaxFile) + " bytes; is it really a config file?";
       break;
     }
   }

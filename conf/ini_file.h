@@ -33,9 +33,9 @@ struct IniSyntaxError {
 };
 
 struct IniFile {
-  std::string open_error;               // set when the file could not be read
-  std::vector<IniSection> sections;     // every header, in file order
-  std::vector<IniEntry> entries;        // every key = value, in file order
+  std::string open_error;            // set when the file could not be read
+  std::vector<IniSection> sections;  // every header, in file order
+  std::vector<IniEntry> entries;     // every key = value, in file order
   std::vector<IniSyntaxError> syntax_errors;
 };
 

@@ -15,7 +15,9 @@
 namespace pw::conf {
 namespace {
 
-std::string dotted(const std::string& section, const std::string& key) { return section + "." + key; }
+std::string dotted(const std::string& section, const std::string& key) {
+  return section + "." + key;
+}
 
 std::vector<std::string> keys_of(const std::string& section) {
   std::vector<std::string> out;
@@ -39,10 +41,13 @@ std::string key_hint(const std::string& section, const std::string& key) {
 }
 
 void check_parameter(const IniEntry& e, ErrorSink& sink, Config& c) {
-  bool ok = !e.key.empty() && (std::isalpha(static_cast<unsigned char>(e.key[0])) || e.key[0] == '_');
-  for (char ch : e.key) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.');
+  bool ok =
+      !e.key.empty() && (std::isalpha(static_cast<unsigned char>(e.key[0])) || e.key[0] == '_');
+  for (char ch : e.key)
+    ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.');
   if (!ok) {
-    sink.add(e.line, e.section, e.key, "not a PostgreSQL parameter name (letters, digits, '_', '.')");
+    sink.add(e.line, e.section, e.key,
+             "not a PostgreSQL parameter name (letters, digits, '_', '.')");
     return;
   }
   if (const char* instead = managed_parameter(e.key)) {
@@ -97,7 +102,8 @@ LoadResult load_config(const std::string& path) {
       continue;
     }
     std::string near = closest(s.name, section_names());
-    sink.add(s.line, s.name, "", "unknown section" + (near.empty() ? "" : "; did you mean [" + near + "]?"));
+    sink.add(s.line, s.name, "",
+             "unknown section" + (near.empty() ? "" : "; did you mean [" + near + "]?"));
   }
 
   for (const IniEntry& e : ini.entries) {
@@ -105,13 +111,16 @@ LoadResult load_config(const std::string& path) {
       std::string owner;
       for (const KeySpec& k : schema())
         if (e.key == k.key) owner = k.section;
-      sink.add(e.line, "", e.key, "key before any [section]" + (owner.empty() ? "" : "; did you mean it under [" + owner + "]?"));
+      sink.add(e.line, "", e.key,
+               "key before any [section]" +
+                   (owner.empty() ? "" : "; did you mean it under [" + owner + "]?"));
       continue;
     }
     if (!is_known_section(e.section)) continue;  // reported once, at the header
     const std::string id = dotted(e.section, e.key);
     if (auto it = kl.key_line.find(id); it != kl.key_line.end()) {
-      sink.add(e.line, e.section, e.key, "set twice; first set at line " + std::to_string(it->second) + " (remove one)");
+      sink.add(e.line, e.section, e.key,
+               "set twice; first set at line " + std::to_string(it->second) + " (remove one)");
       continue;
     }
     kl.key_line.emplace(id, e.line);
@@ -135,7 +144,8 @@ LoadResult load_config(const std::string& path) {
   for (const KeySpec& k : schema()) {
     if (!k.required || kl.present(k.section, k.key)) continue;
     sink.at(kl, k.section, k.key,
-            std::string("required key missing; add '") + k.key + " = ...' under [" + k.section + "] (" + k.meaning + ")");
+            std::string("required key missing; add '") + k.key + " = ...' under [" + k.section +
+                "] (" + k.meaning + ")");
     kl.bad.insert(dotted(k.section, k.key));
   }
 
@@ -143,9 +153,10 @@ LoadResult load_config(const std::string& path) {
   validate_files(r.config, kl, sink);
 
   // File order; errors without a line (a missing key or file) go last.
-  std::stable_sort(r.errors.begin(), r.errors.end(), [](const ConfigError& a, const ConfigError& b) {
-    return (a.line == 0 ? INT_MAX : a.line) < (b.line == 0 ? INT_MAX : b.line);
-  });
+  std::stable_sort(r.errors.begin(), r.errors.end(),
+                   [](const ConfigError& a, const ConfigError& b) {
+                     return (a.line == 0 ? INT_MAX : a.line) < (b.line == 0 ? INT_MAX : b.line);
+                   });
   if (r.ok()) fill_defaults(r.config);
   return r;
 }

@@ -25,8 +25,10 @@ std::string render_config(const Config& c) {
       std::string v = k.show(c);
       // Unset optional keys stay visible, as comments, so the output still
       // lists every key and still reads back to the same configuration.
-      if (v.empty() && !k.required) out += std::string("; ") + k.key + " =   (not set)\n";
-      else out += std::string(k.key) + " = " + v + "\n";
+      if (v.empty() && !k.required)
+        out += std::string("; ") + k.key + " =   (not set)\n";
+      else
+        out += std::string(k.key) + " = " + v + "\n";
     }
   }
   return out;
@@ -42,15 +44,19 @@ std::string reference_markdown() {
   };
   for (const std::string& section : section_names()) {
     if (section == kParametersSection) {
-      out += "| `[" + section + "]` *any* | | Passed to postgresql.conf as written (e.g. `shared_buffers = 1GB`); "
+      out += "| `[" + section +
+             "]` *any* | | Passed to postgresql.conf as written (e.g. `shared_buffers = 1GB`); "
              "parameters pgwarden sets itself (port, listen_addresses, primary_conninfo, "
              "synchronous_standby_names, ...) are refused |\n";
       continue;
     }
     for (const KeySpec& k : schema()) {
       if (section != k.section) continue;
-      std::string def = k.required ? "**required**" : k.default_doc ? k.default_doc : "`" + k.show(defaults) + "`";
-      out += "| `[" + section + "]` `" + k.key + "` | " + cell(def) + " | " + cell(k.meaning) + " |\n";
+      std::string def = k.required      ? "**required**"
+                        : k.default_doc ? k.default_doc
+                                        : "`" + k.show(defaults) + "`";
+      out +=
+          "| `[" + section + "]` `" + k.key + "` | " + cell(def) + " | " + cell(k.meaning) + " |\n";
     }
   }
   return out;

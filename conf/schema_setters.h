@@ -5,15 +5,17 @@
 #pragma once
 
 #include <cctype>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 
 #include "conf/config.h"
 #include "conf/values.h"
 
 namespace pw::conf::setters {
 
-inline std::string empty_error() { return "empty value; remove the line to use the default"; }
+inline std::string empty_error() {
+  return "empty value; remove the line to use the default";
+}
 
 template <auto F, int64_t Min = 0>
 std::string set_duration(Config& c, const std::string& v) {
@@ -24,7 +26,9 @@ std::string set_duration(Config& c, const std::string& v) {
   return "";
 }
 template <auto F>
-std::string show_duration(const Config& c) { return format_duration(c.*F); }
+std::string show_duration(const Config& c) {
+  return format_duration(c.*F);
+}
 
 template <auto F, uint64_t Min = 0>
 std::string set_size(Config& c, const std::string& v) {
@@ -35,7 +39,9 @@ std::string set_size(Config& c, const std::string& v) {
   return "";
 }
 template <auto F>
-std::string show_size(const Config& c) { return format_size(c.*F); }
+std::string show_size(const Config& c) {
+  return format_size(c.*F);
+}
 
 template <auto F>
 std::string set_percent(Config& c, const std::string& v) {
@@ -45,7 +51,9 @@ std::string set_percent(Config& c, const std::string& v) {
   return "";
 }
 template <auto F>
-std::string show_percent(const Config& c) { return format_percent(c.*F); }
+std::string show_percent(const Config& c) {
+  return format_percent(c.*F);
+}
 
 template <auto F>
 std::string set_bool(Config& c, const std::string& v) {
@@ -55,7 +63,9 @@ std::string set_bool(Config& c, const std::string& v) {
   return "";
 }
 template <auto F>
-std::string show_bool(const Config& c) { return format_bool(c.*F); }
+std::string show_bool(const Config& c) {
+  return format_bool(c.*F);
+}
 
 template <auto F, bool AllowZero = false>
 std::string set_port(Config& c, const std::string& v) {
@@ -65,7 +75,9 @@ std::string set_port(Config& c, const std::string& v) {
   return "";
 }
 template <auto F>
-std::string show_port(const Config& c) { return std::to_string(c.*F); }
+std::string show_port(const Config& c) {
+  return std::to_string(c.*F);
+}
 
 template <auto F, int64_t Min, int64_t Max>
 std::string set_int(Config& c, const std::string& v) {
@@ -75,10 +87,14 @@ std::string set_int(Config& c, const std::string& v) {
   return "";
 }
 template <auto F>
-std::string show_int(const Config& c) { return std::to_string(c.*F); }
+std::string show_int(const Config& c) {
+  return std::to_string(c.*F);
+}
 
 template <auto F>
-std::string show_string(const Config& c) { return c.*F; }
+std::string show_string(const Config& c) {
+  return c.*F;
+}
 
 /// Any text, empty allowed (e.g. extra initdb arguments).
 template <auto F>
@@ -91,7 +107,8 @@ std::string set_text(Config& c, const std::string& v) {
 template <auto F>
 std::string set_path(Config& c, const std::string& v) {
   if (v.empty()) return empty_error();
-  if (v[0] != '/') return "'" + v + "' is not an absolute path; write it from the root, like /var/lib/pgwarden";
+  if (v[0] != '/')
+    return "'" + v + "' is not an absolute path; write it from the root, like /var/lib/pgwarden";
   c.*F = v;
   return "";
 }
@@ -100,7 +117,8 @@ std::string set_path(Config& c, const std::string& v) {
 template <auto F>
 std::string set_name(Config& c, const std::string& v) {
   if (v.empty()) return empty_error();
-  if (!valid_member_name(v)) return "'" + v + "' is not a valid name; use letters, digits, '.', '_' and '-' (at most 63)";
+  if (!valid_member_name(v))
+    return "'" + v + "' is not a valid name; use letters, digits, '.', '_' and '-' (at most 63)";
   c.*F = v;
   return "";
 }
@@ -110,8 +128,11 @@ template <auto F>
 std::string set_identifier(Config& c, const std::string& v) {
   if (v.empty()) return empty_error();
   bool ok = !std::isdigit(static_cast<unsigned char>(v[0])) && v.size() <= 63;
-  for (char ch : v) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-');
-  if (!ok) return "'" + v + "' is not a valid name; use letters, digits, '_' and '-', not starting with a digit";
+  for (char ch : v)
+    ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-');
+  if (!ok)
+    return "'" + v +
+           "' is not a valid name; use letters, digits, '_' and '-', not starting with a digit";
   c.*F = v;
   return "";
 }
@@ -120,7 +141,8 @@ std::string set_identifier(Config& c, const std::string& v) {
 template <auto F>
 std::string set_listen_host(Config& c, const std::string& v) {
   if (v.empty()) return empty_error();
-  if (!valid_host(v)) return "'" + v + "' is not a host name or IP address; use e.g. 10.0.0.120, 0.0.0.0 or ::";
+  if (!valid_host(v))
+    return "'" + v + "' is not a host name or IP address; use e.g. 10.0.0.120, 0.0.0.0 or ::";
   c.*F = v;
   return "";
 }

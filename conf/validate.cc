@@ -1,11 +1,12 @@
 // conf/validate.cc — see validate.h: the checks that relate several keys.
 // Each check runs only when the keys it reads were parsed, so one bad value
 // produces one error, not a cascade.
+#include "conf/validate.h"
+
 #include <algorithm>
 #include <set>
 
 #include "conf/schema.h"
-#include "conf/validate.h"
 #include "conf/values.h"
 
 namespace pw::conf {
@@ -24,7 +25,9 @@ bool KeyLines::usable(const std::string& section, const std::string& key) const 
 
 namespace {
 
-uint16_t effective_port(const Member& m, const Config& c) { return m.raft_port ? m.raft_port : c.raft_port; }
+uint16_t effective_port(const Member& m, const Config& c) {
+  return m.raft_port ? m.raft_port : c.raft_port;
+}
 
 void check_members(const Config& c, const KeyLines& kl, ErrorSink& sink) {
   if (!kl.usable("cluster", "members")) return;
@@ -32,17 +35,20 @@ void check_members(const Config& c, const KeyLines& kl, ErrorSink& sink) {
   for (size_t i = 0; i < c.members.size(); ++i) {
     const Member& m = c.members[i];
     if (!names.insert(m.name).second)
-      sink.at(kl, "cluster", "members", "member name '" + m.name + "' appears twice; each member needs its own name");
+      sink.at(kl, "cluster", "members",
+              "member name '" + m.name + "' appears twice; each member needs its own name");
     for (size_t j = 0; j < i; ++j) {
       const Member& o = c.members[j];
       if (o.host == m.host && effective_port(o, c) == effective_port(m, c) && o.name != m.name)
         sink.at(kl, "cluster", "members",
                 "members '" + o.name + "' and '" + m.name + "' have the same address " +
-                    format_host_port(m.host, effective_port(m, c)) + "; give each its own host or raft port");
+                    format_host_port(m.host, effective_port(m, c)) +
+                    "; give each its own host or raft port");
     }
   }
   if (!kl.usable("node", "name")) return;
-  if (std::any_of(c.members.begin(), c.members.end(), [&](const Member& m) { return m.name == c.node_name; }))
+  if (std::any_of(c.members.begin(), c.members.end(),
+                  [&](const Member& m) { return m.name == c.node_name; }))
     return;
   std::vector<std::string> all;
   for (const Member& m : c.members)
@@ -86,20 +92,30 @@ struct Listener {
 };
 
 void check_ports(const Config& c, const KeyLines& kl, ErrorSink& sink) {
-  auto self = std::find_if(c.members.begin(), c.members.end(), [&](const Member& m) { return m.name == c.node_name; });
+  auto self = std::find_if(c.members.begin(), c.members.end(),
+                           [&](const Member& m) { return m.name == c.node_name; });
   if (self == c.members.end() || !kl.usable("cluster", "members")) return;
   auto or_self = [&](const std::string& h) { return h.empty() ? self->host : h; };
   Listener raft = self->raft_port != 0
-                      ? Listener{"cluster", "members", "the raft port of " + self->name + " in [cluster] members", {}, 0}
+                      ? Listener{"cluster",
+                                 "members",
+                                 "the raft port of " + self->name + " in [cluster] members",
+                                 {},
+                                 0}
                       : Listener{"raft", "port", "[raft] port", {}, 0};
   raft.hosts = {self->host};
   raft.port = effective_port(*self, c);
   std::vector<Listener> ls = {
       {"proxy", "port", "[proxy] port", {or_self(c.proxy_listen_address)}, c.proxy_port},
-      {"proxy", "readonly_port", "[proxy] readonly_port", {or_self(c.proxy_listen_address)}, c.proxy_readonly_port},
+      {"proxy",
+       "readonly_port",
+       "[proxy] readonly_port",
+       {or_self(c.proxy_listen_address)},
+       c.proxy_readonly_port},
       {"api", "port", "[api] port", {or_self(c.api_listen_address)}, c.api_port},
       raft,
-      {"postgresql", "port", "[postgresql] port", split_hosts(or_self(c.pg_listen_address)), c.pg_port},
+      {"postgresql", "port", "[postgresql] port", split_hosts(or_self(c.pg_listen_address)),
+       c.pg_port},
   };
   for (size_t i = 0; i < ls.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
@@ -115,34 +131,35 @@ void check_ports(const Config& c, const KeyLines& kl, ErrorSink& sink) {
       const Listener& other = blame_b ? a : b;
       std::string where = other.hosts.front() == "*" ? "all addresses" : other.hosts.front();
       sink.at(kl, blamed.section, blamed.key,
-              "port " + std::to_string(b.port) + " is also used by " + other.label + " on " + where +
-                  "; every listener of a node needs its own port (or address)");
+              "port " + std::to_string(b.port) + " is also used by " + other.label + " on " +
+                  where + "; every listener of a node needs its own port (or address)");
     }
   }
 }
 
 // Requires lo < hi (strict) or lo <= hi; blames lo_key when it is in the
 // file, else hi_key. `factor` scales lo first ("at most half of" = 2).
-void check_order(const KeyLines& kl, ErrorSink& sink, const char* section, const char* lo_key, int64_t lo,
-                 const char* hi_key, int64_t hi, bool strict, int64_t factor, const std::string& why) {
+void check_order(const KeyLines& kl, ErrorSink& sink, const char* section, const char* lo_key,
+                 int64_t lo, const char* hi_key, int64_t hi, bool strict, int64_t factor,
+                 const std::string& why) {
   if (!kl.usable(section, lo_key) || !kl.usable(section, hi_key)) return;
   if (strict ? lo * factor < hi : lo * factor <= hi) return;
   std::string rel = factor == 2 ? "at most half of" : strict ? "less than" : "at most";
   sink.at(kl, section, kl.present(section, lo_key) ? lo_key : hi_key,
-          std::string(lo_key) + " (" + format_duration(lo) + ") must be " + rel + " " + hi_key + " (" +
-              format_duration(hi) + "): " + why);
+          std::string(lo_key) + " (" + format_duration(lo) + ") must be " + rel + " " + hi_key +
+              " (" + format_duration(hi) + "): " + why);
 }
 
 void check_timing(const Config& c, const KeyLines& kl, ErrorSink& sink) {
-  check_order(kl, sink, "raft", "tick", c.raft_tick_ms, "heartbeat_interval", c.raft_heartbeat_interval_ms, false, 1,
-              "timers cannot be finer than the tick");
-  check_order(kl, sink, "raft", "heartbeat_interval", c.raft_heartbeat_interval_ms, "election_timeout",
-              c.raft_election_timeout_ms, false, 2,
+  check_order(kl, sink, "raft", "tick", c.raft_tick_ms, "heartbeat_interval",
+              c.raft_heartbeat_interval_ms, false, 1, "timers cannot be finer than the tick");
+  check_order(kl, sink, "raft", "heartbeat_interval", c.raft_heartbeat_interval_ms,
+              "election_timeout", c.raft_election_timeout_ms, false, 2,
               "followers must hear at least two heartbeats before they start an election");
   check_order(kl, sink, "ha", "fence_margin", c.ha_fence_margin_ms, "lease", c.ha_lease_ms, true, 1,
               "the primary would start demoting as soon as it renewed its lease");
-  check_order(kl, sink, "ha", "loop_interval", c.ha_loop_interval_ms, "lease", c.ha_lease_ms, true, 1,
-              "member status would be stale before the lease could be judged");
+  check_order(kl, sink, "ha", "loop_interval", c.ha_loop_interval_ms, "lease", c.ha_lease_ms, true,
+              1, "member status would be stale before the lease could be judged");
 }
 
 void check_tls(const Config& c, const KeyLines& kl, ErrorSink& sink) {
@@ -151,14 +168,19 @@ void check_tls(const Config& c, const KeyLines& kl, ErrorSink& sink) {
   std::string missing;
   int set = 0;
   for (const auto& [key, value] : keys) {
-    if (kl.present("tls", key)) ++set;
-    else missing += (missing.empty() ? "" : ", ") + std::string(key);
+    if (kl.present("tls", key))
+      ++set;
+    else
+      missing += (missing.empty() ? "" : ", ") + std::string(key);
   }
   if (set > 0 && set < 3)
     sink.add(kl.section_line.count("tls") ? kl.section_line.at("tls") : 0, "tls", "",
-             "set ca_file, cert_file and key_file together (mutual TLS needs all three), or none; missing: " + missing);
+             "set ca_file, cert_file and key_file together (mutual TLS needs all three), or none; "
+             "missing: " +
+                 missing);
   if (c.api_tls && set == 0 && kl.usable("api", "tls"))
-    sink.at(kl, "api", "tls", "is on but [tls] is not configured; set [tls] ca_file, cert_file and key_file");
+    sink.at(kl, "api", "tls",
+            "is on but [tls] is not configured; set [tls] ca_file, cert_file and key_file");
 }
 
 }  // namespace

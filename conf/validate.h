@@ -18,8 +18,8 @@ namespace pw::conf {
 /// Where each key came from, so a cross-key error can name a line.
 struct KeyLines {
   std::map<std::string, int> section_line;  // first header line of each section
-  std::map<std::string, int> key_line;       // "section.key" → line, parsed or not
-  std::set<std::string> bad;                 // "section.key" whose value was rejected
+  std::map<std::string, int> key_line;      // "section.key" → line, parsed or not
+  std::set<std::string> bad;                // "section.key" whose value was rejected
 
   /// The key's line; else its section's header line; else 0 (not in the file).
   int line(const std::string& section, const std::string& key) const;
@@ -37,7 +37,8 @@ class ErrorSink {
     out_->push_back({file_, line, std::move(section), std::move(key), std::move(message)});
   }
   /// Adds at the line where section/key was set (see KeyLines::line).
-  void at(const KeyLines& kl, const std::string& section, const std::string& key, std::string message) {
+  void at(const KeyLines& kl, const std::string& section, const std::string& key,
+          std::string message) {
     add(kl.line(section, key), section, key, std::move(message));
   }
 
@@ -57,11 +58,11 @@ void validate_files(const Config& c, const KeyLines& kl, ErrorSink& sink);
 /// What is wrong with a secret file, or "" when it is fine. `euid` is who
 /// checks; `run_as_uid` the user the daemon will read it as when euid is 0
 /// (nullopt when that user does not exist). Separate for testing.
-std::string secret_file_problem(const std::string& path, uid_t euid, std::optional<uid_t> run_as_uid,
-                                const std::string& run_as_name);
+std::string secret_file_problem(const std::string& path, uid_t euid,
+                                std::optional<uid_t> run_as_uid, const std::string& run_as_name);
 /// What is wrong with a non-secret file that must be readable (by run_as_uid
 /// when euid is 0), or "".
-std::string readable_file_problem(const std::string& path, uid_t euid, std::optional<uid_t> run_as_uid,
-                                  const std::string& run_as_name);
+std::string readable_file_problem(const std::string& path, uid_t euid,
+                                  std::optional<uid_t> run_as_uid, const std::string& run_as_name);
 
 }  // namespace pw::conf

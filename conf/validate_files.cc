@@ -69,8 +69,8 @@ bool readable_by(const struct stat& st, uid_t uid) {
 
 }  // namespace
 
-std::string secret_file_problem(const std::string& path, uid_t euid, std::optional<uid_t> run_as_uid,
-                                const std::string& run_as_name) {
+std::string secret_file_problem(const std::string& path, uid_t euid,
+                                std::optional<uid_t> run_as_uid, const std::string& run_as_name) {
   struct stat st;
   std::string p = open_problem(path, &st);
   if (!p.empty()) {
@@ -79,23 +79,25 @@ std::string secret_file_problem(const std::string& path, uid_t euid, std::option
     return p;
   }
   if (st.st_mode & 077)
-    return path + " is accessible by group or others (mode " + octal_mode(st.st_mode) + "); run: chmod 600 " + path;
+    return path + " is accessible by group or others (mode " + octal_mode(st.st_mode) +
+           "); run: chmod 600 " + path;
   // Started as root, the daemon reads its secrets after dropping to
   // run_as_user, and a 0600 file of another owner is then unreadable.
   if (euid == 0 && run_as_uid && st.st_uid != *run_as_uid)
-    return path + " is owned by " + user_name(st.st_uid) + ", but pgwarden runs as '" + run_as_name +
-           "' and could not read it; run: chown " + run_as_name + " " + path;
+    return path + " is owned by " + user_name(st.st_uid) + ", but pgwarden runs as '" +
+           run_as_name + "' and could not read it; run: chown " + run_as_name + " " + path;
   if (st.st_size == 0) return path + " is empty; write the secret into it";
   return "";
 }
 
-std::string readable_file_problem(const std::string& path, uid_t euid, std::optional<uid_t> run_as_uid,
-                                  const std::string& run_as_name) {
+std::string readable_file_problem(const std::string& path, uid_t euid,
+                                  std::optional<uid_t> run_as_uid, const std::string& run_as_name) {
   struct stat st;
   std::string p = open_problem(path, &st);
   if (p.empty() && euid == 0 && run_as_uid && !readable_by(st, *run_as_uid))
     return path + " is not readable by '" + run_as_name + "', the user pgwarden runs as (mode " +
-           octal_mode(st.st_mode) + ", owner " + user_name(st.st_uid) + "); run: chown " + run_as_name + " " + path;
+           octal_mode(st.st_mode) + ", owner " + user_name(st.st_uid) + "); run: chown " +
+           run_as_name + " " + path;
   return p;
 }
 
@@ -107,7 +109,8 @@ void validate_files(const Config& c, const KeyLines& kl, ErrorSink& sink) {
     // Only root switches users; for anyone else run_as_user is not used.
     if (euid == 0 && !run_uid)
       sink.at(kl, "node", "run_as_user",
-              "no such user '" + c.run_as_user + "'; create it or set run_as_user to the PostgreSQL OS user");
+              "no such user '" + c.run_as_user +
+                  "'; create it or set run_as_user to the PostgreSQL OS user");
   }
   struct FileKey {
     const char* section;
@@ -124,9 +127,8 @@ void validate_files(const Config& c, const KeyLines& kl, ErrorSink& sink) {
   };
   for (const FileKey& f : files) {
     if (f.path.empty() || !kl.usable(f.section, f.key)) continue;
-    std::string problem =
-        f.secret ? secret_file_problem(f.path, euid, run_uid, c.run_as_user)
-                 : readable_file_problem(f.path, euid, run_uid, c.run_as_user);
+    std::string problem = f.secret ? secret_file_problem(f.path, euid, run_uid, c.run_as_user)
+                                   : readable_file_problem(f.path, euid, run_uid, c.run_as_user);
     if (!problem.empty()) sink.at(kl, f.section, f.key, problem);
   }
 }

@@ -16,7 +16,9 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Reads a run of digits starting at *i into *out; false on none or overflow.
 bool take_uint(std::string_view s, size_t* i, uint64_t* out) {
@@ -31,12 +33,15 @@ bool take_uint(std::string_view s, size_t* i, uint64_t* out) {
   return *i > start;
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quoted(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
 
 }  // namespace
 
 Parsed<int64_t> parse_duration_ms(std::string_view text) {
-  const std::string forms = "expected a number with a unit: 500ms, 4s, 1m, 1h, 1d, or a sum like 1m30s";
+  const std::string forms =
+      "expected a number with a unit: 500ms, 4s, 1m, 1h, 1d, or a sum like 1m30s";
   if (text.empty()) return Parsed<int64_t>::fail("empty duration; " + forms);
   uint64_t total = 0;
   size_t i = 0;
@@ -48,15 +53,21 @@ Parsed<int64_t> parse_duration_ms(std::string_view text) {
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string unit = lower(text.substr(ustart, i - ustart));
     uint64_t mult = 0;
-    if (unit == "ms") mult = 1;
-    else if (unit == "s") mult = 1000;
-    else if (unit == "m" || unit == "min") mult = 60 * 1000;
-    else if (unit == "h") mult = 3600 * 1000;
-    else if (unit == "d") mult = 86400 * 1000;
+    if (unit == "ms")
+      mult = 1;
+    else if (unit == "s")
+      mult = 1000;
+    else if (unit == "m" || unit == "min")
+      mult = 60 * 1000;
+    else if (unit == "h")
+      mult = 3600 * 1000;
+    else if (unit == "d")
+      mult = 86400 * 1000;
     else if (unit.empty())
       return Parsed<int64_t>::fail(quoted(text) + " has no unit; " + forms);
     else
-      return Parsed<int64_t>::fail(quoted(text) + " has an unknown unit " + quoted(unit) + "; " + forms);
+      return Parsed<int64_t>::fail(quoted(text) + " has an unknown unit " + quoted(unit) + "; " +
+                                   forms);
     uint64_t part = 0;
     if (__builtin_mul_overflow(n, mult, &part) || __builtin_add_overflow(total, part, &total) ||
         total > uint64_t(INT64_MAX))
@@ -69,29 +80,39 @@ Parsed<uint64_t> parse_size_bytes(std::string_view text) {
   const std::string forms = "expected bytes or a number with a unit: 8192, 512kB, 1MB, 1GB, 1TB";
   size_t i = 0;
   uint64_t n = 0;
-  if (!take_uint(text, &i, &n)) return Parsed<uint64_t>::fail(quoted(text) + " is not a size; " + forms);
+  if (!take_uint(text, &i, &n))
+    return Parsed<uint64_t>::fail(quoted(text) + " is not a size; " + forms);
   while (i < text.size() && text[i] == ' ') ++i;
   std::string unit = lower(text.substr(i));
   uint64_t mult = 0;
-  if (unit.empty() || unit == "b") mult = 1;
-  else if (unit == "kb") mult = 1ull << 10;
-  else if (unit == "mb") mult = 1ull << 20;
-  else if (unit == "gb") mult = 1ull << 30;
-  else if (unit == "tb") mult = 1ull << 40;
-  else return Parsed<uint64_t>::fail(quoted(text) + " has an unknown unit; " + forms);
+  if (unit.empty() || unit == "b")
+    mult = 1;
+  else if (unit == "kb")
+    mult = 1ull << 10;
+  else if (unit == "mb")
+    mult = 1ull << 20;
+  else if (unit == "gb")
+    mult = 1ull << 30;
+  else if (unit == "tb")
+    mult = 1ull << 40;
+  else
+    return Parsed<uint64_t>::fail(quoted(text) + " has an unknown unit; " + forms);
   uint64_t v = 0;
-  if (__builtin_mul_overflow(n, mult, &v)) return Parsed<uint64_t>::fail(quoted(text) + " is too large");
+  if (__builtin_mul_overflow(n, mult, &v))
+    return Parsed<uint64_t>::fail(quoted(text) + " is too large");
   return Parsed<uint64_t>::ok(v);
 }
 
 Parsed<double> parse_percent(std::string_view text) {
   const std::string forms = "expected a percentage between 0% and 100%, like 5% or 2.5%";
-  if (text.size() < 2 || text.back() != '%') return Parsed<double>::fail(quoted(text) + " is not a percentage; " + forms);
+  if (text.size() < 2 || text.back() != '%')
+    return Parsed<double>::fail(quoted(text) + " is not a percentage; " + forms);
   std::string num(text.substr(0, text.size() - 1));
   while (!num.empty() && num.back() == ' ') num.pop_back();
   size_t dots = std::count(num.begin(), num.end(), '.');
-  bool chars_ok = !num.empty() && dots <= 1 && num.front() != '.' && num.back() != '.' &&
-                  std::all_of(num.begin(), num.end(), [](char c) { return is_digit(c) || c == '.'; });
+  bool chars_ok =
+      !num.empty() && dots <= 1 && num.front() != '.' && num.back() != '.' &&
+      std::all_of(num.begin(), num.end(), [](char c) { return is_digit(c) || c == '.'; });
   if (!chars_ok) return Parsed<double>::fail(quoted(text) + " is not a percentage; " + forms);
   double v = std::strtod(num.c_str(), nullptr);
   if (v > 100.0) return Parsed<double>::fail(quoted(text) + " is over 100%; " + forms);
@@ -102,18 +123,21 @@ Parsed<bool> parse_bool(std::string_view text) {
   std::string t = lower(text);
   if (t == "on" || t == "true" || t == "yes" || t == "1") return Parsed<bool>::ok(true);
   if (t == "off" || t == "false" || t == "no" || t == "0") return Parsed<bool>::ok(false);
-  return Parsed<bool>::fail(quoted(text) + " is not a boolean; expected on/off, true/false, yes/no or 1/0");
+  return Parsed<bool>::fail(quoted(text) +
+                            " is not a boolean; expected on/off, true/false, yes/no or 1/0");
 }
 
 Parsed<int64_t> parse_int(std::string_view text, int64_t min, int64_t max) {
-  const std::string range = "expected an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  const std::string range =
+      "expected an integer from " + std::to_string(min) + " to " + std::to_string(max);
   size_t i = 0;
   bool neg = !text.empty() && text[0] == '-';
   if (neg || (!text.empty() && text[0] == '+')) i = 1;
   uint64_t n = 0;
   if (!take_uint(text, &i, &n) || i != text.size())
     return Parsed<int64_t>::fail(quoted(text) + " is not an integer; " + range);
-  if (n > uint64_t(INT64_MAX)) return Parsed<int64_t>::fail(quoted(text) + " is out of range; " + range);
+  if (n > uint64_t(INT64_MAX))
+    return Parsed<int64_t>::fail(quoted(text) + " is out of range; " + range);
   int64_t v = neg ? -static_cast<int64_t>(n) : static_cast<int64_t>(n);
   if (v < min || v > max) return Parsed<int64_t>::fail(quoted(text) + " is out of range; " + range);
   return Parsed<int64_t>::ok(v);
@@ -122,7 +146,8 @@ Parsed<int64_t> parse_int(std::string_view text, int64_t min, int64_t max) {
 Parsed<uint16_t> parse_port(std::string_view text, bool allow_zero) {
   auto n = parse_int(text, allow_zero ? 0 : 1, 65535);
   if (!n.value) {
-    std::string what = allow_zero ? "a port from 1 to 65535, or 0 to disable" : "a port from 1 to 65535";
+    std::string what =
+        allow_zero ? "a port from 1 to 65535, or 0 to disable" : "a port from 1 to 65535";
     return Parsed<uint16_t>::fail(quoted(text) + " is not a valid port; expected " + what);
   }
   return Parsed<uint16_t>::ok(static_cast<uint16_t>(*n.value));
@@ -130,7 +155,10 @@ Parsed<uint16_t> parse_port(std::string_view text, bool allow_zero) {
 
 std::string format_duration(int64_t ms) {
   if (ms == 0) return "0s";
-  struct Unit { int64_t ms; const char* name; };
+  struct Unit {
+    int64_t ms;
+    const char* name;
+  };
   static const Unit units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
   for (const Unit& u : units)
     if (ms % u.ms == 0) return std::to_string(ms / u.ms) + u.name;
@@ -139,7 +167,10 @@ std::string format_duration(int64_t ms) {
 
 std::string format_size(uint64_t bytes) {
   if (bytes == 0) return "0";
-  struct Unit { int shift; const char* name; };
+  struct Unit {
+    int shift;
+    const char* name;
+  };
   static const Unit units[] = {{40, "TB"}, {30, "GB"}, {20, "MB"}, {10, "kB"}};
   for (const Unit& u : units)
     if (bytes % (1ull << u.shift) == 0) return std::to_string(bytes >> u.shift) + u.name;
@@ -152,7 +183,9 @@ std::string format_percent(double ratio) {
   return buf;
 }
 
-std::string format_bool(bool b) { return b ? "on" : "off"; }
+std::string format_bool(bool b) {
+  return b ? "on" : "off";
+}
 
 size_t edit_distance(std::string_view a, std::string_view b) {
   // Optimal string alignment: insertions, deletions, substitutions and

@@ -58,10 +58,10 @@ Parsed<std::vector<Member>> parse_members(std::string_view text);
 bool valid_member_name(std::string_view name);
 
 // Formatters: their output parses back to the same value.
-std::string format_duration(int64_t ms);  // largest exact unit: 3000 → "3s"
-std::string format_size(uint64_t bytes);  // largest exact unit: 1048576 → "1MB"
-std::string format_percent(double ratio); // 0.05 → "5%"
-std::string format_bool(bool b);          // "on" / "off"
+std::string format_duration(int64_t ms);   // largest exact unit: 3000 → "3s"
+std::string format_size(uint64_t bytes);   // largest exact unit: 1048576 → "1MB"
+std::string format_percent(double ratio);  // 0.05 → "5%"
+std::string format_bool(bool b);           // "on" / "off"
 std::string format_host_port(const std::string& host, uint16_t port);  // brackets v6
 std::string format_members(const std::vector<Member>& members);
 

@@ -42,7 +42,9 @@ bool valid_dns_name(std::string_view s) {
   return s.back() != '-';
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quoted(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
 
 }  // namespace
 
@@ -50,7 +52,8 @@ bool valid_host(std::string_view host) {
   if (host.empty()) return false;
   if (host.find(':') != std::string_view::npos) return valid_ipv6(host);
   // All digits and dots: must be a real IPv4 address, not a name like 10.0.0.300.
-  if (std::all_of(host.begin(), host.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; }))
+  if (std::all_of(host.begin(), host.end(),
+                  [](char c) { return (c >= '0' && c <= '9') || c == '.'; }))
     return valid_ipv4(host);
   return valid_dns_name(host);
 }
@@ -62,19 +65,23 @@ Parsed<HostPort> parse_host_port(std::string_view text, bool port_optional) {
   bool has_port = false;
   if (!text.empty() && text.front() == '[') {
     size_t close = text.find(']');
-    if (close == std::string_view::npos) return Parsed<HostPort>::fail(quoted(text) + " lacks ']'; " + forms);
+    if (close == std::string_view::npos)
+      return Parsed<HostPort>::fail(quoted(text) + " lacks ']'; " + forms);
     host = text.substr(1, close - 1);
     std::string_view rest = text.substr(close + 1);
     if (!rest.empty()) {
-      if (rest.front() != ':') return Parsed<HostPort>::fail(quoted(text) + " has junk after ']'; " + forms);
+      if (rest.front() != ':')
+        return Parsed<HostPort>::fail(quoted(text) + " has junk after ']'; " + forms);
       port = rest.substr(1);
       has_port = true;
     }
-    if (!valid_ipv6(host)) return Parsed<HostPort>::fail(quoted(host) + " is not an IPv6 address; " + forms);
+    if (!valid_ipv6(host))
+      return Parsed<HostPort>::fail(quoted(host) + " is not an IPv6 address; " + forms);
   } else {
     size_t colons = std::count(text.begin(), text.end(), ':');
     if (colons > 1) {
-      if (port_optional && valid_ipv6(text)) return Parsed<HostPort>::ok(HostPort{std::string(text), 0});
+      if (port_optional && valid_ipv6(text))
+        return Parsed<HostPort>::ok(HostPort{std::string(text), 0});
       return Parsed<HostPort>::fail(quoted(text) + ": write IPv6 addresses in brackets; " + forms);
     }
     size_t colon = text.find(':');
@@ -83,7 +90,9 @@ Parsed<HostPort> parse_host_port(std::string_view text, bool port_optional) {
       port = text.substr(colon + 1);
       has_port = true;
     }
-    if (!valid_host(host)) return Parsed<HostPort>::fail(quoted(host) + " is not a valid host name or address; " + forms);
+    if (!valid_host(host))
+      return Parsed<HostPort>::fail(quoted(host) + " is not a valid host name or address; " +
+                                    forms);
   }
   HostPort hp{std::string(host), 0};
   if (has_port) {
@@ -97,10 +106,9 @@ Parsed<HostPort> parse_host_port(std::string_view text, bool port_optional) {
 }
 
 bool valid_member_name(std::string_view name) {
-  return !name.empty() && name.size() <= 63 &&
-         std::all_of(name.begin(), name.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-         });
+  return !name.empty() && name.size() <= 63 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
 }
 
 Parsed<std::vector<Member>> parse_members(std::string_view text) {
@@ -128,7 +136,8 @@ Parsed<std::vector<Member>> parse_members(std::string_view text) {
     std::string_view name = trim(item.substr(0, eq));
     std::string_view addr = trim(item.substr(eq + 1));
     if (!valid_member_name(name)) {
-      problems.push_back(quoted(name) + " is not a valid member name (letters, digits, '.', '_', '-')");
+      problems.push_back(quoted(name) +
+                         " is not a valid member name (letters, digits, '.', '_', '-')");
       continue;
     }
     auto hp = parse_host_port(addr, /*port_optional=*/true);

@@ -9,20 +9,23 @@ namespace {
 
 // One line per subcommand; `run` and `ctl` join here when they exist.
 const Subcommand kSubcommands[] = {
-    {"check-config", "validate a configuration file and print the effective settings", cmd_check_config},
+    {"run", "run the daemon for this host (raft, PostgreSQL, proxy, API)", cmd_run},
+    {"check-config", "validate a configuration file and print the effective settings",
+     cmd_check_config},
 };
 
 const char* g_version = "unknown";
 
 void print_help(FILE* out) {
-  fprintf(out,
-          "pgwarden %s — PostgreSQL high availability: consensus, failover and routing in one daemon\n"
-          "\n"
-          "Usage: pgwarden <command> [options]\n"
-          "       pgwarden --help | --version\n"
-          "\n"
-          "Commands:\n",
-          g_version);
+  fprintf(
+      out,
+      "pgwarden %s — PostgreSQL high availability: consensus, failover and routing in one daemon\n"
+      "\n"
+      "Usage: pgwarden <command> [options]\n"
+      "       pgwarden --help | --version\n"
+      "\n"
+      "Commands:\n",
+      g_version);
   for (const Subcommand& s : kSubcommands) fprintf(out, "  %-14s %s\n", s.name, s.summary);
   fprintf(out,
           "\n"
@@ -32,7 +35,9 @@ void print_help(FILE* out) {
 
 }  // namespace
 
-const char* cli_version() { return g_version; }
+const char* cli_version() {
+  return g_version;
+}
 
 int usage_error(const char* cmd, const std::string& message) {
   if (cmd) {
@@ -43,8 +48,8 @@ int usage_error(const char* cmd, const std::string& message) {
   return kExitUsage;
 }
 
-bool take_option(int argc, char** argv, int* i, const char* short_name, const char* long_name, std::string* value,
-                 bool* missing) {
+bool take_option(int argc, char** argv, int* i, const char* short_name, const char* long_name,
+                 std::string* value, bool* missing) {
   const char* arg = argv[*i];
   *missing = false;
   size_t long_len = strlen(long_name);
@@ -75,7 +80,8 @@ int cli_main(int argc, char** argv, const char* version) {
     print_help(stdout);
     return kExitOk;
   }
-  if (strcmp(first, "--version") == 0 || strcmp(first, "-V") == 0 || strcmp(first, "version") == 0) {
+  if (strcmp(first, "--version") == 0 || strcmp(first, "-V") == 0 ||
+      strcmp(first, "version") == 0) {
     printf("pgwarden %s\n", g_version);
     return kExitOk;
   }

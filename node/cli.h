@@ -41,10 +41,11 @@ int usage_error(const char* cmd, const std::string& message);
 /// "--config FILE" and "--config=FILE". On a match stores the value, advances
 /// *i past what it consumed and returns true; a match without a value sets
 /// *missing. `short_name` may be nullptr.
-bool take_option(int argc, char** argv, int* i, const char* short_name, const char* long_name, std::string* value,
-                 bool* missing);
+bool take_option(int argc, char** argv, int* i, const char* short_name, const char* long_name,
+                 std::string* value, bool* missing);
 
 // Subcommands (one file each).
 int cmd_check_config(int argc, char** argv);  // node/cmd_check_config.cc
+int cmd_run(int argc, char** argv);           // node/cmd_run.cc
 
 }  // namespace pw::node

@@ -7,4 +7,6 @@
 #define PGWARDEN_VERSION "unknown"
 #endif
 
-int main(int argc, char** argv) { return pw::node::cli_main(argc, argv, PGWARDEN_VERSION); }
+int main(int argc, char** argv) {
+  return pw::node::cli_main(argc, argv, PGWARDEN_VERSION);
+}

@@ -48,14 +48,17 @@ class ConfFixture {
     return "[node]\n"
            "name = n1\n"
            "state_dir = /var/lib/pgwarden/n1\n"
-           "run_as_user = " + current_user() + "\n"
+           "run_as_user = " +
+           current_user() +
+           "\n"
            "[cluster]\n"
            "name = test\n"
            "members = n1=127.0.0.21, n2=127.0.0.22, n3=127.0.0.23\n"
            "[postgresql]\n"
            "bin_dir = /usr/lib/postgresql/15/bin\n"
            "data_dir = /var/lib/pgwarden/n1/data\n"
-           "replication_password_file = " + secret_ + "\n" + extra;
+           "replication_password_file = " +
+           secret_ + "\n" + extra;
   }
 
   /// Writes `text` as a config file and loads it.
@@ -70,8 +73,9 @@ class ConfFixture {
 
 /// The error at `line` about [section] key whose message contains `needle`,
 /// or nullptr. (line < 0: any line.)
-inline const conf::ConfigError* find_error(const conf::LoadResult& r, int line, const std::string& section,
-                                           const std::string& key, const std::string& needle = "") {
+inline const conf::ConfigError* find_error(const conf::LoadResult& r, int line,
+                                           const std::string& section, const std::string& key,
+                                           const std::string& needle = "") {
   for (const auto& e : r.errors)
     if ((line < 0 || e.line == line) && e.section == section && e.key == key &&
         e.message.find(needle) != std::string::npos)

@@ -38,7 +38,8 @@ std::string slurp(const std::string& path) {
 // here. Rewrite each secret key to a fresh 0600 file in the fixture's dir,
 // owned by the user the daemon would run as (when we are root).
 std::string with_local_secrets(const ConfFixture& fx, const std::string& text) {
-  static const char* kSecretKeys[] = {"replication_password_file", "token_file", "key_file", "ca_file", "cert_file"};
+  static const char* kSecretKeys[] = {"replication_password_file", "token_file", "key_file",
+                                      "ca_file", "cert_file"};
   std::istringstream in(text);
   std::string line, out;
   int n = 0;
@@ -46,7 +47,8 @@ std::string with_local_secrets(const ConfFixture& fx, const std::string& text) {
     for (const char* key : kSecretKeys) {
       std::string k = key;
       if (line.rfind(k, 0) == 0 && line.find('=') != std::string::npos &&
-          line.substr(k.size(), line.find('=') - k.size()).find_first_not_of(' ') == std::string::npos) {
+          line.substr(k.size(), line.find('=') - k.size()).find_first_not_of(' ') ==
+              std::string::npos) {
         std::string path = fx.secret("secret-" + std::to_string(++n), "pw-secret-content\n");
         if (geteuid() == 0) {
           struct passwd* pw = getpwnam("postgres");  // the examples' run_as_user
@@ -112,7 +114,8 @@ TEST_CASE("the seed example: db-postgres-01..03, PostgreSQL 17, keybuzz-pg17", "
     CHECK(c.pg_bin_dir == "/usr/lib/postgresql/17/bin");
     CHECK(c.pg_data_dir == "/data/db_postgres/data");
     CHECK(format_members(c.members) ==
-          "db-postgres-01=10.0.0.120:5010, db-postgres-02=10.0.0.121:5010, db-postgres-03=10.0.0.122:5010");
+          "db-postgres-01=10.0.0.120:5010, db-postgres-02=10.0.0.121:5010, "
+          "db-postgres-03=10.0.0.122:5010");
   }
 }
 

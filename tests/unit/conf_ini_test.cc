@@ -43,7 +43,9 @@ TEST_CASE("keys and sections carry their physical line numbers", "[conf][ini]") 
 
 TEST_CASE("long lines are read whole, with correct numbering after them", "[conf][ini]") {
   std::string members;
-  for (int i = 0; i < 40; ++i) members += (i ? ", " : "") + std::string("member-") + std::to_string(i) + "=10.0.0." + std::to_string(i + 1);
+  for (int i = 0; i < 40; ++i)
+    members += (i ? ", " : "") + std::string("member-") + std::to_string(i) + "=10.0.0." +
+               std::to_string(i + 1);
   REQUIRE(members.size() > 600);  // far over inih's default 200-byte line
   IniFile f = parse_ini_text("[cluster]\nmembers = " + members + "\nname = after\n");
   REQUIRE(f.syntax_errors.empty());
@@ -71,8 +73,9 @@ TEST_CASE("every malformed line is reported, not only the first", "[conf][ini]")
       "ok = 1\n"
       "= no key\n"
       "[x] trailing\n"
-      "[" + std::string(60, 's') + "]\n"
-      + std::string(60, 'k') + " = 1\n"
+      "[" +
+      std::string(60, 's') + "]\n" + std::string(60, 'k') +
+      " = 1\n"
       "semi ; = 3\n");
   REQUIRE(f.syntax_errors.size() == 7);
   CHECK(f.syntax_errors[0].line == 2);

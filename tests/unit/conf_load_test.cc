@@ -44,18 +44,27 @@ TEST_CASE("every key can be set, in every section", "[conf][load]") {
   std::string key = fx.secret("node.key", "key\n");
   LoadResult r = fx.load(fx.minimal(
       "port = 15433\nlisten_address = 127.0.0.21, ::1\nsocket_dir = /run/pg\nsuperuser = admin\n"
-      "replication_user = repl\ninitdb_args = --locale=C --encoding=UTF8\nmove_aside_foreign_data = yes\n"
+      "replication_user = repl\ninitdb_args = --locale=C --encoding=UTF8\nmove_aside_foreign_data "
+      "= yes\n"
       "[node]\nlog_level = debug\n"
       "[raft]\nport = 6010\ntick = 50ms\nelection_timeout = 2s\nheartbeat_interval = 200ms\n"
       "max_frame_size = 1MB\nsnapshot_entries = 500\n"
-      "[postgresql.parameters]\nshared_buffers = 1GB\nwork_mem = '64MB'\npg_stat_statements.track = all\n"
+      "[postgresql.parameters]\nshared_buffers = 1GB\nwork_mem = '64MB'\npg_stat_statements.track "
+      "= all\n"
       "[proxy]\nport = 6432\nreadonly_port = 6433\nlisten_address = 0.0.0.0\nhold_timeout = 1m30s\n"
-      "connect_timeout = 500ms\nmax_client_connections = 500\nreadonly_max_lag = 16MB\nreadonly_fallback = false\n"
+      "connect_timeout = 500ms\nmax_client_connections = 500\nreadonly_max_lag = "
+      "16MB\nreadonly_fallback = false\n"
       "shutdown_grace = 0s\nthreads = 4\n"
-      "[api]\nport = 9008\nlisten_address = ::\ntoken_file = " + token + "\ntls = on\n"
-      "[tls]\nca_file = " + ca + "\ncert_file = " + cert + "\nkey_file = " + key + "\n"
-      "[ha]\nlease = 10s\nmax_clock_drift = 2.5%\nfence_grace = 1s\nfence_margin = 2s\nloop_interval = 1s\n"
-      "maximum_lag_on_failover = 64MB\nsynchronous_mode = on\nprimary_restart_timeout = 30s\nbootstrap_timeout = 5m\n"
+      "[api]\nport = 9008\nlisten_address = ::\ntoken_file = " +
+      token +
+      "\ntls = on\n"
+      "[tls]\nca_file = " +
+      ca + "\ncert_file = " + cert + "\nkey_file = " + key +
+      "\n"
+      "[ha]\nlease = 10s\nmax_clock_drift = 2.5%\nfence_grace = 1s\nfence_margin = "
+      "2s\nloop_interval = 1s\n"
+      "maximum_lag_on_failover = 64MB\nsynchronous_mode = on\nprimary_restart_timeout = "
+      "30s\nbootstrap_timeout = 5m\n"
       "[bootstrap]\nreinit_when_all_empty = true\n"
       "[tags]\nnofailover = 1\npriority = -5\n"));
   INFO(all_errors(r));
@@ -118,19 +127,21 @@ TEST_CASE("messages name file, line, section and key", "[conf][load]") {
   CHECK(e.line == 13);
   CHECK(e.section == "ha");
   CHECK(e.key == "lease");
-  CHECK(e.to_string() == fx.dir() + "/pgwarden.ini:13: [ha] lease: bad value: '3' has no unit; "
-                         "expected a number with a unit: 500ms, 4s, 1m, 1h, 1d, or a sum like 1m30s");
+  CHECK(e.to_string() ==
+        fx.dir() +
+            "/pgwarden.ini:13: [ha] lease: bad value: '3' has no unit; "
+            "expected a number with a unit: 500ms, 4s, 1m, 1h, 1d, or a sum like 1m30s");
 }
 
 TEST_CASE("unknown sections and keys, with 'did you mean'", "[conf][load]") {
   ConfFixture fx;
-  LoadResult r = fx.load(fx.minimal(
-      "[proxi]\nport = 1\n"            // 12, 13: reported once, at the header
-      "[proxy]\nprot = 5432\n"         // 15
-      "[raft]\nlease = 3s\n"           // 17: belongs to [ha]
-      "[api]\nfrobnicate = 1\n"        // 19: nothing near
-      "[weird_stuff]\n"                // 20
-      "[ha]\nsynchronous_mod = on\n"));  // 22
+  LoadResult r =
+      fx.load(fx.minimal("[proxi]\nport = 1\n"              // 12, 13: reported once, at the header
+                         "[proxy]\nprot = 5432\n"           // 15
+                         "[raft]\nlease = 3s\n"             // 17: belongs to [ha]
+                         "[api]\nfrobnicate = 1\n"          // 19: nothing near
+                         "[weird_stuff]\n"                  // 20
+                         "[ha]\nsynchronous_mod = on\n"));  // 22
   INFO(all_errors(r));
   CHECK(find_error(r, 12, "proxi", "", "unknown section; did you mean [proxy]?"));
   CHECK(find_error(r, 15, "proxy", "prot", "unknown key; did you mean 'port'?"));
@@ -154,7 +165,8 @@ TEST_CASE("missing required keys name the section's line, or 0 without it", "[co
   ConfFixture fx;
   LoadResult r = fx.load("[node]\nname = n1\n[cluster]\nname = c\nmembers = n1=127.0.0.21\n");
   INFO(all_errors(r));
-  CHECK(find_error(r, 1, "node", "state_dir", "required key missing; add 'state_dir = ...' under [node]"));
+  CHECK(find_error(r, 1, "node", "state_dir",
+                   "required key missing; add 'state_dir = ...' under [node]"));
   CHECK(find_error(r, 0, "postgresql", "bin_dir", "required key missing"));
   CHECK(find_error(r, 0, "postgresql", "data_dir", "required key missing"));
   CHECK(find_error(r, 0, "postgresql", "replication_password_file", "required key missing"));
@@ -162,20 +174,22 @@ TEST_CASE("missing required keys name the section's line, or 0 without it", "[co
   // Line-0 errors come after the ones with a line.
   CHECK(r.errors.front().line == 1);
   CHECK(r.errors.back().line == 0);
-  CHECK(r.errors.back().to_string().find(":0: [postgresql] replication_password_file: ") != std::string::npos);
+  CHECK(r.errors.back().to_string().find(":0: [postgresql] replication_password_file: ") !=
+        std::string::npos);
 }
 
 TEST_CASE("bad values of every type say the accepted forms", "[conf][load]") {
   ConfFixture fx;
   LoadResult r = fx.load(fx.minimal(
-      "port = 99999\n"                 // 12
-      "listen_address = 127.0.0.1, x..y\n"  // 13
-      "superuser = 9lives\n[node]\nlog_level = loud\n"           // 14, 16
+      "port = 99999\n"                                                    // 12
+      "listen_address = 127.0.0.1, x..y\n"                                // 13
+      "superuser = 9lives\n[node]\nlog_level = loud\n"                    // 14, 16
       "[raft]\nmax_frame_size = 1kB\nsnapshot_entries = 0\ntick = 0ms\n"  // 18, 19, 20
-      "[proxy]\nthreads = many\nlisten_address = not a host\nreadonly_max_lag = 1.5MB\n"  // 22, 23, 24
-      "[api]\ntoken_file = relative.token\ntls = sometimes\n"      // 26, 27
-      "[ha]\nmax_clock_drift = 0.05\nlease = 50ms\n"              // 29, 30
-      "[tags]\npriority = 1e3\n"));                               // 32
+      "[proxy]\nthreads = many\nlisten_address = not a host\nreadonly_max_lag = 1.5MB\n"  // 22, 23,
+                                                                                          // 24
+      "[api]\ntoken_file = relative.token\ntls = sometimes\n"                             // 26, 27
+      "[ha]\nmax_clock_drift = 0.05\nlease = 50ms\n"                                      // 29, 30
+      "[tags]\npriority = 1e3\n"));                                                       // 32
   INFO(all_errors(r));
   CHECK(find_error(r, 12, "postgresql", "port", "from 1 to 65535"));
   CHECK(find_error(r, 13, "postgresql", "listen_address", "'x..y' is not a host name"));
@@ -203,8 +217,10 @@ TEST_CASE("[postgresql.parameters] passes names through but refuses managed ones
   INFO(all_errors(r));
   CHECK(find_error(r, 14, "postgresql.parameters", "port", "set [postgresql] port"));
   CHECK(find_error(r, 15, "postgresql.parameters", "primary_conninfo", "is set by pgwarden"));
-  CHECK(find_error(r, 16, "postgresql.parameters", "listen_addresses", "[postgresql] listen_address"));
-  CHECK(find_error(r, 17, "postgresql.parameters", "synchronous_standby_names", "[ha] synchronous_mode"));
+  CHECK(find_error(r, 16, "postgresql.parameters", "listen_addresses",
+                   "[postgresql] listen_address"));
+  CHECK(find_error(r, 17, "postgresql.parameters", "synchronous_standby_names",
+                   "[ha] synchronous_mode"));
   CHECK(find_error(r, 18, "postgresql.parameters", "bad-name", "not a PostgreSQL parameter name"));
   CHECK(r.errors.size() == 5);
 }
@@ -213,7 +229,8 @@ TEST_CASE("a missing or unreadable config file is one error at line 0", "[conf][
   LoadResult r = load_config("/nonexistent/dir/pgwarden.ini");
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].line == 0);
-  CHECK(r.errors[0].to_string() == "/nonexistent/dir/pgwarden.ini:0: cannot open: No such file or directory");
+  CHECK(r.errors[0].to_string() ==
+        "/nonexistent/dir/pgwarden.ini:0: cannot open: No such file or directory");
   ConfFixture fx;
   LoadResult d = load_config(fx.dir());
   REQUIRE(d.errors.size() == 1);
@@ -222,7 +239,8 @@ TEST_CASE("a missing or unreadable config file is one error at line 0", "[conf][
 
 TEST_CASE("syntax errors and value errors come together, in file order", "[conf][load]") {
   ConfFixture fx;
-  LoadResult r = fx.load(fx.minimal("garbage line\n[ha]\nlease = soon\n[tags\nnofailover = perhaps\n"));
+  LoadResult r =
+      fx.load(fx.minimal("garbage line\n[ha]\nlease = soon\n[tags\nnofailover = perhaps\n"));
   INFO(all_errors(r));
   REQUIRE(r.errors.size() == 4);
   CHECK(r.errors[0].line == 12);

@@ -15,38 +15,47 @@ namespace {
 // 8 [postgresql] ... 11 replication_password_file, 12+ extra.
 std::string config(const ConfFixture& fx, const std::string& node, const std::string& members,
                    const std::string& extra = "") {
-  return "[node]\nname = " + node + "\nstate_dir = /var/lib/pgwarden\nrun_as_user = " + ConfFixture::current_user() +
+  return "[node]\nname = " + node +
+         "\nstate_dir = /var/lib/pgwarden\nrun_as_user = " + ConfFixture::current_user() +
          "\n[cluster]\nname = c\nmembers = " + members +
-         "\n[postgresql]\nbin_dir = /usr/lib/postgresql/15/bin\ndata_dir = /data\nreplication_password_file = " +
+         "\n[postgresql]\nbin_dir = /usr/lib/postgresql/15/bin\ndata_dir = "
+         "/data\nreplication_password_file = " +
          fx.password_file() + "\n" + extra;
 }
 }  // namespace
 
 TEST_CASE("this node must be one of the members", "[conf][validate]") {
   ConfFixture fx;
-  LoadResult r = fx.load(config(fx, "db-postgres-04", "db-postgres-01=10.0.0.120, db-postgres-02=10.0.0.121"));
+  LoadResult r =
+      fx.load(config(fx, "db-postgres-04", "db-postgres-01=10.0.0.120, db-postgres-02=10.0.0.121"));
   INFO(all_errors(r));
   REQUIRE(r.errors.size() == 1);
   CHECK(find_error(r, 2, "node", "name",
-                   "'db-postgres-04' is not in [cluster] members (db-postgres-01, db-postgres-02); did you mean 'db-postgres-01'?"));
+                   "'db-postgres-04' is not in [cluster] members (db-postgres-01, db-postgres-02); "
+                   "did you mean 'db-postgres-01'?"));
   LoadResult far = fx.load(config(fx, "zeta", "a=10.0.0.1, b=10.0.0.2"));
   CHECK(find_error(far, 2, "node", "name", "add it there or fix the name"));
 }
 
 TEST_CASE("duplicate member names and addresses", "[conf][validate]") {
   ConfFixture fx;
-  LoadResult r = fx.load(config(fx, "a", "a=10.0.0.1, b=10.0.0.2, a=10.0.0.3, c=10.0.0.2:5010, d=10.0.0.2:6000"));
+  LoadResult r = fx.load(
+      config(fx, "a", "a=10.0.0.1, b=10.0.0.2, a=10.0.0.3, c=10.0.0.2:5010, d=10.0.0.2:6000"));
   INFO(all_errors(r));
   CHECK(find_error(r, 7, "cluster", "members", "member name 'a' appears twice"));
   // c's explicit 5010 equals b's default (the [raft] port): same address.
-  CHECK(find_error(r, 7, "cluster", "members", "members 'b' and 'c' have the same address 10.0.0.2:5010"));
+  CHECK(find_error(r, 7, "cluster", "members",
+                   "members 'b' and 'c' have the same address 10.0.0.2:5010"));
   CHECK(r.errors.size() == 2);  // d on another port of the same host is fine
 
-  LoadResult moved = fx.load(config(fx, "a", "a=10.0.0.1, b=10.0.0.2:6010", "[raft]\nport = 6010\n"));
+  LoadResult moved =
+      fx.load(config(fx, "a", "a=10.0.0.1, b=10.0.0.2:6010", "[raft]\nport = 6010\n"));
   INFO(all_errors(moved));
   CHECK(moved.ok());
-  LoadResult clash = fx.load(config(fx, "a", "a=10.0.0.1, b=10.0.0.1:6010", "[raft]\nport = 6010\n"));
-  CHECK(find_error(clash, 7, "cluster", "members", "'a' and 'b' have the same address 10.0.0.1:6010"));
+  LoadResult clash =
+      fx.load(config(fx, "a", "a=10.0.0.1, b=10.0.0.1:6010", "[raft]\nport = 6010\n"));
+  CHECK(find_error(clash, 7, "cluster", "members",
+                   "'a' and 'b' have the same address 10.0.0.1:6010"));
 }
 
 TEST_CASE("port clashes between this node's listeners", "[conf][validate]") {
@@ -58,7 +67,8 @@ TEST_CASE("port clashes between this node's listeners", "[conf][validate]") {
     CHECK(find_error(r, 13, "api", "port", "port 5432 is also used by [proxy] port on 10.0.0.1"));
   }
   SECTION("read-only port equals PostgreSQL's") {
-    LoadResult r = fx.load(config(fx, "a", "a=10.0.0.1, b=10.0.0.2", "[proxy]\nreadonly_port = 15432\n"));
+    LoadResult r =
+        fx.load(config(fx, "a", "a=10.0.0.1, b=10.0.0.2", "[proxy]\nreadonly_port = 15432\n"));
     INFO(all_errors(r));
     REQUIRE(r.errors.size() == 1);
     CHECK(find_error(r, 13, "proxy", "readonly_port", "also used by [postgresql] port"));
@@ -70,8 +80,8 @@ TEST_CASE("port clashes between this node's listeners", "[conf][validate]") {
     CHECK(find_error(m, 7, "cluster", "members", "also used by [postgresql] port"));
   }
   SECTION("a wildcard address overlaps every address") {
-    LoadResult r = fx.load(config(fx, "a", "a=10.0.0.1, b=10.0.0.2",
-                                  "listen_address = *\nport = 8008\n"));
+    LoadResult r =
+        fx.load(config(fx, "a", "a=10.0.0.1, b=10.0.0.2", "listen_address = *\nport = 8008\n"));
     INFO(all_errors(r));
     CHECK(find_error(r, 13, "postgresql", "port", "also used by [api] port on 10.0.0.1"));
   }
@@ -87,7 +97,8 @@ TEST_CASE("port clashes between this node's listeners", "[conf][validate]") {
     CHECK(r.ok());
   }
   SECTION("a disabled read-only port clashes with nothing") {
-    LoadResult r = fx.load(config(fx, "a", "a=10.0.0.1, b=10.0.0.2", "[proxy]\nreadonly_port = 0\n"));
+    LoadResult r =
+        fx.load(config(fx, "a", "a=10.0.0.1, b=10.0.0.2", "[proxy]\nreadonly_port = 0\n"));
     CHECK(r.ok());
   }
 }
@@ -98,12 +109,15 @@ TEST_CASE("timing relations", "[conf][validate]") {
                                 "[raft]\ntick = 200ms\nheartbeat_interval = 100ms\n"
                                 "[ha]\nlease = 2s\nfence_margin = 2s\nloop_interval = 5s\n"));
   INFO(all_errors(r));
-  CHECK(find_error(r, 13, "raft", "tick", "tick (200ms) must be at most heartbeat_interval (100ms)"));
+  CHECK(
+      find_error(r, 13, "raft", "tick", "tick (200ms) must be at most heartbeat_interval (100ms)"));
   CHECK(find_error(r, 17, "ha", "fence_margin", "must be less than lease (2s)"));
   CHECK(find_error(r, 18, "ha", "loop_interval", "loop_interval (5s) must be less than lease"));
   CHECK(r.errors.size() == 3);
-  LoadResult hb = fx.load(config(fx, "a", "a=10.0.0.1", "[raft]\nelection_timeout = 300ms\nheartbeat_interval = 200ms\n"));
-  CHECK(find_error(hb, 14, "raft", "heartbeat_interval", "at most half of election_timeout (300ms)"));
+  LoadResult hb = fx.load(config(fx, "a", "a=10.0.0.1",
+                                 "[raft]\nelection_timeout = 300ms\nheartbeat_interval = 200ms\n"));
+  CHECK(
+      find_error(hb, 14, "raft", "heartbeat_interval", "at most half of election_timeout (300ms)"));
   // Only the key in the file is blamed: a default lease vs. a too-large margin.
   LoadResult m = fx.load(config(fx, "a", "a=10.0.0.1", "[ha]\nfence_margin = 3s\n"));
   CHECK(find_error(m, 13, "ha", "fence_margin", "must be less than lease (3s)"));
@@ -112,7 +126,8 @@ TEST_CASE("timing relations", "[conf][validate]") {
 TEST_CASE("[tls] is all or nothing; the API's HTTPS needs it", "[conf][validate]") {
   ConfFixture fx;
   std::string ca = fx.write("ca.pem", "ca\n");
-  LoadResult r = fx.load(config(fx, "a", "a=10.0.0.1", "[api]\ntls = on\n[tls]\nca_file = " + ca + "\n"));
+  LoadResult r =
+      fx.load(config(fx, "a", "a=10.0.0.1", "[api]\ntls = on\n[tls]\nca_file = " + ca + "\n"));
   INFO(all_errors(r));
   REQUIRE(r.errors.size() == 1);
   CHECK(find_error(r, 14, "tls", "", "set ca_file, cert_file and key_file together"));

@@ -21,11 +21,13 @@ TEST_CASE("durations: every unit and sums", "[conf][values]") {
 }
 
 TEST_CASE("durations: rejected forms say what is accepted", "[conf][values]") {
-  for (const char* bad : {"", "3", "1.5s", "s", "-1s", "3 s", "10x", "1s2", "ms500", "99999999999999999999s"}) {
+  for (const char* bad :
+       {"", "3", "1.5s", "s", "-1s", "3 s", "10x", "1s2", "ms500", "99999999999999999999s"}) {
     INFO("input: '" << bad << "'");
     auto p = parse_duration_ms(bad);
     REQUIRE_FALSE(p.value);
-    bool explains = p.error.find("500ms") != std::string::npos || p.error.find("too large") != std::string::npos;
+    bool explains = p.error.find("500ms") != std::string::npos ||
+                    p.error.find("too large") != std::string::npos;
     CHECK(explains);
   }
   CHECK(parse_duration_ms("3").error.find("no unit") != std::string::npos);
@@ -46,7 +48,8 @@ TEST_CASE("sizes: bytes and 1024-based units", "[conf][values]") {
     INFO("input: '" << bad << "'");
     auto p = parse_size_bytes(bad);
     REQUIRE_FALSE(p.value);
-    CHECK((p.error.find("1MB") != std::string::npos || p.error.find("too large") != std::string::npos));
+    CHECK((p.error.find("1MB") != std::string::npos ||
+           p.error.find("too large") != std::string::npos));
   }
 }
 
@@ -66,7 +69,8 @@ TEST_CASE("percentages", "[conf][values]") {
 
 TEST_CASE("booleans", "[conf][values]") {
   for (const char* t : {"on", "true", "yes", "1", "ON", "True", "YES"}) CHECK(*parse_bool(t).value);
-  for (const char* f : {"off", "false", "no", "0", "OFF", "False", "No"}) CHECK_FALSE(*parse_bool(f).value);
+  for (const char* f : {"off", "false", "no", "0", "OFF", "False", "No"})
+    CHECK_FALSE(*parse_bool(f).value);
   for (const char* bad : {"", "y", "n", "2", "enabled", "onn"}) {
     INFO("input: '" << bad << "'");
     auto p = parse_bool(bad);
@@ -80,7 +84,8 @@ TEST_CASE("ports and integers", "[conf][values]") {
   CHECK(*parse_port("65535").value == 65535);
   CHECK_FALSE(parse_port("0").value);
   CHECK(*parse_port("0", /*allow_zero=*/true).value == 0);
-  for (const char* bad : {"", "65536", "-1", "80a", "http", "5432.0"}) CHECK_FALSE(parse_port(bad).value);
+  for (const char* bad : {"", "65536", "-1", "80a", "http", "5432.0"})
+    CHECK_FALSE(parse_port(bad).value);
   CHECK(*parse_int("-7", -10, 10).value == -7);
   CHECK(*parse_int("+7", -10, 10).value == 7);
   CHECK_FALSE(parse_int("11", -10, 10).value);
@@ -89,9 +94,11 @@ TEST_CASE("ports and integers", "[conf][values]") {
 }
 
 TEST_CASE("hosts and host:port", "[conf][values]") {
-  for (const char* ok : {"10.0.0.120", "db-postgres-01", "db.example.com", "::1", "fe80::1", "0.0.0.0", "a_b"})
+  for (const char* ok :
+       {"10.0.0.120", "db-postgres-01", "db.example.com", "::1", "fe80::1", "0.0.0.0", "a_b"})
     CHECK(valid_host(ok));
-  for (const char* bad : {"", "10.0.0.300", "-db", "db-", "a..b", "has space", "1.2.3", "[::1]", "db/x"})
+  for (const char* bad :
+       {"", "10.0.0.300", "-db", "db-", "a..b", "has space", "1.2.3", "[::1]", "db/x"})
     CHECK_FALSE(valid_host(bad));
 
   auto hp = parse_host_port("10.0.0.120:5010");
@@ -153,7 +160,8 @@ TEST_CASE("member lists", "[conf][values]") {
 }
 
 TEST_CASE("formatters print what the parsers read back", "[conf][values]") {
-  for (int64_t ms : {0LL, 1LL, 250LL, 1000LL, 1500LL, 60000LL, 90000LL, 3600000LL, 86400000LL, 123456789LL}) {
+  for (int64_t ms :
+       {0LL, 1LL, 250LL, 1000LL, 1500LL, 60000LL, 90000LL, 3600000LL, 86400000LL, 123456789LL}) {
     INFO("ms=" << ms << " text=" << format_duration(ms));
     CHECK(*parse_duration_ms(format_duration(ms)).value == ms);
   }
@@ -166,7 +174,8 @@ TEST_CASE("formatters print what the parsers read back", "[conf][values]") {
   }
   CHECK(format_size(1u << 20) == "1MB");
   CHECK(format_size(512u * 1024) == "512kB");
-  for (double r : {0.0, 0.05, 0.025, 0.333, 1.0}) CHECK(*parse_percent(format_percent(r)).value == Approx(r));
+  for (double r : {0.0, 0.05, 0.025, 0.333, 1.0})
+    CHECK(*parse_percent(format_percent(r)).value == Approx(r));
   CHECK(format_percent(0.05) == "5%");
   CHECK(*parse_bool(format_bool(true)).value);
   CHECK_FALSE(*parse_bool(format_bool(false)).value);
