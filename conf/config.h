@@ -116,6 +116,8 @@ struct LoadResult {
 };
 
 /// Parses and validates `path`. Never throws; never stops at the first error.
+/// Not for concurrent use from several threads: inih's options are
+/// process-global (conf/ini_file.cc). Call it once at start-up.
 /// On success every derived default is filled in: members' raft ports, the
 /// three listen addresses (this member's host) and pg_socket_dir (state_dir),
 /// so readers of Config never re-derive them.

@@ -28,6 +28,7 @@ expect_in() {  # FILE TEXT
 
 # --- global flags and usage errors -------------------------------------------
 run 0 --help;        expect_in out "check-config"; expect_in out "Usage: pgwarden <command>"
+run 0 help;          expect_in out "check-config"
 run 0 --version;     [ "$(cat "$WORK/out")" = "pgwarden $VERSION" ] || fail "--version printed '$(cat "$WORK/out")'"
 run 2;               expect_in err "Usage: pgwarden"
 run 2 frobnicate;    expect_in err "unknown command 'frobnicate'"
@@ -68,7 +69,7 @@ for ex in "$SRC"/examples/local-3node/*.ini "$SRC"/examples/seed/*.ini; do
   grep -q "pw-secret-content" "$WORK/out" && fail "$name: a secret's content was printed"
   # The printed configuration is itself a valid config.
   cp "$WORK/out" "$WORK/$name.effective.ini"
-  run 0 check-config --quiet -c "$WORK/$name.effective.ini"
+  run 0 check-config --quiet --config="$WORK/$name.effective.ini"
   [ -s "$WORK/out" ] && fail "--quiet printed something"
   count=$((count + 1))
 done
