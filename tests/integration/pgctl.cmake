@@ -13,3 +13,10 @@ pw_test(it_pgctl_rewind SOURCES ${PGCTL_IT}/pgctl_rewind_test.cc
         LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 300)
 pw_test(it_pgctl_inspect SOURCES ${PGCTL_IT}/pgctl_inspect_test.cc
         LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 300)
+add_executable(pgctl_owner_helper ${PGCTL_IT}/pgctl_owner_helper.cc)
+target_link_libraries(pgctl_owner_helper PRIVATE pgctl pw_test_support)
+pw_test(it_pgctl_pdeathsig SOURCES ${PGCTL_IT}/pgctl_pdeathsig_test.cc
+        LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 300)
+target_compile_definitions(it_pgctl_pdeathsig PRIVATE
+  PGCTL_OWNER_HELPER="$<TARGET_FILE:pgctl_owner_helper>")
+add_dependencies(it_pgctl_pdeathsig pgctl_owner_helper)
