@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 namespace pw::node {
 namespace {
@@ -66,6 +67,18 @@ bool take_option(int argc, char** argv, int* i, const char* short_name, const ch
   }
   *value = argv[*i + 1];
   *i += 2;
+  return true;
+}
+
+bool load_config_or_report(const char* cmd, const std::string& path, conf::Config* out) {
+  conf::LoadResult r = conf::load_config(path);
+  if (!r.ok()) {
+    for (const conf::ConfigError& e : r.errors) fprintf(stderr, "%s\n", e.to_string().c_str());
+    fprintf(stderr, "pgwarden %s: %zu error%s in %s\n", cmd, r.errors.size(),
+            r.errors.size() == 1 ? "" : "s", path.c_str());
+    return false;
+  }
+  *out = std::move(r.config);
   return true;
 }
 

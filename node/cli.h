@@ -9,6 +9,8 @@
 
 #include <string>
 
+#include "conf/config.h"
+
 namespace pw::node {
 
 /// Exit codes shared by every subcommand.
@@ -43,6 +45,11 @@ int usage_error(const char* cmd, const std::string& message);
 /// *missing. `short_name` may be nullptr.
 bool take_option(int argc, char** argv, int* i, const char* short_name, const char* long_name,
                  std::string* value, bool* missing);
+
+/// Loads and validates the config at `path` for subcommand `cmd`. On errors
+/// prints each one ("FILE:LINE: [section] key: message") and a count line to
+/// stderr and returns false; the caller then exits with kExitUsage.
+bool load_config_or_report(const char* cmd, const std::string& path, conf::Config* out);
 
 // Subcommands (one file each).
 int cmd_check_config(int argc, char** argv);  // node/cmd_check_config.cc

@@ -60,14 +60,9 @@ int cmd_check_config(int argc, char** argv) {
         std::string(a[0] == '-' ? "unknown option '" : "unexpected argument '") + a + "'");
   }
 
-  conf::LoadResult r = conf::load_config(path);
-  if (!r.ok()) {
-    for (const conf::ConfigError& e : r.errors) fprintf(stderr, "%s\n", e.to_string().c_str());
-    fprintf(stderr, "pgwarden check-config: %zu error%s in %s\n", r.errors.size(),
-            r.errors.size() == 1 ? "" : "s", path.c_str());
-    return kExitUsage;
-  }
-  if (!quiet) fputs(conf::render_config(r.config).c_str(), stdout);
+  conf::Config config;
+  if (!load_config_or_report("check-config", path, &config)) return kExitUsage;
+  if (!quiet) fputs(conf::render_config(config).c_str(), stdout);
   return kExitOk;
 }
 
