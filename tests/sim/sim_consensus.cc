@@ -1,6 +1,6 @@
 // tests/sim/sim_consensus.cc — the seeded chaos simulation of the Raft core.
 //
-//   sim_consensus                      run PW_SIM_SEEDS seeds (default 5000), 3 and 5 nodes
+//   sim_consensus                      run PW_SIM_SEEDS seeds (default 10000), 3 and 5 nodes
 //   sim_consensus --seed S --nodes N   replay one seed exactly (add -v for a trace)
 //
 // Each seed draws its own fault mix (loss up to 30%, duplication, delays,
@@ -214,7 +214,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   const char* env = getenv("PW_SIM_SEEDS");
-  long long count = env && *env ? atoll(env) : 5000;
+  long long count = env && *env ? atoll(env) : 10000;
   const char* first_env = getenv("PW_SIM_FIRST_SEED");
   long long first = first_env && *first_env ? atoll(first_env) : 1;
   SimStats total;
