@@ -172,13 +172,39 @@ TEST_CASE("initdb, start as primary, probe, managed config, role, slots, stop") 
   CHECK(info.clean_shutdown);
   CHECK(info.running_pid == 0);
 
-  // Start and stop by the owner again.
+  // Start by the owner again, then demote: it comes back as a standby
+  // (no upstream yet), read-only.
   r = wait_op(loop.base, [&](pgctl::Done d) { pg->start(Role::primary, {}, d); });
   REQUIRE(r.error == "");
+  r = wait_op(loop.base, [&](pgctl::Done d) { pg->demote({}, d); });
+  REQUIRE(r.error == "");
+  st = wait_probe(loop.base, *pg);
+  CHECK(st.in_recovery);
+  CHECK(st.timeline == 1);
+  CHECK(pg->inspect().was_standby);
+  q = sql(loop.base, local(o), "CREATE TABLE should_fail (x int)");
+  CHECK_FALSE(q.ok);
+  CHECK(owner_saw_exit == 1);  // a requested stop is not an "unexpected exit"
+
+  // start(primary) on a standby's directory never just drops standby.signal
+  // (that would continue timeline 1): it starts as a standby and promotes.
+  r = wait_op(loop.base, [&](pgctl::Done d) { pg->stop(StopMode::fast, d); });
+  REQUIRE(r.error == "");
+  r = wait_op(loop.base, [&](pgctl::Done d) { pg->start(Role::primary, {}, d); });
+  REQUIRE(r.error == "");
+  st = wait_probe(loop.base, *pg);
+  CHECK_FALSE(st.in_recovery);
+  CHECK(st.timeline == 2);
+  q = sql(loop.base, local(o), "CREATE TABLE now_ok (x int)");
+  CHECK(q.ok);
+  // promote() on a primary is a no-op success.
+  r = wait_op(loop.base, [&](pgctl::Done d) { pg->promote(d); });
+  CHECK(r.error == "");
+
   r = wait_op(loop.base, [&](pgctl::Done d) { pg->stop(StopMode::fast, d); });
   REQUIRE(r.error == "");
   CHECK(pg->postmaster_pid() == 0);
-  CHECK(owner_saw_exit == 1);  // a requested stop is not an "unexpected exit"
+  CHECK(owner_saw_exit == 1);
   st = wait_probe(loop.base, *pg);
   CHECK_FALSE(st.running);
   CHECK_FALSE(st.error.empty());

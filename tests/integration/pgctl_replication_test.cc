@@ -89,8 +89,33 @@ TEST_CASE("a clone streams from the primary with its slot") {
   REQUIRE(q.rows.size() == 1);
   CHECK(q.at(0, 0) == "n2");
 
+  // follow(): pointed at an address where nothing listens (reload, no
+  // restart: same postmaster), the standby stops streaming; pointed back,
+  // it streams again and catches up.
+  pid_t standby_pid = t.n2->postmaster_pid();
+  auto r = wait_op(loop.base, [&](pgctl::Done d) { t.n2->follow({"127.0.4.19", 15432}, d); });
+  REQUIRE(r.error == "");
+  CHECK(t.n2->postmaster_pid() == standby_pid);
+  s2 = probe_until(loop.base, *t.n2, [](const pgctl::Status& s) {
+    return s.running && !s.wal_receiver_streaming;
+  });
+  CHECK_FALSE(s2.wal_receiver_streaming);
+  q = sql(loop.base, local(t.o2), "SHOW primary_conninfo");
+  CHECK_THAT(q.at(0, 0), Catch::Contains("127.0.4.19"));
+  r = wait_op(loop.base, [&](pgctl::Done d) { t.n2->follow(t.up1, d); });
+  REQUIRE(r.error == "");
+  CHECK(t.n2->postmaster_pid() == standby_pid);
+  q = sql(loop.base, local(t.o1), "INSERT INTO t VALUES (-1, 'after follow')");
+  REQUIRE(q.error == "");
+  target = wait_probe(loop.base, *t.n1).current_lsn;
+  s2 = probe_until(loop.base, *t.n2, [&](const pgctl::Status& s) {
+    return s.wal_receiver_streaming && s.replay_lsn >= target;
+  });
+  CHECK(s2.wal_receiver_streaming);
+  CHECK(s2.upstream_host == "127.0.4.12");
+
   // Stop both cleanly; the standby's shutdown state says so.
-  auto r = wait_op(loop.base, [&](pgctl::Done d) { t.n2->stop(pgctl::StopMode::fast, d); });
+  r = wait_op(loop.base, [&](pgctl::Done d) { t.n2->stop(pgctl::StopMode::fast, d); });
   CHECK(r.error == "");
   r = wait_op(loop.base, [&](pgctl::Done d) { t.n1->stop(pgctl::StopMode::fast, d); });
   CHECK(r.error == "");
