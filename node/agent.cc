@@ -161,8 +161,10 @@ void Agent::on_status_message(uint64_t from, const std::string& data) {
   if (it != peers_.end() && st->seq != 0 && st->seq <= it->second.first.seq && st->seq + 1000 > it->second.first.seq)
     return;  // reordered duplicate (a restarted sender starts again from a low seq)
   uint64_t old_ack = it == peers_.end() ? 0 : it->second.first.acked_epoch;
-  peers_[st->name] = {std::move(*st), mono_ms()};
-  if (peers_[member_name(from)].first.acked_epoch != old_ack) kick();
+  const std::string name = st->name;  // (the assignment below moves *st first)
+  auto& slot = peers_[name];
+  slot = {std::move(*st), mono_ms()};
+  if (slot.first.acked_epoch != old_ack) kick();
 }
 
 void Agent::gossip() {

@@ -25,6 +25,9 @@ PGWARDEN = os.path.join(BINARY_DIR, "pgwarden")
 IS_ROOT = os.geteuid() == 0
 PG_USER = "postgres" if IS_ROOT else pwd.getpwuid(os.geteuid()).pw_name
 TOKEN = "test-token-0123456789"
+# Clients reach PostgreSQL over TCP with scram (pgwarden's managed pg_hba);
+# the harness gives the postgres role this password once a primary is up.
+CLIENT_PASSWORD = "client-secret-pw"
 
 
 class TestFailure(Exception):
@@ -122,8 +125,8 @@ class Node:
 
     def psql(self, sql, port=5432, host=None, timeout=10, check=True):
         """Runs sql through this node's proxy (port 5432) or PostgreSQL (15432)."""
-        env = dict(os.environ, PGCONNECT_TIMEOUT=str(int(timeout)), PGPASSWORD="")
-        cmd = [os.path.join(PG_BIN, "psql"), "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+        env = dict(os.environ, PGCONNECT_TIMEOUT=str(int(timeout)), PGPASSWORD=CLIENT_PASSWORD)
+        cmd = [os.path.join(PG_BIN, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
                "-h", host or self.host, "-p", str(port), "-U", "postgres", "-d", "postgres", "-c", sql]
         if IS_ROOT:
             cmd = ["runuser", "-u", PG_USER, "--"] + cmd
@@ -219,7 +222,10 @@ class Cluster:
             p = self.primary()
             if p and p != not_name:
                 node = self.node(p)
-                if node.psql("SELECT NOT pg_is_in_recovery()", check=False) == "t":
+                # Over the primary's own socket (peer auth): sets the client
+                # password, which replicates to every member.
+                if node.psql(f"ALTER ROLE postgres PASSWORD '{CLIENT_PASSWORD}'; SELECT NOT pg_is_in_recovery()",
+                             port=15432, host=node.state_dir, check=False) == "t":
                     return p
             return None
         return wait_for("a ready primary" + (f" other than {not_name}" if not_name else ""), ok, timeout)

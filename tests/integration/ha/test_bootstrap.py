@@ -14,7 +14,7 @@ with Cluster(BLOCK) as c:
     c.start()
     primary = c.wait_primary(timeout=90)
     # Exactly one bootstrap: one node logged the initdb step, and it is the primary.
-    initdb_nodes = [n.name for n in c.nodes if "bootstrap: initdb" in n.log_text()]
+    initdb_nodes = [n.name for n in c.nodes if "child=initdb" in n.log_text()]
     assert initdb_nodes == [primary], f"initdb ran on {initdb_nodes}, primary is {primary}"
     c.nodes[0].psql("CREATE TABLE t(id int primary key, who text)")
     for i, n in enumerate(c.nodes):

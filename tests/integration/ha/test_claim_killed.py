@@ -15,7 +15,7 @@ BLOCK = 30
 with Cluster(BLOCK, extra={"ha": {"bootstrap_timeout": "8s"}}) as c:
     c.start()
     claimant = wait_for("a node entering initdb",
-                        lambda: next((n for n in c.nodes if "bootstrap: initdb" in n.log_text()), None), 60,
+                        lambda: next((n for n in c.nodes if "child=initdb" in n.log_text()), None), 60,
                         interval=0.01)
     claimant.kill(signal.SIGKILL)
     p = c.wait_primary(timeout=120, not_name=claimant.name)

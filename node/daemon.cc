@@ -1,0 +1,183 @@
+// node/daemon.cc — see daemon.h.
+#include "node/daemon.h"
+
+#include <event2/event.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "consensus/raft_node.h"
+#include "node/agent.h"
+#include "node/api_server.h"
+#include "node/cluster_state.h"
+#include "node/fencer.h"
+#include "pgctl/postgres.h"
+#include "proxy/proxy.h"
+
+namespace pw::node {
+
+namespace {
+
+std::vector<std::string> split_words(const std::string& s) {
+  std::istringstream in(s);
+  std::vector<std::string> out;
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+consensus::RaftOptions raft_options(const conf::Config& c) {
+  consensus::RaftOptions o;
+  o.cluster_name = c.cluster_name;
+  for (size_t i = 0; i < c.members.size(); ++i) {
+    const auto& m = c.members[i];
+    o.peers.push_back({i + 1, m.name, m.host, m.raft_port});
+    if (m.name == c.node_name) o.self_id = i + 1;
+  }
+  o.state_dir = c.state_dir;
+  o.tick_ms = c.raft_tick_ms;
+  o.election_ticks = static_cast<int>(std::max<int64_t>(2, c.raft_election_timeout_ms / c.raft_tick_ms));
+  o.heartbeat_ticks = static_cast<int>(std::max<int64_t>(1, c.raft_heartbeat_interval_ms / c.raft_tick_ms));
+  o.max_frame_size = c.raft_max_frame_size;
+  o.snapshot_entries = c.raft_snapshot_entries;
+  o.tls = {c.tls_ca_file, c.tls_cert_file, c.tls_key_file};
+  return o;
+}
+
+pgctl::PgOptions pg_options(const conf::Config& c) {
+  pgctl::PgOptions o;
+  o.bin_dir = c.pg_bin_dir;
+  o.data_dir = c.pg_data_dir;
+  o.listen_address = c.pg_listen_address.empty() ? c.self().host : c.pg_listen_address;
+  o.port = c.pg_port;
+  o.socket_dir = c.pg_socket_dir.empty() ? c.state_dir : c.pg_socket_dir;
+  o.superuser = c.pg_superuser;
+  o.replication_user = c.pg_replication_user;
+  o.replication_password_file = c.pg_replication_password_file;
+  o.passfile = c.state_dir + "/pgpass";
+  o.node_name = c.node_name;
+  for (const auto& m : c.members) o.member_addresses.push_back(m.host);
+  // On one machine (members on 127.x addresses) connections between members
+  // leave from 127.0.0.1, whatever address they target.
+  for (const auto& m : c.members)
+    if (m.host.rfind("127.", 0) == 0) {
+      o.member_addresses.push_back("127.0.0.1");
+      break;
+    }
+  o.initdb_args = split_words(c.pg_initdb_args);
+  o.parameters = c.pg_parameters;
+  return o;
+}
+
+proxy::ProxyOptions proxy_options(const conf::Config& c) {
+  proxy::ProxyOptions o;
+  o.listen_address = c.proxy_listen_address.empty() ? c.self().host : c.proxy_listen_address;
+  o.port = c.proxy_port;
+  o.readonly_port = c.proxy_readonly_port;
+  o.hold_timeout_ms = c.proxy_hold_timeout_ms;
+  o.connect_timeout_ms = c.proxy_connect_timeout_ms;
+  o.max_client_connections = c.proxy_max_client_connections;
+  o.readonly_max_lag = c.proxy_readonly_max_lag;
+  o.readonly_fallback = c.proxy_readonly_fallback;
+  o.shutdown_grace_ms = c.proxy_shutdown_grace_ms;
+  o.threads = c.proxy_threads;
+  return o;
+}
+
+struct Stopper {
+  event_base* base;
+  Agent* agent;
+  proxy::Proxy* proxy;
+  consensus::RaftNode* raft;
+  ApiServer* api;
+  bool stopping = false;
+};
+
+void on_signal(evutil_socket_t sig, short, void* arg) {
+  auto* s = static_cast<Stopper*>(arg);
+  if (s->stopping) {
+    PW_WARN("node", "second signal %d: exiting now", static_cast<int>(sig));
+    event_base_loopbreak(s->base);
+    return;
+  }
+  s->stopping = true;
+  PW_INFO("node", "signal %d: stopping gracefully", static_cast<int>(sig));
+  if (s->api) s->api->stop();
+  s->agent->shutdown([s] {
+    if (s->proxy) s->proxy->shutdown();
+    // Give the release a moment to reach the others, then leave.
+    timeval tv{0, 200 * 1000};
+    event_base_loopexit(s->base, &tv);
+  });
+}
+
+}  // namespace
+
+std::string drop_privileges(const std::string& user) {
+  if (geteuid() != 0) return "";
+  struct passwd* pw = getpwnam(user.c_str());
+  if (!pw) return "started as root and the user '" + user + "' ([node] run_as_user) does not exist";
+  if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+    return "cannot switch to user '" + user + "': " + strerror(errno);
+  if (setenv("HOME", pw->pw_dir, 1) != 0) return "cannot set HOME";
+  prctl(PR_SET_DUMPABLE, 1);
+  return "";
+}
+
+int run_daemon(const conf::Config& cfg) {
+  log_set_node(cfg.node_name);
+  if (cfg.log_level == "debug") log_set_level(LogLevel::debug);
+  else if (cfg.log_level == "warn") log_set_level(LogLevel::warn);
+  else if (cfg.log_level == "error") log_set_level(LogLevel::error);
+  if (std::string err = drop_privileges(cfg.run_as_user); !err.empty()) {
+    PW_ERROR("node", "%s", err.c_str());
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  try {
+    Fencer fencer;  // forked before any thread exists
+    std::unique_ptr<event_base, void (*)(event_base*)> base(event_base_new(), event_base_free);
+    auto pg = pgctl::Postgres::create(base.get(), pg_options(cfg));
+    ClusterStateMachine sm;
+    std::unique_ptr<proxy::Proxy> px;
+    Agent agent(base.get(), cfg, &sm, pg.get(), &fencer, [&px](const proxy::Route& r) {
+      if (px) px->publish(r);
+    });
+    agent.attach_observer();
+    auto raft = consensus::RaftNode::open(base.get(), raft_options(cfg), &sm);
+    px = proxy::Proxy::start(proxy_options(cfg));
+    agent.set_raft(raft.get());
+    raft->start();
+    ApiServer api(base.get(), cfg, &agent, px.get());
+    api.start();
+    agent.start();
+    PW_INFO("node", "pgwarden %s running cluster=%s raft=%s:%u proxy=%u api=%u", PGWARDEN_VERSION,
+            cfg.cluster_name.c_str(), cfg.self().host.c_str(), cfg.self().raft_port, cfg.proxy_port, cfg.api_port);
+    Stopper stopper{base.get(), &agent, px.get(), raft.get(), &api};
+    event* sigterm = evsignal_new(base.get(), SIGTERM, on_signal, &stopper);
+    event* sigint = evsignal_new(base.get(), SIGINT, on_signal, &stopper);
+    event_add(sigterm, nullptr);
+    event_add(sigint, nullptr);
+    event_base_dispatch(base.get());
+    event_free(sigterm);
+    event_free(sigint);
+    px->shutdown();
+    raft->stop();
+    PW_INFO("node", "stopped");
+  } catch (const std::exception& e) {
+    PW_ERROR("node", "cannot start: %s", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace pw::node

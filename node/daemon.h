@@ -1,0 +1,18 @@
+// node/daemon.h — `pgwarden run`: builds every part from the Config and
+// wires them on the control thread's event_base (DESIGN §1): the fencer
+// process, the Raft node and cluster state, pgctl, the proxy threads, the
+// HA agent and the HTTP API; handles SIGTERM/SIGINT with a graceful stop.
+#pragma once
+
+#include "conf/config.h"
+
+namespace pw::node {
+
+/// Runs the daemon until SIGTERM/SIGINT. Returns the process exit code.
+int run_daemon(const conf::Config& cfg);
+
+/// When started as root, switches to `user` (PostgreSQL refuses root).
+/// Returns an error message, or "" on success / when not root.
+std::string drop_privileges(const std::string& user);
+
+}  // namespace pw::node
