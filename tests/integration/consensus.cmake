@@ -10,3 +10,8 @@ pw_test(integration_consensus_tls
   LINK consensus
   LABELS integration
   TIMEOUT 300)
+pw_test(integration_consensus_raft
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/consensus_raft_test.cc
+  LINK consensus
+  LABELS integration
+  TIMEOUT 900)

@@ -63,6 +63,7 @@ class LoopThread {
   }
 
   /// Polls `pred` on the loop thread until it is true or `timeout_ms` passes.
+  /// `pred` runs on this loop: it must not call run() (use wait_for then).
   template <class P>
   bool wait_until(P pred, int timeout_ms = 20000) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -108,6 +109,18 @@ class LoopThread {
   std::condition_variable cv_;
   bool paused_ = false;
 };
+
+/// Polls `pred` on the calling thread (it may use LoopThread::run of any
+/// loop) until it is true or `timeout_ms` passes.
+template <class P>
+bool wait_for(P pred, int timeout_ms = 20000) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
 
 /// Sends pw::log output to a file for the lifetime of the object.
 class LogCapture {
