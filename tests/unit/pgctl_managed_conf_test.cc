@@ -1,0 +1,146 @@
+// tests/unit/pgctl_managed_conf_test.cc — rendering of the files pgwarden
+// manages: quoting, the include line, the pg_hba block and its splicing,
+// owned parameters, postgresql.auto.conf cleanup, the pgpass line.
+#include <catch2/catch.hpp>
+
+#include "pgctl/managed_conf.h"
+
+using namespace pw::pgctl;
+
+namespace {
+ManagedConf sample() {
+  ManagedConf c;
+  c.node_name = "db-01";
+  c.listen_address = "10.0.0.120";
+  c.port = 15432;
+  c.socket_dir = "/run/pgwarden";
+  c.member_count = 3;
+  c.replication_user = "replicator";
+  c.passfile = "/run/pgwarden/pgwarden.pgpass";
+  c.slot_name = "db_01";
+  c.superuser = "postgres";
+  c.member_addresses = {"10.0.0.120", "10.0.0.121", "fd00::5", "db-03.example"};
+  return c;
+}
+}  // namespace
+
+TEST_CASE("quoting for postgresql.conf and conninfo") {
+  CHECK(conf_quote("plain") == "'plain'");
+  CHECK(conf_quote("it's") == "'it''s'");
+  CHECK(conf_quote("a\\b") == "'a\\\\b'");
+  CHECK(conf_quote("two\nlines") == "'two lines'");
+  CHECK(conninfo_quote("x") == "'x'");
+  CHECK(conninfo_quote("a'b\\c") == "'a\\'b\\\\c'");
+  CHECK(pgpass_line("rep", "p:w\\d") == "*:*:*:rep:p\\:w\\\\d\n");
+  std::string ci = replication_conninfo("10.0.0.1", 15432, "rep", "/p", "n1");
+  CHECK_THAT(ci, Catch::StartsWith("host='10.0.0.1' port=15432 user='rep' passfile='/p' "
+                                   "application_name='n1'"));
+  CHECK_THAT(ci, !Catch::Contains("password"));
+  CHECK_THAT(replication_conninfo("h", 1, "u", "/p", "n", "postgres"), Catch::EndsWith("dbname='postgres'"));
+}
+
+TEST_CASE("pgwarden.conf for a primary and for a standby") {
+  ManagedConf c = sample();
+  std::vector<std::string> warnings;
+  std::string primary = render_managed_conf(c, &warnings);
+  CHECK(warnings.empty());
+  CHECK_THAT(primary, Catch::Contains("listen_addresses = '10.0.0.120'\n"));
+  CHECK_THAT(primary, Catch::Contains("port = 15432\n"));
+  CHECK_THAT(primary, Catch::Contains("unix_socket_directories = '/run/pgwarden'\n"));
+  CHECK_THAT(primary, Catch::Contains("wal_level = replica\n"));
+  CHECK_THAT(primary, Catch::Contains("hot_standby = on\n"));
+  CHECK_THAT(primary, Catch::Contains("wal_log_hints = on\n"));
+  CHECK_THAT(primary, Catch::Contains("max_wal_senders = 10\n"));
+  CHECK_THAT(primary, Catch::Contains("wal_keep_size = '128MB'\n"));
+  CHECK_THAT(primary, Catch::Contains("primary_conninfo = ''\n"));
+  CHECK_THAT(primary, Catch::Contains("primary_slot_name = ''\n"));
+
+  c.standby = true;
+  c.upstream_host = "10.0.0.121";
+  c.upstream_port = 15432;
+  std::string standby = render_managed_conf(c, &warnings);
+  CHECK_THAT(standby, Catch::Contains("primary_conninfo = 'host=''10.0.0.121'' port=15432 "
+                                      "user=''replicator'' passfile=''/run/pgwarden/pgwarden.pgpass'' "
+                                      "application_name=''db-01''"));
+  CHECK_THAT(standby, Catch::Contains("primary_slot_name = 'db_01'\n"));
+  c.member_count = 20;
+  c.major = 12;
+  std::string big = render_managed_conf(c, &warnings);
+  CHECK_THAT(big, Catch::Contains("max_wal_senders = 42\n"));
+  CHECK_THAT(big, Catch::Contains("wal_keep_segments = 8\n"));
+}
+
+TEST_CASE("pass-through parameters: ours win for owned keys, theirs for the rest") {
+  ManagedConf c = sample();
+  c.parameters = {{"shared_buffers", "1GB"},
+                  {"max_wal_senders", "30"},
+                  {"port", "5432"},
+                  {"Primary_Conninfo", "host=evil"},
+                  {"bad name", "x"},
+                  {"pg_stat_statements.max", "5000"}};
+  std::vector<std::string> warnings;
+  std::string out = render_managed_conf(c, &warnings);
+  CHECK_THAT(out, Catch::Contains("shared_buffers = '1GB'\n"));
+  CHECK_THAT(out, Catch::Contains("pg_stat_statements.max = '5000'\n"));
+  // max_wal_senders appears twice: our default, then theirs (the last wins).
+  CHECK(out.find("max_wal_senders = '30'") > out.find("max_wal_senders = 10"));
+  CHECK_THAT(out, !Catch::Contains("port = '5432'"));
+  CHECK_THAT(out, !Catch::Contains("evil"));
+  CHECK(warnings.size() == 3);
+  CHECK(is_owned_parameter("PORT"));
+  CHECK_FALSE(is_owned_parameter("work_mem"));
+}
+
+TEST_CASE("the pg_hba block and its splicing") {
+  ManagedConf c = sample();
+  std::string block = render_hba_block(c);
+  CHECK_THAT(block, Catch::StartsWith(kHbaBegin));
+  CHECK_THAT(block, Catch::EndsWith(std::string(kHbaEnd) + "\n"));
+  CHECK_THAT(block, Catch::Contains("local   all             postgres"));
+  CHECK_THAT(block, Catch::Contains("host    replication     replicator      10.0.0.121/32           scram-sha-256"));
+  CHECK_THAT(block, Catch::Contains("host    all             all             10.0.0.121/32           scram-sha-256"));
+  CHECK_THAT(block, Catch::Contains("fd00::5/128"));
+  CHECK_THAT(block, Catch::Contains("db-03.example "));
+  c.replication_user = "Rep User";
+  CHECK_THAT(render_hba_block(c), Catch::Contains("\"Rep User\""));
+
+  std::string existing = "# initdb's\nlocal all all peer\nhost all all 127.0.0.1/32 scram-sha-256\n";
+  std::string out, err;
+  REQUIRE(splice_hba(existing, block, &out, &err));
+  CHECK(out == block + existing);  // prepended: first match wins in pg_hba
+  std::string again;
+  REQUIRE(splice_hba(out, block, &again, &err));
+  CHECK(again == out);  // idempotent
+  ManagedConf c2 = sample();
+  c2.member_addresses = {"10.9.9.9"};
+  std::string replaced;
+  REQUIRE(splice_hba("# top\n" + out, render_hba_block(c2), &replaced, &err));
+  CHECK(replaced == "# top\n" + render_hba_block(c2) + existing);
+  CHECK_FALSE(splice_hba(std::string(kHbaBegin) + "\nhost all all 1.2.3.4/32 trust\n", block, &out, &err));
+  CHECK_THAT(err, Catch::Contains("without"));
+}
+
+TEST_CASE("the include line is added once, last") {
+  bool changed = false;
+  std::string conf = "shared_buffers = 128MB\n# include 'pgwarden.conf' (a comment)";
+  std::string out = ensure_include(conf, &changed);
+  CHECK(changed);
+  CHECK_THAT(out, Catch::EndsWith("include 'pgwarden.conf'\t# pgwarden: managed settings; keep this line last\n"));
+  std::string twice = ensure_include(out, &changed);
+  CHECK_FALSE(changed);
+  CHECK(twice == out);
+  CHECK_THAT(ensure_include("", &changed), Catch::StartsWith("include 'pgwarden.conf'"));
+}
+
+TEST_CASE("owned keys are stripped from postgresql.auto.conf") {
+  std::string autoconf =
+      "# Do not edit this file manually!\n"
+      "primary_conninfo = 'host=old user=x password=secret'\n"
+      "work_mem = '64MB'\n"
+      "  Port = 5433\n"
+      "primary_slot_name = 'old'\n";
+  std::vector<std::string> removed;
+  std::string out = strip_owned_from_auto_conf(autoconf, &removed);
+  CHECK(out == "# Do not edit this file manually!\nwork_mem = '64MB'\n");
+  CHECK(removed.size() == 3);
+}
