@@ -2,13 +2,14 @@
 // transport with certificates made by the openssl CLI: members with
 // certificates of the cluster CA connect; a certificate from another CA, a
 // certificate naming another member, and a plaintext peer are refused with
-// a logged reason. 127.0.3.61-63.
+// a logged reason. 127.0.3.61-63; a RaftNode cluster over mTLS on .64-66.
 #include <catch2/catch.hpp>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "consensus/transport.h"
+#include "consensus_raft_support.h"
 #include "consensus_tls_support.h"
 #include "support/consensus_loop.h"
 #include "support/tmpdir.h"
@@ -139,4 +140,45 @@ TEST_CASE("tls: members with cluster certificates connect; impostors are refused
     CHECK(lines == 2);
     CHECK(plain == 2);
   }
+}
+
+TEST_CASE("tls: a raft cluster with mutual TLS elects a leader and commits", "[tls][raft]") {
+  TempDir dir("pw-tls-raft");
+  TestPki pki(dir.path());
+  std::vector<Peer> peers;
+  for (uint64_t i = 1; i <= 3; ++i) {
+    std::string name = "n6" + std::to_string(3 + i);
+    peers.push_back({i, name, "127.0.3.6" + std::to_string(3 + i), 5010});
+    pki.make_cert(name, name);
+  }
+  LogCapture log(dir / "log");
+  std::vector<std::unique_ptr<pw::test::RaftTestNode>> nodes;
+  for (const Peer& p : peers) {
+    RaftOptions o;
+    o.cluster_name = "tls-raft";
+    o.self_id = p.id;
+    o.peers = peers;
+    o.state_dir = dir / p.name;
+    o.tick_ms = 50;
+    o.election_ticks = 20;
+    o.tls = pki.tls(p.name);
+    nodes.push_back(std::make_unique<pw::test::RaftTestNode>(o));
+  }
+  for (auto& n : nodes) n->start();
+  int leader = -1;
+  REQUIRE(pw::test::wait_for([&] { return (leader = pw::test::agreed_leader(nodes)) >= 0; }, 60000));
+  pw::test::Tally t;
+  nodes[leader]->propose_many(1000, "tls", &t);
+  REQUIRE(nodes[leader]->loop.wait_until([&] { return t.done() == 1000; }, 120000));
+  CHECK(t.committed == 1000);
+  uint64_t commit = nodes[leader]->commit();
+  for (auto& n : nodes) {
+    REQUIRE(n->loop.wait_until([&] { return n->node->applied_index() >= commit; }, 60000));
+    CHECK(n->sm_view().count == 1000);
+    CHECK(n->sm_view().digest == nodes[leader]->sm_view().digest);
+  }
+  // Every connection of the cluster went through TLS (3 nodes x 2 peers, both directions).
+  CHECK(log.count_lines({"dir=out connected", "tls=on"}) >= 6);
+  CHECK(log.count_lines({"dir=out connected", "tls=off"}) == 0);
+  CHECK(log.count_lines({"refused inbound"}) == 0);
 }
