@@ -53,6 +53,9 @@ SeedResult run_seed(uint64_t seed, int nodes, bool verbose) {
   o.compact_every = cfg.chance(0.5) ? static_cast<uint64_t>(cfg.range(3, 40)) : 0;
   o.max_inflight = static_cast<size_t>(cfg.range(1, 16));
   o.max_msg_bytes = cfg.chance(0.3) ? 64 : (1 << 20);
+  // Safety must not depend on the optional extensions: some seeds run without.
+  o.pre_vote = !cfg.chance(0.1);
+  o.check_quorum = !cfg.chance(0.1);
   const int64_t election_us = o.election_ticks * o.tick_us;
 
   SimCluster c(o);
