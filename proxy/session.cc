@@ -102,6 +102,9 @@ void update_forwarding_io(Session* s) {
 bool would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == EINTR; }
 
 void end_errno(Session* s, const char* what, int e, LogLevel level) {
+  // Resets and broken pipes are how peers commonly hang up (TLS teardown,
+  // a client killed mid-result): normal ends, logged at debug level.
+  if (e == ECONNRESET || e == EPIPE) level = LogLevel::debug;
   char buf[160];
   snprintf(buf, sizeof buf, "%s: %s", what, strerror(e));
   session_end(s, buf, level);
@@ -222,10 +225,8 @@ void pump_c2s(Session* s) {
     shutdown(s->sfd, SHUT_WR);  // c2s is empty: reads are off while it is not
     if (!maybe_done(s, "client closed")) update_forwarding_io(s);
   } else if (!would_block(errno)) {
-    // A reset is how many clients say goodbye; anything else is worth a line.
-    bool reset = errno == ECONNRESET;
-    if (!reset) bump(w->stats[int(s->kind)].client_errors);
-    end_errno(s, "client read failed", errno, reset ? LogLevel::debug : LogLevel::info);
+    if (errno != ECONNRESET) bump(w->stats[int(s->kind)].client_errors);
+    end_errno(s, "client read failed", errno, LogLevel::info);
   }
 }
 
