@@ -168,6 +168,8 @@ class Agent {
   uint64_t release_proposed_ = 0;   // epoch we asked to release
   uint64_t fenced_epoch_ = 0;
   int64_t started_at_ = 0;
+  int failures_ = 0;                // consecutive failed operations
+  int64_t retry_at_ = 0;            // no new operation before this (back-off)
   uint64_t barrier_term_ = 0;       // term whose barrier was proposed
   uint64_t barrier_index_ = 0;      // its committed index (0 = not yet)
   Diagnostics decider_diags_;

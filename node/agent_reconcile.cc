@@ -48,8 +48,17 @@ pgctl::Done Agent::end_op(std::function<void(const pgctl::Result&)> then) {
   return [this, then](const pgctl::Result& r) {
     std::string what = busy_what_;
     busy_ = false;
-    if (!r.ok) set_error(what + " failed: " + r.error);
-    else last_error_.clear();
+    if (!r.ok) {
+      set_error(what + " failed: " + r.error);
+      // Back off before the next attempt so a failing clone or start does
+      // not spin; fencing is checked before this gate.
+      failures_ = std::min(failures_ + 1, 5);
+      retry_at_ = mono_ms() + 500 * (1 << failures_);
+    } else {
+      last_error_.clear();
+      failures_ = 0;
+      retry_at_ = 0;
+    }
     refresh_data_dir();
     if (pg_->postmaster_pid() == 0) {
       following_.clear();
@@ -94,6 +103,7 @@ bool Agent::abandoned_bootstrap_dir() const {
 void Agent::reconcile() {
   if (busy_ || stopping_ || !raft_) return;
   if (fence_if_needed()) return;
+  if (retry_at_ && mono_ms() < retry_at_) return;
   const ClusterState& s = state();
   const bool my_claim = s.init == InitKind::claimed && s.init_node == cfg_.node_name;
   if (!my_claim && !bootstrapping_ && abandoned_bootstrap_dir() &&

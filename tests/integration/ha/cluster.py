@@ -231,12 +231,22 @@ class Cluster:
         return wait_for("a ready primary" + (f" other than {not_name}" if not_name else ""), ok, timeout)
 
     def wait_streaming(self, count, timeout=90):
+        """Waits until `count` members stream from the ready primary, as seen
+        by the replicas themselves (pg_stat_wal_receiver): pg_basebackup's
+        own WAL stream also shows up in the primary's pg_stat_replication."""
         def ok():
             p = self.primary()
             if not p:
                 return False
-            n = self.node(p).local_psql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
-            return n is not None and int(n) >= count
+            streaming = 0
+            for n in self.nodes:
+                if n.name == p or not n.running():
+                    continue
+                st = n.psql("SELECT status FROM pg_stat_wal_receiver", port=15432, host=n.state_dir,
+                            check=False, timeout=3)
+                if st == "streaming":
+                    streaming += 1
+            return streaming >= count
         return wait_for(f"{count} streaming replicas", ok, timeout)
 
     def dump_logs(self):
