@@ -156,9 +156,9 @@ JsonWriter& JsonWriter::value(double d) {
     out_ += "null";
     return *this;
   }
-  char buf[32];
-  snprintf(buf, sizeof buf, "%.17g", d);
-  out_ += buf;
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, d);  // shortest round-trip form
+  out_.append(buf, r.ptr);
   return *this;
 }
 JsonWriter& JsonWriter::null() {

@@ -1,8 +1,8 @@
 // node/prometheus.cc — see prometheus.h.
 #include "node/prometheus.h"
 
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 
 namespace pw::node {
 
@@ -65,9 +65,10 @@ void PromWriter::sample(std::string_view name, double value, const PromLabels& l
   } else if (std::isinf(value)) {
     out_ += value > 0 ? "+Inf" : "-Inf";
   } else {
-    char buf[40];
-    snprintf(buf, sizeof buf, "%.17g", value);
-    out_ += buf;
+    // Shortest text that reads back as the same double ("0.1", not 0.10000000000000001).
+    char buf[64];
+    auto r = std::to_chars(buf, buf + sizeof buf, value);
+    out_.append(buf, r.ptr);
   }
   out_ += '\n';
 }
