@@ -42,6 +42,11 @@ struct RaftOptions {
   uint64_t snapshot_entries = 10000;  // snapshot + compact after this many applied
   TlsOptions tls;
   uint64_t max_send_queue_bytes = 8ull << 20;  // per peer; frames beyond it are dropped (Raft resends)
+  /// Term and vote are always fsync'ed before any message leaves. A change
+  /// of the commit index alone is volatile state in Raft (a restarted node
+  /// relearns it from the leader), so it is persisted at most this often;
+  /// 0 = with every change. Lagging only shortens the replay at start-up.
+  int64_t commit_persist_interval_ms = 1000;
 };
 
 /// Transport counters for one peer (monotonic since start; API and tests).
