@@ -207,3 +207,86 @@ TEST_CASE("raft: a node of another cluster is refused with a logged reason", "[r
   require_converged(nodes, leader);
   CHECK(nodes[2]->sm_view().count == 100);
 }
+
+TEST_CASE("raft: app messages, leader change handler, transfer, dropped proposals", "[raft]") {
+  TempDir dir("pw-raft");
+  auto nodes = make_cluster(dir, "127.0.3.", {74, 75, 76}, "raft-app");
+  // Handlers are installed before start and touched only on each node's loop.
+  std::vector<std::shared_ptr<std::vector<std::pair<uint64_t, std::string>>>> inbox(3);
+  std::vector<std::shared_ptr<int>> changes(3);
+  for (int i = 0; i < 3; ++i) {
+    inbox[i] = std::make_shared<std::vector<std::pair<uint64_t, std::string>>>();
+    changes[i] = std::make_shared<int>(0);
+    nodes[i]->open_only();
+    nodes[i]->loop.run([&, i] {
+      auto box = inbox[i];
+      auto ch = changes[i];
+      nodes[i]->node->set_app_handler([box](uint64_t from, const std::string& d) { box->emplace_back(from, d); });
+      nodes[i]->node->set_leader_change_handler([ch] { ++*ch; });
+      return 0;
+    });
+  }
+  // A proposal before anyone is connected has no leader to go to: a
+  // certain drop, with the reason.
+  pw::consensus::ProposalResult early;
+  bool early_done = false;
+  nodes[0]->loop.run([&] {
+    nodes[0]->node->propose("too early", [&](const ProposalResult& r) {
+      early = r;
+      early_done = true;
+    });
+    return 0;
+  });
+  REQUIRE(nodes[0]->loop.wait_until([&] { return early_done; }));
+  CHECK_FALSE(early.committed);
+  CHECK_FALSE(early.maybe_committed);
+  CHECK_FALSE(early.error.empty());
+
+  for (auto& n : nodes) n->start_opened();
+  int leader = wait_leader(nodes);
+  REQUIRE(leader >= 0);
+  for (int i = 0; i < 3; ++i) CHECK(nodes[i]->loop.run([&] { return *changes[i]; }) >= 1);
+
+  // Application messages bypass the log: broadcast reaches both peers,
+  // send_app only its target; the sender id is the authenticated member.
+  REQUIRE(pw::test::wait_for([&] {
+    return nodes[0]->loop.run([&] { return nodes[0]->node->peer_stats(2).connected_out &&
+                                            nodes[0]->node->peer_stats(3).connected_out; });
+  }));
+  nodes[0]->loop.run([&] {
+    nodes[0]->node->broadcast_app("status from n74");
+    nodes[0]->node->send_app(3, "only for n76");
+    return 0;
+  });
+  REQUIRE(nodes[1]->loop.wait_until([&] { return inbox[1]->size() == 1; }));
+  REQUIRE(nodes[2]->loop.wait_until([&] { return inbox[2]->size() == 2; }));
+  CHECK(nodes[1]->loop.run([&] { return (*inbox[1])[0]; }) == std::make_pair(uint64_t{1}, std::string("status from n74")));
+  CHECK(nodes[2]->loop.run([&] { return (*inbox[2])[1]; }) == std::make_pair(uint64_t{1}, std::string("only for n76")));
+  CHECK(nodes[0]->loop.run([&] { return inbox[0]->size(); }) == 0u);
+  PeerStats ps = nodes[0]->loop.run([&] { return nodes[0]->node->peer_stats(3); });
+  CHECK(ps.frames_out > 0);
+  CHECK(ps.last_heard_ms > 0);
+
+  // Leadership transfer to a chosen follower.
+  int target = (leader + 1) % 3;
+  uint64_t target_id = nodes[target]->opts.self_id;
+  nodes[leader]->loop.run([&] {
+    nodes[leader]->node->transfer_leadership(target_id);
+    return 0;
+  });
+  REQUIRE(pw::test::wait_for([&] { return agreed_leader(nodes) == target; }, 30000));
+  Tally t;
+  nodes[target]->propose_many(10, "after-transfer", &t);
+  require_all_committed(t, 10, *nodes[target]);
+
+  // Stopping a node with a proposal in flight reports it exactly once, as
+  // an unknown outcome (it may still commit elsewhere).
+  int f = (target + 1) % 3;
+  Tally pending;
+  nodes[f]->loop.run([&] {
+    nodes[f]->node->propose("in flight", pending.callback());
+    nodes[f]->node.reset();
+    return 0;
+  });
+  CHECK(pending.done() == 1);
+}
