@@ -105,7 +105,7 @@ void LogStore::load() {
   std::string sn_path = dir + "/" + kSnapshot;
   if (read_file(sn_path, &raw)) {
     auto* p = reinterpret_cast<const unsigned char*>(raw.data());
-    bool ok = raw.size() >= 33 && memcmp(p, "PWSN", 4) == 0 && p[4] == 1 &&
+    bool ok = raw.size() >= 29 && memcmp(p, "PWSN", 4) == 0 && p[4] == 1 &&
               get32(p + 21) == raw.size() - 29 && crc32c(p, raw.size() - 4) == get32(p + raw.size() - 4);
     if (!ok)
       throw std::runtime_error("raft snapshot file " + sn_path + " is corrupt (size " + std::to_string(raw.size()) +

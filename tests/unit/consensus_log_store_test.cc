@@ -307,3 +307,17 @@ TEST_CASE("identity: a raft log without identity is refused; LogStore checks it"
   o.identity.members[2] = "z";
   CHECK_THROWS_WITH(LogStore(o), Catch::Contains("member 3 differs"));
 }
+
+TEST_CASE("log store: snapshots with empty and short data round-trip") {
+  for (std::string data : {std::string(), std::string("7"), std::string("1234")}) {
+    pw::test::TempDir dir("pw-logstore");
+    {
+      LogStore s(opts_for(dir.path()));
+      s.append(make_entries(1, 5, 1));
+      s.save_snapshot(Snapshot{3, 1, data});
+    }
+    LogStore s(opts_for(dir.path()));
+    CHECK(s.snapshot() == Snapshot{3, 1, data});
+    CHECK(s.initial_state().entries.size() == 2);
+  }
+}
