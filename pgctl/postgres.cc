@@ -115,7 +115,17 @@ class PostgresImpl final : public Postgres {
     });
   }
 
-  void stop(StopMode mode, Done cb) override { pm_.stop(mode, o_.stop_timeout_ms, std::move(cb)); }
+  void stop(StopMode mode, Done cb) override {
+    if (!pm_.running()) {
+      if (pid_t other = live_postmaster(o_.data_dir)) {
+        // Stopping is always safe (I2): take over a postmaster we did not
+        // start just to stop it.
+        PW_WARN("pgctl", "stop: postmaster pid=%d was not started by pgwarden; stopping it", other);
+        pm_.adopt(other);
+      }
+    }
+    pm_.stop(mode, o_.stop_timeout_ms, std::move(cb));
+  }
 
   void promote(Done cb) override {
     if (!pm_.running()) {
@@ -276,13 +286,19 @@ class PostgresImpl final : public Postgres {
 
   void set_synchronous_standby_names(const std::string& value, Done cb) override {
     o_.synchronous_standby_names = value;
-    std::string err;
-    if (!write_conf(conf_.standby, current_upstream_, !pm_.running(), &err)) {
-      fail_later(cb, "set_synchronous_standby_names: " + err);
+    if (!pm_.running()) {
+      // The next start writes it (with the role it starts in).
+      defer(base_, [cb] { cb(Result::success()); });
       return;
     }
-    if (!pm_.running()) {
-      defer(base_, [cb] { cb(Result::success()); });
+    if (!conf_written_) {
+      fail_later(cb, "set_synchronous_standby_names: PostgreSQL was adopted and pgwarden has not "
+                     "written its configuration yet; restart it under pgwarden first");
+      return;
+    }
+    std::string err;
+    if (!write_conf(conf_.standby, current_upstream_, false, &err)) {
+      fail_later(cb, "set_synchronous_standby_names: " + err);
       return;
     }
     reload_and_wait("set_synchronous_standby_names", std::move(cb));
@@ -369,6 +385,7 @@ class PostgresImpl final : public Postgres {
     if (standby && !up.host.empty() && !ensure_passfile(err)) return false;
     if (!write_managed_files(o_.data_dir, c, stopped, err)) return false;
     conf_ = c;
+    conf_written_ = true;
     current_upstream_ = standby ? up : Upstream{};
     return true;
   }
@@ -412,7 +429,8 @@ class PostgresImpl final : public Postgres {
   Cloner cloner_;
   TaskSet tasks_;
   std::unique_ptr<Child> tool_;
-  ManagedConf conf_;
+  ManagedConf conf_;             // what pgwarden.conf says now (valid if conf_written_)
+  bool conf_written_ = false;
   Upstream current_upstream_;
   std::function<void(int)> exit_handler_;
   Alive alive_;

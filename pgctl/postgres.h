@@ -107,21 +107,41 @@ class Postgres {
   virtual ~Postgres() = default;
 
   /// Synchronous, cheap: reads the data directory (pg_control) without
-  /// starting anything. Safe to call on the loop.
+  /// starting anything. Safe to call on the loop. See data_dir.h.
   virtual DataDirInfo inspect() = 0;
 
+  /// initdb into an empty (or missing) data directory; refused otherwise.
   virtual void initdb(Done cb) = 0;
   /// Starts the postmaster as a child with PR_SET_PDEATHSIG. As a standby it
   /// writes standby.signal + primary_conninfo/slot for `upstream` (may be
   /// empty: a standby with no upstream yet). Calls back once it accepts
-  /// connections (or failed / timed out).
+  /// connections (or failed / timed out). Every start rewrites the managed
+  /// files (docs/postgres.md). Role::primary on a directory that was a
+  /// standby starts it as a standby and promotes it (new timeline). A live
+  /// postmaster not started by us is adopted (adopt_running) or refused.
   virtual void start(Role role, const Upstream& upstream, Done cb) = 0;
+  /// fast: SIGINT; immediate: SIGQUIT; each escalates after stop_timeout_ms
+  /// (fast → immediate → SIGKILL of the group). Success once it is gone; a
+  /// postmaster not started by us is stopped too. Not running: success.
   virtual void stop(StopMode mode, Done cb) = 0;
+  /// pg_promote(wait): success once it accepts writes (a primary already:
+  /// success). A CHECKPOINT follows in the background (pg_rewind needs it).
   virtual void promote(Done cb) = 0;
-  /// Points a running standby at a new upstream (reload or restart as needed).
+  /// Points a running standby at a new upstream: reload on PG >= 13 (waits
+  /// until the server reports the new primary_conninfo), restart on 12; a
+  /// running primary is demoted. Not running: the config is written for
+  /// the next start.
   virtual void follow(const Upstream& upstream, Done cb) = 0;
-  /// Clones from `upstream` into the (moved-aside-if-needed) data directory.
+  /// Clones from `upstream` into the (moved-aside-if-needed) data directory,
+  /// using this member's slot (created beforehand by the primary's
+  /// sync_slots). PostgreSQL must be stopped; it is left stopped (then
+  /// start(standby, upstream)). On failure the directory is moved aside.
   virtual void basebackup(const Upstream& upstream, Done cb) = 0;
+  /// pg_rewind from `upstream` (stops PostgreSQL first, finishes crash
+  /// recovery if needed, waits for the source's post-promotion checkpoint).
+  /// Left stopped (then start(standby, upstream)). If pg_rewind fails the
+  /// directory is moved aside (the caller clones); if the source is
+  /// unreachable it is left in place.
   virtual void rewind(const Upstream& upstream, Done cb) = 0;
   /// Renames the data directory to <data_dir>.moved-<timestamp>; returns the
   /// new path or an error. Never deletes.
@@ -130,15 +150,22 @@ class Postgres {
   /// `upstream` (may be empty).
   virtual void demote(const Upstream& upstream, Done cb) = 0;
 
-  /// Primary only: creates the replication role (password from file) if absent.
+  /// Primary only: creates the replication role (password from file) if
+  /// absent, else resets its password/attributes; grants what pg_rewind
+  /// needs. The password never appears in SQL text or logs.
   virtual void ensure_replication_role(Done cb) = 0;
-  /// Primary only: makes the set of physical slots exactly `slot_names`.
+  /// Primary only: makes the set of physical slots exactly `slot_names`
+  /// (slots in use are not dropped; retried at the next call).
   virtual void sync_slots(const std::vector<std::string>& slot_names, Done cb) = 0;
+  /// Rewrites pgwarden.conf and reloads; success once the server reports the
+  /// value. Not running: remembered for the next start.
   virtual void set_synchronous_standby_names(const std::string& value, Done cb) = 0;
 
+  /// One probe over the unix socket (probe_timeout_ms bounds it); may run
+  /// alongside an operation.
   virtual void probe(std::function<void(const Status&)> cb) = 0;
 
-  /// Postmaster pid we own (0 = not running / not ours).
+  /// Pid of the postmaster we started or adopted (0 = not running / unknown).
   virtual pid_t postmaster_pid() const = 0;
   /// True when the running postmaster was adopted (started outside pgwarden:
   /// no PDEATHSIG; restart it to restore I2).

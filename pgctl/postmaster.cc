@@ -69,6 +69,11 @@ void Postmaster::start(int64_t timeout_ms, Done cb) {
   o.signal_group = false;  // shutdown modes are signals to the postmaster alone
   o.tail_lines = 40;
   std::string err;
+  if (child_) {
+    // The previous (exited) child: we may be inside its exit callback.
+    Child* old = child_.release();
+    defer(base_, [old] { delete old; });
+  }
   child_ = Child::spawn(base_, std::move(o), [this](const ChildExit& ex) { on_child_exit(ex); },
                         &err);
   if (!child_) {
@@ -83,7 +88,10 @@ void Postmaster::start(int64_t timeout_ms, Done cb) {
 }
 
 void Postmaster::adopt(pid_t pid) {
-  child_.reset();
+  if (child_) {
+    Child* old = child_.release();  // exited (else we would not adopt)
+    defer(base_, [old] { delete old; });
+  }
   adopted_ = std::make_unique<ProcessWatch>(base_, pid, false,
                                             [this](int status) { on_adopted_exit(status); });
   PW_WARN("pgctl", "postmaster adopted pid=%d data_dir=%s: it was not started by pgwarden and "
