@@ -11,6 +11,7 @@ namespace {
 // One line per subcommand; `run` and `ctl` join here when they exist.
 const Subcommand kSubcommands[] = {
     {"run", "run the daemon for this host (raft, PostgreSQL, proxy, API)", cmd_run},
+    {"ctl", "see and steer the cluster through a node's HTTP API (list, switchover, ...)", cmd_ctl},
     {"check-config", "validate a configuration file and print the effective settings",
      cmd_check_config},
 };

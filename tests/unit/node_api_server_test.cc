@@ -6,8 +6,6 @@
 // file errors, and HTTPS verified against a test CA.
 #include <catch2/catch.hpp>
 
-#include <event2/event.h>
-#include <event2/thread.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -24,57 +22,18 @@
 #include "node/ctl_http.h"
 #include "node/json.h"
 #include "support/node_api_fake_backend.h"
+#include "support/node_api_loop.h"
 #include "support/tmpdir.h"
 
 using pw::node::ApiServer;
 using pw::node::ApiServerOptions;
 using pw::node::HttpTarget;
 using pw::test::FakeApiBackend;
+using pw::test::LoopThread;
 
 namespace {
 
 const std::string kToken = "unit-token-42";
-
-// An event loop on its own thread; run() executes a function on it and
-// waits, so the server and the fake backend are only touched there.
-class LoopThread {
- public:
-  LoopThread() {
-    static bool once = (evthread_use_pthreads(), true);
-    (void)once;
-    base_ = event_base_new();
-    thread_ = std::thread([this] { event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY); });
-  }
-  ~LoopThread() {
-    run([this] { event_base_loopbreak(base_); });
-    thread_.join();
-    event_base_free(base_);
-  }
-  void run(std::function<void()> fn) {
-    std::promise<void> done;
-    struct Job {
-      std::function<void()> fn;
-      std::promise<void>* done;
-    };
-    auto* job = new Job{std::move(fn), &done};
-    timeval zero{0, 0};
-    event_base_once(
-        base_, -1, EV_TIMEOUT,
-        [](int, short, void* arg) {
-          auto* j = static_cast<Job*>(arg);
-          j->fn();
-          j->done->set_value();
-          delete j;
-        },
-        job, &zero);
-    done.get_future().wait();
-  }
-  event_base* base() const { return base_; }
-
- private:
-  event_base* base_;
-  std::thread thread_;
-};
 
 std::string write_file(const pw::test::TempDir& dir, const std::string& name, const std::string& text) {
   std::string path = dir / name;

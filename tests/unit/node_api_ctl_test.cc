@@ -1,0 +1,253 @@
+// tests/unit/node_api_ctl_test.cc — `pgwarden ctl` run in-process against a
+// real API server (127.0.7.10, ephemeral port) over a fake backend: the
+// `list` table's structure, history, status --json, changes with and
+// without a token, finding the API through the config file, usage errors
+// (exit 2) and an unreachable API (exit 1, naming the URL).
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <memory>
+
+#include "node/api_handlers.h"
+#include "node/api_server.h"
+#include "node/api_view.h"
+#include "node/ctl.h"
+#include "support/conf_fixture.h"
+#include "support/node_api_fake_backend.h"
+#include "support/node_api_loop.h"
+
+using pw::test::FakeApiBackend;
+using pw::test::LoopThread;
+
+namespace {
+
+const std::string kAddr = "127.0.7.10";
+const std::string kToken = "ctl-token-7";
+
+struct Ctl {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(FILE* f) {
+  std::string s;
+  rewind(f);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
+  fclose(f);
+  return s;
+}
+
+Ctl ctl(std::vector<std::string> args) {
+  FILE* out = tmpfile();
+  FILE* err = tmpfile();
+  REQUIRE(out);
+  REQUIRE(err);
+  Ctl c;
+  c.code = pw::node::run_ctl(args, out, err);
+  c.out = slurp(out);
+  c.err = slurp(err);
+  return c;
+}
+
+// A served fake cluster for one test.
+struct Fixture {
+  pw::test::ConfFixture conf;
+  LoopThread loop;
+  FakeApiBackend backend = FakeApiBackend::healthy("n2");
+  std::unique_ptr<pw::node::ApiServer> server;
+  std::string token_file = conf.secret("api.token", kToken + "\n");
+  std::string url;
+
+  Fixture() {
+    pw::node::ApiServerOptions o;
+    o.address = kAddr;
+    o.port = 0;
+    o.token_file = token_file;
+    loop.run([&] {
+      server = std::make_unique<pw::node::ApiServer>(loop.base(), o, &backend);
+      server->start();
+    });
+    url = "http://" + kAddr + ":" + std::to_string(server->port());
+  }
+  ~Fixture() {
+    loop.run([&] { server.reset(); });
+  }
+};
+
+std::string cluster_json(FakeApiBackend& b) {
+  return pw::node::cluster_json(b.cluster_facts, pw::node::member_rows(b.cluster_facts));
+}
+
+}  // namespace
+
+TEST_CASE("render_table: borders, alignment, UTF-8 widths") {
+  std::string t = pw::node::render_table({"A", "Num"}, {{"x\xc3\xa9", "7"}, {"long cell", "12345"}}, {false, true});
+  CHECK(t ==
+        "+-----------+-------+\n"
+        "| A         | Num   |\n"
+        "+-----------+-------+\n"
+        "| x\xc3\xa9        |     7 |\n"
+        "| long cell | 12345 |\n"
+        "+-----------+-------+\n");
+}
+
+TEST_CASE("render_list: summary, diagnostics and the member table like patronictl list") {
+  auto b = FakeApiBackend::healthy("n2");
+  b.cluster_facts.diagnostics.push_back({"no_failover_candidate", "no standby can take over from n1",
+                                         "bring n2 or n3 back in sync"});
+  b.cluster_facts.members[2].status.nofailover = true;
+  b.cluster_facts.members[2].status.priority = 2;
+  b.cluster_facts.state.paused = true;
+  std::string err;
+  auto v = pw::node::parse_json(cluster_json(b), &err);
+  REQUIRE(v);
+  CHECK(pw::node::render_list(*v) ==
+        "Cluster: demo  epoch 4  primary n1  decider n2  raft term 7\n"
+        "Initialized: by n1, system id 7300000000000000001\n"
+        "Maintenance mode: on (paused: no automatic failover)\n"
+        "Seen from: n2\n"
+        "Diagnostics:\n"
+        "  [no_failover_candidate] no standby can take over from n1\n"
+        "      action: bring n2 or n3 back in sync\n"
+        "+--------+------------+---------+-----------+----+-----------+-------------------------------+\n"
+        "| Member | Host       | Role    | State     | TL | Lag in MB | Tags                          |\n"
+        "+--------+------------+---------+-----------+----+-----------+-------------------------------+\n"
+        "| n1     | 127.0.7.11 | Primary | running   |  3 |           |                               |\n"
+        "| n2     | 127.0.7.12 | Replica | streaming |  3 |         0 |                               |\n"
+        "| n3     | 127.0.7.13 | Replica | streaming |  3 |         3 | nofailover: true, priority: 2 |\n"
+        "+--------+------------+---------+-----------+----+-----------+-------------------------------+\n");
+
+  // A member without fresh status: unknown lag, role from what is known.
+  b.cluster_facts.members[1].fresh = false;
+  b.cluster_facts.state.paused = false;
+  b.cluster_facts.state.switchover = std::make_pair(std::string("n1"), std::string(""));
+  b.cluster_facts.diagnostics.clear();
+  v = pw::node::parse_json(cluster_json(b), &err);
+  std::string t = pw::node::render_list(*v);
+  CHECK(t.find("Maintenance mode: off\n") != std::string::npos);
+  CHECK(t.find("Switchover in progress: n1 -> best standby\n") != std::string::npos);
+  CHECK(t.find("Diagnostics") == std::string::npos);
+  CHECK(t.find("| n2     | 127.0.7.12 | Unknown | unreachable |  3 |   unknown |") != std::string::npos);
+}
+
+TEST_CASE("ctl list, status --json and history against a live API") {
+  Fixture f;
+  Ctl l = ctl({"--api", f.url, "list"});
+  INFO(l.err);
+  CHECK(l.code == 0);
+  CHECK(l.out.rfind("Cluster: demo  epoch 4  primary n1  decider n2", 0) == 0);
+  CHECK(l.out.find("| Member | Host       | Role    | State     | TL | Lag in MB | Tags |") != std::string::npos);
+  CHECK(l.out.find("| n3     | 127.0.7.13 | Replica | streaming |  3 |         3 |      |") != std::string::npos);
+
+  Ctl s = ctl({"status", "--json", "--api=" + f.url});
+  CHECK(s.code == 0);
+  std::string err;
+  auto v = pw::node::parse_json(s.out, &err);
+  REQUIRE(v);
+  CHECK(v->str_or("primary") == "n1");
+
+  Ctl h = ctl({"--api", f.url, "history"});
+  CHECK(h.code == 0);
+  CHECK(h.out.find("| Epoch | Member | TL | LSN       | Time                     | Reason                     |") !=
+        std::string::npos);
+  CHECK(h.out.find("|     4 | n1     |  3 | 0/3000060 | 2025-11-25T19:00:00.123Z | failover: n2 lease expired |") !=
+        std::string::npos);
+}
+
+TEST_CASE("ctl changes: token from --token-file, refusals explained, exit codes") {
+  Fixture f;
+  f.backend.result = {200, "switchover from n1 to n3 started"};
+  Ctl ok = ctl({"--api", f.url, "--token-file", f.token_file, "switchover", "--to", "n3", "--force"});
+  INFO(ok.err);
+  CHECK(ok.code == 0);
+  CHECK(ok.out == "switchover from n1 to n3 started\n");
+  CHECK(ctl({"--api", f.url, "--token-file", f.token_file, "failover", "--to=n2"}).code == 0);
+  CHECK(ctl({"--api", f.url, "--token-file", f.token_file, "pause"}).code == 0);
+  CHECK(ctl({"--api", f.url, "--token-file", f.token_file, "resume"}).code == 0);
+  CHECK(ctl({"--api", f.url, "--token-file", f.token_file, "reinit", "n3"}).code == 0);
+  CHECK(ctl({"--api", f.url, "--token-file", f.token_file, "reset-cluster", "--confirm", "demo"}).code == 0);
+  f.loop.run([&] {
+    REQUIRE(f.backend.calls.size() == 6);
+    CHECK(f.backend.calls[0].op == "switchover");
+    CHECK(f.backend.calls[0].arg == "n3");
+    CHECK(f.backend.calls[0].force);
+    CHECK(f.backend.calls[1].op == "failover");
+    CHECK(f.backend.calls[1].arg == "n2");
+    CHECK(f.backend.calls[2].op == "pause");
+    CHECK(f.backend.calls[3].op == "resume");
+    CHECK(f.backend.calls[4].op == "reinit");
+    CHECK(f.backend.calls[4].arg == "n3");
+    CHECK(f.backend.calls[5].op == "reset_cluster");
+    CHECK(f.backend.calls[5].arg == "demo");
+  });
+
+  Ctl no_token = ctl({"--api", f.url, "pause"});
+  CHECK(no_token.code == 1);
+  CHECK(no_token.err.find("refused (HTTP 401 from " + f.url + "/pause)") != std::string::npos);
+  CHECK(no_token.err.find("hint: give the API token") != std::string::npos);
+
+  f.backend.result = {409, "n3 cannot take over: no recent status (unreachable?)"};
+  Ctl refused = ctl({"--api", f.url, "--token-file", f.token_file, "switchover", "--to", "n3"});
+  CHECK(refused.code == 1);
+  CHECK(refused.err == "pgwarden ctl switchover: refused (HTTP 409 from " + f.url +
+                           "/switchover): n3 cannot take over: no recent status (unreachable?)\n");
+  Ctl unknown = ctl({"--api", f.url, "--token-file", f.token_file, "reinit", "n9"});
+  CHECK(unknown.code == 1);
+  CHECK(unknown.err.find("unknown member 'n9'") != std::string::npos);
+}
+
+TEST_CASE("ctl finds the API, token and address from the config file") {
+  Fixture f;
+  std::string ini = f.conf.write("pgwarden.ini", f.conf.minimal("[api]\nlisten_address = " + kAddr + "\nport = " +
+                                                                std::to_string(f.server->port()) + "\ntoken_file = " +
+                                                                f.token_file + "\n"));
+  Ctl l = ctl({"-c", ini, "list"});
+  INFO(l.err);
+  CHECK(l.code == 0);
+  CHECK(l.out.find("| n1     | 127.0.7.11 | Primary |") != std::string::npos);
+  Ctl p = ctl({"pause", "--config", ini});
+  INFO(p.err);
+  CHECK(p.code == 0);
+  f.loop.run([&] { CHECK(f.backend.calls.size() == 1); });
+
+  Ctl bad = ctl({"-c", f.conf.write("bad.ini", "[node]\nname = x\n"), "list"});
+  CHECK(bad.code == 2);
+}
+
+TEST_CASE("ctl usage errors exit 2; an unreachable API exits 1 naming the URL") {
+  struct Case {
+    std::vector<std::string> args;
+    const char* msg;
+  } cases[] = {
+      {{}, "no command given"},
+      {{"--api", "http://127.0.7.10:1", "frobnicate"}, "unknown command 'frobnicate'"},
+      {{"--api", "http://127.0.7.10:1", "failover"}, "failover needs --to MEMBER"},
+      {{"--api", "http://127.0.7.10:1", "reinit"}, "reinit needs the MEMBER"},
+      {{"--api", "http://127.0.7.10:1", "reset-cluster"}, "needs --confirm <cluster name>"},
+      {{"--api", "http://127.0.7.10:1", "switchover", "--to"}, "--to needs a value"},
+      {{"--api", "http://127.0.7.10:1", "list", "extra"}, "unexpected argument 'extra' for list"},
+      {{"--api", "http://127.0.7.10:1", "pause", "--force"}, "unexpected argument '--force' for pause"},
+      {{"--bogus", "list"}, "unknown option '--bogus'"},
+      {{"--api"}, "option --api needs a value"},
+      {{"--api", "ftp://x", "list"}, "unsupported scheme"},
+      {{"--timeout", "0", "--api", "http://x", "list"}, "--timeout takes whole seconds"},
+  };
+  for (const Case& c : cases) {
+    Ctl r = ctl(c.args);
+    INFO(r.err);
+    CHECK(r.code == 2);
+    CHECK(r.err.find(c.msg) != std::string::npos);
+  }
+  Ctl help = ctl({"--help"});
+  CHECK(help.code == 0);
+  CHECK(help.out.find("switchover [--to N] [--force]") != std::string::npos);
+
+  Ctl down = ctl({"--api", "http://127.0.7.10:1", "list"});
+  CHECK(down.code == 1);
+  CHECK(down.err == "pgwarden ctl list: cannot connect to http://127.0.7.10:1: Connection refused\n");
+  Ctl down2 = ctl({"--api", "http://127.0.7.10:1", "--token-file", "/nonexistent/token", "pause"});
+  CHECK(down2.code == 1);
+  CHECK(down2.err.find("cannot read token file /nonexistent/token") != std::string::npos);
+}
