@@ -23,7 +23,8 @@ def make_cluster_dir(path, port, rows):
     subprocess.run(as_pg([os.path.join(PG_BIN, "initdb"), "-D", path, "-A", "peer", "--data-checksums"]),
                    check=True, capture_output=True)
     sock = os.path.dirname(path)
-    subprocess.run(as_pg([os.path.join(PG_BIN, "pg_ctl"), "-D", path, "-w", "-o",
+    # -l: pg_ctl's postmaster must not inherit our pipes (run() would wait for them).
+    subprocess.run(as_pg([os.path.join(PG_BIN, "pg_ctl"), "-D", path, "-w", "-l", os.path.join(os.path.dirname(path), "helper-pg.log"), "-o",
                           f"-p {port} -k {sock} -c listen_addresses=''", "start"]), check=True, capture_output=True)
     try:
         subprocess.run(as_pg([os.path.join(PG_BIN, "psql"), "-h", sock, "-p", str(port), "-d", "postgres", "-c",
