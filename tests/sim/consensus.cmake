@@ -9,6 +9,11 @@ add_executable(sim_consensus ${CMAKE_CURRENT_LIST_DIR}/sim_consensus.cc)
 target_link_libraries(sim_consensus PRIVATE pw_sim_cluster)
 add_test(NAME sim_consensus COMMAND sim_consensus)
 set_tests_properties(sim_consensus PROPERTIES LABELS sim TIMEOUT 900)
+# The same chaos with a real LogStore per node (on tmpfs when available),
+# model-checked against the simulated disk at every restart.
+add_test(NAME sim_consensus_storage COMMAND sim_consensus --storage)
+set_tests_properties(sim_consensus_storage PROPERTIES LABELS sim TIMEOUT 900
+                     ENVIRONMENT "PW_SIM_SEEDS=300;PW_SIM_FIRST_SEED=1000001")
 
 pw_test(sim_consensus_scenarios SOURCES ${CMAKE_CURRENT_LIST_DIR}/scenarios_test.cc
         LINK pw_sim_cluster LABELS sim TIMEOUT 300)

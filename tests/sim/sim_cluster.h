@@ -90,6 +90,11 @@ struct ClusterOptions {
   uint64_t compact_every = 0;  ///< compact when applied - snapshot index reaches this (0 = never)
   uint64_t max_msg_bytes = 1 << 20;
   size_t max_inflight = 64;
+  /// If set, every node also persists into a real LogStore under
+  /// `storage_dir`/n<id>, torn appends leave real torn bytes behind, and
+  /// each restart checks that the LogStore reloads exactly the simulated disk
+  /// (a model check of the storage). Much slower than the pure simulation.
+  std::string storage_dir;
 };
 
 /// Per-node observer hooks (all optional). Called after the harness's own checks.
@@ -234,6 +239,8 @@ class SimCluster {
   void step_event();
   int64_t next_event_time() const;
   void maybe_compact(Node& n);
+  void open_store(Node& n);
+  void tear_store_tail(Node& n);
   void fail(const std::string& what) const;
 
   // checks

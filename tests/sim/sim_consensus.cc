@@ -9,9 +9,12 @@
 // chaos phase, heals everything, and then demands liveness: a leader within
 // a bounded number of election timeouts, a new proposal committed, every node
 // converged. Safety is checked after every event by SimCluster.
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <set>
 #include <string>
 
@@ -40,7 +43,20 @@ uint64_t random_up(SimCluster& c, int nodes) {
   return 0;
 }
 
-SeedResult run_seed(uint64_t seed, int nodes, bool verbose) {
+// Where --storage puts its LogStore directories: tmpfs when there is one
+// (fsync is free there, and the model check is about logic, not disks).
+std::string storage_root() {
+  const char* t = getenv("TMPDIR");
+  std::string base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : (t && *t ? t : "/tmp");
+  std::string tmpl = base + "/pw-sim-storage-XXXXXX";
+  if (!mkdtemp(tmpl.data())) {
+    perror("mkdtemp");
+    exit(2);
+  }
+  return tmpl;
+}
+
+SeedResult run_seed(uint64_t seed, int nodes, bool verbose, bool storage) {
   SeedResult res;
   pw::sim::SimRng cfg(seed ^ 0xC0FFEEull);
   ClusterOptions o;
@@ -57,6 +73,14 @@ SeedResult run_seed(uint64_t seed, int nodes, bool verbose) {
   o.pre_vote = !cfg.chance(0.1);
   o.check_quorum = !cfg.chance(0.1);
   const int64_t election_us = o.election_ticks * o.tick_us;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup;
+  if (storage) o.storage_dir = cleanup.dir = storage_root();
 
   SimCluster c(o);
   auto& f = c.faults();
@@ -164,6 +188,10 @@ SeedResult run_seed(uint64_t seed, int nodes, bool verbose) {
     res.ok = false;
     res.error = e.what();
     if (verbose) printf("%s", c.describe().c_str());
+  } catch (const std::exception& e) {  // e.g. LogStore refusing an operation
+    res.ok = false;
+    res.error = std::string("exception: ") + e.what();
+    if (verbose) printf("%s", c.describe().c_str());
   }
   res.stats = c.stats();
   return res;
@@ -189,7 +217,7 @@ void print_stats(const SimStats& s) {
 int main(int argc, char** argv) {
   long long one_seed = -1;
   int nodes = 0;
-  bool verbose = false;
+  bool verbose = false, storage = false;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
       one_seed = atoll(argv[++i]);
@@ -197,8 +225,10 @@ int main(int argc, char** argv) {
       nodes = atoi(argv[++i]);
     } else if (!strcmp(argv[i], "-v")) {
       verbose = true;
+    } else if (!strcmp(argv[i], "--storage")) {
+      storage = true;
     } else {
-      fprintf(stderr, "usage: %s [--seed S --nodes N [-v]]  (env PW_SIM_SEEDS=count, PW_SIM_FIRST_SEED=first)\n",
+      fprintf(stderr, "usage: %s [--storage] [--seed S --nodes N [-v]]  (env PW_SIM_SEEDS=count, PW_SIM_FIRST_SEED=first)\n",
               argv[0]);
       return 2;
     }
@@ -206,7 +236,7 @@ int main(int argc, char** argv) {
   pw::log_set_level(verbose ? pw::LogLevel::info : pw::LogLevel::error);
   if (one_seed >= 0) {
     int n = nodes ? nodes : 3;
-    SeedResult r = run_seed(static_cast<uint64_t>(one_seed), n, verbose);
+    SeedResult r = run_seed(static_cast<uint64_t>(one_seed), n, verbose, storage);
     print_stats(r.stats);
     if (!r.ok) {
       printf("FAILED seed=%lld nodes=%d: %s\n", one_seed, n, r.error.c_str());
@@ -224,19 +254,20 @@ int main(int argc, char** argv) {
   long long passed = 0, failed = 0;
   for (long long s = first; s < first + count; ++s) {
     int n = (s % 2) ? 3 : 5;
-    SeedResult r = run_seed(static_cast<uint64_t>(s), n, false);
+    SeedResult r = run_seed(static_cast<uint64_t>(s), n, false, storage);
     total.add(r.stats);
     if (r.ok) {
       ++passed;
     } else {
       ++failed;
-      printf("FAILED seed=%lld nodes=%d: %s\n  replay: %s --seed %lld --nodes %d\n", s, n, r.error.c_str(), argv[0],
-             s, n);
+      printf("FAILED seed=%lld nodes=%d: %s\n  replay: %s%s --seed %lld --nodes %d\n", s, n, r.error.c_str(),
+             argv[0], storage ? " --storage" : "", s, n);
       fflush(stdout);
       if (failed >= 10) break;
     }
   }
-  printf("sim_consensus: %lld seeds (odd: 3 nodes, even: 5 nodes), first seed %lld\n", passed + failed, first);
+  printf("sim_consensus: %lld seeds (odd: 3 nodes, even: 5 nodes), first seed %lld%s\n", passed + failed, first,
+         storage ? ", real LogStore mirrored and model-checked" : "");
   print_stats(total);
   printf("%lld passed, %lld failed\n", passed, failed);
   return failed ? 1 : 0;
