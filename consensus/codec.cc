@@ -15,19 +15,32 @@ namespace pw::consensus {
 
 const char* msg_type_name(MsgType t) {
   switch (t) {
-    case MsgType::app: return "app";
-    case MsgType::app_resp: return "app_resp";
-    case MsgType::vote: return "vote";
-    case MsgType::vote_resp: return "vote_resp";
-    case MsgType::pre_vote: return "pre_vote";
-    case MsgType::pre_vote_resp: return "pre_vote_resp";
-    case MsgType::heartbeat: return "heartbeat";
-    case MsgType::heartbeat_resp: return "heartbeat_resp";
-    case MsgType::snap: return "snap";
-    case MsgType::prop: return "prop";
-    case MsgType::prop_resp: return "prop_resp";
-    case MsgType::timeout_now: return "timeout_now";
-    case MsgType::transfer_leader: return "transfer_leader";
+    case MsgType::app:
+      return "app";
+    case MsgType::app_resp:
+      return "app_resp";
+    case MsgType::vote:
+      return "vote";
+    case MsgType::vote_resp:
+      return "vote_resp";
+    case MsgType::pre_vote:
+      return "pre_vote";
+    case MsgType::pre_vote_resp:
+      return "pre_vote_resp";
+    case MsgType::heartbeat:
+      return "heartbeat";
+    case MsgType::heartbeat_resp:
+      return "heartbeat_resp";
+    case MsgType::snap:
+      return "snap";
+    case MsgType::prop:
+      return "prop";
+    case MsgType::prop_resp:
+      return "prop_resp";
+    case MsgType::timeout_now:
+      return "timeout_now";
+    case MsgType::transfer_leader:
+      return "transfer_leader";
   }
   return "unknown";
 }
@@ -91,7 +104,8 @@ FrameHead peek_frame(const void* data, size_t len, uint64_t max_frame_size) {
               std::to_string(kCodecVersion) + ")";
     return h;
   }
-  if (type < static_cast<uint8_t>(FrameType::handshake) || type > static_cast<uint8_t>(FrameType::app)) {
+  if (type < static_cast<uint8_t>(FrameType::handshake) ||
+      type > static_cast<uint8_t>(FrameType::app)) {
     h.status = FrameHead::Status::error;
     h.error = "unknown frame type " + std::to_string(type);
     return h;
@@ -104,7 +118,8 @@ FrameHead peek_frame(const void* data, size_t len, uint64_t max_frame_size) {
   uint64_t total = body + 4;
   if (total > max_frame_size) {
     h.status = FrameHead::Status::error;
-    h.error = "frame of " + std::to_string(total) + " bytes exceeds limit " + std::to_string(max_frame_size);
+    h.error = "frame of " + std::to_string(total) + " bytes exceeds limit " +
+              std::to_string(max_frame_size);
     return h;
   }
   h.type = static_cast<FrameType>(type);
@@ -158,14 +173,17 @@ std::string encode_message(const Message& m) {
   return w.take();
 }
 
-std::string encode_message_frame(const Message& m) { return encode_frame(FrameType::raft, encode_message(m)); }
+std::string encode_message_frame(const Message& m) {
+  return encode_frame(FrameType::raft, encode_message(m));
+}
 
 bool decode_message(std::string_view payload, Message* out, std::string* err) {
   constexpr size_t kMinEntry = 8 + 8 + 1 + 4;
   Reader r(payload);
   Message m;
   uint8_t type = r.u8("message type");
-  if (r.ok() && (type < 1 || type > kMaxMsgType)) r.fail("unknown message type " + std::to_string(type));
+  if (r.ok() && (type < 1 || type > kMaxMsgType))
+    r.fail("unknown message type " + std::to_string(type));
   m.type = static_cast<MsgType>(type);
   m.from = r.u64("from");
   m.to = r.u64("to");
@@ -182,14 +200,16 @@ bool decode_message(std::string_view payload, Message* out, std::string* err) {
   m.target = r.u64("target");
   uint32_t n = r.u32("entry count");
   if (r.ok() && n > r.remaining() / kMinEntry)
-    r.fail("entry count " + std::to_string(n) + " cannot fit in " + std::to_string(r.remaining()) + " bytes");
+    r.fail("entry count " + std::to_string(n) + " cannot fit in " + std::to_string(r.remaining()) +
+           " bytes");
   if (r.ok()) m.entries.reserve(n);
   for (uint32_t i = 0; i < n && r.ok(); ++i) {
     Entry e;
     e.term = r.u64("entry term");
     e.index = r.u64("entry index");
     uint8_t et = r.u8("entry type");
-    if (r.ok() && et > static_cast<uint8_t>(EntryType::noop)) r.fail("unknown entry type " + std::to_string(et));
+    if (r.ok() && et > static_cast<uint8_t>(EntryType::noop))
+      r.fail("unknown entry type " + std::to_string(et));
     e.type = static_cast<EntryType>(et);
     e.data = r.bytes("entry data");
     m.entries.push_back(std::move(e));
@@ -202,7 +222,8 @@ bool decode_message(std::string_view payload, Message* out, std::string* err) {
     m.snapshot.data = r.bytes("snapshot data");
   }
   m.reason = r.bytes("reason");
-  if (r.ok() && !r.at_end()) r.fail(std::to_string(r.remaining()) + " trailing bytes after message");
+  if (r.ok() && !r.at_end())
+    r.fail(std::to_string(r.remaining()) + " trailing bytes after message");
   if (!r.ok()) {
     if (err) *err = "bad raft message: " + r.error();
     return false;

@@ -46,8 +46,9 @@ struct FrameHead {
   };
   Status status = Status::need_more;
   FrameType type = FrameType::raft;
-  size_t frame_size = 0;  ///< whole frame incl. header; valid for ok, and for need_more once the header is in
-  std::string error;      ///< set for error, e.g. "frame of 20000000 bytes exceeds limit 16777216"
+  size_t frame_size =
+      0;  ///< whole frame incl. header; valid for ok, and for need_more once the header is in
+  std::string error;  ///< set for error, e.g. "frame of 20000000 bytes exceeds limit 16777216"
 };
 
 /// Inspects `len` bytes at `data` (the start of the unread stream). Never

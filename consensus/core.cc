@@ -18,10 +18,14 @@ namespace pw::consensus {
 
 const char* role_name(Role r) {
   switch (r) {
-    case Role::follower: return "follower";
-    case Role::pre_candidate: return "pre_candidate";
-    case Role::candidate: return "candidate";
-    case Role::leader: return "leader";
+    case Role::follower:
+      return "follower";
+    case Role::pre_candidate:
+      return "pre_candidate";
+    case Role::candidate:
+      return "candidate";
+    case Role::leader:
+      return "leader";
   }
   return "?";
 }
@@ -31,10 +35,13 @@ Core::Core(const CoreOptions& opts, const InitialState& initial) : opts_(opts) {
   std::sort(opts_.peers.begin(), opts_.peers.end());
   if (std::unique(opts_.peers.begin(), opts_.peers.end()) != opts_.peers.end())
     throw std::invalid_argument("raft core: duplicate peer id");
-  if (!opts_.peers.empty() && opts_.peers.front() == 0) throw std::invalid_argument("raft core: peer id 0");
+  if (!opts_.peers.empty() && opts_.peers.front() == 0)
+    throw std::invalid_argument("raft core: peer id 0");
   if (!is_peer(opts_.id)) throw std::invalid_argument("raft core: self id not among peers");
-  if (opts_.election_ticks < 2 || opts_.heartbeat_ticks < 1 || opts_.heartbeat_ticks >= opts_.election_ticks)
-    throw std::invalid_argument("raft core: need 1 <= heartbeat_ticks < election_ticks (and election_ticks >= 2)");
+  if (opts_.election_ticks < 2 || opts_.heartbeat_ticks < 1 ||
+      opts_.heartbeat_ticks >= opts_.election_ticks)
+    throw std::invalid_argument(
+        "raft core: need 1 <= heartbeat_ticks < election_ticks (and election_ticks >= 2)");
   if (opts_.max_inflight < 1) throw std::invalid_argument("raft core: max_inflight must be >= 1");
   // Mix the id in so nodes given the same seed still draw different timeouts.
   rng_state_ = opts_.seed ^ (opts_.id * 0x9E3779B97F4A7C15ull);
@@ -50,7 +57,9 @@ Core::Core(const CoreOptions& opts, const InitialState& initial) : opts_(opts) {
   commit_term_seen_ = log_.term(log_.committed()).value_or(0);
 }
 
-bool Core::is_peer(uint64_t id) const { return std::binary_search(opts_.peers.begin(), opts_.peers.end(), id); }
+bool Core::is_peer(uint64_t id) const {
+  return std::binary_search(opts_.peers.begin(), opts_.peers.end(), id);
+}
 
 uint64_t Core::next_rand() {
   // splitmix64: tiny, well distributed, and identical on every platform
@@ -68,8 +77,9 @@ const Progress* Core::progress(uint64_t peer) const {
 }
 
 void Core::set_role(Role r) {
-  if (r != role_) PW_DEBUG("raft", "id=%llu role=%s->%s term=%llu", (unsigned long long)opts_.id, role_name(role_),
-                           role_name(r), (unsigned long long)term_);
+  if (r != role_)
+    PW_DEBUG("raft", "id=%llu role=%s->%s term=%llu", (unsigned long long)opts_.id,
+             role_name(role_), role_name(r), (unsigned long long)term_);
   role_ = r;
 }
 
@@ -81,7 +91,8 @@ void Core::reset(uint64_t term) {
   lead_ = 0;
   election_elapsed_ = 0;
   heartbeat_elapsed_ = 0;
-  randomized_timeout_ = opts_.election_ticks + static_cast<int>(next_rand() % uint64_t(opts_.election_ticks));
+  randomized_timeout_ =
+      opts_.election_ticks + static_cast<int>(next_rand() % uint64_t(opts_.election_ticks));
   lead_transferee_ = 0;
   votes_.clear();
   prs_.clear();
@@ -106,7 +117,8 @@ void Core::become_pre_candidate() {
   lead_ = 0;
   lead_transferee_ = 0;
   election_elapsed_ = 0;
-  randomized_timeout_ = opts_.election_ticks + static_cast<int>(next_rand() % uint64_t(opts_.election_ticks));
+  randomized_timeout_ =
+      opts_.election_ticks + static_cast<int>(next_rand() % uint64_t(opts_.election_ticks));
   set_role(Role::pre_candidate);
 }
 
@@ -192,14 +204,16 @@ void Core::tick_election() {
 
 bool Core::valid_message(const Message& m) const {
   auto bad = [&](const char* why) {
-    PW_DEBUG("raft", "id=%llu ignoring %s from=%llu: %s", (unsigned long long)opts_.id, msg_type_name(m.type),
-             (unsigned long long)m.from, why);
+    PW_DEBUG("raft", "id=%llu ignoring %s from=%llu: %s", (unsigned long long)opts_.id,
+             msg_type_name(m.type), (unsigned long long)m.from, why);
     return false;
   };
-  if (static_cast<uint8_t>(m.type) < 1 || static_cast<uint8_t>(m.type) > kMaxMsgType) return bad("unknown type");
+  if (static_cast<uint8_t>(m.type) < 1 || static_cast<uint8_t>(m.type) > kMaxMsgType)
+    return bad("unknown type");
   if (m.to != opts_.id) return bad("addressed to another node");
   if (m.from == opts_.id || !is_peer(m.from)) return bad("sender is not a peer");
-  bool termless = m.type == MsgType::prop || m.type == MsgType::prop_resp || m.type == MsgType::transfer_leader;
+  bool termless =
+      m.type == MsgType::prop || m.type == MsgType::prop_resp || m.type == MsgType::transfer_leader;
   if (termless != (m.term == 0)) return bad("term does not fit the type");
   if (m.type == MsgType::app) {
     uint64_t expect = m.index + 1, prev_term = m.log_term;
@@ -210,7 +224,8 @@ bool Core::valid_message(const Message& m) const {
       prev_term = e.term;
     }
   }
-  if (m.type == MsgType::snap && (m.snapshot.index == 0 || m.snapshot.term == 0 || m.snapshot.term > m.term))
+  if (m.type == MsgType::snap &&
+      (m.snapshot.index == 0 || m.snapshot.term == 0 || m.snapshot.term > m.term))
     return bad("bad snapshot metadata");
   if (m.type == MsgType::prop && m.entries.size() != 1) return bad("proposal must carry one entry");
   return true;
@@ -220,12 +235,17 @@ void Core::step(const Message& m) {
   if (!valid_message(m)) return;
   if (m.term == 0) {  // term-less: proposal forwarding and transfer requests
     switch (m.type) {
-      case MsgType::prop: handle_leader_prop(m); break;
-      case MsgType::prop_resp: handle_prop_resp(m); break;
+      case MsgType::prop:
+        handle_leader_prop(m);
+        break;
+      case MsgType::prop_resp:
+        handle_prop_resp(m);
+        break;
       case MsgType::transfer_leader:
         if (role_ == Role::leader) handle_transfer(m.target);
         break;
-      default: break;
+      default:
+        break;
     }
     resolve_proposals();
     return;
@@ -236,9 +256,9 @@ void Core::step(const Message& m) {
       // candidate is a disruptive (rejoining) node, not a sign of failure.
       bool in_lease = opts_.check_quorum && lead_ != 0 && election_elapsed_ < opts_.election_ticks;
       if (in_lease && !m.transfer) {
-        PW_DEBUG("raft", "id=%llu ignoring %s from=%llu term=%llu: leader %llu active", (unsigned long long)opts_.id,
-                 msg_type_name(m.type), (unsigned long long)m.from, (unsigned long long)m.term,
-                 (unsigned long long)lead_);
+        PW_DEBUG("raft", "id=%llu ignoring %s from=%llu term=%llu: leader %llu active",
+                 (unsigned long long)opts_.id, msg_type_name(m.type), (unsigned long long)m.from,
+                 (unsigned long long)m.term, (unsigned long long)lead_);
         return;
       }
     }
@@ -247,14 +267,17 @@ void Core::step(const Message& m) {
     } else if (m.type == MsgType::pre_vote_resp && !m.reject) {
       // a granted pre-vote carries the future term we asked for
     } else {
-      bool from_leader = m.type == MsgType::app || m.type == MsgType::heartbeat || m.type == MsgType::snap;
+      bool from_leader =
+          m.type == MsgType::app || m.type == MsgType::heartbeat || m.type == MsgType::snap;
       if (role_ == Role::leader)
-        PW_INFO("raft", "id=%llu stepping down term=%llu: saw term=%llu from=%llu", (unsigned long long)opts_.id,
-                (unsigned long long)term_, (unsigned long long)m.term, (unsigned long long)m.from);
+        PW_INFO("raft", "id=%llu stepping down term=%llu: saw term=%llu from=%llu",
+                (unsigned long long)opts_.id, (unsigned long long)term_, (unsigned long long)m.term,
+                (unsigned long long)m.from);
       become_follower(m.term, from_leader ? m.from : 0);
     }
   } else if (m.term < term_) {
-    if ((opts_.check_quorum || opts_.pre_vote) && (m.type == MsgType::heartbeat || m.type == MsgType::app)) {
+    if ((opts_.check_quorum || opts_.pre_vote) &&
+        (m.type == MsgType::heartbeat || m.type == MsgType::app)) {
       // A stale leader: it may be cut off from a majority that moved on, or
       // we may have raised our term in a partition. Either way it must learn
       // our term (it cannot from votes, which check-quorum may ignore).
@@ -277,10 +300,16 @@ void Core::step(const Message& m) {
     handle_vote_request(m);
   } else {
     switch (role_) {
-      case Role::leader: step_leader(m); break;
+      case Role::leader:
+        step_leader(m);
+        break;
       case Role::candidate:
-      case Role::pre_candidate: step_candidate(m); break;
-      case Role::follower: step_follower(m); break;
+      case Role::pre_candidate:
+        step_candidate(m);
+        break;
+      case Role::follower:
+        step_follower(m);
+        break;
     }
   }
   resolve_proposals();
@@ -325,11 +354,13 @@ void Core::step_follower(const Message& m) {
       handle_snapshot(m);
       break;
     case MsgType::timeout_now:
-      PW_INFO("raft", "id=%llu leadership transfer from=%llu: campaigning term=%llu", (unsigned long long)opts_.id,
-              (unsigned long long)m.from, (unsigned long long)term_ + 1);
+      PW_INFO("raft", "id=%llu leadership transfer from=%llu: campaigning term=%llu",
+              (unsigned long long)opts_.id, (unsigned long long)m.from,
+              (unsigned long long)term_ + 1);
       campaign(false, true);
       break;
-    default: break;  // stale answers to a role we no longer have
+    default:
+      break;  // stale answers to a role we no longer have
   }
 }
 
@@ -351,7 +382,7 @@ void Core::step_candidate(const Message& m) {
     case MsgType::pre_vote_resp: {
       bool pre = role_ == Role::pre_candidate;
       if (pre != (m.type == MsgType::pre_vote_resp)) break;  // answer to an earlier campaign
-      if (pre && !m.reject && m.term != term_ + 1) break;     // grant for another term
+      if (pre && !m.reject && m.term != term_ + 1) break;    // grant for another term
       int rejected = 0;
       int granted = poll(m.from, !m.reject, &rejected);
       if (granted >= quorum()) {
@@ -366,7 +397,8 @@ void Core::step_candidate(const Message& m) {
       }
       break;
     }
-    default: break;
+    default:
+      break;
   }
 }
 
@@ -418,8 +450,9 @@ void Core::handle_snapshot(const Message& m) {
     log_.commit_to(s.index);
     r.index = log_.committed();
   } else {
-    PW_INFO("raft", "id=%llu installing snapshot index=%llu term=%llu from=%llu", (unsigned long long)opts_.id,
-            (unsigned long long)s.index, (unsigned long long)s.term, (unsigned long long)m.from);
+    PW_INFO("raft", "id=%llu installing snapshot index=%llu term=%llu from=%llu",
+            (unsigned long long)opts_.id, (unsigned long long)s.index, (unsigned long long)s.term,
+            (unsigned long long)m.from);
     log_.restore(s);
     r.index = log_.last_index();
   }
@@ -429,8 +462,8 @@ void Core::handle_snapshot(const Message& m) {
 bool Core::has_ready() const {
   if (SoftState{role_, lead_, term_} != prev_soft_) return true;
   if (HardState{term_, vote_, log_.committed()} != prev_hard_) return true;
-  return log_.has_pending_snapshot() || log_.has_unstable() || !msgs_.empty() || log_.has_next_committed() ||
-         !fates_.empty();
+  return log_.has_pending_snapshot() || log_.has_unstable() || !msgs_.empty() ||
+         log_.has_next_committed() || !fates_.empty();
 }
 
 Ready Core::ready() {
@@ -466,7 +499,8 @@ void Core::advance(const Ready& rd) {
 
 const Snapshot& Core::compact(uint64_t index, std::string data) {
   log_.compact(index, std::move(data));
-  PW_DEBUG("raft", "id=%llu compacted index=%llu", (unsigned long long)opts_.id, (unsigned long long)index);
+  PW_DEBUG("raft", "id=%llu compacted index=%llu", (unsigned long long)opts_.id,
+           (unsigned long long)index);
   return log_.snapshot();
 }
 

@@ -5,13 +5,12 @@
 //
 //   while (core.has_ready()) {
 //     Ready rd = core.ready();
-//     if (!rd.snapshot.empty()) { store.apply_snapshot(rd.snapshot); sm.restore(rd.snapshot.data); }
-//     store.append(rd.entries);                          // fsync'ed
-//     if (rd.hard_state) store.save_hard_state(*rd.hard_state);  // fsync'ed
-//     for (auto& m : rd.messages) transport.send(m);     // only after the above
-//     for (auto& e : rd.committed_entries) if (e.type == EntryType::normal) sm.apply(e.index, e.data);
-//     for (auto& f : rd.proposals) callbacks[f.id](f);
-//     core.advance(rd);
+//     if (!rd.snapshot.empty()) { store.apply_snapshot(rd.snapshot); sm.restore(rd.snapshot.data);
+//     } store.append(rd.entries);                          // fsync'ed if (rd.hard_state)
+//     store.save_hard_state(*rd.hard_state);  // fsync'ed for (auto& m : rd.messages)
+//     transport.send(m);     // only after the above for (auto& e : rd.committed_entries) if
+//     (e.type == EntryType::normal) sm.apply(e.index, e.data); for (auto& f : rd.proposals)
+//     callbacks[f.id](f); core.advance(rd);
 //   }
 //
 // Features: pre-vote, check-quorum (with the matching follower-side lease on
@@ -41,18 +40,19 @@ enum class Role : uint8_t { follower, pre_candidate, candidate, leader };
 const char* role_name(Role r);
 
 struct CoreOptions {
-  uint64_t id = 0;               ///< this node, one of `peers`
-  std::vector<uint64_t> peers;   ///< every voting member, self included (ids 1..N)
-  int election_ticks = 10;       ///< T: election timeout randomized in [T, 2T) ticks
-  int heartbeat_ticks = 1;       ///< leader heartbeat interval; must be < election_ticks
+  uint64_t id = 0;              ///< this node, one of `peers`
+  std::vector<uint64_t> peers;  ///< every voting member, self included (ids 1..N)
+  int election_ticks = 10;      ///< T: election timeout randomized in [T, 2T) ticks
+  int heartbeat_ticks = 1;      ///< leader heartbeat interval; must be < election_ticks
   /// RNG seed (election timeouts, wire proposal ids). Deterministic for a
   /// given seed; RaftNode should pass a fresh random value per process start.
   uint64_t seed = 1;
   bool pre_vote = true;
   bool check_quorum = true;
-  uint64_t max_msg_bytes = 1ull << 20;     ///< soft cap on entry bytes per app message (>= 1 entry)
-  uint64_t max_proposal_bytes = 1ull << 20;///< larger proposals are dropped ("proposal too large")
-  size_t max_inflight = 64;      ///< app messages in flight per follower in replicate state
+  uint64_t max_msg_bytes = 1ull << 20;  ///< soft cap on entry bytes per app message (>= 1 entry)
+  uint64_t max_proposal_bytes = 1ull
+                                << 20;  ///< larger proposals are dropped ("proposal too large")
+  size_t max_inflight = 64;             ///< app messages in flight per follower in replicate state
 };
 
 /// What storage had when the process (re)started. Entries may start at or
@@ -104,7 +104,8 @@ struct Ready {
   std::vector<Entry> entries;            ///< to append to stable storage before sending
   std::vector<Message> messages;         ///< to send after persisting (best effort, may be lost)
   std::vector<Entry> committed_entries;  ///< to apply, in order, after persisting
-  std::vector<ProposalFate> proposals;   ///< fates of this node's proposals, decided since the last Ready
+  std::vector<ProposalFate>
+      proposals;  ///< fates of this node's proposals, decided since the last Ready
 
   bool empty() const {
     return !soft_state && !hard_state && snapshot.empty() && entries.empty() && messages.empty() &&
@@ -167,7 +168,8 @@ class Core {
   uint64_t lead_transferee() const { return lead_transferee_; }
   const RaftLog& log() const { return log_; }
   const CoreOptions& options() const { return opts_; }
-  /// Replication progress of `peer` as tracked by the leader (nullptr if not leader or unknown peer).
+  /// Replication progress of `peer` as tracked by the leader (nullptr if not leader or unknown
+  /// peer).
   const Progress* progress(uint64_t peer) const;
   /// Current randomized election timeout, in ticks (for tests and logs).
   int randomized_election_timeout() const { return randomized_timeout_; }
@@ -211,7 +213,8 @@ class Core {
 
   // proposals (core_proposals.cc)
   void resolve_proposals();
-  void drop_proposal(uint64_t id, uint64_t index, ProposalFate::Outcome outcome, std::string reason);
+  void drop_proposal(uint64_t id, uint64_t index, ProposalFate::Outcome outcome,
+                     std::string reason);
   void tick_proposals();
 
   uint64_t next_rand();

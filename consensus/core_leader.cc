@@ -10,7 +10,8 @@ namespace pw::consensus {
 
 void Core::send(Message m) {
   m.from = opts_.id;
-  bool termless = m.type == MsgType::prop || m.type == MsgType::prop_resp || m.type == MsgType::transfer_leader;
+  bool termless =
+      m.type == MsgType::prop || m.type == MsgType::prop_resp || m.type == MsgType::transfer_leader;
   if (termless) {
     m.term = 0;
   } else if (m.term == 0) {
@@ -49,7 +50,8 @@ bool Core::maybe_send_append(uint64_t to, bool send_if_empty) {
     return true;
   }
   std::vector<Entry> ents;
-  if (pr.next <= log_.last_index()) ents = log_.slice(pr.next, log_.last_index() + 1, opts_.max_msg_bytes);
+  if (pr.next <= log_.last_index())
+    ents = log_.slice(pr.next, log_.last_index() + 1, opts_.max_msg_bytes);
   if (ents.empty() && !send_if_empty) return false;
   Message m;
   m.type = MsgType::app;
@@ -154,7 +156,8 @@ void Core::step_leader(const Message& m) {
       pr.recent_active = true;
       if (m.reject) {
         uint64_t next_probe = m.reject_hint;
-        if (m.log_term > 0) next_probe = log_.find_conflict_by_term(m.reject_hint, m.log_term).first;
+        if (m.log_term > 0)
+          next_probe = log_.find_conflict_by_term(m.reject_hint, m.log_term).first;
         if (pr.maybe_decr_to(m.index, next_probe)) {
           if (pr.state == Progress::State::replicate) pr.become_probe();
           maybe_send_append(m.from, true);
@@ -179,8 +182,8 @@ void Core::step_leader(const Message& m) {
       while (maybe_send_append(m.from, false)) {
       }
       if (m.from == lead_transferee_ && pr.match == log_.last_index()) {
-        PW_INFO("raft", "id=%llu transfer target=%llu caught up: sending timeout_now", (unsigned long long)opts_.id,
-                (unsigned long long)m.from);
+        PW_INFO("raft", "id=%llu transfer target=%llu caught up: sending timeout_now",
+                (unsigned long long)opts_.id, (unsigned long long)m.from);
         Message t;
         t.type = MsgType::timeout_now;
         t.to = m.from;
@@ -197,7 +200,8 @@ void Core::step_leader(const Message& m) {
         pr.inflight.pop_front();
       if (pr.match < log_.last_index()) maybe_send_append(m.from, false);
       break;
-    default: break;
+    default:
+      break;
   }
 }
 

@@ -16,14 +16,18 @@ namespace pw::consensus {
 
 const char* outcome_name(ProposalFate::Outcome o) {
   switch (o) {
-    case ProposalFate::Outcome::committed: return "committed";
-    case ProposalFate::Outcome::dropped: return "dropped";
-    case ProposalFate::Outcome::unknown: return "unknown";
+    case ProposalFate::Outcome::committed:
+      return "committed";
+    case ProposalFate::Outcome::dropped:
+      return "dropped";
+    case ProposalFate::Outcome::unknown:
+      return "unknown";
   }
   return "?";
 }
 
-void Core::drop_proposal(uint64_t id, uint64_t index, ProposalFate::Outcome outcome, std::string reason) {
+void Core::drop_proposal(uint64_t id, uint64_t index, ProposalFate::Outcome outcome,
+                         std::string reason) {
   ProposalFate f;
   f.id = id;
   f.outcome = outcome;
@@ -124,7 +128,8 @@ void Core::handle_prop_resp(const Message& m) {
   uint64_t ct = log_.term(c).value_or(0);
   if (m.index > c && m.log_term < ct) {
     drop_proposal(id, m.index, ProposalFate::Outcome::dropped,
-                  "superseded: index " + std::to_string(c) + " committed in newer term " + std::to_string(ct));
+                  "superseded: index " + std::to_string(c) + " committed in newer term " +
+                      std::to_string(ct));
     return;
   }
   awaiting_commit_.emplace(m.index, Awaiting{id, m.log_term});
@@ -157,8 +162,8 @@ void Core::resolve_proposals() {
       drop_proposal(a.id, idx, ProposalFate::Outcome::committed, "");
     } else if (t) {
       drop_proposal(a.id, idx, ProposalFate::Outcome::dropped,
-                    "overwritten: index " + std::to_string(idx) + " committed with term " + std::to_string(*t) +
-                        ", proposal was in term " + std::to_string(a.term));
+                    "overwritten: index " + std::to_string(idx) + " committed with term " +
+                        std::to_string(*t) + ", proposal was in term " + std::to_string(a.term));
     } else if (log_.snapshot().index >= idx && log_.snapshot().term == a.term) {
       // The committed snapshot ends in an entry of the same leader's term, and
       // that leader's log held our entry below it: log matching says committed.
@@ -175,7 +180,8 @@ void Core::resolve_proposals() {
   for (auto it = awaiting_commit_.begin(); it != awaiting_commit_.end();) {
     if (it->second.term < ct) {
       drop_proposal(it->second.id, it->first, ProposalFate::Outcome::dropped,
-                    "superseded: index " + std::to_string(c) + " committed in newer term " + std::to_string(ct));
+                    "superseded: index " + std::to_string(c) + " committed in newer term " +
+                        std::to_string(ct));
       it = awaiting_commit_.erase(it);
     } else {
       ++it;

@@ -90,11 +90,13 @@ void make_dirs(const std::string& dir) {
     pos = dir.find('/', pos + 1);
     cur = dir.substr(0, pos);
     if (cur.empty()) continue;
-    if (::mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("cannot create directory", cur);
+    if (::mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST)
+      throw_errno("cannot create directory", cur);
   }
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) throw_errno("cannot stat", dir);
-  if (!S_ISDIR(st.st_mode)) throw std::runtime_error("state directory " + dir + " exists but is not a directory");
+  if (!S_ISDIR(st.st_mode))
+    throw std::runtime_error("state directory " + dir + " exists but is not a directory");
 }
 
 }  // namespace pw::consensus

@@ -30,8 +30,8 @@ bool has_raft_state(const std::string& dir) {
   bool found = false;
   while (dirent* e = readdir(d)) {
     std::string n = e->d_name;
-    if (n == "hardstate" || n == "snapshot" || (n.rfind("log-", 0) == 0 && n.size() > 8 &&
-                                                 n.compare(n.size() - 4, 4, ".seg") == 0)) {
+    if (n == "hardstate" || n == "snapshot" ||
+        (n.rfind("log-", 0) == 0 && n.size() > 8 && n.compare(n.size() - 4, 4, ".seg") == 0)) {
       found = true;
       break;
     }
@@ -46,14 +46,16 @@ std::optional<ClusterIdentity> read_identity(const std::string& dir) {
   std::string path = dir + "/" + kFile, raw;
   if (!read_file(path, &raw)) return std::nullopt;
   auto corrupt = [&](const std::string& why) {
-    return std::runtime_error("cluster identity file " + path + " is corrupt (" + why +
-                              "). If this directory really belongs to this node, restore the file from a "
-                              "backup; otherwise move the state directory aside and restart so the node "
-                              "resyncs from its peers.");
+    return std::runtime_error(
+        "cluster identity file " + path + " is corrupt (" + why +
+        "). If this directory really belongs to this node, restore the file from a "
+        "backup; otherwise move the state directory aside and restart so the node "
+        "resyncs from its peers.");
   };
   if (raw.size() < 9 || raw.compare(0, 4, "PWID") != 0) throw corrupt("bad magic or too short");
   uint32_t stored_crc = 0;
-  for (size_t i = raw.size() - 4; i < raw.size(); ++i) stored_crc = (stored_crc << 8) | static_cast<uint8_t>(raw[i]);
+  for (size_t i = raw.size() - 4; i < raw.size(); ++i)
+    stored_crc = (stored_crc << 8) | static_cast<uint8_t>(raw[i]);
   if (crc32c(raw.data(), raw.size() - 4) != stored_crc) throw corrupt("checksum mismatch");
   Reader r(std::string_view(raw).substr(4, raw.size() - 8));
   uint8_t version = r.u8("version");
@@ -81,8 +83,8 @@ void write_identity(const std::string& dir, const ClusterIdentity& id) {
 
 std::string identity_diff(const ClusterIdentity& stored, const ClusterIdentity& config) {
   if (stored.cluster_name != config.cluster_name)
-    return "cluster name differs: state dir has '" + stored.cluster_name + "', config has '" + config.cluster_name +
-           "'";
+    return "cluster name differs: state dir has '" + stored.cluster_name + "', config has '" +
+           config.cluster_name + "'";
   if (stored.members.size() != config.members.size())
     return "member count differs: state dir has " + std::to_string(stored.members.size()) + " [" +
            join(stored.members) + "], config has " + std::to_string(config.members.size()) + " [" +
@@ -90,8 +92,8 @@ std::string identity_diff(const ClusterIdentity& stored, const ClusterIdentity& 
   for (size_t i = 0; i < stored.members.size(); ++i)
     if (stored.members[i] != config.members[i])
       return "member " + std::to_string(i + 1) + " differs: state dir has '" + stored.members[i] +
-             "', config has '" + config.members[i] + "' (state dir members [" + join(stored.members) +
-             "], config members [" + join(config.members) + "])";
+             "', config has '" + config.members[i] + "' (state dir members [" +
+             join(stored.members) + "], config members [" + join(config.members) + "])";
   return "";
 }
 
@@ -102,19 +104,24 @@ void check_identity(const std::string& dir, const ClusterIdentity& want) {
     if (!diff.empty())
       throw std::runtime_error(
           "state directory " + dir + " belongs to another cluster configuration: " + diff +
-          ". Its Raft log must not be mixed with this cluster's. If the config is right, move the directory "
-          "aside (mv " + dir + " " + dir + ".old) and restart: the node starts empty and resyncs from its peers. "
+          ". Its Raft log must not be mixed with this cluster's. If the config is right, move the "
+          "directory "
+          "aside (mv " +
+          dir + " " + dir +
+          ".old) and restart: the node starts empty and resyncs from its peers. "
           "If the directory is right, fix the config.");
     return;
   }
   if (has_raft_state(dir))
-    throw std::runtime_error("state directory " + dir +
-                             " holds a Raft log but no identity file, so it cannot be proven to belong to "
-                             "cluster '" + want.cluster_name +
-                             "'. Move it aside (mv " + dir + " " + dir + ".old) and restart to resync from peers.");
+    throw std::runtime_error(
+        "state directory " + dir +
+        " holds a Raft log but no identity file, so it cannot be proven to belong to "
+        "cluster '" +
+        want.cluster_name + "'. Move it aside (mv " + dir + " " + dir +
+        ".old) and restart to resync from peers.");
   write_identity(dir, want);
-  PW_INFO("raft", "state_dir=%s initialized for cluster=%s members=%s", dir.c_str(), want.cluster_name.c_str(),
-          join(want.members).c_str());
+  PW_INFO("raft", "state_dir=%s initialized for cluster=%s members=%s", dir.c_str(),
+          want.cluster_name.c_str(), join(want.members).c_str());
 }
 
 }  // namespace pw::consensus

@@ -31,15 +31,17 @@ constexpr char kSegMagic[4] = {'P', 'W', 'L', 'S'};
 constexpr uint8_t kSegVersion = 1;
 constexpr size_t kSegHeader = 16;
 constexpr size_t kRecHeader = 12;
-constexpr size_t kMinPayload = 17;               // term + index + type
-constexpr uint32_t kMaxPayload = 1u << 30;       // sanity bound on a record
+constexpr size_t kMinPayload = 17;          // term + index + type
+constexpr uint32_t kMaxPayload = 1u << 30;  // sanity bound on a record
 constexpr char kHardState[] = "hardstate";
 constexpr char kSnapshot[] = "snapshot";
 
 uint32_t get32(const unsigned char* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
 }
-uint64_t get64(const unsigned char* p) { return (uint64_t(get32(p)) << 32) | get32(p + 4); }
+uint64_t get64(const unsigned char* p) {
+  return (uint64_t(get32(p)) << 32) | get32(p + 4);
+}
 
 std::string segment_name(uint64_t first_index) {
   char buf[48];
@@ -48,8 +50,11 @@ std::string segment_name(uint64_t first_index) {
 }
 
 std::string advice(const std::string& dir) {
-  return " The other members hold the replicated log: stop this node, move its state directory aside (mv " + dir +
-         " " + dir + ".corrupt), and start it again; it will resync from its peers. Keep the moved copy for analysis.";
+  return " The other members hold the replicated log: stop this node, move its state directory "
+         "aside (mv " +
+         dir + " " + dir +
+         ".corrupt), and start it again; it will resync from its peers. Keep the moved copy for "
+         "analysis.";
 }
 
 std::string encode_record(const Entry& e) {
@@ -76,7 +81,9 @@ LogStore::LogStore(const LogStoreOptions& opts) : opts_(opts) {
   load();
 }
 
-LogStore::~LogStore() { close_active(); }
+LogStore::~LogStore() {
+  close_active();
+}
 
 void LogStore::close_active() {
   if (active_fd_ >= 0) ::close(active_fd_);
@@ -87,7 +94,9 @@ uint64_t LogStore::first_index() const {
   return segments_.empty() ? base_index_ + 1 : segments_.front().first_index;
 }
 
-uint64_t LogStore::last_index() const { return segments_.empty() ? base_index_ : segments_.back().last_index(); }
+uint64_t LogStore::last_index() const {
+  return segments_.empty() ? base_index_ : segments_.back().last_index();
+}
 
 void LogStore::load() {
   const std::string& dir = opts_.dir;
@@ -96,8 +105,10 @@ void LogStore::load() {
   std::string hs_path = dir + "/" + kHardState;
   if (read_file(hs_path, &raw)) {
     auto* p = reinterpret_cast<const unsigned char*>(raw.data());
-    if (raw.size() != 33 || memcmp(p, "PWHS", 4) != 0 || p[4] != 1 || crc32c(p, 29) != get32(p + 29))
-      throw std::runtime_error("raft hard state file " + hs_path + " is corrupt (size " + std::to_string(raw.size()) +
+    if (raw.size() != 33 || memcmp(p, "PWHS", 4) != 0 || p[4] != 1 ||
+        crc32c(p, 29) != get32(p + 29))
+      throw std::runtime_error("raft hard state file " + hs_path + " is corrupt (size " +
+                               std::to_string(raw.size()) +
                                ", byte offset 0: bad magic, version or checksum)." + advice(dir));
     hard_ = HardState{get64(p + 5), get64(p + 13), get64(p + 21)};
   }
@@ -106,10 +117,12 @@ void LogStore::load() {
   if (read_file(sn_path, &raw)) {
     auto* p = reinterpret_cast<const unsigned char*>(raw.data());
     bool ok = raw.size() >= 29 && memcmp(p, "PWSN", 4) == 0 && p[4] == 1 &&
-              get32(p + 21) == raw.size() - 29 && crc32c(p, raw.size() - 4) == get32(p + raw.size() - 4);
+              get32(p + 21) == raw.size() - 29 &&
+              crc32c(p, raw.size() - 4) == get32(p + raw.size() - 4);
     if (!ok)
-      throw std::runtime_error("raft snapshot file " + sn_path + " is corrupt (size " + std::to_string(raw.size()) +
-                               ", byte offset 0: bad magic, version, length or checksum)." + advice(dir));
+      throw std::runtime_error(
+          "raft snapshot file " + sn_path + " is corrupt (size " + std::to_string(raw.size()) +
+          ", byte offset 0: bad magic, version, length or checksum)." + advice(dir));
     snapshot_.index = get64(p + 5);
     snapshot_.term = get64(p + 13);
     snapshot_.data.assign(raw.data() + 25, raw.size() - 29);
@@ -126,7 +139,8 @@ void LogStore::load() {
     }
     unsigned long long first = 0;
     char tail[8] = {0};
-    if (n.size() == 28 && sscanf(n.c_str(), "log-%20llu.%3s", &first, tail) == 2 && strcmp(tail, "seg") == 0)
+    if (n.size() == 28 && sscanf(n.c_str(), "log-%20llu.%3s", &first, tail) == 2 &&
+        strcmp(tail, "seg") == 0)
       names.emplace_back(first, dir + "/" + n);
   }
   closedir(d);
@@ -138,14 +152,15 @@ void LogStore::load() {
     seg.first_index = names[i].first;
     bool last = i + 1 == names.size();
     if (!segments_.empty() && seg.first_index != segments_.back().last_index() + 1)
-      throw std::runtime_error("raft log segment " + seg.path + " starts at index " +
-                               std::to_string(seg.first_index) + " but the previous segment ends at " +
-                               std::to_string(segments_.back().last_index()) + " (byte offset 0: segment missing?)." +
-                               advice(dir));
+      throw std::runtime_error(
+          "raft log segment " + seg.path + " starts at index " + std::to_string(seg.first_index) +
+          " but the previous segment ends at " + std::to_string(segments_.back().last_index()) +
+          " (byte offset 0: segment missing?)." + advice(dir));
     load_segment(seg, last, &entries);
     if (seg.size == 0) continue;  // torn creation of the newest segment: removed
     if (seg.offsets.empty() && !last)
-      throw std::runtime_error("raft log segment " + seg.path + " holds no record but is not the newest (byte offset " +
+      throw std::runtime_error("raft log segment " + seg.path +
+                               " holds no record but is not the newest (byte offset " +
                                std::to_string(kSegHeader) + ")." + advice(dir));
     segments_.push_back(std::move(seg));
   }
@@ -162,13 +177,16 @@ void LogStore::load() {
     if (!segments_.empty() && first > snapshot_.index + 1)
       throw std::runtime_error("raft log in " + dir + " starts at index " + std::to_string(first) +
                                " but the snapshot ends at " + std::to_string(snapshot_.index) +
-                               ": entries in between are missing (byte offset 0 of " + segments_.front().path + ")." +
-                               advice(dir));
-    bool follows = !segments_.empty() && first == snapshot_.index + 1;  // log written after an install
+                               ": entries in between are missing (byte offset 0 of " +
+                               segments_.front().path + ")." + advice(dir));
+    bool follows =
+        !segments_.empty() && first == snapshot_.index + 1;  // log written after an install
     if (!segments_.empty() && !follows && (!covers || !agrees) && last > snapshot_.index) {
-      PW_WARN("raft", "state_dir=%s log disagrees with snapshot index=%llu term=%llu: discarding log (interrupted "
-              "snapshot install)", dir.c_str(), (unsigned long long)snapshot_.index,
-              (unsigned long long)snapshot_.term);
+      PW_WARN("raft",
+              "state_dir=%s log disagrees with snapshot index=%llu term=%llu: discarding log "
+              "(interrupted "
+              "snapshot install)",
+              dir.c_str(), (unsigned long long)snapshot_.index, (unsigned long long)snapshot_.term);
       drop_all_segments();
       entries.clear();
     } else if (!segments_.empty() && last <= snapshot_.index) {
@@ -178,9 +196,10 @@ void LogStore::load() {
     }
     base_index_ = snapshot_.index;
   } else if (!segments_.empty() && segments_.front().first_index != 1) {
-    throw std::runtime_error("raft log in " + dir + " starts at index " + std::to_string(segments_.front().first_index) +
-                             " but there is no snapshot covering the entries before it (byte offset 0 of " +
-                             segments_.front().path + ")." + advice(dir));
+    throw std::runtime_error(
+        "raft log in " + dir + " starts at index " + std::to_string(segments_.front().first_index) +
+        " but there is no snapshot covering the entries before it (byte offset 0 of " +
+        segments_.front().path + ")." + advice(dir));
   }
   initial_.hard_state = hard_;
   initial_.snapshot = snapshot_;
@@ -197,13 +216,16 @@ void LogStore::load_segment(Segment& seg, bool last, std::vector<Entry>* out) {
   if (!read_file(seg.path, &raw)) throw_errno("log segment vanished:", seg.path);
   const std::string& dir = opts_.dir;
   auto corrupt = [&](uint64_t off, const std::string& what) {
-    return std::runtime_error("raft log segment " + seg.path + " is corrupt at byte offset " + std::to_string(off) +
-                              ": " + what + "." + advice(dir));
+    return std::runtime_error("raft log segment " + seg.path + " is corrupt at byte offset " +
+                              std::to_string(off) + ": " + what + "." + advice(dir));
   };
   auto truncate_torn = [&](uint64_t off, const char* why) {
-    PW_WARN("raft", "segment=%s torn record at offset=%llu (%s; crash during an append): truncating %llu bytes",
-            seg.path.c_str(), (unsigned long long)off, why, (unsigned long long)(raw.size() - off));
-    if (::truncate(seg.path.c_str(), static_cast<off_t>(off)) != 0) throw_errno("cannot truncate", seg.path);
+    PW_WARN(
+        "raft",
+        "segment=%s torn record at offset=%llu (%s; crash during an append): truncating %llu bytes",
+        seg.path.c_str(), (unsigned long long)off, why, (unsigned long long)(raw.size() - off));
+    if (::truncate(seg.path.c_str(), static_cast<off_t>(off)) != 0)
+      throw_errno("cannot truncate", seg.path);
     int fd = ::open(seg.path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0 || ::fsync(fd) != 0) throw_errno("cannot fsync", seg.path);
     ::close(fd);
@@ -213,7 +235,8 @@ void LogStore::load_segment(Segment& seg, bool last, std::vector<Entry>* out) {
   if (raw.size() < kSegHeader) {
     if (!last) throw corrupt(0, "segment header truncated");
     // Crash while creating the newest segment: it holds nothing yet.
-    PW_WARN("raft", "segment=%s torn segment header (%zu bytes): removing it", seg.path.c_str(), raw.size());
+    PW_WARN("raft", "segment=%s torn segment header (%zu bytes): removing it", seg.path.c_str(),
+            raw.size());
     if (::unlink(seg.path.c_str()) != 0) throw_errno("cannot remove", seg.path);
     fsync_dir(dir);
     seg.size = 0;
@@ -221,7 +244,8 @@ void LogStore::load_segment(Segment& seg, bool last, std::vector<Entry>* out) {
   }
   if (memcmp(p, kSegMagic, 4) != 0 || p[4] != kSegVersion || p[5] || p[6] || p[7])
     throw corrupt(0, "bad segment magic or version");
-  if (get64(p + 8) != seg.first_index) throw corrupt(8, "segment header names another first index than its file name");
+  if (get64(p + 8) != seg.first_index)
+    throw corrupt(8, "segment header names another first index than its file name");
   uint64_t off = kSegHeader;
   while (off < raw.size()) {
     size_t rem = raw.size() - off;
@@ -232,7 +256,8 @@ void LogStore::load_segment(Segment& seg, bool last, std::vector<Entry>* out) {
     }
     const unsigned char* h = p + off;
     if (crc32c(h, 8) != get32(h + 8)) {
-      bool zeros = std::all_of(raw.begin() + static_cast<ptrdiff_t>(off), raw.end(), [](char c) { return c == 0; });
+      bool zeros = std::all_of(raw.begin() + static_cast<ptrdiff_t>(off), raw.end(),
+                               [](char c) { return c == 0; });
       if (last && zeros) {
         truncate_torn(off, "zero-filled tail");
         break;
@@ -240,7 +265,8 @@ void LogStore::load_segment(Segment& seg, bool last, std::vector<Entry>* out) {
       throw corrupt(off, "record header checksum mismatch");
     }
     uint32_t len = get32(h);
-    if (len < kMinPayload || len > kMaxPayload) throw corrupt(off, "impossible record length " + std::to_string(len));
+    if (len < kMinPayload || len > kMaxPayload)
+      throw corrupt(off, "impossible record length " + std::to_string(len));
     if (rem - kRecHeader < len) {
       if (!last) throw corrupt(off, "record extends past the end of the segment");
       truncate_torn(off, "incomplete record");
@@ -258,11 +284,13 @@ void LogStore::load_segment(Segment& seg, bool last, std::vector<Entry>* out) {
     e.term = get64(pl);
     e.index = get64(pl + 8);
     uint8_t type = pl[16];
-    if (type > static_cast<uint8_t>(EntryType::noop)) throw corrupt(off, "unknown entry type " + std::to_string(type));
+    if (type > static_cast<uint8_t>(EntryType::noop))
+      throw corrupt(off, "unknown entry type " + std::to_string(type));
     e.type = static_cast<EntryType>(type);
     uint64_t expect = seg.first_index + seg.offsets.size();
     if (e.index != expect)
-      throw corrupt(off, "record holds index " + std::to_string(e.index) + ", expected " + std::to_string(expect));
+      throw corrupt(off, "record holds index " + std::to_string(e.index) + ", expected " +
+                             std::to_string(expect));
     e.data.assign(reinterpret_cast<const char*>(pl + kMinPayload), len - kMinPayload);
     seg.offsets.push_back(off);
     out->push_back(std::move(e));
@@ -299,7 +327,8 @@ void LogStore::open_new_segment(uint64_t first_index) {
 void LogStore::append(const std::vector<Entry>& ents) {
   if (ents.empty()) return;
   for (size_t i = 1; i < ents.size(); ++i)
-    if (ents[i].index != ents[i - 1].index + 1) throw std::logic_error("LogStore::append: entries not contiguous");
+    if (ents[i].index != ents[i - 1].index + 1)
+      throw std::logic_error("LogStore::append: entries not contiguous");
   uint64_t first = ents.front().index;
   if (first <= snapshot_.index || first < first_index() || first > last_index() + 1)
     throw std::logic_error("LogStore::append at index " + std::to_string(first) + " outside [" +
@@ -308,8 +337,10 @@ void LogStore::append(const std::vector<Entry>& ents) {
   if (first <= last_index()) truncate_from(first);
   size_t i = 0;
   while (i < ents.size()) {
-    if (segments_.empty() || (segments_.back().size >= opts_.segment_bytes && !segments_.back().offsets.empty())) {
-      if (!segments_.empty() && ::fdatasync(active_fd_) != 0) throw_errno("cannot fsync", segments_.back().path);
+    if (segments_.empty() ||
+        (segments_.back().size >= opts_.segment_bytes && !segments_.back().offsets.empty())) {
+      if (!segments_.empty() && ::fdatasync(active_fd_) != 0)
+        throw_errno("cannot fsync", segments_.back().path);
       open_new_segment(ents[i].index);
     }
     Segment& seg = segments_.back();
@@ -332,7 +363,8 @@ void LogStore::truncate_from(uint64_t index) {
   bool removed = false;
   while (!segments_.empty() && segments_.back().first_index >= index) {
     close_active();
-    if (::unlink(segments_.back().path.c_str()) != 0) throw_errno("cannot remove log segment", segments_.back().path);
+    if (::unlink(segments_.back().path.c_str()) != 0)
+      throw_errno("cannot remove log segment", segments_.back().path);
     segments_.pop_back();
     removed = true;
   }
@@ -345,21 +377,24 @@ void LogStore::truncate_from(uint64_t index) {
   if (seg.last_index() >= index) {
     uint64_t off = seg.offsets[index - seg.first_index];
     close_active();
-    if (::truncate(seg.path.c_str(), static_cast<off_t>(off)) != 0) throw_errno("cannot truncate", seg.path);
+    if (::truncate(seg.path.c_str(), static_cast<off_t>(off)) != 0)
+      throw_errno("cannot truncate", seg.path);
     seg.offsets.resize(index - seg.first_index);
     seg.size = off;
   }
   if (active_fd_ < 0) {
     active_fd_ = ::open(seg.path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
     if (active_fd_ < 0) throw_errno("cannot open log segment", seg.path);
-    if (::fsync(active_fd_) != 0) throw_errno("cannot fsync", seg.path);  // makes the truncation durable
+    if (::fsync(active_fd_) != 0)
+      throw_errno("cannot fsync", seg.path);  // makes the truncation durable
   }
 }
 
 void LogStore::drop_all_segments() {
   close_active();
   for (auto it = segments_.rbegin(); it != segments_.rend(); ++it)
-    if (::unlink(it->path.c_str()) != 0 && errno != ENOENT) throw_errno("cannot remove log segment", it->path);
+    if (::unlink(it->path.c_str()) != 0 && errno != ENOENT)
+      throw_errno("cannot remove log segment", it->path);
   segments_.clear();
   fsync_dir(opts_.dir);
 }
@@ -398,7 +433,8 @@ void LogStore::save_snapshot(const Snapshot& s) {
   size_t drop = 0;
   while (drop + 1 < segments_.size() && segments_[drop].last_index() <= s.index) ++drop;
   for (size_t i = 0; i < drop; ++i)
-    if (::unlink(segments_[i].path.c_str()) != 0) throw_errno("cannot remove log segment", segments_[i].path);
+    if (::unlink(segments_[i].path.c_str()) != 0)
+      throw_errno("cannot remove log segment", segments_[i].path);
   if (drop) {
     segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(drop));
     fsync_dir(opts_.dir);

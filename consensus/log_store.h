@@ -35,8 +35,8 @@
 namespace pw::consensus {
 
 struct LogStoreOptions {
-  std::string dir;                         ///< created (mode 0700) if missing
-  uint64_t segment_bytes = 64ull << 20;    ///< roll to a new segment past this size
+  std::string dir;                       ///< created (mode 0700) if missing
+  uint64_t segment_bytes = 64ull << 20;  ///< roll to a new segment past this size
   /// If cluster_name is set, check_identity(dir, identity) runs first.
   ClusterIdentity identity;
 };
@@ -85,9 +85,10 @@ class LogStore {
  private:
   struct Segment {
     std::string path;
-    uint64_t first_index = 0;         // index of the first record
-    std::vector<uint64_t> offsets;    // byte offset of each record; entry i at offsets[i - first_index]
-    uint64_t size = 0;                // bytes in the file
+    uint64_t first_index = 0;  // index of the first record
+    std::vector<uint64_t>
+        offsets;        // byte offset of each record; entry i at offsets[i - first_index]
+    uint64_t size = 0;  // bytes in the file
     uint64_t last_index() const { return first_index + offsets.size() - 1; }
   };
 

@@ -53,19 +53,19 @@ struct Snapshot {
 
 /// Message types. The numeric values are part of the wire format.
 enum class MsgType : uint8_t {
-  app = 1,              ///< leader → follower: append entries after (index, log_term); commit
-  app_resp = 2,         ///< follower → leader: accepted up to `index`, or reject (hints)
-  vote = 3,             ///< candidate → all: vote for me in `term`; my last log is (index, log_term)
-  vote_resp = 4,        ///< reject = vote refused
-  pre_vote = 5,         ///< pre-candidate → all: would you vote for me in `term` (= my term + 1)?
-  pre_vote_resp = 6,    ///< reject = would refuse
-  heartbeat = 7,        ///< leader → follower: I am alive; commit = min(your match, my commit)
+  app = 1,        ///< leader → follower: append entries after (index, log_term); commit
+  app_resp = 2,   ///< follower → leader: accepted up to `index`, or reject (hints)
+  vote = 3,       ///< candidate → all: vote for me in `term`; my last log is (index, log_term)
+  vote_resp = 4,  ///< reject = vote refused
+  pre_vote = 5,   ///< pre-candidate → all: would you vote for me in `term` (= my term + 1)?
+  pre_vote_resp = 6,  ///< reject = would refuse
+  heartbeat = 7,      ///< leader → follower: I am alive; commit = min(your match, my commit)
   heartbeat_resp = 8,
-  snap = 9,             ///< leader → far-behind follower: install `snapshot`
-  prop = 10,            ///< follower → leader: append `entries[0]` for me (term 0: term-less)
-  prop_resp = 11,       ///< leader → follower: proposal `proposal_id` is at (index, log_term), or reject
-  timeout_now = 12,     ///< leader → transfer target: start an election now, skipping pre-vote
-  transfer_leader = 13, ///< follower → leader: please hand leadership to `target` (term-less)
+  snap = 9,        ///< leader → far-behind follower: install `snapshot`
+  prop = 10,       ///< follower → leader: append `entries[0]` for me (term 0: term-less)
+  prop_resp = 11,  ///< leader → follower: proposal `proposal_id` is at (index, log_term), or reject
+  timeout_now = 12,      ///< leader → transfer target: start an election now, skipping pre-vote
+  transfer_leader = 13,  ///< follower → leader: please hand leadership to `target` (term-less)
 };
 constexpr uint8_t kMaxMsgType = 13;
 
@@ -96,7 +96,8 @@ struct Message {
   MsgType type = MsgType::heartbeat;
   uint64_t from = 0;
   uint64_t to = 0;
-  uint64_t term = 0;  ///< sender's term; 0 only for term-less types (prop, prop_resp, transfer_leader)
+  uint64_t term =
+      0;  ///< sender's term; 0 only for term-less types (prop, prop_resp, transfer_leader)
   uint64_t log_term = 0;
   uint64_t index = 0;
   uint64_t commit = 0;

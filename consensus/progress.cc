@@ -9,9 +9,12 @@ namespace pw::consensus {
 
 const char* progress_state_name(Progress::State s) {
   switch (s) {
-    case Progress::State::probe: return "probe";
-    case Progress::State::replicate: return "replicate";
-    case Progress::State::snapshot: return "snapshot";
+    case Progress::State::probe:
+      return "probe";
+    case Progress::State::replicate:
+      return "replicate";
+    case Progress::State::snapshot:
+      return "snapshot";
   }
   return "?";
 }
@@ -90,9 +93,12 @@ void Progress::free_inflight(uint64_t index) {
 
 bool Progress::is_paused(size_t max_inflight) const {
   switch (state) {
-    case State::probe: return probe_sent;
-    case State::replicate: return inflight.size() >= max_inflight;
-    case State::snapshot: return true;
+    case State::probe:
+      return probe_sent;
+    case State::replicate:
+      return inflight.size() >= max_inflight;
+    case State::snapshot:
+      return true;
   }
   return true;
 }

@@ -19,10 +19,12 @@ struct Progress {
   uint64_t match = 0;  ///< highest index known to be replicated on the follower
   uint64_t next = 1;   ///< next index to send
   State state = State::probe;
-  bool probe_sent = false;        ///< probe: an app is outstanding; pause until an answer or heartbeat reply
+  bool probe_sent =
+      false;  ///< probe: an app is outstanding; pause until an answer or heartbeat reply
   uint64_t pending_snapshot = 0;  ///< snapshot: index of the snapshot sent
   bool recent_active = false;     ///< heard from since the last check-quorum round
-  int stall_ticks = 0;            ///< ticks without progress while behind (replicate/snapshot): resync trigger
+  int stall_ticks =
+      0;  ///< ticks without progress while behind (replicate/snapshot): resync trigger
   std::deque<uint64_t> inflight;  ///< replicate: last index of each app still unacknowledged
 
   void become_probe();

@@ -32,11 +32,12 @@ void RaftLog::load(const Snapshot& snap, const std::vector<Entry>& entries, uint
       continue;
     }
     if (e.index != last_index() + 1)
-      throw std::invalid_argument("stored entries have a gap: expected index " + std::to_string(last_index() + 1) +
-                                  ", found " + std::to_string(e.index));
+      throw std::invalid_argument("stored entries have a gap: expected index " +
+                                  std::to_string(last_index() + 1) + ", found " +
+                                  std::to_string(e.index));
     if (e.term < last_term())
-      throw std::invalid_argument("stored entry " + std::to_string(e.index) + " has term " + std::to_string(e.term) +
-                                  " lower than its predecessor's");
+      throw std::invalid_argument("stored entry " + std::to_string(e.index) + " has term " +
+                                  std::to_string(e.term) + " lower than its predecessor's");
     entries_.push_back(e);
   }
   stable_ = last_index();
@@ -80,8 +81,9 @@ std::optional<uint64_t> RaftLog::maybe_append(uint64_t index, uint64_t log_term,
   if (k < ents.size()) {
     const Entry& first = ents[k];
     if (first.index <= committed_)
-      invariant_failed("entry " + std::to_string(first.index) + " term " + std::to_string(first.term) +
-                       " conflicts with committed index " + std::to_string(committed_));
+      invariant_failed("entry " + std::to_string(first.index) + " term " +
+                       std::to_string(first.term) + " conflicts with committed index " +
+                       std::to_string(committed_));
     append(std::vector<Entry>(ents.begin() + static_cast<ptrdiff_t>(k), ents.end()));
   }
   commit_to(std::min(committed, last_new));
@@ -92,9 +94,11 @@ uint64_t RaftLog::append(const std::vector<Entry>& ents) {
   if (ents.empty()) return last_index();
   uint64_t first = ents.front().index;
   if (first <= snapshot_.index || first > last_index() + 1)
-    invariant_failed("append at " + std::to_string(first) + " outside (" + std::to_string(snapshot_.index) + ", " +
-                     std::to_string(last_index() + 1) + "]");
-  if (first <= committed_) invariant_failed("append would truncate committed index " + std::to_string(committed_));
+    invariant_failed("append at " + std::to_string(first) + " outside (" +
+                     std::to_string(snapshot_.index) + ", " + std::to_string(last_index() + 1) +
+                     "]");
+  if (first <= committed_)
+    invariant_failed("append would truncate committed index " + std::to_string(committed_));
   entries_.resize(first - snapshot_.index - 1);
   if (stable_ >= first) stable_ = first - 1;
   entries_.insert(entries_.end(), ents.begin(), ents.end());
@@ -104,7 +108,8 @@ uint64_t RaftLog::append(const std::vector<Entry>& ents) {
 std::vector<Entry> RaftLog::slice(uint64_t lo, uint64_t hi, uint64_t max_bytes) const {
   std::vector<Entry> out;
   if (lo < first_index() || hi > last_index() + 1 || lo > hi)
-    invariant_failed("slice [" + std::to_string(lo) + ", " + std::to_string(hi) + ") outside the log");
+    invariant_failed("slice [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                     ") outside the log");
   uint64_t bytes = 0;
   for (uint64_t i = lo; i < hi; ++i) {
     const Entry& e = entries_[i - snapshot_.index - 1];
@@ -129,7 +134,8 @@ std::pair<uint64_t, uint64_t> RaftLog::find_conflict_by_term(uint64_t index, uin
 void RaftLog::commit_to(uint64_t c) {
   if (c <= committed_) return;
   if (c > last_index())
-    invariant_failed("commit " + std::to_string(c) + " beyond last index " + std::to_string(last_index()));
+    invariant_failed("commit " + std::to_string(c) + " beyond last index " +
+                     std::to_string(last_index()));
   committed_ = c;
 }
 
@@ -144,8 +150,8 @@ bool RaftLog::maybe_commit(uint64_t idx, uint64_t t) {
 void RaftLog::applied_to(uint64_t i) {
   if (i == 0) return;
   if (i > committed_ || i < applied_)
-    invariant_failed("applied " + std::to_string(i) + " outside [" + std::to_string(applied_) + ", " +
-                     std::to_string(committed_) + "]");
+    invariant_failed("applied " + std::to_string(i) + " outside [" + std::to_string(applied_) +
+                     ", " + std::to_string(committed_) + "]");
   applied_ = i;
 }
 
@@ -156,14 +162,16 @@ void RaftLog::stable_to(uint64_t i, uint64_t t) {
 std::vector<Entry> RaftLog::unstable_entries() const {
   if (!has_unstable()) return {};
   uint64_t lo = std::max(stable_ + 1, first_index());
-  return std::vector<Entry>(entries_.begin() + static_cast<ptrdiff_t>(lo - snapshot_.index - 1), entries_.end());
+  return std::vector<Entry>(entries_.begin() + static_cast<ptrdiff_t>(lo - snapshot_.index - 1),
+                            entries_.end());
 }
 
 std::vector<Entry> RaftLog::next_committed() const {
   uint64_t lo = std::max(applied_, snapshot_.index) + 1;
   if (lo > committed_) return {};
-  return std::vector<Entry>(entries_.begin() + static_cast<ptrdiff_t>(lo - snapshot_.index - 1),
-                            entries_.begin() + static_cast<ptrdiff_t>(committed_ - snapshot_.index));
+  return std::vector<Entry>(
+      entries_.begin() + static_cast<ptrdiff_t>(lo - snapshot_.index - 1),
+      entries_.begin() + static_cast<ptrdiff_t>(committed_ - snapshot_.index));
 }
 
 void RaftLog::restore(const Snapshot& s) {
@@ -178,9 +186,11 @@ void RaftLog::restore(const Snapshot& s) {
 void RaftLog::compact(uint64_t index, std::string data) {
   if (index <= snapshot_.index || index > applied_)
     throw std::invalid_argument("cannot compact at " + std::to_string(index) + ": must be in (" +
-                                std::to_string(snapshot_.index) + ", applied " + std::to_string(applied_) + "]");
+                                std::to_string(snapshot_.index) + ", applied " +
+                                std::to_string(applied_) + "]");
   uint64_t t = *term(index);
-  entries_.erase(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(index - snapshot_.index));
+  entries_.erase(entries_.begin(),
+                 entries_.begin() + static_cast<ptrdiff_t>(index - snapshot_.index));
   snapshot_ = Snapshot{index, t, std::move(data)};
 }
 

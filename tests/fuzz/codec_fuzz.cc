@@ -18,8 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   std::string_view in(reinterpret_cast<const char*>(data), size);
   // The whole input as a raft payload, and as a frame's payload.
-  for (std::string_view payload : {in, h.status == FrameHead::Status::ok ? frame_payload(in.substr(0, h.frame_size))
-                                                                          : std::string_view()}) {
+  for (std::string_view payload :
+       {in, h.status == FrameHead::Status::ok ? frame_payload(in.substr(0, h.frame_size))
+                                              : std::string_view()}) {
     Message m;
     std::string err;
     if (!decode_message(payload, &m, &err)) {

@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
     if (t == 11) m.reason = "why";
     for (int frame = 0; frame < 2; ++frame) {
       std::string bytes = frame ? encode_message_frame(m) : encode_message(m);
-      std::string path = std::string(argv[1]) + "/seed-" + std::to_string(t) + (frame ? "-frame" : "-payload");
+      std::string path =
+          std::string(argv[1]) + "/seed-" + std::to_string(t) + (frame ? "-frame" : "-payload");
       FILE* f = fopen(path.c_str(), "wb");
       if (!f) return 1;
       fwrite(bytes.data(), 1, bytes.size(), f);

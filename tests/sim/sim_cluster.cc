@@ -29,7 +29,9 @@ uint64_t hash_bytes(const std::string& s) {
 uint64_t chain_next(uint64_t prev, const Entry& e) {
   return mix(mix(mix(prev, e.term), static_cast<uint64_t>(e.type) + 1), hash_bytes(e.data));
 }
-std::string key(uint64_t index, uint64_t term) { return std::to_string(index) + "/" + std::to_string(term); }
+std::string key(uint64_t index, uint64_t term) {
+  return std::to_string(index) + "/" + std::to_string(term);
+}
 
 }  // namespace
 
@@ -44,7 +46,9 @@ void DigestStateMachine::apply(uint64_t index, const std::string& data) {
   index_ = index;
   digest_ = mix(digest_, hash_bytes(data));
 }
-std::string DigestStateMachine::snapshot() const { return std::to_string(index_) + ":" + std::to_string(digest_); }
+std::string DigestStateMachine::snapshot() const {
+  return std::to_string(index_) + ":" + std::to_string(digest_);
+}
 bool DigestStateMachine::restore(const std::string& data) {
   auto colon = data.find(':');
   if (colon == std::string::npos) return false;
@@ -56,11 +60,12 @@ bool DigestStateMachine::restore(const std::string& data) {
 void SimStats::add(const SimStats& o) {
   delivered += o.delivered, lost += o.lost, duplicated += o.duplicated, cut += o.cut;
   crashes += o.crashes, torn_crashes += o.torn_crashes, restarts += o.restarts;
-  elections += o.elections, proposals += o.proposals, committed += o.committed, dropped += o.dropped,
-      unknown += o.unknown;
-  snapshots_sent += o.snapshots_sent, snapshots_installed += o.snapshots_installed, compactions += o.compactions,
-      transfers += o.transfers;
-  partitions += o.partitions, asym_partitions += o.asym_partitions, leader_isolations += o.leader_isolations;
+  elections += o.elections, proposals += o.proposals, committed += o.committed,
+      dropped += o.dropped, unknown += o.unknown;
+  snapshots_sent += o.snapshots_sent, snapshots_installed += o.snapshots_installed,
+      compactions += o.compactions, transfers += o.transfers;
+  partitions += o.partitions, asym_partitions += o.asym_partitions,
+      leader_isolations += o.leader_isolations;
 }
 
 struct SimCluster::Node {
@@ -97,7 +102,8 @@ SimCluster::SimCluster(const ClusterOptions& opts, StateMachineFactory factory)
     auto n = std::make_unique<Node>();
     n->id = static_cast<uint64_t>(i + 1);
     n->rate = 1.0 + (rng_.unit() * 2 - 1) * opts_.max_drift;
-    n->tick_period = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(opts_.tick_us) / n->rate));
+    n->tick_period =
+        std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(opts_.tick_us) / n->rate));
     nodes_.push_back(std::move(n));
   }
   for (auto& n : nodes_) start_core(*n);
@@ -142,14 +148,16 @@ void SimCluster::start_core(Node& n) {
   if (!opts_.storage_dir.empty()) open_store(n);
   n.core = std::make_unique<Core>(co, init);
   n.sm = factory_(n.id);
-  if (!n.disk.snap.empty() && !n.sm->restore(n.disk.snap.data)) fail("state machine refused its own snapshot");
+  if (!n.disk.snap.empty() && !n.sm->restore(n.disk.snap.data))
+    fail("state machine refused its own snapshot");
   n.applied = n.disk.snap.index;
   n.commit_seen = n.core->commit();
   n.up = true;
   n.crash_armed = false;
   n.proposals.clear();
   // Start each incarnation at a random phase of its tick.
-  n.next_tick_at = now_ + 1 + static_cast<int64_t>(rng_.below(static_cast<uint64_t>(n.tick_period)));
+  n.next_tick_at =
+      now_ + 1 + static_cast<int64_t>(rng_.below(static_cast<uint64_t>(n.tick_period)));
   process_ready(n);
 }
 
@@ -184,20 +192,36 @@ void SimCluster::restart(uint64_t id) {
   for (auto* o : observers_) o->on_restart(id);
 }
 
-void SimCluster::cut(uint64_t from, uint64_t to) { cuts_.insert({from, to}); }
-bool SimCluster::is_cut(uint64_t from, uint64_t to) const { return cuts_.count({from, to}) != 0; }
-void SimCluster::heal_network() { cuts_.clear(); }
+void SimCluster::cut(uint64_t from, uint64_t to) {
+  cuts_.insert({from, to});
+}
+bool SimCluster::is_cut(uint64_t from, uint64_t to) const {
+  return cuts_.count({from, to}) != 0;
+}
+void SimCluster::heal_network() {
+  cuts_.clear();
+}
 void SimCluster::partition(const std::set<uint64_t>& group) {
   for (auto& a : nodes_)
     for (auto& b : nodes_)
       if (group.count(a->id) != group.count(b->id)) cut(a->id, b->id);
 }
-void SimCluster::isolate(uint64_t id) { partition({id}); }
+void SimCluster::isolate(uint64_t id) {
+  partition({id});
+}
 
-bool SimCluster::up(uint64_t id) const { return node(id).up; }
-Core* SimCluster::core(uint64_t id) { return node(id).core.get(); }
-consensus::StateMachine* SimCluster::state_machine(uint64_t id) { return node(id).sm.get(); }
-const SimCluster::Disk& SimCluster::disk(uint64_t id) const { return node(id).disk; }
+bool SimCluster::up(uint64_t id) const {
+  return node(id).up;
+}
+Core* SimCluster::core(uint64_t id) {
+  return node(id).core.get();
+}
+consensus::StateMachine* SimCluster::state_machine(uint64_t id) {
+  return node(id).sm.get();
+}
+const SimCluster::Disk& SimCluster::disk(uint64_t id) const {
+  return node(id).disk;
+}
 
 uint64_t SimCluster::leader() const {
   uint64_t best = 0, best_term = 0;
@@ -244,7 +268,8 @@ void SimCluster::send(const Message& m) {
   int copies = (faults_.dup > 0 && rng_.chance(faults_.dup)) ? 2 : 1;
   if (copies == 2) ++stats_.duplicated;
   for (int i = 0; i < copies; ++i) {
-    int64_t d = rng_.range(faults_.min_delay_us, std::max(faults_.min_delay_us, faults_.max_delay_us));
+    int64_t d =
+        rng_.range(faults_.min_delay_us, std::max(faults_.min_delay_us, faults_.max_delay_us));
     net_.push(InFlight{now_ + std::max<int64_t>(1, d), seq_++, node(m.to).incarnation, m});
   }
 }
@@ -325,9 +350,11 @@ void SimCluster::process_ready(Node& n) {
     // 1. snapshot: persisted atomically; replaces the whole stored log.
     if (!rd.snapshot.empty()) {
       const Snapshot& s = rd.snapshot;
-      if (s.index > committed_.size()) fail("node " + std::to_string(n.id) + " got a snapshot at uncommitted index");
+      if (s.index > committed_.size())
+        fail("node " + std::to_string(n.id) + " got a snapshot at uncommitted index");
       if (committed_[s.index - 1].entry.term != s.term)
-        fail("node " + std::to_string(n.id) + " got a snapshot whose term disagrees with the committed log");
+        fail("node " + std::to_string(n.id) +
+             " got a snapshot whose term disagrees with the committed log");
       n.disk.snap = s;
       n.disk.snap_chain = committed_[s.index - 1].chain;
       n.disk.entries.clear();
@@ -343,8 +370,8 @@ void SimCluster::process_ready(Node& n) {
     if (!rd.entries.empty()) {
       uint64_t first = rd.entries.front().index;
       if (first <= n.disk.snap.index || first > n.disk.last_index() + 1)
-        fail("node " + std::to_string(n.id) + " asked to persist entries at " + std::to_string(first) +
-             " not adjacent to its stored log");
+        fail("node " + std::to_string(n.id) + " asked to persist entries at " +
+             std::to_string(first) + " not adjacent to its stored log");
       size_t keep = first - n.disk.snap.index - 1;
       size_t count = rd.entries.size();
       if (armed && cp == CrashPoint::mid_entries) count = rng_.below(count);
@@ -358,7 +385,8 @@ void SimCluster::process_ready(Node& n) {
       }
       check_persisted(n, first);
       if (n.store) {
-        n.store->append(std::vector<Entry>(rd.entries.begin(), rd.entries.begin() + static_cast<ptrdiff_t>(count)));
+        n.store->append(std::vector<Entry>(rd.entries.begin(),
+                                           rd.entries.begin() + static_cast<ptrdiff_t>(count)));
         if (armed && cp == CrashPoint::mid_entries) tear_store_tail(n);
       }
       if (armed && cp == CrashPoint::mid_entries) return die();
@@ -402,7 +430,8 @@ void SimCluster::maybe_compact(Node& n) {
   const Snapshot& s = n.core->compact(applied, n.sm->snapshot());
   uint64_t chain = n.disk.chain_at(applied);
   size_t drop = applied - n.disk.snap.index;
-  n.disk.entries.erase(n.disk.entries.begin(), n.disk.entries.begin() + static_cast<ptrdiff_t>(drop));
+  n.disk.entries.erase(n.disk.entries.begin(),
+                       n.disk.entries.begin() + static_cast<ptrdiff_t>(drop));
   n.disk.chain.erase(n.disk.chain.begin(), n.disk.chain.begin() + static_cast<ptrdiff_t>(drop));
   n.disk.snap = s;
   n.disk.snap_chain = chain;
@@ -428,7 +457,8 @@ void SimCluster::open_store(Node& n) {
     fail("storage model mismatch on node " + std::to_string(n.id) + ": snapshot differs");
   if (got.entries != n.disk.entries)
     fail("storage model mismatch on node " + std::to_string(n.id) + ": stored entries differ (" +
-         std::to_string(got.entries.size()) + " vs model " + std::to_string(n.disk.entries.size()) + ")");
+         std::to_string(got.entries.size()) + " vs model " + std::to_string(n.disk.entries.size()) +
+         ")");
 }
 
 void SimCluster::tear_store_tail(Node& n) {
@@ -454,8 +484,9 @@ void SimCluster::check_persisted(Node& n, uint64_t first_new) {
     uint64_t c = n.disk.chain_at(i);
     auto [it, inserted] = index_term_chain_.emplace(key(i, n.disk.term_at(i)), c);
     if (!inserted && it->second != c)
-      fail("log matching violated: node " + std::to_string(n.id) + " holds index " + std::to_string(i) + " term " +
-           std::to_string(n.disk.term_at(i)) + " with a different prefix than another log");
+      fail("log matching violated: node " + std::to_string(n.id) + " holds index " +
+           std::to_string(i) + " term " + std::to_string(n.disk.term_at(i)) +
+           " with a different prefix than another log");
   }
 }
 
@@ -465,8 +496,8 @@ void SimCluster::check_commit(Node& n, uint64_t old_commit, uint64_t new_commit)
     uint64_t c = n.disk.chain_at(i);
     if (i <= committed_.size()) {
       if (committed_[i - 1].chain != c)
-        fail("commit safety violated: node " + std::to_string(n.id) + " committed a different entry at index " +
-             std::to_string(i));
+        fail("commit safety violated: node " + std::to_string(n.id) +
+             " committed a different entry at index " + std::to_string(i));
       continue;
     }
     if (i != committed_.size() + 1) fail("checker: commit gap at node " + std::to_string(n.id));
@@ -476,8 +507,8 @@ void SimCluster::check_commit(Node& n, uint64_t old_commit, uint64_t new_commit)
     committed_.push_back(CommittedEntry{e, c, t});
     if (e.type == consensus::EntryType::normal && !e.data.empty()) {
       if (!data_index_.emplace(e.data, i).second)
-        fail("payload '" + e.data + "' committed twice (index " + std::to_string(data_index_[e.data]) + " and " +
-             std::to_string(i) + ")");
+        fail("payload '" + e.data + "' committed twice (index " +
+             std::to_string(data_index_[e.data]) + " and " + std::to_string(i) + ")");
     }
     // Leader completeness for entries committed after a later leader was
     // elected (delayed acknowledgements of an old leader).
@@ -485,8 +516,8 @@ void SimCluster::check_commit(Node& n, uint64_t old_commit, uint64_t new_commit)
       if (!m->up || m->core->role() != Role::leader || m->core->term() <= t) continue;
       if (m->disk.last_index() < i || (i >= m->disk.snap.index && m->disk.chain_at(i) != c))
         fail("leader completeness violated: leader " + std::to_string(m->id) + " of term " +
-             std::to_string(m->core->term()) + " lacks index " + std::to_string(i) + " committed in term " +
-             std::to_string(t));
+             std::to_string(m->core->term()) + " lacks index " + std::to_string(i) +
+             " committed in term " + std::to_string(t));
     }
   }
 }
@@ -496,8 +527,9 @@ void SimCluster::check_apply(Node& n, const Entry& e) {
     fail("node " + std::to_string(n.id) + " applied index " + std::to_string(e.index) + " after " +
          std::to_string(n.applied));
   if (e.index > committed_.size() || !(committed_[e.index - 1].entry == e))
-    fail("state machine safety violated: node " + std::to_string(n.id) + " applied an entry at index " +
-         std::to_string(e.index) + " that differs from the committed one");
+    fail("state machine safety violated: node " + std::to_string(n.id) +
+         " applied an entry at index " + std::to_string(e.index) +
+         " that differs from the committed one");
   n.applied = e.index;
 }
 
@@ -507,8 +539,8 @@ void SimCluster::check_soft_state(Node& n, const SoftState& ss) {
   ++stats_.elections;
   auto [it, inserted] = leader_of_term_.emplace(ss.term, n.id);
   if (!inserted && it->second != n.id)
-    fail("election safety violated: nodes " + std::to_string(it->second) + " and " + std::to_string(n.id) +
-         " both leader in term " + std::to_string(ss.term));
+    fail("election safety violated: nodes " + std::to_string(it->second) + " and " +
+         std::to_string(n.id) + " both leader in term " + std::to_string(ss.term));
   // Leader completeness: everything committed in an earlier term is in our log.
   uint64_t k = 0;
   for (uint64_t i = committed_.size(); i >= 1; --i)
@@ -517,10 +549,11 @@ void SimCluster::check_soft_state(Node& n, const SoftState& ss) {
       break;
     }
   if (k == 0) return;
-  if (n.disk.last_index() < k || (k >= n.disk.snap.index && n.disk.chain_at(k) != committed_[k - 1].chain) ||
+  if (n.disk.last_index() < k ||
+      (k >= n.disk.snap.index && n.disk.chain_at(k) != committed_[k - 1].chain) ||
       (k < n.disk.snap.index && committed_[n.disk.snap.index - 1].chain != n.disk.snap_chain))
-    fail("leader completeness violated: new leader " + std::to_string(n.id) + " of term " + std::to_string(ss.term) +
-         " lacks committed index " + std::to_string(k));
+    fail("leader completeness violated: new leader " + std::to_string(n.id) + " of term " +
+         std::to_string(ss.term) + " lacks committed index " + std::to_string(k));
 }
 
 void SimCluster::check_fate(Node& n, const ProposalFate& f) {
@@ -537,17 +570,20 @@ void SimCluster::check_fate(Node& n, const ProposalFate& f) {
   switch (f.outcome) {
     case ProposalFate::Outcome::committed:
       ++stats_.committed;
-      if (f.index == 0 || f.index > committed_.size() || committed_[f.index - 1].entry.data != t.data)
+      if (f.index == 0 || f.index > committed_.size() ||
+          committed_[f.index - 1].entry.data != t.data)
         fail("proposal '" + t.data + "' reported committed at " + std::to_string(f.index) +
              " but the committed log holds something else there");
       break;
     case ProposalFate::Outcome::dropped:
       ++stats_.dropped;
       if (data_index_.count(t.data))
-        fail("proposal '" + t.data + "' reported dropped (" + f.reason + ") but it is committed at index " +
-             std::to_string(data_index_[t.data]));
+        fail("proposal '" + t.data + "' reported dropped (" + f.reason +
+             ") but it is committed at index " + std::to_string(data_index_[t.data]));
       break;
-    case ProposalFate::Outcome::unknown: ++stats_.unknown; break;
+    case ProposalFate::Outcome::unknown:
+      ++stats_.unknown;
+      break;
   }
 }
 
@@ -566,10 +602,12 @@ void SimCluster::check_proposal_fates() const {
       fail("dropped proposal '" + t.data + "' (" + t.reason + ") is in the final log at " +
            std::to_string(data_index_.at(t.data)));
     auto it = data_index_.find(t.data);
-    if (t.outcome == ProposalFate::Outcome::committed && (it == data_index_.end() || it->second != t.index))
+    if (t.outcome == ProposalFate::Outcome::committed &&
+        (it == data_index_.end() || it->second != t.index))
       fail("committed proposal '" + t.data + "' lost from the final log");
     if (t.outcome == ProposalFate::Outcome::dropped && it != data_index_.end())
-      fail("dropped proposal '" + t.data + "' is in the final log at " + std::to_string(it->second));
+      fail("dropped proposal '" + t.data + "' is in the final log at " +
+           std::to_string(it->second));
   }
 }
 
@@ -585,7 +623,8 @@ std::string SimCluster::describe() const {
     const Core& c = *n->core;
     os << " " << consensus::role_name(c.role()) << " term=" << c.term() << " lead=" << c.leader()
        << " commit=" << c.commit() << " applied=" << c.applied() << " last=" << c.last_index()
-       << " snap=" << c.log().snapshot().index << " elapsed_timeout=" << c.randomized_election_timeout();
+       << " snap=" << c.log().snapshot().index
+       << " elapsed_timeout=" << c.randomized_election_timeout();
     for (auto& m : nodes_) {
       if (const consensus::Progress* p = c.progress(m->id))
         os << " [" << m->id << " match=" << p->match << " next=" << p->next << " "

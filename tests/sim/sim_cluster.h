@@ -52,7 +52,9 @@ class SimRng {
   /// Uniform in [0, n) (n > 0).
   uint64_t below(uint64_t n) { return next() % n; }
   /// Uniform in [lo, hi].
-  int64_t range(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(below(static_cast<uint64_t>(hi - lo + 1))); }
+  int64_t range(int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(below(static_cast<uint64_t>(hi - lo + 1)));
+  }
   double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
   bool chance(double p) { return unit() < p; }
 
@@ -63,17 +65,17 @@ class SimRng {
 /// Where a crash happens while a node handles a Ready: what reached "disk"
 /// before it died. Anything after the point is lost, messages included.
 enum class CrashPoint {
-  before_persist,     ///< nothing of this Ready persisted
-  after_snapshot,     ///< snapshot persisted, entries/hard state not
-  mid_entries,        ///< a prefix of the entries persisted (torn append)
-  after_entries,      ///< entries persisted, hard state not
-  after_hard_state,   ///< all persisted, no message sent
-  mid_messages,       ///< all persisted, some messages sent
+  before_persist,    ///< nothing of this Ready persisted
+  after_snapshot,    ///< snapshot persisted, entries/hard state not
+  mid_entries,       ///< a prefix of the entries persisted (torn append)
+  after_entries,     ///< entries persisted, hard state not
+  after_hard_state,  ///< all persisted, no message sent
+  mid_messages,      ///< all persisted, some messages sent
 };
 
 struct NetFaults {
-  double loss = 0;           ///< probability a message is lost
-  double dup = 0;            ///< probability a message is delivered twice
+  double loss = 0;  ///< probability a message is lost
+  double dup = 0;   ///< probability a message is delivered twice
   int64_t min_delay_us = 200;
   int64_t max_delay_us = 2000;  ///< delays are uniform in [min, max]: reordering for free
 };
@@ -83,8 +85,9 @@ struct ClusterOptions {
   uint64_t seed = 1;
   int election_ticks = 10;
   int heartbeat_ticks = 1;
-  int64_t tick_us = 10000;   ///< nominal tick period of every node
-  double max_drift = 0.0;    ///< each node's clock runs at 1 + d, d uniform in [-max_drift, max_drift]
+  int64_t tick_us = 10000;  ///< nominal tick period of every node
+  double max_drift =
+      0.0;  ///< each node's clock runs at 1 + d, d uniform in [-max_drift, max_drift]
   bool pre_vote = true;
   bool check_quorum = true;
   uint64_t compact_every = 0;  ///< compact when applied - snapshot index reaches this (0 = never)
@@ -206,9 +209,9 @@ class SimCluster {
   struct Disk {
     HardState hard;
     Snapshot snap;
-    uint64_t snap_chain = 0;  // chain hash at snap.index
-    std::vector<Entry> entries;       // contiguous, after snap.index
-    std::vector<uint64_t> chain;      // chain hash per entry (prefix digest)
+    uint64_t snap_chain = 0;      // chain hash at snap.index
+    std::vector<Entry> entries;   // contiguous, after snap.index
+    std::vector<uint64_t> chain;  // chain hash per entry (prefix digest)
     uint64_t last_index() const { return snap.index + entries.size(); }
     uint64_t chain_at(uint64_t i) const;
     uint64_t term_at(uint64_t i) const;
@@ -274,8 +277,8 @@ class SimCluster {
     std::string reason;
     bool decided = false;
   };
-  std::vector<Tracked> tracked_;  // every proposal made through propose()
-  std::unordered_map<std::string, uint64_t> data_index_;     // committed payload -> index
+  std::vector<Tracked> tracked_;                          // every proposal made through propose()
+  std::unordered_map<std::string, uint64_t> data_index_;  // committed payload -> index
 };
 
 }  // namespace pw::sim

@@ -47,7 +47,8 @@ uint64_t random_up(SimCluster& c, int nodes) {
 // (fsync is free there, and the model check is about logic, not disks).
 std::string storage_root() {
   const char* t = getenv("TMPDIR");
-  std::string base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : (t && *t ? t : "/tmp");
+  std::string base =
+      std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : (t && *t ? t : "/tmp");
   std::string tmpl = base + "/pw-sim-storage-XXXXXX";
   if (!mkdtemp(tmpl.data())) {
     perror("mkdtemp");
@@ -115,7 +116,8 @@ SeedResult run_seed(uint64_t seed, int nodes, bool verbose, bool storage) {
           } else {
             c.crash(n);
           }
-          if (verbose) printf("t=%lld crash node %llu\n", (long long)c.now_us(), (unsigned long long)n);
+          if (verbose)
+            printf("t=%lld crash node %llu\n", (long long)c.now_us(), (unsigned long long)n);
         }
       }
       if (cfg.chance(p_restart)) {
@@ -180,7 +182,8 @@ SeedResult run_seed(uint64_t seed, int nodes, bool verbose, bool storage) {
       c.propose(l, data);
       committed = c.run_until([&] { return c.committed_index_of(data) != 0; }, bound / 5);
     }
-    if (!committed) throw SimViolation("liveness: a proposal at the leader did not commit after healing");
+    if (!committed)
+      throw SimViolation("liveness: a proposal at the leader did not commit after healing");
     if (!c.run_until([&] { return c.converged(); }, bound))
       throw SimViolation("liveness: nodes did not converge on the committed log after healing");
     c.check_proposal_fates();
@@ -200,15 +203,18 @@ SeedResult run_seed(uint64_t seed, int nodes, bool verbose, bool storage) {
 void print_stats(const SimStats& s) {
   printf(
       "faults exercised: messages delivered=%llu lost=%llu duplicated=%llu cut_by_partition=%llu; "
-      "partitions=%llu one_way_cuts=%llu leader_isolations=%llu; crashes=%llu (mid-Ready=%llu) restarts=%llu; "
+      "partitions=%llu one_way_cuts=%llu leader_isolations=%llu; crashes=%llu (mid-Ready=%llu) "
+      "restarts=%llu; "
       "leaders_elected=%llu transfers=%llu; snapshots sent=%llu installed=%llu compactions=%llu; "
       "proposals=%llu committed=%llu dropped=%llu unknown=%llu\n",
       (unsigned long long)s.delivered, (unsigned long long)s.lost, (unsigned long long)s.duplicated,
-      (unsigned long long)s.cut, (unsigned long long)s.partitions, (unsigned long long)s.asym_partitions,
-      (unsigned long long)s.leader_isolations, (unsigned long long)s.crashes, (unsigned long long)s.torn_crashes,
-      (unsigned long long)s.restarts, (unsigned long long)s.elections, (unsigned long long)s.transfers,
-      (unsigned long long)s.snapshots_sent, (unsigned long long)s.snapshots_installed,
-      (unsigned long long)s.compactions, (unsigned long long)s.proposals, (unsigned long long)s.committed,
+      (unsigned long long)s.cut, (unsigned long long)s.partitions,
+      (unsigned long long)s.asym_partitions, (unsigned long long)s.leader_isolations,
+      (unsigned long long)s.crashes, (unsigned long long)s.torn_crashes,
+      (unsigned long long)s.restarts, (unsigned long long)s.elections,
+      (unsigned long long)s.transfers, (unsigned long long)s.snapshots_sent,
+      (unsigned long long)s.snapshots_installed, (unsigned long long)s.compactions,
+      (unsigned long long)s.proposals, (unsigned long long)s.committed,
       (unsigned long long)s.dropped, (unsigned long long)s.unknown);
 }
 
@@ -228,7 +234,9 @@ int main(int argc, char** argv) {
     } else if (!strcmp(argv[i], "--storage")) {
       storage = true;
     } else {
-      fprintf(stderr, "usage: %s [--storage] [--seed S --nodes N [-v]]  (env PW_SIM_SEEDS=count, PW_SIM_FIRST_SEED=first)\n",
+      fprintf(stderr,
+              "usage: %s [--storage] [--seed S --nodes N [-v]]  (env PW_SIM_SEEDS=count, "
+              "PW_SIM_FIRST_SEED=first)\n",
               argv[0]);
       return 2;
     }
@@ -260,14 +268,14 @@ int main(int argc, char** argv) {
       ++passed;
     } else {
       ++failed;
-      printf("FAILED seed=%lld nodes=%d: %s\n  replay: %s%s --seed %lld --nodes %d\n", s, n, r.error.c_str(),
-             argv[0], storage ? " --storage" : "", s, n);
+      printf("FAILED seed=%lld nodes=%d: %s\n  replay: %s%s --seed %lld --nodes %d\n", s, n,
+             r.error.c_str(), argv[0], storage ? " --storage" : "", s, n);
       fflush(stdout);
       if (failed >= 10) break;
     }
   }
-  printf("sim_consensus: %lld seeds (odd: 3 nodes, even: 5 nodes), first seed %lld%s\n", passed + failed, first,
-         storage ? ", real LogStore mirrored and model-checked" : "");
+  printf("sim_consensus: %lld seeds (odd: 3 nodes, even: 5 nodes), first seed %lld%s\n",
+         passed + failed, first, storage ? ", real LogStore mirrored and model-checked" : "");
   print_stats(total);
   printf("%lld passed, %lld failed\n", passed, failed);
   return failed ? 1 : 0;

@@ -31,7 +31,8 @@ Ready drain(Core& c) {
 
 std::vector<Entry> ents(uint64_t from, uint64_t to, uint64_t term) {
   std::vector<Entry> v;
-  for (uint64_t i = from; i <= to; ++i) v.push_back(Entry{term, i, EntryType::normal, "e" + std::to_string(i)});
+  for (uint64_t i = from; i <= to; ++i)
+    v.push_back(Entry{term, i, EntryType::normal, "e" + std::to_string(i)});
   return v;
 }
 

@@ -25,7 +25,7 @@ struct DiskNode {
   std::unique_ptr<LogStore> store;
   std::unique_ptr<Core> core;
   std::vector<std::pair<uint64_t, std::string>> applied;  // since the last (re)start
-  uint64_t snapshot_applied = 0;                          // applied count restored from the snapshot
+  uint64_t snapshot_applied = 0;  // applied count restored from the snapshot
 
   void open(uint64_t seed) {
     LogStoreOptions so;
@@ -78,7 +78,8 @@ struct Cluster {
       n.core->advance(rd);
       // Compact every 7 applied entries; the snapshot "state" is the count of normal entries.
       if (n.core->applied() >= n.core->log().snapshot().index + 7) {
-        const Snapshot& s = n.core->compact(n.core->applied(), std::to_string(n.snapshot_applied + n.applied.size()));
+        const Snapshot& s = n.core->compact(n.core->applied(),
+                                            std::to_string(n.snapshot_applied + n.applied.size()));
         n.store->save_snapshot(s);
       }
     }

@@ -22,9 +22,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<Entry> make_entries(uint64_t from, uint64_t to, uint64_t term, const std::string& tag = "x") {
+std::vector<Entry> make_entries(uint64_t from, uint64_t to, uint64_t term,
+                                const std::string& tag = "x") {
   std::vector<Entry> v;
-  for (uint64_t i = from; i <= to; ++i) v.push_back(Entry{term, i, EntryType::normal, tag + std::to_string(i)});
+  for (uint64_t i = from; i <= to; ++i)
+    v.push_back(Entry{term, i, EntryType::normal, tag + std::to_string(i)});
   return v;
 }
 
@@ -177,9 +179,15 @@ TEST_CASE("log store: corruption in an earlier record refuses to open, naming fi
     rec2 = fs::file_size(seg);
     s.append(make_entries(2, 5, 1));
   }
-  SECTION("payload byte") { flip_byte(seg, rec2 + 12 + 3); }
-  SECTION("length field") { flip_byte(seg, rec2 + 1); }
-  SECTION("first record") { flip_byte(seg, 16 + 20); }
+  SECTION("payload byte") {
+    flip_byte(seg, rec2 + 12 + 3);
+  }
+  SECTION("length field") {
+    flip_byte(seg, rec2 + 1);
+  }
+  SECTION("first record") {
+    flip_byte(seg, 16 + 20);
+  }
   try {
     LogStore s(opts_for(dir.path()));
     FAIL("open succeeded on a corrupt log");
@@ -205,7 +213,8 @@ TEST_CASE("log store: corruption in a non-final segment refuses to open") {
   auto segs = segments_in(dir.path());
   // Cutting the tail of an older segment is not a torn append: refuse.
   fs::resize_file(segs[0], fs::file_size(segs[0]) - 3);
-  CHECK_THROWS_WITH(LogStore(opts_for(dir.path(), 200)), Catch::Contains(segs[0]) && Catch::Contains("byte offset"));
+  CHECK_THROWS_WITH(LogStore(opts_for(dir.path(), 200)),
+                    Catch::Contains(segs[0]) && Catch::Contains("byte offset"));
 }
 
 TEST_CASE("log store: corrupt hard state refuses to open") {
@@ -215,7 +224,8 @@ TEST_CASE("log store: corrupt hard state refuses to open") {
     s.save_hard_state(HardState{5, 1, 0});
   }
   flip_byte(dir / "hardstate", 10);
-  CHECK_THROWS_WITH(LogStore(opts_for(dir.path())), Catch::Contains("hardstate") && Catch::Contains("corrupt"));
+  CHECK_THROWS_WITH(LogStore(opts_for(dir.path())),
+                    Catch::Contains("hardstate") && Catch::Contains("corrupt"));
 }
 
 TEST_CASE("log store: compaction deletes whole segments below the snapshot") {
@@ -285,8 +295,9 @@ TEST_CASE("identity: created once, then checked; a mismatch names the difference
                     Catch::Contains("cluster name differs") && Catch::Contains("'prod'") &&
                         Catch::Contains("'staging'"));
   ClusterIdentity other_member{"prod", {"db1", "db4", "db3"}};
-  CHECK_THROWS_WITH(check_identity(dir.path(), other_member),
-                    Catch::Contains("member 2 differs") && Catch::Contains("'db2'") && Catch::Contains("'db4'"));
+  CHECK_THROWS_WITH(check_identity(dir.path(), other_member), Catch::Contains("member 2 differs") &&
+                                                                  Catch::Contains("'db2'") &&
+                                                                  Catch::Contains("'db4'"));
   ClusterIdentity more{"prod", {"db1", "db2", "db3", "db4"}};
   CHECK_THROWS_WITH(check_identity(dir.path(), more), Catch::Contains("member count differs"));
 }
