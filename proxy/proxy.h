@@ -26,6 +26,12 @@ struct ProxyOptions {
   /// Bytes read per syscall into the thread's shared scratch buffer; also the
   /// most a blocked session keeps per direction (backpressure bound).
   uint32_t io_chunk = 65536;
+  /// Nice value for the proxy threads (best effort; needs CAP_SYS_NICE or
+  /// RLIMIT_NICE, e.g. systemd AmbientCapabilities=CAP_SYS_NICE). One proxy
+  /// thread multiplexes every client: on a saturated host it must not get
+  /// the same CPU share as each single PostgreSQL backend it feeds.
+  /// 0 = leave unchanged.
+  int thread_nice = -5;
 };
 
 struct ListenerCounters {

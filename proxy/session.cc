@@ -172,16 +172,24 @@ void pause_session(Session* s, const char* reason) {
   s->w->paused = s;
   bump(s->w->stats[int(s->kind)].paused_now);
   bump(s->w->stats[int(s->kind)].paused_total);
-  PW_INFO("proxy", "session paused id=%llu epoch=%llu reason=\"%s\"", static_cast<unsigned long long>(s->id),
-          static_cast<unsigned long long>(s->epoch), reason);
+  // One info line per route that goes stale (not one per session: a
+  // partition would otherwise log every connection), details at debug.
+  if (s->w->stale_logged != s->w->route_gen) {
+    s->w->stale_logged = s->w->route_gen;
+    PW_INFO("proxy", "pausing sessions thread=%d epoch=%llu reason=\"%s\" stale_for_ms=%lld", s->w->index,
+            static_cast<unsigned long long>(s->w->route->route.epoch), reason,
+            static_cast<long long>(mono_ms() - s->w->valid_until_ms));
+  }
+  PW_DEBUG("proxy", "session paused id=%llu epoch=%llu reason=\"%s\"", static_cast<unsigned long long>(s->id),
+           static_cast<unsigned long long>(s->epoch), reason);
   update_forwarding_io(s);
 }
 
 void resume_session(Session* s) {
   if (s->on_list != OnList::paused) return;
   session_list_unlink(s);
-  PW_INFO("proxy", "session resumed id=%llu epoch=%llu", static_cast<unsigned long long>(s->id),
-          static_cast<unsigned long long>(s->epoch));
+  PW_DEBUG("proxy", "session resumed id=%llu epoch=%llu", static_cast<unsigned long long>(s->id),
+           static_cast<unsigned long long>(s->epoch));
   update_forwarding_io(s);
 }
 
@@ -193,7 +201,7 @@ bool judge(Session* s, int64_t now_ms) {
   if (v == Verdict::close) {
     ListenerStats& st = s->w->stats[int(s->kind)];
     bump(reason == kReasonEpochChanged ? st.closed_epoch_change : st.closed_backend_removed);
-    session_end(s, reason, LogLevel::info);
+    session_end(s, reason);  // Worker::apply_route logs the count once
     return false;
   }
   if (v == Verdict::pause) {
@@ -282,7 +290,7 @@ void session_on_route(Session* s, int64_t now_ms) {
     const char* reason = "";
     if (judge_session(s->w->route->route, b, now_ms, &reason) == Verdict::close) {
       // Nothing was forwarded yet: drop the connect and route afresh.
-      PW_INFO("proxy", "session connect abandoned id=%llu reason=\"%s\"", static_cast<unsigned long long>(s->id),
+      PW_DEBUG("proxy", "session connect abandoned id=%llu reason=\"%s\"", static_cast<unsigned long long>(s->id),
               reason);
       session_disarm(s, false);
       close(s->sfd);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -66,6 +67,10 @@ bool Worker::init(std::string* err) {
 
 void Worker::start() {
   thread_ = std::thread([this] {
+    if (opts.thread_nice != 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), opts.thread_nice) != 0) {
+      PW_INFO("proxy", "proxy thread priority unchanged thread=%d nice=%d error=\"%s\" hint=\"grant CAP_SYS_NICE\"",
+              index, opts.thread_nice, strerror(errno));
+    }
     event_base_dispatch(base);
     PW_DEBUG("proxy", "proxy thread exits thread=%d", index);
   });
@@ -108,17 +113,29 @@ void Worker::on_wake(evutil_socket_t fd, short, void* arg) {
   if (stop && !w->stopping) w->begin_stop();
 }
 
+namespace {
+uint64_t closed_by_route(const ListenerStats* st) {
+  uint64_t n = 0;
+  for (int k = 0; k < 2; ++k)
+    n += st[k].closed_epoch_change.load(std::memory_order_relaxed) +
+         st[k].closed_backend_removed.load(std::memory_order_relaxed);
+  return n;
+}
+uint64_t paused_count(const ListenerStats* st) {
+  return st[0].paused_now.load(std::memory_order_relaxed) + st[1].paused_now.load(std::memory_order_relaxed);
+}
+}  // namespace
+
 void Worker::apply_route(std::shared_ptr<const RouteSnapshot> snap) {
   bool renewal = route && route->same_topology(*snap);
   route = std::move(snap);
+  ++route_gen;
   const Route& r = route->route;
   valid_until_ms = r.valid_until_ms;
   fwd_epoch = r.has_primary ? r.epoch : 0;
   int64_t now = mono_ms();
+  uint64_t closed0 = closed_by_route(stats), paused0 = paused_count(stats);
   if (!renewal) {
-    PW_INFO("proxy", "route applied thread=%d epoch=%llu primary=%s:%u has_primary=%d replicas=%zu valid_for_ms=%lld",
-            index, static_cast<unsigned long long>(r.epoch), r.primary.host.c_str(), r.primary.port,
-            r.has_primary ? 1 : 0, r.replicas.size(), static_cast<long long>(r.valid_until_ms - now));
     for (Session *s = sessions, *next; s; s = next) {
       next = s->next;
       session_on_route(s, now);
@@ -128,6 +145,19 @@ void Worker::apply_route(std::shared_ptr<const RouteSnapshot> snap) {
       next = s->lnext;
       session_on_route(s, now);
     }
+  }
+  uint64_t closed = closed_by_route(stats) - closed0, paused_now = paused_count(stats);
+  if (!renewal) {
+    PW_INFO("proxy",
+            "route applied thread=%d epoch=%llu primary=%s:%u has_primary=%d replicas=%zu valid_for_ms=%lld "
+            "sessions_closed=%llu sessions_paused=%llu",
+            index, static_cast<unsigned long long>(r.epoch), r.primary.host.c_str(), r.primary.port,
+            r.has_primary ? 1 : 0, r.replicas.size(), static_cast<long long>(r.valid_until_ms - now),
+            static_cast<unsigned long long>(closed), static_cast<unsigned long long>(paused_now));
+  } else if (paused_now < paused0) {
+    PW_INFO("proxy", "route renewed thread=%d epoch=%llu sessions_resumed=%llu sessions_paused=%llu", index,
+            static_cast<unsigned long long>(r.epoch), static_cast<unsigned long long>(paused0 - paused_now),
+            static_cast<unsigned long long>(paused_now));
   }
   // Release held connections (they re-hold if the route is still unusable).
   for (Session *s = held, *next; s; s = next) {

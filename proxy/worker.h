@@ -66,6 +66,8 @@ class Worker {
   Session* held = nullptr;      // sessions waiting for a route
   Session* paused = nullptr;    // sessions paused on a stale route
   std::unordered_set<CancelSender*> cancels;
+  uint64_t route_gen = 0;     // +1 per applied route
+  uint64_t stale_logged = 0;  // route_gen whose staleness was logged
   uint64_t next_id = 1;
   bool stopping = false;
   int index = 0;

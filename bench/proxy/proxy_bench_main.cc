@@ -1,6 +1,6 @@
 // bench/proxy/proxy_bench_main.cc — helper for bench/proxy/run.sh (not a
 // test). Modes:
-//   proxy --listen IP:PORT --backend IP:PORT [--threads N]
+//   proxy --listen IP:PORT --backend IP:PORT [--threads N] [--nice N]
 //       runs proxy::Proxy with a static route until SIGTERM/SIGINT
 //   sink --listen IP:PORT --count-file FILE
 //       accepts TCP connections and holds them (the idle-session backend)
@@ -70,12 +70,13 @@ void raise_nofile() {
   setrlimit(RLIMIT_NOFILE, &r);
 }
 
-int run_proxy(const std::string& listen, const std::string& backend, uint32_t threads) {
+int run_proxy(const std::string& listen, const std::string& backend, uint32_t threads, int nice) {
   pw::proxy::ProxyOptions o;
   uint16_t port = 0;
   split(listen, &o.listen_address, &port);
   o.port = port;
   o.threads = threads;
+  o.thread_nice = nice;
   o.max_client_connections = 100000;
   o.shutdown_grace_ms = 100;
   auto p = pw::proxy::Proxy::start(o);
@@ -164,6 +165,7 @@ int main(int argc, char** argv) {
   std::string mode = argv[1], listen, backend, connect_to, count_file = "/dev/null";
   long n = 0;
   uint32_t threads = 1;
+  int nice = pw::proxy::ProxyOptions{}.thread_nice;
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--listen") listen = v;
@@ -172,13 +174,14 @@ int main(int argc, char** argv) {
     else if (k == "--n") n = atol(v.c_str());
     else if (k == "--threads") threads = static_cast<uint32_t>(atoi(v.c_str()));
     else if (k == "--count-file") count_file = v;
+    else if (k == "--nice") nice = atoi(v.c_str());
     else {
       fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
     }
   }
   try {
-    if (mode == "proxy") return run_proxy(listen, backend, threads);
+    if (mode == "proxy") return run_proxy(listen, backend, threads, nice);
     if (mode == "sink") return run_sink(listen, count_file);
     if (mode == "idle") return run_idle(connect_to, n, count_file);
   } catch (const std::exception& e) {

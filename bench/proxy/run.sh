@@ -6,17 +6,22 @@
 # idle session (10,000 sessions). Beside each TPS figure: the proxy's CPU
 # time per transaction (utime+stime from /proc/<pid>/stat).
 #
+# The machine is shared and noisy, so every figure is the median of ROUNDS
+# short runs, each round running direct, pgwarden and HAProxy back to back.
+# The script drops to the postgres user keeping CAP_SYS_NICE (as the
+# packaged service does) so the proxy threads can take their nice -5.
+#
 # Usage (as root or the postgres user): bench/proxy/run.sh
 # Environment: BUILD (build dir, default build-bench), DURATION (s per run,
-# default 8), ROUNDS (default 2), IDLE_N (default 9900: the proxy needs two fds per
+# default 4), ROUNDS (default 5), IDLE_N (default 9900: the proxy needs two fds per
 # session and this machine's hard limit is 20,000), COPY_MB (500),
 # THREADS (proxy threads, default 1).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$SRC/build-bench}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
-DURATION=${DURATION:-8}
-ROUNDS=${ROUNDS:-2}
+DURATION=${DURATION:-4}
+ROUNDS=${ROUNDS:-5}
 IDLE_N=${IDLE_N:-9900}
 COPY_MB=${COPY_MB:-500}
 THREADS=${THREADS:-1}
@@ -28,7 +33,7 @@ if [ "$(id -u)" -eq 0 ]; then
   cmake --build "$BUILD" -j2 --target proxy_bench >/dev/null
   # setpriv, unlike runuser, keeps the raised fd limit (no PAM session).
   chmod o+rx "$SRC" "$BUILD" "$BUILD/bench" 2>/dev/null || true
-  exec setpriv --reuid=postgres --regid=postgres --init-groups env HOME=/tmp BUILD="$BUILD" PG_BIN="$PG_BIN" DURATION="$DURATION" ROUNDS="$ROUNDS" \
+  exec setpriv --reuid=postgres --regid=postgres --init-groups --inh-caps=+sys_nice --ambient-caps=+sys_nice env HOME=/tmp BUILD="$BUILD" PG_BIN="$PG_BIN" DURATION="$DURATION" ROUNDS="$ROUNDS" \
     IDLE_N="$IDLE_N" COPY_MB="$COPY_MB" THREADS="$THREADS" PW_BENCH_BUILT=1 PATH="$PATH" "$0" "$@"
 fi
 if [ -z "${PW_BENCH_BUILT:-}" ]; then
@@ -106,7 +111,7 @@ run_pgbench() {  # target test clients extra...
   local c1; c1=$(cpu_ticks "$pid")
   local tps; tps=$(echo "$out" | awk '/^tps = / {print $3; exit}')
   local n; n=$(echo "$out" | awk -F': ' '/number of transactions actually processed/ {split($2, a, "/"); print a[1]}')
-  VAL[$t,$test]=$(calc "${VAL[$t,$test]:-0} + $tps / $ROUNDS")
+  VAL[$t,$test]="${VAL[$t,$test]:-} $tps"
   CPU[$t,$test]=$(( ${CPU[$t,$test]:-0} + c1 - c0 ))
   TX[$t,$test]=$(( ${TX[$t,$test]:-0} + n ))
   printf '  %-9s %-10s tps=%10.1f\n' "$t" "$test" "$tps"
@@ -121,7 +126,7 @@ run_copy() {  # target
   local e; e=$(date +%s.%N)
   local c1; c1=$(cpu_ticks "$pid")
   local mbs; mbs=$(calc "$COPY_MB / ($e - $s)")
-  VAL[$t,copy]=$(calc "${VAL[$t,copy]:-0} + $mbs / $ROUNDS")
+  VAL[$t,copy]="${VAL[$t,copy]:-} $mbs"
   CPU[$t,copy]=$(( ${CPU[$t,copy]:-0} + c1 - c0 ))
   TX[$t,copy]=$(( ${TX[$t,copy]:-0} + COPY_MB ))
   printf '  %-9s %-10s MB/s=%8.1f\n' "$t" copy "$mbs"
@@ -154,12 +159,15 @@ run_idle() {  # target pid
 
 TARGETS="direct pgwarden haproxy"
 echo "pgwarden proxy benchmark: $(nproc) cores, duration ${DURATION}s x $ROUNDS rounds, proxy threads=$THREADS"
-for round in $(seq "$ROUNDS"); do
-  echo "round $round"
-  for c in 1 8 32 128; do
+for c in 1 8 32 128; do
+  for round in $(seq "$ROUNDS"); do
     for t in $TARGETS; do run_pgbench "$t" "S$c" "$c"; done
   done
+done
+for round in $(seq "$ROUNDS"); do
   for t in $TARGETS; do run_pgbench "$t" C8 8 -C; done
+done
+for round in $(seq $(( (ROUNDS + 1) / 2 ))); do
   for t in $TARGETS; do run_copy "$t"; done
 done
 echo "idle sessions ($IDLE_N)"
@@ -167,12 +175,15 @@ run_idle pgwarden $PW_IDLE_PID
 run_idle haproxy $HA_PID
 
 # ---- table -----------------------------------------------------------------
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+for k in "${!VAL[@]}"; do [[ $k == *,idle ]] || VAL[$k]=$(echo "${VAL[$k]}" | median); done
 ratio() { if [ -n "$2" ] && [ "$(awk "BEGIN { print ($2 > 0) }")" = 1 ]; then printf '%.2f' "$(calc "$1 / $2")"; else echo "-"; fi; }
 us_per() {  # target test
   local tx=${TX[$1,$2]:-0}; [ "$tx" -gt 0 ] || { echo "-"; return; }
   printf '%.1f' "$(calc "${CPU[$1,$2]:-0} * 1000000 / $TCK / $tx")"
 }
 echo
+echo "Medians of $ROUNDS runs of ${DURATION}s (COPY: $(( (ROUNDS + 1) / 2 )) runs); CPU = proxy process utime+stime per transaction (per MB for COPY), all runs."
 echo "| test | direct | pgwarden | HAProxy | pgwarden/direct | HAProxy/direct | pgwarden/HAProxy | pgwarden CPU | HAProxy CPU |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for test in S1 S8 S32 S128 C8 copy; do
