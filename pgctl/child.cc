@@ -51,8 +51,7 @@ void close_inherited_fds() {
 #endif
   struct rlimit rl;
   long max = 65536;
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-      rl.rlim_cur < 65536)
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 65536)
     max = static_cast<long>(rl.rlim_cur);
   for (long fd = 3; fd < max; ++fd) ::close(static_cast<int>(fd));
 }
@@ -79,10 +78,14 @@ bool ChildExit::ok() const {
 
 std::string ChildExit::describe() const {
   std::string s;
-  if (status < 0) s = "exited (status unknown)";
-  else if (WIFEXITED(status)) s = "exited with status " + std::to_string(WEXITSTATUS(status));
-  else if (WIFSIGNALED(status)) s = "killed by signal " + std::to_string(WTERMSIG(status));
-  else s = "ended with wait status " + std::to_string(status);
+  if (status < 0)
+    s = "exited (status unknown)";
+  else if (WIFEXITED(status))
+    s = "exited with status " + std::to_string(WEXITSTATUS(status));
+  else if (WIFSIGNALED(status))
+    s = "killed by signal " + std::to_string(WTERMSIG(status));
+  else
+    s = "ended with wait status " + std::to_string(status);
   if (timed_out) s = "timed out (" + s + ")";
   return s;
 }
@@ -214,8 +217,8 @@ std::unique_ptr<Child> Child::spawn(event_base* base, ChildOptions opts, ExitFn 
 
 Child::~Child() {
   if (!exited_ && pid_ > 0) {
-    PW_WARN("pgctl", "child=%s pid=%d still running at teardown, killing it",
-            opts_.name.c_str(), pid_);
+    PW_WARN("pgctl", "child=%s pid=%d still running at teardown, killing it", opts_.name.c_str(),
+            pid_);
     ::kill(-pid_, SIGKILL);
     ::kill(pid_, SIGKILL);
     watch_.reset();
@@ -235,7 +238,9 @@ bool Child::signal(int sig) {
   return ::kill(pid_, sig) == 0;
 }
 
-std::vector<std::string> Child::tail() const { return lines_->tail(); }
+std::vector<std::string> Child::tail() const {
+  return lines_->tail();
+}
 
 bool Child::wait_blocking(int64_t timeout_ms) {
   if (exited_) return true;
@@ -253,7 +258,9 @@ bool Child::wait_blocking(int64_t timeout_ms) {
   }
 }
 
-void Child::on_output(int, short, void* arg) { static_cast<Child*>(arg)->drain_output(); }
+void Child::on_output(int, short, void* arg) {
+  static_cast<Child*>(arg)->drain_output();
+}
 
 void Child::drain_output() {
   if (out_fd_ < 0) return;

@@ -33,15 +33,15 @@ class LineSplitter;
 class ProcessWatch;
 
 struct ChildOptions {
-  std::string name;                   // log tag: "initdb", "pg_basebackup", "postgres"
-  std::vector<std::string> argv;      // argv[0] is the path to execute
-  std::vector<std::string> env;       // "KEY=VALUE" entries added to (or replacing in) environ
-  std::string cwd;                    // empty: inherit
-  int64_t timeout_ms = 0;             // 0: none
-  int term_signal = SIGTERM;          // sent on timeout
-  int64_t kill_grace_ms = 5000;       // then SIGKILL
-  int pdeathsig = 0;                  // e.g. SIGQUIT for the postmaster (I2)
-  bool signal_group = true;           // signals reach the whole process group
+  std::string name;               // log tag: "initdb", "pg_basebackup", "postgres"
+  std::vector<std::string> argv;  // argv[0] is the path to execute
+  std::vector<std::string> env;   // "KEY=VALUE" entries added to (or replacing in) environ
+  std::string cwd;                // empty: inherit
+  int64_t timeout_ms = 0;         // 0: none
+  int term_signal = SIGTERM;      // sent on timeout
+  int64_t kill_grace_ms = 5000;   // then SIGKILL
+  int pdeathsig = 0;              // e.g. SIGQUIT for the postmaster (I2)
+  bool signal_group = true;       // signals reach the whole process group
   size_t tail_lines = 30;
   bool log_output = true;
   std::function<void(const std::string&)> on_line;  // extra observer of each line
@@ -49,11 +49,12 @@ struct ChildOptions {
 
 struct ChildExit {
   pid_t pid = 0;
-  int status = -1;                    // raw wait status; -1 unknown
+  int status = -1;  // raw wait status; -1 unknown
   bool timed_out = false;
-  std::vector<std::string> tail;      // last output lines, oldest first
+  std::vector<std::string> tail;  // last output lines, oldest first
   bool ok() const;
-  /// "exited with status 1", "killed by signal 9", "timed out after 600000 ms (killed by signal 15)"
+  /// "exited with status 1", "killed by signal 9", "timed out after 600000 ms (killed by signal
+  /// 15)"
   std::string describe() const;
   /// describe() followed by the last output lines: the error text operators need.
   std::string error_text() const;

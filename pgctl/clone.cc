@@ -5,8 +5,8 @@
 #include <signal.h>
 
 #include <cinttypes>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -86,8 +86,8 @@ void Cloner::on_progress_line(const std::string& line) {
   }
 }
 
-void Cloner::run_tool(const std::string& name, std::vector<std::string> argv,
-                      const CloneSpec& spec, std::function<void(const ChildExit&)> on_exit) {
+void Cloner::run_tool(const std::string& name, std::vector<std::string> argv, const CloneSpec& spec,
+                      std::function<void(const ChildExit&)> on_exit) {
   ChildOptions o;
   o.name = name;
   o.argv = std::move(argv);
@@ -121,11 +121,17 @@ void Cloner::basebackup(const CloneSpec& spec, Done cb) {
     // which wants it empty or absent.
   }
   std::vector<std::string> argv = {spec.bin_dir + "/pg_basebackup",
-                                   "-D", spec.data_dir,
-                                   "-X", "stream",
-                                   "-c", "fast",
-                                   "-P", "-v", "-w",
-                                   "-d", spec.conninfo};
+                                   "-D",
+                                   spec.data_dir,
+                                   "-X",
+                                   "stream",
+                                   "-c",
+                                   "fast",
+                                   "-P",
+                                   "-v",
+                                   "-w",
+                                   "-d",
+                                   spec.conninfo};
   if (!spec.slot.empty()) {
     argv.push_back("-S");
     argv.push_back(spec.slot);
@@ -152,7 +158,8 @@ void Cloner::rewind(const CloneSpec& spec, Done cb) {
   if (info.running_pid != 0) {
     std::string e = "cannot rewind " + spec.data_dir + ": a postmaster (pid " +
                     std::to_string(info.running_pid) + ") is running on it";
-    defer(base_, alive_.weak(), [this, e] { finish(Result::failure(e)); });  // not moved: it is in use
+    defer(base_, alive_.weak(),
+          [this, e] { finish(Result::failure(e)); });  // not moved: it is in use
     return;
   }
   // Single-user mode refuses standby mode, and pg_rewind needs a cleanly
@@ -165,8 +172,9 @@ void Cloner::rewind(const CloneSpec& spec, Done cb) {
     after_recovery(spec);
     return;
   }
-  PW_INFO("pgctl", "rewind target was not shut down cleanly (state \"%s\"): running crash "
-                   "recovery in single-user mode first",
+  PW_INFO("pgctl",
+          "rewind target was not shut down cleanly (state \"%s\"): running crash "
+          "recovery in single-user mode first",
           info.state.c_str());
   run_tool("postgres-single",
            {spec.bin_dir + "/postgres", "--single", "-F", "-D", spec.data_dir, "postgres"}, spec,
@@ -201,10 +209,13 @@ void Cloner::check_source(const CloneSpec& spec, int64_t deadline) {
     }
     PW_INFO("pgctl", "rewind waiting for the source: %s", why.c_str());
     if (!retry_ev_)
-      retry_ev_ = evtimer_new(base_, [](int, short, void* arg) {
-        auto* fn = static_cast<std::function<void()>*>(arg);
-        (*fn)();
-      }, &retry_fn_);
+      retry_ev_ = evtimer_new(
+          base_,
+          [](int, short, void* arg) {
+            auto* fn = static_cast<std::function<void()>*>(arg);
+            (*fn)();
+          },
+          &retry_fn_);
     retry_fn_ = [this, spec, deadline] { check_source(spec, deadline); };
     timeval tv{0, 500 * 1000};
     evtimer_add(retry_ev_, &tv);

@@ -29,11 +29,11 @@ struct ChildExit;
 
 struct CloneSpec {
   std::string bin_dir, data_dir;
-  std::string conninfo;     // upstream, without password (passfile=...)
+  std::string conninfo;  // upstream, without password (passfile=...)
   std::string passfile;
-  std::string slot;         // pg_basebackup -S; empty: a temporary slot
+  std::string slot;  // pg_basebackup -S; empty: a temporary slot
   int64_t timeout_ms = 0;
-  PqConn::Params source;    // rewind: a normal connection to the upstream
+  PqConn::Params source;            // rewind: a normal connection to the upstream
   int64_t source_wait_ms = 120000;  // rewind: how long to wait for its checkpoint
 };
 

@@ -33,9 +33,12 @@ std::string octal_mode(mode_t m) {
 
 const char* kind_name(DataDirInfo::Kind k) {
   switch (k) {
-    case DataDirInfo::Kind::empty: return "empty";
-    case DataDirInfo::Kind::cluster: return "cluster";
-    case DataDirInfo::Kind::unusable: return "unusable";
+    case DataDirInfo::Kind::empty:
+      return "empty";
+    case DataDirInfo::Kind::cluster:
+      return "cluster";
+    case DataDirInfo::Kind::unusable:
+      return "unusable";
   }
   return "?";
 }
@@ -45,7 +48,8 @@ std::string describe(const DataDirInfo& info) {
   if (info.system_id != 0) {
     char buf[256];
     snprintf(buf, sizeof buf,
-             " system_id=%" PRIu64 " timeline=%u lsn=%s major=%u state=\"%s\" was_standby=%d "
+             " system_id=%" PRIu64
+             " timeline=%u lsn=%s major=%u state=\"%s\" was_standby=%d "
              "clean_shutdown=%d",
              info.system_id, info.timeline, format_lsn(info.lsn()).c_str(), info.major_version,
              info.state.c_str(), info.was_standby ? 1 : 0, info.clean_shutdown ? 1 : 0);
@@ -84,8 +88,9 @@ DataDirInfo inspect_data_dir(const std::string& dir, const InspectOptions& opts)
     return DataDirInfo{};
   }
   if (names.size() == 1 && names[0] == "lost+found")
-    return unusable(dir + " contains only lost+found: it is a mount point; use a subdirectory "
-                          "of the mount as data_dir");
+    return unusable(dir +
+                    " contains only lost+found: it is a mount point; use a subdirectory "
+                    "of the mount as data_dir");
 
   if (opts.check_owner && st.st_uid != ::geteuid())
     return unusable(dir + " is owned by uid " + std::to_string(st.st_uid) +
@@ -98,8 +103,9 @@ DataDirInfo inspect_data_dir(const std::string& dir, const InspectOptions& opts)
 
   uint32_t major = read_pg_version(dir);
   if (major == 0)
-    return unusable(dir + " is not empty and is not a PostgreSQL data directory (no readable "
-                          "PG_VERSION): move it aside or empty it");
+    return unusable(dir +
+                    " is not empty and is not a PostgreSQL data directory (no readable "
+                    "PG_VERSION): move it aside or empty it");
   if (major < 12)
     return unusable(dir + " holds PostgreSQL " + std::to_string(major) +
                     ", pgwarden supports 12 and later: upgrade it with pg_upgrade");

@@ -13,7 +13,9 @@
 
 namespace pw::pgctl {
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
 
 bool read_file(const std::string& path, std::string* out, std::string* error, size_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -16,7 +16,9 @@ void LineSplitter::feed(const char* data, size_t len) {
   }
 }
 
-void LineSplitter::flush() { emit(); }
+void LineSplitter::flush() {
+  emit();
+}
 
 void LineSplitter::emit() {
   if (cur_.empty()) {

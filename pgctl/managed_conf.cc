@@ -14,10 +14,14 @@ namespace {
 
 const std::set<std::string>& owned_keys() {
   static const std::set<std::string> keys = {
-      "listen_addresses",          "port",
-      "unix_socket_directories",   "hot_standby",
-      "wal_log_hints",             "primary_conninfo",
-      "primary_slot_name",         "synchronous_standby_names",
+      "listen_addresses",
+      "port",
+      "unix_socket_directories",
+      "hot_standby",
+      "wal_log_hints",
+      "primary_conninfo",
+      "primary_slot_name",
+      "synchronous_standby_names",
       "recovery_target_timeline",
   };
   return keys;
@@ -32,7 +36,8 @@ bool valid_param_name(const std::string& n) {
 
 std::string hba_name(const std::string& n) {
   bool plain = !n.empty() && std::all_of(n.begin(), n.end(), [](char ch) {
-    return std::islower(static_cast<unsigned char>(ch)) || std::isdigit(static_cast<unsigned char>(ch)) || ch == '_';
+    return std::islower(static_cast<unsigned char>(ch)) ||
+           std::isdigit(static_cast<unsigned char>(ch)) || ch == '_';
   });
   if (plain) return n;
   std::string out = "\"";
@@ -50,7 +55,9 @@ std::string hba_address(const std::string& a) {
   return a;  // a host name: pg_hba resolves it
 }
 
-std::string pad(const std::string& s, size_t w) { return s.size() >= w ? s + " " : s + std::string(w - s.size(), ' '); }
+std::string pad(const std::string& s, size_t w) {
+  return s.size() >= w ? s + " " : s + std::string(w - s.size(), ' ');
+}
 
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -69,10 +76,12 @@ std::string conf_line_key(const std::string& line) {
   std::string s = ltrim(line);
   if (s.empty() || s[0] == '#') return "";
   size_t end = 0;
-  while (end < s.size() && (std::isalnum(static_cast<unsigned char>(s[end])) || s[end] == '_' || s[end] == '.'))
+  while (end < s.size() &&
+         (std::isalnum(static_cast<unsigned char>(s[end])) || s[end] == '_' || s[end] == '.'))
     ++end;
   std::string key = s.substr(0, end);
-  std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return key;
 }
 
@@ -87,10 +96,14 @@ bool is_owned_parameter(const std::string& name) {
 std::string conf_quote(const std::string& v) {
   std::string out = "'";
   for (char ch : v) {
-    if (ch == '\'') out += "''";
-    else if (ch == '\\') out += "\\\\";
-    else if (ch == '\n' || ch == '\r') out += ' ';  // a value never spans lines
-    else out += ch;
+    if (ch == '\'')
+      out += "''";
+    else if (ch == '\\')
+      out += "\\\\";
+    else if (ch == '\n' || ch == '\r')
+      out += ' ';  // a value never spans lines
+    else
+      out += ch;
   }
   return out + "'";
 }
@@ -158,8 +171,10 @@ std::string render_managed_conf(const ManagedConf& c, std::vector<std::string>* 
   // pg_rewind needs the old primary's WAL back to the last checkpoint before
   // the divergence, and the crash recovery it must do first checkpoints and
   // recycles older segments: keep some.
-  if (c.major != 0 && c.major < 13) o << "wal_keep_segments = 8\n";
-  else o << "wal_keep_size = '128MB'\n";
+  if (c.major != 0 && c.major < 13)
+    o << "wal_keep_segments = 8\n";
+  else
+    o << "wal_keep_size = '128MB'\n";
   if (!c.parameters.empty()) o << "# [postgresql.parameters]\n";
   for (const auto& [k, v] : c.parameters) {
     if (!valid_param_name(k)) {
@@ -200,7 +215,8 @@ bool splice_hba(const std::string& existing, const std::string& block, std::stri
   std::vector<std::string> lines = split_lines(existing);
   int begin = -1, end = -1;
   for (size_t i = 0; i < lines.size(); ++i) {
-    if (begin < 0 && lines[i].rfind(kHbaBegin, 0) == 0) begin = static_cast<int>(i);
+    if (begin < 0 && lines[i].rfind(kHbaBegin, 0) == 0)
+      begin = static_cast<int>(i);
     else if (begin >= 0 && lines[i].rfind(kHbaEnd, 0) == 0) {
       end = static_cast<int>(i);
       break;

@@ -26,12 +26,12 @@
 namespace pw::pgctl {
 
 struct ManagedConf {
-  std::string node_name;          // application_name for the upstream's pg_stat_replication
+  std::string node_name;  // application_name for the upstream's pg_stat_replication
   std::string listen_address;
   uint16_t port = 0;
   std::string socket_dir;
-  size_t member_count = 0;        // sizes max_wal_senders / max_replication_slots
-  uint32_t major = 0;             // server major version (setting names differ), 0 = latest
+  size_t member_count = 0;  // sizes max_wal_senders / max_replication_slots
+  uint32_t major = 0;       // server major version (setting names differ), 0 = latest
   std::map<std::string, std::string> parameters;  // pass-through [postgresql.parameters]
   std::string synchronous_standby_names;
   // Standby side (empty upstream_host: no streaming, e.g. a standby with no primary yet).

@@ -48,13 +48,20 @@ constexpr size_t kCrcSearchTo = 1024;
 
 const char* db_state_name(DbState s) {
   switch (s) {
-    case DbState::startup: return "starting up";
-    case DbState::shut_down: return "shut down";
-    case DbState::shut_down_in_recovery: return "shut down in recovery";
-    case DbState::shutting_down: return "shutting down";
-    case DbState::in_crash_recovery: return "in crash recovery";
-    case DbState::in_archive_recovery: return "in archive recovery";
-    case DbState::in_production: return "in production";
+    case DbState::startup:
+      return "starting up";
+    case DbState::shut_down:
+      return "shut down";
+    case DbState::shut_down_in_recovery:
+      return "shut down in recovery";
+    case DbState::shutting_down:
+      return "shutting down";
+    case DbState::in_crash_recovery:
+      return "in crash recovery";
+    case DbState::in_archive_recovery:
+      return "in archive recovery";
+    case DbState::in_production:
+      return "in production";
   }
   return "unknown";
 }
@@ -69,10 +76,14 @@ uint32_t crc32c(const void* data, size_t len) {
 
 uint32_t control_version_major_floor(uint32_t v) {
   switch (v) {
-    case 1201: return 12;
-    case 1300: return 13;
-    case 1700: return 17;
-    default: return 0;
+    case 1201:
+      return 12;
+    case 1300:
+      return 13;
+    case 1700:
+      return 17;
+    default:
+      return 0;
   }
 }
 
@@ -135,10 +146,14 @@ bool parse_lsn(const std::string& text, uint64_t* lsn) {
     if (i == slash) continue;
     char ch = text[i];
     int d;
-    if (ch >= '0' && ch <= '9') d = ch - '0';
-    else if (ch >= 'A' && ch <= 'F') d = ch - 'A' + 10;
-    else if (ch >= 'a' && ch <= 'f') d = ch - 'a' + 10;
-    else return false;
+    if (ch >= '0' && ch <= '9')
+      d = ch - '0';
+    else if (ch >= 'A' && ch <= 'F')
+      d = ch - 'A' + 10;
+    else if (ch >= 'a' && ch <= 'f')
+      d = ch - 'a' + 10;
+    else
+      return false;
     uint64_t& part = i < slash ? hi : lo;
     part = part * 16 + static_cast<uint64_t>(d);
   }

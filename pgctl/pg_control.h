@@ -46,13 +46,13 @@ struct ControlData {
   uint32_t control_version = 0;
   uint32_t catalog_version = 0;
   DbState state = DbState::startup;
-  int64_t time = 0;                 // wall-clock seconds of the last update
+  int64_t time = 0;  // wall-clock seconds of the last update
   uint64_t checkpoint_lsn = 0;
   uint64_t redo_lsn = 0;
-  uint32_t timeline = 0;            // ThisTimeLineID of the latest checkpoint
-  uint64_t min_recovery_lsn = 0;    // standby: replayed at least up to here
+  uint32_t timeline = 0;          // ThisTimeLineID of the latest checkpoint
+  uint64_t min_recovery_lsn = 0;  // standby: replayed at least up to here
   uint32_t min_recovery_timeline = 0;
-  size_t crc_offset = 0;            // where the matching CRC was found
+  size_t crc_offset = 0;  // where the matching CRC was found
 };
 
 /// CRC-32C (Castagnoli), as PostgreSQL computes it for pg_control and WAL.

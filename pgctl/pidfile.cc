@@ -67,7 +67,8 @@ pid_t live_postmaster(const std::string& data_dir) {
   std::string cwd = real_path(proc + "/cwd");
   if (!cwd.empty()) return cwd == real_path(data_dir) ? p.pid : 0;
   std::string comm, err;
-  if (!read_file(proc + "/comm", &comm, &err, 256)) return p.pid;  // alive, can't tell: assume it is
+  if (!read_file(proc + "/comm", &comm, &err, 256))
+    return p.pid;  // alive, can't tell: assume it is
   comm = trim(comm.substr(0, comm.find('\n')));
   return (comm == "postgres" || comm == "postmaster") ? p.pid : 0;
 }

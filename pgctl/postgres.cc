@@ -33,7 +33,8 @@ class PostgresImpl final : public Postgres {
       : base_(base), o_(o), pm_(base, o.bin_dir, o.data_dir), cloner_(base), tasks_(base) {
     std::string err;
     bin_major_ = detect_bin_major(o_.bin_dir, 10000, &err);
-    if (bin_major_ == 0) PW_ERROR("pgctl", "bin_dir=%s version unknown: %s", o_.bin_dir.c_str(), err.c_str());
+    if (bin_major_ == 0)
+      PW_ERROR("pgctl", "bin_dir=%s version unknown: %s", o_.bin_dir.c_str(), err.c_str());
     passfile_ = o_.passfile.empty() ? o_.socket_dir + "/pgwarden.pgpass" : o_.passfile;
     pm_.set_exit_handler([this](int status) {
       PW_WARN("pgctl", "postmaster exited unexpectedly status=%d", status);
@@ -60,15 +61,18 @@ class PostgresImpl final : public Postgres {
     co.timeout_ms = o_.op_timeout_ms;
     co.pdeathsig = SIGKILL;
     std::string err;
-    tool_ = Child::spawn(base_, std::move(co), [this, cb](const ChildExit& ex) {
-      retire_tool();
-      if (!ex.ok()) {
-        cb(Result::failure("initdb " + ex.error_text()));
-        return;
-      }
-      PW_INFO("pgctl", "initdb done data_dir=%s", o_.data_dir.c_str());
-      cb(Result::success());
-    }, &err);
+    tool_ = Child::spawn(
+        base_, std::move(co),
+        [this, cb](const ChildExit& ex) {
+          retire_tool();
+          if (!ex.ok()) {
+            cb(Result::failure("initdb " + ex.error_text()));
+            return;
+          }
+          PW_INFO("pgctl", "initdb done data_dir=%s", o_.data_dir.c_str());
+          cb(Result::success());
+        },
+        &err);
     if (!tool_) fail_later(cb, "cannot run initdb: " + err);
   }
 
@@ -79,9 +83,11 @@ class PostgresImpl final : public Postgres {
     }
     if (pid_t other = live_postmaster(o_.data_dir)) {
       if (!o_.adopt_running) {
-        fail_later(cb, "a postmaster (pid " + std::to_string(other) + ") that pgwarden did not "
-                       "start is running on " + o_.data_dir + "; stop it (" + o_.bin_dir +
-                       "/pg_ctl -D " + o_.data_dir + " stop -m fast) or set adopt_running");
+        fail_later(cb, "a postmaster (pid " + std::to_string(other) +
+                           ") that pgwarden did not "
+                           "start is running on " +
+                           o_.data_dir + "; stop it (" + o_.bin_dir + "/pg_ctl -D " + o_.data_dir +
+                           " stop -m fast) or set adopt_running");
         return;
       }
       pm_.adopt(other);
@@ -133,17 +139,17 @@ class PostgresImpl final : public Postgres {
       return;
     }
     int64_t wait_s = std::max<int64_t>(1, o_.stop_timeout_ms / 1000);
-    SqlTask& t = tasks_.add(local(wait_s * 1000 + 5000), wait_s * 1000 + 5000, "promote",
-                            [this, cb](const Result& r) {
-      if (r.ok) {
-        std::string err;
-        if (!write_conf(false, Upstream{}, false, &err))
-          PW_WARN("pgctl", "promote: cannot rewrite managed config: %s", err.c_str());
-        PW_INFO("pgctl", "promoted");
-        checkpoint_after_promote();
-      }
-      cb(r);
-    });
+    SqlTask& t = tasks_.add(
+        local(wait_s * 1000 + 5000), wait_s * 1000 + 5000, "promote", [this, cb](const Result& r) {
+          if (r.ok) {
+            std::string err;
+            if (!write_conf(false, Upstream{}, false, &err))
+              PW_WARN("pgctl", "promote: cannot rewrite managed config: %s", err.c_str());
+            PW_INFO("pgctl", "promoted");
+            checkpoint_after_promote();
+          }
+          cb(r);
+        });
     t.start([wait_s](SqlTask& t) {
       t.run("SELECT pg_is_in_recovery()", {}, [wait_s](SqlTask& t, const QueryResult& r) {
         if (!r.rows.empty() && r.at(0, 0) == "f") {
@@ -180,31 +186,35 @@ class PostgresImpl final : public Postgres {
     auto how = std::make_shared<std::string>();
     SqlTask& t = tasks_.add(local(o_.probe_timeout_ms), o_.probe_timeout_ms, "follow",
                             [this, upstream, cb, how, alive = alive_.weak()](const Result& r) {
-      if (!alive.lock()) return;
-      if (!r.ok) {
-        cb(r);
-        return;
-      }
-      if (*how == "demote" || *how == "restart") {
-        PW_INFO("pgctl", "follow upstream=%s:%u by %s", upstream.host.c_str(), upstream.port,
-                how->c_str());
-        demote(upstream, cb);
-        return;
-      }
-      std::string err;
-      if (!write_conf(true, upstream, false, &err)) {
-        cb(Result::failure("follow: " + err));
-        return;
-      }
-      PW_INFO("pgctl", "follow upstream=%s:%u by reload", upstream.host.c_str(), upstream.port);
-      reload_and_wait("follow", cb);
-    });
+                              if (!alive.lock()) return;
+                              if (!r.ok) {
+                                cb(r);
+                                return;
+                              }
+                              if (*how == "demote" || *how == "restart") {
+                                PW_INFO("pgctl", "follow upstream=%s:%u by %s",
+                                        upstream.host.c_str(), upstream.port, how->c_str());
+                                demote(upstream, cb);
+                                return;
+                              }
+                              std::string err;
+                              if (!write_conf(true, upstream, false, &err)) {
+                                cb(Result::failure("follow: " + err));
+                                return;
+                              }
+                              PW_INFO("pgctl", "follow upstream=%s:%u by reload",
+                                      upstream.host.c_str(), upstream.port);
+                              reload_and_wait("follow", cb);
+                            });
     uint32_t major = bin_major_;
     t.start([major, how](SqlTask& t) {
       t.run("SELECT pg_is_in_recovery()", {}, [major, how](SqlTask& t, const QueryResult& r) {
-        if (r.rows.empty() || r.at(0, 0) != "t") *how = "demote";
-        else if (major != 0 && major < 13) *how = "restart";
-        else *how = "reload";
+        if (r.rows.empty() || r.at(0, 0) != "t")
+          *how = "demote";
+        else if (major != 0 && major < 13)
+          *how = "restart";
+        else
+          *how = "reload";
         t.finish(Result::success());
       });
     });
@@ -224,7 +234,8 @@ class PostgresImpl final : public Postgres {
 
   void basebackup(const Upstream& upstream, Done cb) override {
     if (pm_.running() || live_postmaster(o_.data_dir)) {
-      fail_later(cb, "cannot clone into " + o_.data_dir + ": PostgreSQL is running on it; stop it first");
+      fail_later(
+          cb, "cannot clone into " + o_.data_dir + ": PostgreSQL is running on it; stop it first");
       return;
     }
     std::string err;
@@ -244,19 +255,20 @@ class PostgresImpl final : public Postgres {
       return;
     }
     CloneSpec s = spec(upstream, "postgres");
-    s.source = {{"host", upstream.host},          {"port", std::to_string(upstream.port)},
-                {"user", o_.replication_user},    {"passfile", passfile_},
-                {"dbname", "postgres"},           {"application_name", o_.node_name + "-rewind"},
+    s.source = {{"host", upstream.host},       {"port", std::to_string(upstream.port)},
+                {"user", o_.replication_user}, {"passfile", passfile_},
+                {"dbname", "postgres"},        {"application_name", o_.node_name + "-rewind"},
                 {"connect_timeout", "5"}};
     s.source_wait_ms = std::min<int64_t>(o_.op_timeout_ms, 300000);
-    pm_.stop(StopMode::fast, o_.stop_timeout_ms, [this, s, cb, alive = alive_.weak()](const Result& r) {
-      if (!alive.lock()) return;
-      if (!r.ok) {
-        cb(Result::failure("rewind: cannot stop PostgreSQL first: " + r.error));
-        return;
-      }
-      cloner_.rewind(s, cb);
-    });
+    pm_.stop(StopMode::fast, o_.stop_timeout_ms,
+             [this, s, cb, alive = alive_.weak()](const Result& r) {
+               if (!alive.lock()) return;
+               if (!r.ok) {
+                 cb(Result::failure("rewind: cannot stop PostgreSQL first: " + r.error));
+                 return;
+               }
+               cloner_.rewind(s, cb);
+             });
   }
 
   Result move_aside(std::string* new_path) override {
@@ -292,8 +304,9 @@ class PostgresImpl final : public Postgres {
       return;
     }
     if (!conf_written_) {
-      fail_later(cb, "set_synchronous_standby_names: PostgreSQL was adopted and pgwarden has not "
-                     "written its configuration yet; restart it under pgwarden first");
+      fail_later(cb,
+                 "set_synchronous_standby_names: PostgreSQL was adopted and pgwarden has not "
+                 "written its configuration yet; restart it under pgwarden first");
       return;
     }
     std::string err;
@@ -336,8 +349,10 @@ class PostgresImpl final : public Postgres {
   void checkpoint_after_promote() {
     SqlTask& t = tasks_.add(local(o_.op_timeout_ms), o_.op_timeout_ms, "checkpoint after promote",
                             [](const Result& r) {
-                              if (r.ok) PW_INFO("pgctl", "checkpoint after promote done");
-                              else PW_WARN("pgctl", "%s", r.error.c_str());
+                              if (r.ok)
+                                PW_INFO("pgctl", "checkpoint after promote done");
+                              else
+                                PW_WARN("pgctl", "%s", r.error.c_str());
                             });
     t.start([](SqlTask& t) {
       t.run("CHECKPOINT", {}, [](SqlTask& t, const QueryResult&) { t.finish(Result::success()); });
@@ -403,22 +418,22 @@ class PostgresImpl final : public Postgres {
     int64_t timeout = std::max<int64_t>(o_.probe_timeout_ms * 5, 10000);
     SqlTask& t = tasks_.add(local(timeout), timeout, what, std::move(cb));
     t.start([expect](SqlTask& t) {
-      t.run("SELECT pg_reload_conf()", {}, [expect](SqlTask& t, const QueryResult&) {
-        poll_settings(t, expect);
-      });
+      t.run("SELECT pg_reload_conf()", {},
+            [expect](SqlTask& t, const QueryResult&) { poll_settings(t, expect); });
     });
   }
 
   static void poll_settings(SqlTask& t, const std::vector<std::string>& expect) {
-    t.run("SELECT current_setting('primary_conninfo'), current_setting('primary_slot_name'), "
-          "current_setting('synchronous_standby_names')",
-          {}, [expect](SqlTask& t, const QueryResult& r) {
-            if (r.rows.size() == 1 && r.rows[0] == expect) {
-              t.finish(Result::success());
-              return;
-            }
-            t.later(kPollMs, [expect](SqlTask& t) { poll_settings(t, expect); });
-          });
+    t.run(
+        "SELECT current_setting('primary_conninfo'), current_setting('primary_slot_name'), "
+        "current_setting('synchronous_standby_names')",
+        {}, [expect](SqlTask& t, const QueryResult& r) {
+          if (r.rows.size() == 1 && r.rows[0] == expect) {
+            t.finish(Result::success());
+            return;
+          }
+          t.later(kPollMs, [expect](SqlTask& t) { poll_settings(t, expect); });
+        });
   }
 
   event_base* base_;
@@ -429,7 +444,7 @@ class PostgresImpl final : public Postgres {
   Cloner cloner_;
   TaskSet tasks_;
   std::unique_ptr<Child> tool_;
-  ManagedConf conf_;             // what pgwarden.conf says now (valid if conf_written_)
+  ManagedConf conf_;  // what pgwarden.conf says now (valid if conf_written_)
   bool conf_written_ = false;
   Upstream current_upstream_;
   std::function<void(int)> exit_handler_;
@@ -442,6 +457,8 @@ std::unique_ptr<Postgres> Postgres::create(event_base* base, const PgOptions& op
   return std::make_unique<PostgresImpl>(base, opts);
 }
 
-std::string Postgres::slot_name(const std::string& member) { return sanitize_slot_name(member); }
+std::string Postgres::slot_name(const std::string& member) {
+  return sanitize_slot_name(member);
+}
 
 }  // namespace pw::pgctl

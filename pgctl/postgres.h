@@ -65,6 +65,7 @@ struct Status {
   struct Standby {
     std::string application_name, client_addr, state, sync_state;
     uint64_t replay_lsn = 0;
+    uint64_t lag_bytes = 0;      // current_lsn - replay_lsn (extension)
   };
   std::vector<Standby> standbys; // primary: pg_stat_replication
   std::string error;             // set when running == false

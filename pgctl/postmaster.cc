@@ -59,7 +59,8 @@ void Postmaster::arm_tick(int64_t ms) {
 void Postmaster::start(int64_t timeout_ms, Done cb) {
   if (running()) {
     pid_t p = pid();
-    defer(base_, [cb, p] { cb(Result::failure("postmaster already running, pid " + std::to_string(p))); });
+    defer(base_,
+          [cb, p] { cb(Result::failure("postmaster already running, pid " + std::to_string(p))); });
     return;
   }
   ChildOptions o;
@@ -74,8 +75,8 @@ void Postmaster::start(int64_t timeout_ms, Done cb) {
     Child* old = child_.release();
     defer(base_, [old] { delete old; });
   }
-  child_ = Child::spawn(base_, std::move(o), [this](const ChildExit& ex) { on_child_exit(ex); },
-                        &err);
+  child_ = Child::spawn(
+      base_, std::move(o), [this](const ChildExit& ex) { on_child_exit(ex); }, &err);
   if (!child_) {
     defer(base_, [cb, err] { cb(Result::failure("cannot start postgres: " + err)); });
     return;
@@ -94,8 +95,9 @@ void Postmaster::adopt(pid_t pid) {
   }
   adopted_ = std::make_unique<ProcessWatch>(base_, pid, false,
                                             [this](int status) { on_adopted_exit(status); });
-  PW_WARN("pgctl", "postmaster adopted pid=%d data_dir=%s: it was not started by pgwarden and "
-                   "will not die with it until restarted",
+  PW_WARN("pgctl",
+          "postmaster adopted pid=%d data_dir=%s: it was not started by pgwarden and "
+          "will not die with it until restarted",
           pid, data_dir_.c_str());
 }
 
@@ -110,7 +112,9 @@ bool Postmaster::send(int sig, bool group) {
   return false;
 }
 
-bool Postmaster::reload() { return send(SIGHUP, false); }
+bool Postmaster::reload() {
+  return send(SIGHUP, false);
+}
 
 void Postmaster::stop(StopMode mode, int64_t step_timeout_ms, Done cb) {
   if (!running()) {
@@ -155,8 +159,8 @@ void Postmaster::on_tick(int, short, void* arg) {
   if (self->stop_cb_ && self->running()) {
     if (mono_ms() >= self->step_deadline_) {
       if (self->stop_step_ >= 3) {
-        self->finish_stop(Result::failure("postmaster pid " + std::to_string(self->pid()) +
-                                          " survived SIGKILL"));
+        self->finish_stop(
+            Result::failure("postmaster pid " + std::to_string(self->pid()) + " survived SIGKILL"));
         return;
       }
       self->escalate();
@@ -181,7 +185,8 @@ void Postmaster::check_ready() {
     finish_start(Result::failure("postgres did not accept connections in time (pid " +
                                  std::to_string(child_->pid()) + ", status '" + p.status +
                                  "'); last output:" + tail));
-    stop(StopMode::immediate, step_timeout_ms_ > 0 ? step_timeout_ms_ : 10000, [](const Result&) {});
+    stop(StopMode::immediate, step_timeout_ms_ > 0 ? step_timeout_ms_ : 10000,
+         [](const Result&) {});
   }
 }
 
@@ -210,8 +215,10 @@ void Postmaster::on_child_exit(const ChildExit& ex) {
   if (start_cb_) finish_start(Result::failure("postgres stopped during startup"));
   if (stop_cb_) {
     if (stop_step_ > 1)
-      PW_WARN("pgctl", "postmaster stopped only after escalation (step %d): crash recovery "
-                       "will run at the next start", stop_step_);
+      PW_WARN("pgctl",
+              "postmaster stopped only after escalation (step %d): crash recovery "
+              "will run at the next start",
+              stop_step_);
     finish_stop(Result::success());
     return;
   }

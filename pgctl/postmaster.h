@@ -75,7 +75,7 @@ class Postmaster {
   int64_t start_deadline_ = 0;
   // stop in progress
   Done stop_cb_;
-  int stop_step_ = 0;              // 0 idle, 1 fast, 2 immediate, 3 SIGKILL
+  int stop_step_ = 0;  // 0 idle, 1 fast, 2 immediate, 3 SIGKILL
   int64_t step_timeout_ms_ = 0;
   int64_t step_deadline_ = 0;
 };

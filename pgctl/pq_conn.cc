@@ -120,10 +120,17 @@ void PqConn::connect(ConnectFn cb) {
 void PqConn::on_socket(int, short, void* arg) {
   auto* self = static_cast<PqConn*>(arg);
   switch (self->phase_) {
-    case Phase::connecting: self->step_connect(); break;
-    case Phase::flushing: self->step_flush(); break;
-    case Phase::reading: self->step_read(); break;
-    case Phase::idle: break;
+    case Phase::connecting:
+      self->step_connect();
+      break;
+    case Phase::flushing:
+      self->step_flush();
+      break;
+    case Phase::reading:
+      self->step_read();
+      break;
+    case Phase::idle:
+      break;
   }
 }
 
@@ -135,14 +142,20 @@ void PqConn::on_timeout(int, short, void* arg) {
 
 void PqConn::step_connect() {
   switch (PQconnectPoll(conn_)) {
-    case PGRES_POLLING_READING: wait_socket(EV_READ); return;
-    case PGRES_POLLING_WRITING: wait_socket(EV_WRITE); return;
+    case PGRES_POLLING_READING:
+      wait_socket(EV_READ);
+      return;
+    case PGRES_POLLING_WRITING:
+      wait_socket(EV_WRITE);
+      return;
     case PGRES_POLLING_OK:
       PQsetnonblocking(conn_, 1);
       finish_connect("");
       return;
     case PGRES_POLLING_FAILED:
-    default: fail(clean_error(PQerrorMessage(conn_))); return;
+    default:
+      fail(clean_error(PQerrorMessage(conn_)));
+      return;
   }
 }
 

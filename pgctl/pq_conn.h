@@ -24,9 +24,9 @@ namespace pw::pgctl {
 
 struct QueryResult {
   bool ok = false;
-  std::string error;                              // when !ok
+  std::string error;  // when !ok
   std::vector<std::string> columns;
-  std::vector<std::vector<std::string>> rows;     // text values; NULL → ""
+  std::vector<std::vector<std::string>> rows;  // text values; NULL → ""
   std::vector<std::vector<bool>> nulls;
   bool is_null(size_t r, size_t c) const { return nulls[r][c]; }
   const std::string& at(size_t r, size_t c) const { return rows[r][c]; }
@@ -85,8 +85,8 @@ class PqConn {
 
 /// Connection parameters for the local server over its unix socket, as the
 /// superuser (peer authentication), with a server-side statement_timeout.
-PqConn::Params local_params(const std::string& socket_dir, uint16_t port,
-                            const std::string& user, int64_t statement_timeout_ms,
+PqConn::Params local_params(const std::string& socket_dir, uint16_t port, const std::string& user,
+                            int64_t statement_timeout_ms,
                             const std::string& application_name = "pgwarden");
 
 }  // namespace pw::pgctl

@@ -37,7 +37,9 @@ uint64_t lsn_or_zero(const QueryResult& r, size_t row, size_t col) {
 }
 
 uint32_t u32_or_zero(const QueryResult& r, size_t row, size_t col) {
-  return r.is_null(row, col) ? 0 : static_cast<uint32_t>(std::strtoul(r.at(row, col).c_str(), nullptr, 10));
+  return r.is_null(row, col)
+             ? 0
+             : static_cast<uint32_t>(std::strtoul(r.at(row, col).c_str(), nullptr, 10));
 }
 
 }  // namespace
@@ -88,6 +90,7 @@ void start_probe(TaskSet& tasks, const PqConn::Params& params, int64_t timeout_m
             s.state = r.at(i, 2);
             s.sync_state = r.at(i, 3);
             s.replay_lsn = lsn_or_zero(r, i, 4);
+            if (st->current_lsn > s.replay_lsn) s.lag_bytes = st->current_lsn - s.replay_lsn;
             st->standbys.push_back(std::move(s));
           }
           t.run(kSlotsSql, {}, [st](SqlTask& t, const QueryResult& r) {

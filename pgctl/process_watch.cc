@@ -52,9 +52,13 @@ bool ProcessWatch::signal(int sig) {
   return ::kill(pid_, sig) == 0;
 }
 
-void ProcessWatch::on_event(int, short, void* arg) { static_cast<ProcessWatch*>(arg)->check(); }
+void ProcessWatch::on_event(int, short, void* arg) {
+  static_cast<ProcessWatch*>(arg)->check();
+}
 
-void ProcessWatch::poll_now() { check(); }
+void ProcessWatch::poll_now() {
+  check();
+}
 
 void ProcessWatch::check() {
   if (exited_) return;

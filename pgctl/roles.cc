@@ -17,7 +17,8 @@ struct Secret {
 };
 
 std::string escape(PGconn* c, const std::string& s, bool ident) {
-  char* e = ident ? PQescapeIdentifier(c, s.c_str(), s.size()) : PQescapeLiteral(c, s.c_str(), s.size());
+  char* e =
+      ident ? PQescapeIdentifier(c, s.c_str(), s.size()) : PQescapeLiteral(c, s.c_str(), s.size());
   if (!e) return "";
   std::string out = e;
   PQfreemem(e);
@@ -33,9 +34,8 @@ const char* const kRewindGrants[] = {
 
 }  // namespace
 
-void start_ensure_replication_role(TaskSet& tasks, const PqConn::Params& params,
-                                   int64_t timeout_ms, const std::string& user,
-                                   std::string password, Done cb) {
+void start_ensure_replication_role(TaskSet& tasks, const PqConn::Params& params, int64_t timeout_ms,
+                                   const std::string& user, std::string password, Done cb) {
   auto secret = std::make_shared<Secret>();
   secret->value = std::move(password);
   explicit_bzero(password.data(), password.size());
@@ -44,39 +44,41 @@ void start_ensure_replication_role(TaskSet& tasks, const PqConn::Params& params,
     // Statement logging off for this session: the next statements carry a
     // password verifier (not the password, but still not for log files).
     t.run("SET log_statement = 'none'", {}, [secret, user](SqlTask& t, const QueryResult&) {
-      t.run("SET log_min_duration_statement = -1", {}, [secret, user](SqlTask& t, const QueryResult&) {
-        t.run("SELECT 1 FROM pg_roles WHERE rolname = $1", {user},
-              [secret, user](SqlTask& t, const QueryResult& r) {
-                bool exists = !r.rows.empty();
-                // Algorithm given explicitly: no extra round trip asking the
-                // server for password_encryption (that call would block).
-                char* verifier =
-                    PQencryptPasswordConn(t.pg(), secret->value.c_str(), user.c_str(),
-                                          "scram-sha-256");
-                if (!verifier) {
-                  t.finish(Result::failure("ensure_replication_role: cannot compute the SCRAM "
-                                           "verifier: " + std::string(PQerrorMessage(t.pg()))));
-                  return;
-                }
-                std::string sql = std::string(exists ? "ALTER" : "CREATE") + " ROLE " +
-                                  escape(t.pg(), user, true) +
-                                  " WITH LOGIN REPLICATION PASSWORD " +
-                                  escape(t.pg(), verifier, false);
-                PQfreemem(verifier);
-                t.run(sql, {}, [exists, user](SqlTask& t, const QueryResult&) {
-                  PW_INFO("pgctl", "replication role %s user=%s", exists ? "updated" : "created",
-                          user.c_str());
-                  std::string grants;
-                  for (const char* fn : kRewindGrants)
-                    grants += "GRANT EXECUTE ON FUNCTION " + std::string(fn) + " TO " +
-                              escape(t.pg(), user, true) + "; ";
-                  // Several statements, no parameters: sent as one simple query.
-                  t.run("DO $$BEGIN " + grants + "END$$", {},
-                        [](SqlTask& t, const QueryResult&) { t.finish(Result::success()); });
-                });
-                explicit_bzero(sql.data(), sql.size());
-              });
-      });
+      t.run("SET log_min_duration_statement = -1", {},
+            [secret, user](SqlTask& t, const QueryResult&) {
+              t.run("SELECT 1 FROM pg_roles WHERE rolname = $1", {user},
+                    [secret, user](SqlTask& t, const QueryResult& r) {
+                      bool exists = !r.rows.empty();
+                      // Algorithm given explicitly: no extra round trip asking the
+                      // server for password_encryption (that call would block).
+                      char* verifier = PQencryptPasswordConn(t.pg(), secret->value.c_str(),
+                                                             user.c_str(), "scram-sha-256");
+                      if (!verifier) {
+                        t.finish(
+                            Result::failure("ensure_replication_role: cannot compute the SCRAM "
+                                            "verifier: " +
+                                            std::string(PQerrorMessage(t.pg()))));
+                        return;
+                      }
+                      std::string sql = std::string(exists ? "ALTER" : "CREATE") + " ROLE " +
+                                        escape(t.pg(), user, true) +
+                                        " WITH LOGIN REPLICATION PASSWORD " +
+                                        escape(t.pg(), verifier, false);
+                      PQfreemem(verifier);
+                      t.run(sql, {}, [exists, user](SqlTask& t, const QueryResult&) {
+                        PW_INFO("pgctl", "replication role %s user=%s",
+                                exists ? "updated" : "created", user.c_str());
+                        std::string grants;
+                        for (const char* fn : kRewindGrants)
+                          grants += "GRANT EXECUTE ON FUNCTION " + std::string(fn) + " TO " +
+                                    escape(t.pg(), user, true) + "; ";
+                        // Several statements, no parameters: sent as one simple query.
+                        t.run("DO $$BEGIN " + grants + "END$$", {},
+                              [](SqlTask& t, const QueryResult&) { t.finish(Result::success()); });
+                      });
+                      explicit_bzero(sql.data(), sql.size());
+                    });
+            });
     });
   });
 }

@@ -14,8 +14,7 @@
 
 namespace pw::pgctl {
 
-void start_ensure_replication_role(TaskSet& tasks, const PqConn::Params& params,
-                                   int64_t timeout_ms, const std::string& user,
-                                   std::string password, Done cb);
+void start_ensure_replication_role(TaskSet& tasks, const PqConn::Params& params, int64_t timeout_ms,
+                                   const std::string& user, std::string password, Done cb);
 
 }  // namespace pw::pgctl

@@ -21,8 +21,7 @@ bool read_password_file(const std::string& path, std::string* password, std::str
     return false;
   }
   if (st.st_mode & 077) {
-    *error = "replication password file " + path +
-             " is readable by group or others: chmod 0600 it";
+    *error = "replication password file " + path + " is readable by group or others: chmod 0600 it";
     return false;
   }
   std::string text;

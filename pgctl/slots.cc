@@ -44,18 +44,19 @@ void drop_next(SqlTask& t, std::shared_ptr<SlotSync> s) {
   s->to_drop.pop_back();
   // Only an inactive slot can be dropped; the WHERE makes a slot that
   // became active meanwhile a no-op instead of an error.
-  t.run("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-        "WHERE slot_name = $1 AND NOT active",
-        {name}, [s, name](SqlTask& t, const QueryResult& r) {
-          if (r.rows.empty()) {
-            ++s->busy;
-            PW_WARN("pgctl", "slot not dropped name=%s reason=\"in use\"", name.c_str());
-          } else {
-            ++s->dropped;
-            PW_INFO("pgctl", "slot dropped name=%s", name.c_str());
-          }
-          drop_next(t, s);
-        });
+  t.run(
+      "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+      "WHERE slot_name = $1 AND NOT active",
+      {name}, [s, name](SqlTask& t, const QueryResult& r) {
+        if (r.rows.empty()) {
+          ++s->busy;
+          PW_WARN("pgctl", "slot not dropped name=%s reason=\"in use\"", name.c_str());
+        } else {
+          ++s->dropped;
+          PW_INFO("pgctl", "slot dropped name=%s", name.c_str());
+        }
+        drop_next(t, s);
+      });
 }
 
 }  // namespace
@@ -63,9 +64,12 @@ void drop_next(SqlTask& t, std::shared_ptr<SlotSync> s) {
 std::string sanitize_slot_name(const std::string& member) {
   std::string out;
   for (char c : member) {
-    if (c >= 'A' && c <= 'Z') out += static_cast<char>(c - 'A' + 'a');
-    else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') out += c;
-    else out += '_';
+    if (c >= 'A' && c <= 'Z')
+      out += static_cast<char>(c - 'A' + 'a');
+    else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')
+      out += c;
+    else
+      out += '_';
   }
   if (out.empty()) out = "_";
   if (out.size() > 63) out.resize(63);

@@ -102,8 +102,8 @@ SqlTask& TaskSet::add(PqConn::Params params, int64_t timeout_ms, std::string wha
     evtimer_add(reap_ev_, &tv);
     if (done) done(r);
   };
-  tasks_.push_back(std::make_unique<SqlTask>(base_, std::move(params), timeout_ms,
-                                             std::move(what), std::move(wrapped)));
+  tasks_.push_back(std::make_unique<SqlTask>(base_, std::move(params), timeout_ms, std::move(what),
+                                             std::move(wrapped)));
   return *tasks_.back();
 }
 

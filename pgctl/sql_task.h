@@ -25,8 +25,7 @@ class SqlTask {
  public:
   using Step = std::function<void(SqlTask&, const QueryResult&)>;
   /// `what` names the task in errors ("sync_slots: ...").
-  SqlTask(event_base* base, PqConn::Params params, int64_t timeout_ms, std::string what,
-          Done done);
+  SqlTask(event_base* base, PqConn::Params params, int64_t timeout_ms, std::string what, Done done);
   ~SqlTask();
   SqlTask(const SqlTask&) = delete;
   SqlTask& operator=(const SqlTask&) = delete;

@@ -72,12 +72,15 @@ TEST_CASE("a 50 ms timer keeps firing while a large clone runs") {
   ticker.last = mono_ms();
   ticker.active = true;
   n2->basebackup({"127.0.4.41", 15432}, [done](const pgctl::Result& x) { *done = x; });
-  run_until(loop.base, [&] {
-    auto p = n2->clone_progress();
-    if (p.active && p.done_kb > 0 && p.total_kb > 0 && p.done_kb < p.total_kb)
-      saw_progress_midway = true;
-    return done->has_value();
-  }, 600000);
+  run_until(
+      loop.base,
+      [&] {
+        auto p = n2->clone_progress();
+        if (p.active && p.done_kb > 0 && p.total_kb > 0 && p.done_kb < p.total_kb)
+          saw_progress_midway = true;
+        return done->has_value();
+      },
+      600000);
   ticker.active = false;
   event_free(tick);
   REQUIRE(done->has_value());
@@ -85,15 +88,17 @@ TEST_CASE("a 50 ms timer keeps firing while a large clone runs") {
 
   auto prog = n2->clone_progress();
   int64_t elapsed = prog.finished_ms - prog.started_ms;
-  INFO("clone took " << elapsed << " ms, " << ticker.ticks << " ticks, max gap "
-                     << ticker.max_gap << " ms, copied " << prog.total_kb << " kB");
+  INFO("clone took " << elapsed << " ms, " << ticker.ticks << " ticks, max gap " << ticker.max_gap
+                     << " ms, copied " << prog.total_kb << " kB");
   CHECK(prog.total_kb >= 250 * 1024);
   CHECK(saw_progress_midway);  // progress was reported while copying
   // The timer ran all along the copy, never held up by it.
   CHECK(ticker.ticks >= elapsed / 50 / 2);
   CHECK(ticker.max_gap < 1000);
 
-  r = wait_op(loop.base, [&](pgctl::Done d) { n2->start(pgctl::Role::standby, {"127.0.4.41", 15432}, d); });
+  r = wait_op(loop.base, [&](pgctl::Done d) {
+    n2->start(pgctl::Role::standby, {"127.0.4.41", 15432}, d);
+  });
   REQUIRE(r.error == "");
   q = sql(loop.base, local(o2), "SELECT count(*) FROM big");
   CHECK(q.at(0, 0) == "300000");

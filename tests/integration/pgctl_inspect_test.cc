@@ -122,7 +122,8 @@ TEST_CASE("inspection classifies empty, valid, foreign, garbage and bad permissi
     write_text(o.data_dir + "/PG_VERSION", "14\n");
     auto other = pg->inspect();
     CHECK(other.kind == Kind::unusable);
-    CHECK_THAT(other.reason, Catch::Contains("PostgreSQL 14") && Catch::Contains("bin_dir runs 15"));
+    CHECK_THAT(other.reason,
+               Catch::Contains("PostgreSQL 14") && Catch::Contains("bin_dir runs 15"));
     write_text(o.data_dir + "/PG_VERSION", "15\n");
 
     // Wrong permissions.

@@ -20,9 +20,8 @@ int main(int argc, char** argv) {
     fprintf(stderr, "initdb failed: %s\n", r.error.c_str());
     return 1;
   }
-  r = pw::test::wait_op(loop.base, [&](pw::pgctl::Done d) {
-    pg->start(pw::pgctl::Role::primary, {}, d);
-  });
+  r = pw::test::wait_op(loop.base,
+                        [&](pw::pgctl::Done d) { pg->start(pw::pgctl::Role::primary, {}, d); });
   if (!r.ok) {
     fprintf(stderr, "start failed: %s\n", r.error.c_str());
     return 1;

@@ -54,9 +54,11 @@ TEST_CASE("the postmaster dies when the process that started it is killed") {
     if (sscanf(line.c_str(), "POSTMASTER %d", &pid) == 1) postmaster = pid;
   };
   std::string err;
-  auto helper = pgctl::Child::spawn(loop.base, co, [&](const pgctl::ChildExit& ex) { helper_exit = ex; }, &err);
+  auto helper = pgctl::Child::spawn(
+      loop.base, co, [&](const pgctl::ChildExit& ex) { helper_exit = ex; }, &err);
   REQUIRE(helper);
-  REQUIRE(run_until(loop.base, [&] { return postmaster != 0 || helper_exit.has_value(); }, 240000));
+  REQUIRE(run_until(
+      loop.base, [&] { return postmaster != 0 || helper_exit.has_value(); }, 240000));
   REQUIRE(postmaster > 0);
   REQUIRE_FALSE(helper_exit.has_value());
   CHECK(parent_of(postmaster) == helper->pid());
@@ -64,13 +66,13 @@ TEST_CASE("the postmaster dies when the process that started it is killed") {
   REQUIRE(processes_under(td.path()).size() >= 3);
 
   REQUIRE(kill(helper->pid(), SIGKILL) == 0);
-  REQUIRE(run_until(loop.base, [&] { return helper_exit.has_value(); }, 30000));
+  REQUIRE(run_until(
+      loop.base, [&] { return helper_exit.has_value(); }, 30000));
   CHECK(helper_exit->describe() == "killed by signal 9");
 
   // Nobody asked PostgreSQL to stop; it must go by itself.
-  bool gone = run_until(loop.base, [&] {
-    return dead(postmaster) && processes_under(td.path()).empty();
-  }, 30000);
+  bool gone = run_until(
+      loop.base, [&] { return dead(postmaster) && processes_under(td.path()).empty(); }, 30000);
   CHECK(gone);
   CHECK(dead(postmaster));
   CHECK(processes_under(td.path()).empty());

@@ -117,8 +117,10 @@ TEST_CASE("initdb, start as primary, probe, managed config, role, slots, stop") 
   REQUIRE(q.ok);
   REQUIRE(q.rows.size() == 1);
   CHECK(q.rows[0] == std::vector<std::string>{"t", "t", "t"});
-  pgctl::PqConn::Params tcp = {{"host", "127.0.4.11"}, {"port", "15432"},
-                               {"user", "replicator"}, {"dbname", "postgres"},
+  pgctl::PqConn::Params tcp = {{"host", "127.0.4.11"},
+                               {"port", "15432"},
+                               {"user", "replicator"},
+                               {"dbname", "postgres"},
                                {"password", test_password()}};
   q = sql(loop.base, tcp, "SELECT current_user");
   REQUIRE(q.error == "");
@@ -166,7 +168,8 @@ TEST_CASE("initdb, start as primary, probe, managed config, role, slots, stop") 
   pg->set_exit_handler([&](int) { ++owner_saw_exit; });
   r = wait_op(loop.base, [&](pgctl::Done d) { adopter->stop(StopMode::fast, d); });
   REQUIRE(r.error == "");
-  CHECK(run_until(loop.base, [&] { return owner_saw_exit == 1; }, 30000));
+  CHECK(run_until(
+      loop.base, [&] { return owner_saw_exit == 1; }, 30000));
   CHECK(pg->postmaster_pid() == 0);
   info = pg->inspect();
   CHECK(info.clean_shutdown);
@@ -216,5 +219,6 @@ TEST_CASE("initdb, start as primary, probe, managed config, role, slots, stop") 
   CHECK(logged.find("Secret-7f3a9") == std::string::npos);
   // The passfile holds it, readable by us only.
   struct stat sb;
-  REQUIRE(stat((o.socket_dir + "/pgwarden.pgpass").c_str(), &sb) != 0);  // no standby: not written yet
+  REQUIRE(stat((o.socket_dir + "/pgwarden.pgpass").c_str(), &sb) !=
+          0);  // no standby: not written yet
 }

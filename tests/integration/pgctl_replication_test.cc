@@ -50,9 +50,8 @@ TEST_CASE("a clone streams from the primary with its slot") {
   auto s1 = wait_probe(loop.base, *t.n1);
   REQUIRE(s1.current_lsn > 0);
   uint64_t target = s1.current_lsn;
-  s2 = probe_until(loop.base, *t.n2, [&](const pgctl::Status& s) {
-    return s.replay_lsn >= target;
-  });
+  s2 =
+      probe_until(loop.base, *t.n2, [&](const pgctl::Status& s) { return s.replay_lsn >= target; });
   CHECK(s2.receive_lsn >= target);
   CHECK(s2.replay_lsn >= target);
   q = sql(loop.base, local(t.o2), "SELECT count(*) FROM t");
@@ -65,9 +64,8 @@ TEST_CASE("a clone streams from the primary with its slot") {
   s1 = wait_probe(loop.base, *t.n1);
   REQUIRE(s1.current_lsn > target);
   target = s1.current_lsn;
-  s2 = probe_until(loop.base, *t.n2, [&](const pgctl::Status& s) {
-    return s.replay_lsn >= target;
-  });
+  s2 =
+      probe_until(loop.base, *t.n2, [&](const pgctl::Status& s) { return s.replay_lsn >= target; });
   CHECK(s2.replay_lsn >= target);
 
   // The primary sees the standby (by its node name) and its slot in use.
@@ -80,6 +78,8 @@ TEST_CASE("a clone streams from the primary with its slot") {
   CHECK(s1.standbys[0].state == "streaming");
   CHECK(s1.standbys[0].sync_state == "async");
   CHECK(s1.standbys[0].replay_lsn >= target);
+  CHECK(s1.standbys[0].lag_bytes ==
+        s1.current_lsn - std::min(s1.current_lsn, s1.standbys[0].replay_lsn));
   REQUIRE(s1.slots.size() == 1);
   CHECK(s1.slots[0].name == "n2");
   CHECK(s1.slots[0].active);
@@ -96,9 +96,8 @@ TEST_CASE("a clone streams from the primary with its slot") {
   auto r = wait_op(loop.base, [&](pgctl::Done d) { t.n2->follow({"127.0.4.19", 15432}, d); });
   REQUIRE(r.error == "");
   CHECK(t.n2->postmaster_pid() == standby_pid);
-  s2 = probe_until(loop.base, *t.n2, [](const pgctl::Status& s) {
-    return s.running && !s.wal_receiver_streaming;
-  });
+  s2 = probe_until(loop.base, *t.n2,
+                   [](const pgctl::Status& s) { return s.running && !s.wal_receiver_streaming; });
   CHECK_FALSE(s2.wal_receiver_streaming);
   q = sql(loop.base, local(t.o2), "SHOW primary_conninfo");
   CHECK_THAT(q.at(0, 0), Catch::Contains("127.0.4.19"));

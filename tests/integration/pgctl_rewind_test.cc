@@ -33,7 +33,8 @@ TEST_CASE("promote, diverge, pg_rewind the old primary, rejoin as standby") {
   CHECK(s2.timeline == 2);
   CHECK_FALSE(t.n2->inspect().was_standby);  // standby.signal is gone
 
-  q = sql(loop.base, local(t.o1), "INSERT INTO t SELECT 'old-primary-' || g FROM generate_series(1, 1000) g");
+  q = sql(loop.base, local(t.o1),
+          "INSERT INTO t SELECT 'old-primary-' || g FROM generate_series(1, 1000) g");
   REQUIRE(q.error == "");
   q = sql(loop.base, local(t.o1), "CHECKPOINT");
   REQUIRE(q.error == "");
@@ -43,9 +44,8 @@ TEST_CASE("promote, diverge, pg_rewind the old primary, rejoin as standby") {
   CHECK(s1.timeline == 1);
 
   // The new primary keeps a slot for the old one before it rejoins.
-  r = wait_op(loop.base, [&](pgctl::Done d) {
-    t.n2->sync_slots({pgctl::Postgres::slot_name("n1")}, d);
-  });
+  r = wait_op(loop.base,
+              [&](pgctl::Done d) { t.n2->sync_slots({pgctl::Postgres::slot_name("n1")}, d); });
   REQUIRE(r.error == "");
 
   // n1 crashes as a primary would (immediate: no clean shutdown), then
@@ -72,7 +72,8 @@ TEST_CASE("promote, diverge, pg_rewind the old primary, rejoin as standby") {
   q = sql(loop.base, local(t.o2), "INSERT INTO t VALUES ('new-primary-2')");
   REQUIRE(q.error == "");
   target = wait_probe(loop.base, *t.n2).current_lsn;
-  s1 = probe_until(loop.base, *t.n1, [&](const pgctl::Status& s) { return s.replay_lsn >= target; });
+  s1 =
+      probe_until(loop.base, *t.n1, [&](const pgctl::Status& s) { return s.replay_lsn >= target; });
   REQUIRE(s1.replay_lsn >= target);
   q = sql(loop.base, local(t.o1), "SELECT string_agg(v, ',' ORDER BY v) FROM t");
   REQUIRE(q.error == "");

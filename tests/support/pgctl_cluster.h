@@ -30,9 +30,8 @@ inline void build_two_nodes(event_base* base, const std::string& root, TwoNodes&
   REQUIRE(r.error == "");
   r = wait_op(base, [&](pgctl::Done d) { t.n1->ensure_replication_role(d); });
   REQUIRE(r.error == "");
-  r = wait_op(base, [&](pgctl::Done d) {
-    t.n1->sync_slots({pgctl::Postgres::slot_name("n2")}, d);
-  });
+  r = wait_op(base,
+              [&](pgctl::Done d) { t.n1->sync_slots({pgctl::Postgres::slot_name("n2")}, d); });
   REQUIRE(r.error == "");
   r = wait_op(base, [&](pgctl::Done d) { t.n2->basebackup(t.up1, d); });
   REQUIRE(r.error == "");
@@ -41,9 +40,8 @@ inline void build_two_nodes(event_base* base, const std::string& root, TwoNodes&
   REQUIRE(info.system_id == t.n1->inspect().system_id);
   r = wait_op(base, [&](pgctl::Done d) { t.n2->start(pgctl::Role::standby, t.up1, d); });
   REQUIRE(r.error == "");
-  auto st = probe_until(base, *t.n2, [](const pgctl::Status& s) {
-    return s.running && s.wal_receiver_streaming;
-  });
+  auto st = probe_until(
+      base, *t.n2, [](const pgctl::Status& s) { return s.running && s.wal_receiver_streaming; });
   REQUIRE(st.error == "");
   REQUIRE(st.wal_receiver_streaming);
 }

@@ -39,7 +39,8 @@ struct Loop {
 /// Turns the loop until `pred()` holds or `timeout_ms` passes.
 inline bool run_until(event_base* base, const std::function<bool()>& pred, int64_t timeout_ms) {
   int64_t deadline = mono_ms() + timeout_ms;
-  event* tick = event_new(base, -1, EV_PERSIST, [](int, short, void*) {}, nullptr);
+  event* tick = event_new(
+      base, -1, EV_PERSIST, [](int, short, void*) {}, nullptr);
   timeval tv{0, 20000};
   event_add(tick, &tv);
   bool ok = pred();
@@ -56,7 +57,8 @@ inline pgctl::Result wait_op(event_base* base, const std::function<void(pgctl::D
                              int64_t timeout_ms = 300000) {
   auto r = std::make_shared<std::optional<pgctl::Result>>();
   op([r](const pgctl::Result& x) { *r = x; });
-  if (!run_until(base, [r] { return r->has_value(); }, timeout_ms))
+  if (!run_until(
+          base, [r] { return r->has_value(); }, timeout_ms))
     return pgctl::Result::failure("test: operation did not finish in time");
   return **r;
 }
@@ -64,7 +66,8 @@ inline pgctl::Result wait_op(event_base* base, const std::function<void(pgctl::D
 inline pgctl::Status wait_probe(event_base* base, pgctl::Postgres& pg) {
   auto s = std::make_shared<std::optional<pgctl::Status>>();
   pg.probe([s](const pgctl::Status& st) { *s = st; });
-  if (!run_until(base, [s] { return s->has_value(); }, 60000)) {
+  if (!run_until(
+          base, [s] { return s->has_value(); }, 60000)) {
     pgctl::Status st;
     st.error = "test: probe did not finish";
     return st;
@@ -81,7 +84,8 @@ inline pgctl::Status probe_until(event_base* base, pgctl::Postgres& pg,
   for (;;) {
     st = wait_probe(base, pg);
     if (pred(st) || mono_ms() >= deadline) return st;
-    run_until(base, [] { return false; }, 200);
+    run_until(
+        base, [] { return false; }, 200);
   }
 }
 
@@ -100,7 +104,8 @@ inline pgctl::QueryResult sql(event_base* base, const pgctl::PqConn::Params& par
     }
     raw->query(q, {}, [out](const pgctl::QueryResult& r) { *out = r; });
   });
-  if (!run_until(base, [out] { return out->has_value(); }, timeout_ms + 1000)) {
+  if (!run_until(
+          base, [out] { return out->has_value(); }, timeout_ms + 1000)) {
     pgctl::QueryResult r;
     r.error = "test: query did not finish";
     return r;
@@ -133,7 +138,9 @@ inline std::string read_text(const std::string& path) {
 
 /// The replication password the tests use: with characters that need
 /// escaping in a pgpass file, and distinctive enough to grep logs for.
-inline const char* test_password() { return "Rep:l1c4\\tion-Secret-7f3a9"; }
+inline const char* test_password() {
+  return "Rep:l1c4\\tion-Secret-7f3a9";
+}
 
 /// Options for node `name` listening on `addr`:15432, everything under `root`.
 inline pgctl::PgOptions node_options(const std::string& root, const std::string& name,

@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -29,7 +29,8 @@ struct Loop {
   ~Loop() { event_base_free(base); }
   bool run_until(const std::function<bool()>& pred, int64_t timeout_ms) {
     int64_t deadline = mono_ms() + timeout_ms;
-    event* tick = event_new(base, -1, EV_PERSIST, [](int, short, void*) {}, nullptr);
+    event* tick = event_new(
+        base, -1, EV_PERSIST, [](int, short, void*) {}, nullptr);
     timeval tv{0, 10000};
     event_add(tick, &tv);
     while (!pred() && mono_ms() < deadline) event_base_loop(base, EVLOOP_ONCE);
@@ -62,7 +63,8 @@ TEST_CASE("output lines and the exit status are reported") {
   auto o = sh("echo first; echo second >&2; printf 'no newline'; exit 3");
   o.on_line = [&](const std::string& l) { seen.push_back(l); };
   std::string err;
-  auto c = Child::spawn(loop.base, o, [&](const ChildExit& e) { ex = e; }, &err);
+  auto c = Child::spawn(
+      loop.base, o, [&](const ChildExit& e) { ex = e; }, &err);
   REQUIRE(c);
   CHECK(c->running());
   REQUIRE(loop.run_until([&] { return ex.has_value(); }, 10000));
@@ -79,7 +81,8 @@ TEST_CASE("a missing binary is refused at spawn") {
   ChildOptions o;
   o.argv = {"/nonexistent/initdb"};
   std::string err;
-  auto c = Child::spawn(loop.base, o, [](const ChildExit&) {}, &err);
+  auto c = Child::spawn(
+      loop.base, o, [](const ChildExit&) {}, &err);
   CHECK_FALSE(c);
   CHECK_THAT(err, Catch::Contains("/nonexistent/initdb"));
 }
@@ -90,7 +93,8 @@ TEST_CASE("a timeout sends SIGTERM, then SIGKILL to a child that ignores it") {
   auto o = sh("exec sleep 30");
   o.timeout_ms = 100;
   std::string err;
-  auto c = Child::spawn(loop.base, o, [&](const ChildExit& e) { ex = e; }, &err);
+  auto c = Child::spawn(
+      loop.base, o, [&](const ChildExit& e) { ex = e; }, &err);
   REQUIRE(loop.run_until([&] { return ex.has_value(); }, 10000));
   CHECK(ex->timed_out);
   CHECK(ex->describe() == "timed out (killed by signal 15)");
@@ -99,7 +103,8 @@ TEST_CASE("a timeout sends SIGTERM, then SIGKILL to a child that ignores it") {
   o = sh("trap '' TERM; exec sleep 30");  // an ignored signal stays ignored across exec
   o.timeout_ms = 100;
   o.kill_grace_ms = 200;
-  c = Child::spawn(loop.base, o, [&](const ChildExit& e) { ex = e; }, &err);
+  c = Child::spawn(
+      loop.base, o, [&](const ChildExit& e) { ex = e; }, &err);
   REQUIRE(loop.run_until([&] { return ex.has_value(); }, 10000));
   CHECK(ex->timed_out);
   CHECK(ex->describe() == "timed out (killed by signal 9)");
@@ -113,7 +118,8 @@ TEST_CASE("many children at once each report their own exit") {
   for (int i = 0; i < 40; ++i) {
     std::string err;
     auto o = sh("sleep 0.$((" + std::to_string(i) + " % 3)); exit " + std::to_string(i));
-    auto c = Child::spawn(loop.base, o, [&got](const ChildExit& e) { got[e.pid] = e; }, &err);
+    auto c = Child::spawn(
+        loop.base, o, [&got](const ChildExit& e) { got[e.pid] = e; }, &err);
     REQUIRE(c);
     expected[c->pid()] = i;
     kids.push_back(std::move(c));
@@ -135,7 +141,8 @@ TEST_CASE("the child inherits no descriptor beyond stdin/stdout/stderr") {
   auto o = sh("for f in /proc/$$/fd/*; do echo ${f##*/}; done");
   o.tail_lines = 100;
   std::string err;
-  auto c = Child::spawn(loop.base, o, [&](const ChildExit& e) { ex = e; }, &err);
+  auto c = Child::spawn(
+      loop.base, o, [&](const ChildExit& e) { ex = e; }, &err);
   REQUIRE(loop.run_until([&] { return ex.has_value(); }, 10000));
   close(leaked);
   close(57);
@@ -160,7 +167,8 @@ TEST_CASE("PR_SET_PDEATHSIG: the child dies with the process that spawned it") {
     auto o = sh("exec sleep 60");
     o.pdeathsig = SIGTERM;
     std::string err;
-    auto c = Child::spawn(b, o, [](const ChildExit&) {}, &err);
+    auto c = Child::spawn(
+        b, o, [](const ChildExit&) {}, &err);
     pid_t p = c ? c->pid() : 0;
     if (write(fds[1], &p, sizeof p) != sizeof p) _exit(2);
     pause();
@@ -184,7 +192,8 @@ TEST_CASE("destroying a running Child kills and reaps it without a callback") {
   Loop loop;
   bool called = false;
   std::string err;
-  auto c = Child::spawn(loop.base, sh("exec sleep 30"), [&](const ChildExit&) { called = true; }, &err);
+  auto c = Child::spawn(
+      loop.base, sh("exec sleep 30"), [&](const ChildExit&) { called = true; }, &err);
   REQUIRE(c);
   pid_t pid = c->pid();
   c.reset();
@@ -205,11 +214,13 @@ TEST_CASE("ProcessWatch sees a process we did not fork exit") {
   ProcessWatch w(loop.base, p, false, [&](int s) { status = s; });
   // Reap it ourselves in the background once it is a zombie, as its real
   // parent would; the watch must still fire.
-  REQUIRE(loop.run_until([&] {
-    int st;
-    waitpid(p, &st, WNOHANG);
-    return status.has_value();
-  }, 10000));
+  REQUIRE(loop.run_until(
+      [&] {
+        int st;
+        waitpid(p, &st, WNOHANG);
+        return status.has_value();
+      },
+      10000));
   CHECK(*status == -1);
   CHECK(w.exited());
 }

@@ -126,7 +126,8 @@ TEST_CASE("synthetic directories are classified") {
 
 TEST_CASE("postmaster.pid is parsed, and only a live postmaster of this directory counts") {
   PostmasterPid p;
-  REQUIRE(parse_postmaster_pid("4242\n/data\n1764100000\n15432\n/run/pg\n10.0.0.1\n  1234   5678\nready   \n", &p));
+  REQUIRE(parse_postmaster_pid(
+      "4242\n/data\n1764100000\n15432\n/run/pg\n10.0.0.1\n  1234   5678\nready   \n", &p));
   CHECK(p.pid == 4242);
   CHECK(p.data_dir == "/data");
   CHECK(p.port == 15432);

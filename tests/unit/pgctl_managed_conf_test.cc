@@ -36,7 +36,8 @@ TEST_CASE("quoting for postgresql.conf and conninfo") {
   CHECK_THAT(ci, Catch::StartsWith("host='10.0.0.1' port=15432 user='rep' passfile='/p' "
                                    "application_name='n1'"));
   CHECK_THAT(ci, !Catch::Contains("password"));
-  CHECK_THAT(replication_conninfo("h", 1, "u", "/p", "n", "postgres"), Catch::EndsWith("dbname='postgres'"));
+  CHECK_THAT(replication_conninfo("h", 1, "u", "/p", "n", "postgres"),
+             Catch::EndsWith("dbname='postgres'"));
 }
 
 TEST_CASE("pgwarden.conf for a primary and for a standby") {
@@ -59,9 +60,10 @@ TEST_CASE("pgwarden.conf for a primary and for a standby") {
   c.upstream_host = "10.0.0.121";
   c.upstream_port = 15432;
   std::string standby = render_managed_conf(c, &warnings);
-  CHECK_THAT(standby, Catch::Contains("primary_conninfo = 'host=''10.0.0.121'' port=15432 "
-                                      "user=''replicator'' passfile=''/run/pgwarden/pgwarden.pgpass'' "
-                                      "application_name=''db-01''"));
+  CHECK_THAT(standby,
+             Catch::Contains("primary_conninfo = 'host=''10.0.0.121'' port=15432 "
+                             "user=''replicator'' passfile=''/run/pgwarden/pgwarden.pgpass'' "
+                             "application_name=''db-01''"));
   CHECK_THAT(standby, Catch::Contains("primary_slot_name = 'db_01'\n"));
   c.member_count = 20;
   c.major = 12;
@@ -72,12 +74,9 @@ TEST_CASE("pgwarden.conf for a primary and for a standby") {
 
 TEST_CASE("pass-through parameters: ours win for owned keys, theirs for the rest") {
   ManagedConf c = sample();
-  c.parameters = {{"shared_buffers", "1GB"},
-                  {"max_wal_senders", "30"},
-                  {"port", "5432"},
-                  {"Primary_Conninfo", "host=evil"},
-                  {"bad name", "x"},
-                  {"pg_stat_statements.max", "5000"}};
+  c.parameters = {{"shared_buffers", "1GB"}, {"max_wal_senders", "30"},
+                  {"port", "5432"},          {"Primary_Conninfo", "host=evil"},
+                  {"bad name", "x"},         {"pg_stat_statements.max", "5000"}};
   std::vector<std::string> warnings;
   std::string out = render_managed_conf(c, &warnings);
   CHECK_THAT(out, Catch::Contains("shared_buffers = '1GB'\n"));
@@ -97,14 +96,19 @@ TEST_CASE("the pg_hba block and its splicing") {
   CHECK_THAT(block, Catch::StartsWith(kHbaBegin));
   CHECK_THAT(block, Catch::EndsWith(std::string(kHbaEnd) + "\n"));
   CHECK_THAT(block, Catch::Contains("local   all             postgres"));
-  CHECK_THAT(block, Catch::Contains("host    replication     replicator      10.0.0.121/32           scram-sha-256"));
-  CHECK_THAT(block, Catch::Contains("host    all             all             10.0.0.121/32           scram-sha-256"));
+  CHECK_THAT(block,
+             Catch::Contains(
+                 "host    replication     replicator      10.0.0.121/32           scram-sha-256"));
+  CHECK_THAT(block,
+             Catch::Contains(
+                 "host    all             all             10.0.0.121/32           scram-sha-256"));
   CHECK_THAT(block, Catch::Contains("fd00::5/128"));
   CHECK_THAT(block, Catch::Contains("db-03.example "));
   c.replication_user = "Rep User";
   CHECK_THAT(render_hba_block(c), Catch::Contains("\"Rep User\""));
 
-  std::string existing = "# initdb's\nlocal all all peer\nhost all all 127.0.0.1/32 scram-sha-256\n";
+  std::string existing =
+      "# initdb's\nlocal all all peer\nhost all all 127.0.0.1/32 scram-sha-256\n";
   std::string out, err;
   REQUIRE(splice_hba(existing, block, &out, &err));
   CHECK(out == block + existing);  // prepended: first match wins in pg_hba
@@ -116,7 +120,8 @@ TEST_CASE("the pg_hba block and its splicing") {
   std::string replaced;
   REQUIRE(splice_hba("# top\n" + out, render_hba_block(c2), &replaced, &err));
   CHECK(replaced == "# top\n" + render_hba_block(c2) + existing);
-  CHECK_FALSE(splice_hba(std::string(kHbaBegin) + "\nhost all all 1.2.3.4/32 trust\n", block, &out, &err));
+  CHECK_FALSE(
+      splice_hba(std::string(kHbaBegin) + "\nhost all all 1.2.3.4/32 trust\n", block, &out, &err));
   CHECK_THAT(err, Catch::Contains("without"));
 }
 
@@ -125,7 +130,9 @@ TEST_CASE("the include line is added once, last") {
   std::string conf = "shared_buffers = 128MB\n# include 'pgwarden.conf' (a comment)";
   std::string out = ensure_include(conf, &changed);
   CHECK(changed);
-  CHECK_THAT(out, Catch::EndsWith("include 'pgwarden.conf'\t# pgwarden: managed settings; keep this line last\n"));
+  CHECK_THAT(out,
+             Catch::EndsWith(
+                 "include 'pgwarden.conf'\t# pgwarden: managed settings; keep this line last\n"));
   std::string twice = ensure_include(out, &changed);
   CHECK_FALSE(changed);
   CHECK(twice == out);

@@ -30,7 +30,8 @@ using namespace pw::pgctl;
 namespace {
 bool run_until(event_base* base, const std::function<bool()>& pred, int64_t timeout_ms) {
   int64_t deadline = mono_ms() + timeout_ms;
-  event* tick = event_new(base, -1, EV_PERSIST, [](int, short, void*) {}, nullptr);
+  event* tick = event_new(
+      base, -1, EV_PERSIST, [](int, short, void*) {}, nullptr);
   timeval tv{0, 10000};
   event_add(tick, &tv);
   while (!pred() && mono_ms() < deadline) event_base_loop(base, EVLOOP_ONCE);
@@ -101,7 +102,8 @@ TEST_CASE("connecting to a missing socket fails on the loop, not inside the call
     std::optional<std::string> err;
     c.connect([&](const std::string& e) { err = e; });
     CHECK_FALSE(err.has_value());  // asynchronous even when it fails at once
-    REQUIRE(run_until(base, [&] { return err.has_value(); }, 5000));
+    REQUIRE(run_until(
+        base, [&] { return err.has_value(); }, 5000));
     CHECK_THAT(*err, Catch::Contains(".s.PGSQL.15999"));
   }
   event_base_free(base);
@@ -120,18 +122,20 @@ TEST_CASE("a probe against a server that never answers ends at its deadline") {
   getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len);
   {
     TaskSet tasks(base);
-    PqConn::Params params = {{"host", "127.0.0.1"}, {"port", std::to_string(ntohs(a.sin_port))},
-                             {"user", "x"}, {"dbname", "postgres"}, {"sslmode", "disable"},
-                             {"gssencmode", "disable"}};
+    PqConn::Params params = {{"host", "127.0.0.1"},  {"port", std::to_string(ntohs(a.sin_port))},
+                             {"user", "x"},          {"dbname", "postgres"},
+                             {"sslmode", "disable"}, {"gssencmode", "disable"}};
     std::optional<Status> st;
     int64_t t0 = mono_ms();
     start_probe(tasks, params, 300, [&](const Status& s) { st = s; });
     // A timer on the same loop keeps running meanwhile.
     int ticks = 0;
-    event* tick = event_new(base, -1, EV_PERSIST, [](int, short, void* p) { ++*static_cast<int*>(p); }, &ticks);
+    event* tick = event_new(
+        base, -1, EV_PERSIST, [](int, short, void* p) { ++*static_cast<int*>(p); }, &ticks);
     timeval tv{0, 20000};
     event_add(tick, &tv);
-    REQUIRE(run_until(base, [&] { return st.has_value(); }, 10000));
+    REQUIRE(run_until(
+        base, [&] { return st.has_value(); }, 10000));
     event_free(tick);
     CHECK_FALSE(st->running);
     CHECK_THAT(st->error, Catch::Contains("timed out"));

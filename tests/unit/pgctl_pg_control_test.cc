@@ -23,10 +23,10 @@ std::vector<uint8_t> image(uint32_t version, size_t crc_off, int32_t state = 1) 
   put<uint32_t>(b, 12, 202209061);
   put<int32_t>(b, 16, state);
   put<int64_t>(b, 24, 1764100000);
-  put<uint64_t>(b, 32, 0x17414F8);            // checkpoint
-  put<uint64_t>(b, 40, 0x1741400);            // redo
-  put<uint32_t>(b, 48, 3);                    // timeline
-  put<uint64_t>(b, 136, 0x2000100);           // minRecoveryPoint
+  put<uint64_t>(b, 32, 0x17414F8);   // checkpoint
+  put<uint64_t>(b, 40, 0x1741400);   // redo
+  put<uint32_t>(b, 48, 3);           // timeline
+  put<uint64_t>(b, 136, 0x2000100);  // minRecoveryPoint
   put<uint32_t>(b, 144, 3);
   put<uint32_t>(b, crc_off, crc32c(b.data(), crc_off));
   return b;
@@ -87,7 +87,8 @@ TEST_CASE("corrupt or foreign pg_control is rejected with a reason") {
   // Arbitrary bytes never crash the decoder.
   std::vector<uint8_t> junk(600);
   for (int round = 0; round < 200; ++round) {
-    for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<uint8_t>((i * 131 + round * 17) ^ round);
+    for (size_t i = 0; i < junk.size(); ++i)
+      junk[i] = static_cast<uint8_t>((i * 131 + round * 17) ^ round);
     put<uint32_t>(junk, 8, round % 2 ? 1300 : 1700);
     CHECK_FALSE(parse_pg_control(junk.data(), junk.size() - round, &c, &err));
   }
