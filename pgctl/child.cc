@@ -56,6 +56,14 @@ void close_inherited_fds() {
   for (long fd = 3; fd < max; ++fd) ::close(static_cast<int>(fd));
 }
 
+// PostgreSQL's server messages ("FATAL:  ...") and its tools' ("pg_rewind:
+// error: ...") are logged as warnings so an operator's grep finds them.
+bool looks_like_error(const std::string& line) {
+  for (const char* marker : {"ERROR:", "FATAL:", "PANIC:", ": error:", "pgwarden: cannot"})
+    if (line.find(marker) != std::string::npos) return true;
+  return false;
+}
+
 std::vector<std::string> merged_env(const std::vector<std::string>& extra) {
   std::vector<std::string> out;
   auto key_of = [](const std::string& kv) { return kv.substr(0, kv.find('=')); };
@@ -195,9 +203,14 @@ std::unique_ptr<Child> Child::spawn(event_base* base, ChildOptions opts, ExitFn 
   Child* self = c.get();
   c->lines_ = std::make_unique<LineSplitter>(
       c->opts_.tail_lines, kMaxLine, [self](const std::string& line) {
-        if (self->opts_.log_output)
-          PW_INFO("pgctl", "child=%s pid=%d | %s", self->opts_.name.c_str(), self->pid_,
-                  line.c_str());
+        if (self->opts_.log_output) {
+          if (looks_like_error(line))
+            PW_WARN("pgctl", "child=%s pid=%d | %s", self->opts_.name.c_str(), self->pid_,
+                    line.c_str());
+          else
+            PW_INFO("pgctl", "child=%s pid=%d | %s", self->opts_.name.c_str(), self->pid_,
+                    line.c_str());
+        }
         if (self->opts_.on_line) self->opts_.on_line(line);
       });
   c->out_ev_ = event_new(base, c->out_fd_, EV_READ | EV_PERSIST, &Child::on_output, self);

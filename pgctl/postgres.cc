@@ -6,6 +6,9 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include <cerrno>
 
 #include "base/log.h"
 #include "pgctl/child.h"
@@ -102,6 +105,12 @@ class PostgresImpl final : public Postgres {
     // I2: a directory that was a standby is never restarted directly as a
     // primary (that would continue its timeline without a switch); it starts
     // as a standby and is promoted, which opens a new timeline.
+    // The socket directory (also the default passfile's home) may be on a
+    // tmpfs that was emptied by a reboot.
+    if (::mkdir(o_.socket_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      fail_later(cb, "cannot create socket directory " + o_.socket_dir + ": " + errno_text(errno));
+      return;
+    }
     bool promote_after = role == Role::primary && info.was_standby;
     bool standby = role == Role::standby || promote_after;
     std::string err;

@@ -1,7 +1,7 @@
 # pgctl's integration tests: real PostgreSQL 15 (PW_PG_BIN_DIR), run as the
 # postgres OS user (AS_POSTGRES). Loopback block 127.0.4.x, PostgreSQL on
 # port 15432 of a distinct address per node, so the tests run in parallel:
-# primary .11, replication .12/.13, inspect .14, rewind .21/.22, pdeathsig .31,
+# primary .11 (frozen .15), replication .12/.13, inspect .14, rewind .21/.22, pdeathsig .31,
 # clone liveness .41/.42, clone failure .52 cloning from .51 (nothing listens there).
 set(PGCTL_IT ${CMAKE_CURRENT_LIST_DIR})
 

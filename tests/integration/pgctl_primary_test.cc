@@ -222,3 +222,33 @@ TEST_CASE("initdb, start as primary, probe, managed config, role, slots, stop") 
   REQUIRE(stat((o.socket_dir + "/pgwarden.pgpass").c_str(), &sb) !=
           0);  // no standby: not written yet
 }
+
+TEST_CASE("a frozen postmaster is killed by stop's escalation") {
+  TempDir td("pgctl-frozen");
+  ProcessReaper reaper(td.path());
+  Loop loop;
+  auto o = node_options(td.path(), "n1", "127.0.4.15", {"127.0.4.15"});
+  o.stop_timeout_ms = 500;  // per step: fast → immediate → SIGKILL
+  auto pg = Postgres::create(loop.base, o);
+  auto r = wait_op(loop.base, [&](pgctl::Done d) { pg->initdb(d); });
+  REQUIRE(r.error == "");
+  r = wait_op(loop.base, [&](pgctl::Done d) { pg->start(Role::primary, {}, d); });
+  REQUIRE(r.error == "");
+  int unexpected = 0;
+  pg->set_exit_handler([&](int) { ++unexpected; });
+  pid_t pid = pg->postmaster_pid();
+  REQUIRE(kill(pid, SIGSTOP) == 0);  // it can no longer act on SIGINT/SIGQUIT
+  r = wait_op(loop.base, [&](pgctl::Done d) { pg->stop(StopMode::fast, d); });
+  REQUIRE(r.error == "");
+  CHECK(pg->postmaster_pid() == 0);
+  CHECK(kill(pid, 0) != 0);  // reaped
+  // Its whole process group went with it: no backend is left behind.
+  CHECK(run_until(
+      loop.base, [&] { return processes_under(td.path()).empty(); }, 30000));
+  CHECK(unexpected == 0);
+  // It starts again after crash recovery.
+  CHECK_FALSE(pg->inspect().clean_shutdown);
+  r = wait_op(loop.base, [&](pgctl::Done d) { pg->start(Role::primary, {}, d); });
+  REQUIRE(r.error == "");
+  CHECK(wait_probe(loop.base, *pg).running);
+}
