@@ -96,7 +96,10 @@ const char* outcome_name(ProposalFate::Outcome o);
 /// 3. hard_state (persist atomically),
 /// 4. then, and only then, send messages,
 /// 5. apply committed_entries (skip EntryType::noop), report proposals,
-/// 6. call advance(ready). No other Core call may happen between ready() and advance().
+/// 6. call advance(ready). Between ready() and advance() only propose() and
+///    transfer_leadership() may be called (their effects come in the next
+///    Ready, e.g. from a state machine reacting to an applied entry); step(),
+///    tick() and compact() must wait for advance().
 struct Ready {
   std::optional<SoftState> soft_state;   ///< set if role/leader/term changed since the last Ready
   std::optional<HardState> hard_state;   ///< set if it changed; persist before sending

@@ -323,3 +323,53 @@ TEST_CASE("entries of older terms are not committed by counting replicas (Figure
   c.restart(l3);
   REQUIRE(c.run_until([&] { return c.converged(); }, 20 * kElection));
 }
+
+// The hooks an application layer (cluster state, leases) builds on: per-tick
+// callbacks with each node's drifting clock, application messages over the
+// same faulty network, and proposals made from inside an apply callback.
+TEST_CASE("harness hooks: ticks, app messages, proposals from apply callbacks") {
+  ClusterOptions o = base_opts(3, 5);
+  o.max_drift = 0.05;
+  SimCluster c(o);
+  struct App : SimObserver {
+    SimCluster* c = nullptr;
+    std::map<uint64_t, int> ticks, received;
+    std::map<uint64_t, int64_t> last_clock;
+    bool clocks_monotonic = true;
+    void on_tick(uint64_t node) override {
+      ++ticks[node];
+      int64_t now = c->node_clock_us(node);
+      if (now < last_clock[node]) clocks_monotonic = false;
+      last_clock[node] = now;
+      for (uint64_t to = 1; to <= 3; ++to)
+        if (to != node) c->send_app(node, to, "status from " + std::to_string(node));
+    }
+    void on_app_message(uint64_t node, uint64_t from, const std::string& data) override {
+      if (data == "status from " + std::to_string(from)) ++received[node];
+    }
+    void on_apply(uint64_t node, const pw::consensus::Entry& e) override {
+      if (node == 1 && e.data.rfind("ping-", 0) == 0) c->propose(1, "pong-" + e.data.substr(5));
+    }
+  } app;
+  app.c = &c;
+  c.add_observer(&app);
+  uint64_t l = elect(c);
+  c.propose(l, "ping-1");
+  REQUIRE(c.run_until([&] { return c.committed_index_of("pong-1") != 0; }, 3 * kElection));
+  CHECK(c.committed_index_of("pong-1") > c.committed_index_of("ping-1"));
+
+  // App messages ride the faulty network: loss drops some, a partition all.
+  app.received.clear();
+  c.faults().loss = 0.2;
+  c.run_for(20 * kTick);
+  CHECK(app.received[2] > 10);
+  CHECK(app.received[2] < 2 * 20);  // 2 senders x ~20 ticks, minus losses
+  c.faults().loss = 0;
+  c.isolate(3);
+  app.received.clear();
+  c.run_for(10 * kTick);
+  CHECK(app.received[3] == 0);
+  CHECK(app.received[1] > 0);
+  CHECK(app.clocks_monotonic);
+  CHECK(app.ticks[1] > 30);
+}

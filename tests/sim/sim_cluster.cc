@@ -80,6 +80,7 @@ struct SimCluster::Node {
   int64_t next_tick_at = 0;
   uint64_t incarnation = 0;
   bool crash_armed = false;
+  bool in_ready = false;  // inside process_ready: re-entrant calls must not start another Ready
   CrashPoint crash_point = CrashPoint::before_persist;
   uint64_t applied = 0;
   uint64_t commit_seen = 0;
@@ -243,7 +244,7 @@ uint64_t SimCluster::propose(uint64_t id, const std::string& data) {
   tracked_.push_back(t);
   n.proposals[pid] = tracked_.size() - 1;
   ++stats_.proposals;
-  process_ready(n);
+  if (!n.in_ready) process_ready(n);  // else the running loop picks it up
   return pid;
 }
 
@@ -252,11 +253,19 @@ void SimCluster::transfer_leadership(uint64_t id, uint64_t to) {
   if (!n.up) return;
   ++stats_.transfers;
   n.core->transfer_leadership(to);
-  process_ready(n);
+  if (!n.in_ready) process_ready(n);
 }
 
-void SimCluster::send(const Message& m) {
-  if (m.type == consensus::MsgType::snap) ++stats_.snapshots_sent;
+void SimCluster::send_app(uint64_t from, uint64_t to, const std::string& data) {
+  if (!node(from).up) return;
+  Message m;
+  m.from = from;
+  m.to = to;
+  send(m, &data);
+}
+
+void SimCluster::send(const Message& m, const std::string* app_data) {
+  if (!app_data && m.type == consensus::MsgType::snap) ++stats_.snapshots_sent;
   if (is_cut(m.from, m.to)) {
     ++stats_.cut;
     return;
@@ -270,7 +279,10 @@ void SimCluster::send(const Message& m) {
   for (int i = 0; i < copies; ++i) {
     int64_t d =
         rng_.range(faults_.min_delay_us, std::max(faults_.min_delay_us, faults_.max_delay_us));
-    net_.push(InFlight{now_ + std::max<int64_t>(1, d), seq_++, node(m.to).incarnation, m});
+    InFlight f{
+        now_ + std::max<int64_t>(1, d),      seq_++, node(m.to).incarnation, m, app_data != nullptr,
+        app_data ? *app_data : std::string()};
+    net_.push(std::move(f));
   }
 }
 
@@ -299,14 +311,19 @@ void SimCluster::step_event() {
   if (t == INT64_MAX) return;
   now_ = std::max(now_, t);
   if (!net_.empty() && net_.top().at <= t) {
-    Message m = net_.top().msg;
-    uint64_t inc = net_.top().to_incarnation;
+    InFlight f = net_.top();
     net_.pop();
-    if (inc != node(m.to).incarnation) {  // the connection died with the process
+    if (f.to_incarnation != node(f.msg.to).incarnation) {  // the connection died with the process
       ++stats_.cut;
       return;
     }
-    deliver(std::move(m));
+    if (f.app) {
+      Node& n = node(f.msg.to);
+      if (!n.up || is_cut(f.msg.from, f.msg.to)) return;
+      for (auto* o : observers_) o->on_app_message(n.id, f.msg.from, f.app_data);
+      return;
+    }
+    deliver(std::move(f.msg));
     return;
   }
   for (auto& n : nodes_) {
@@ -314,6 +331,8 @@ void SimCluster::step_event() {
       n->next_tick_at += n->tick_period;
       n->core->tick();
       process_ready(*n);
+      for (auto* o : observers_)
+        if (n->up) o->on_tick(n->id);
       for (auto* o : observers_) o->on_event(n->id);
       return;
     }
@@ -338,6 +357,12 @@ bool SimCluster::run_until(const std::function<bool()>& cond, int64_t max_us) {
 }
 
 void SimCluster::process_ready(Node& n) {
+  if (n.in_ready) return;
+  struct Guard {
+    bool& flag;
+    explicit Guard(bool& f) : flag(f) { flag = true; }
+    ~Guard() { flag = false; }
+  } guard(n.in_ready);
   while (n.up && n.core->has_ready()) {
     Ready rd = n.core->ready();
     bool armed = n.crash_armed;
@@ -416,8 +441,10 @@ void SimCluster::process_ready(Node& n) {
       check_apply(n, e);
       if (e.type == consensus::EntryType::normal) n.sm->apply(e.index, e.data);
       for (auto* o : observers_) o->on_apply(n.id, e);
+      if (!n.up) return;  // an observer crashed it
     }
     for (const ProposalFate& f : rd.proposals) check_fate(n, f);
+    if (!n.up) return;  // an observer crashed it
     n.core->advance(rd);
     maybe_compact(n);
   }

@@ -110,6 +110,10 @@ struct SimObserver {
   virtual void on_restart(uint64_t /*node*/) {}
   /// After every processed event (message delivery or tick) of `node`.
   virtual void on_event(uint64_t /*node*/) {}
+  /// After each Raft tick of `node` (application timers: leases, status).
+  virtual void on_tick(uint64_t /*node*/) {}
+  /// An application message sent with SimCluster::send_app arrived at `node`.
+  virtual void on_app_message(uint64_t /*node*/, uint64_t /*from*/, const std::string& /*data*/) {}
 };
 
 using StateMachineFactory = std::function<std::unique_ptr<consensus::StateMachine>(uint64_t node)>;
@@ -160,8 +164,14 @@ class SimCluster {
 
   /// Proposes `data` on `node` (must be up). Tracked for the "no committed
   /// proposal lost" check when `data` is unique. Returns the proposal id.
+  /// May be called from observer callbacks (e.g. on_apply): the Ready being
+  /// handled is finished first, then the proposal's effects are processed.
   uint64_t propose(uint64_t node, const std::string& data);
   void transfer_leadership(uint64_t node, uint64_t to);
+  /// Sends an application message (gossip, member status) from `from` to `to`
+  /// through the same faulty network as Raft messages (loss, duplication,
+  /// delay, partitions); it arrives as SimObserver::on_app_message.
+  void send_app(uint64_t from, uint64_t to, const std::string& data);
 
   /// Kills `node` now (everything persisted survives).
   void crash(uint64_t node);
@@ -225,6 +235,8 @@ class SimCluster {
     uint64_t seq;
     uint64_t to_incarnation;  // a restarted node never sees frames meant for its previous life
     Message msg;
+    bool app = false;  // an application message: msg.from/msg.to + app_data
+    std::string app_data;
     bool operator>(const InFlight& o) const { return at != o.at ? at > o.at : seq > o.seq; }
   };
   struct CommittedEntry {
@@ -238,7 +250,7 @@ class SimCluster {
   void start_core(Node& n);
   void process_ready(Node& n);
   void deliver(Message m);
-  void send(const Message& m);
+  void send(const Message& m, const std::string* app_data = nullptr);
   void step_event();
   int64_t next_event_time() const;
   void maybe_compact(Node& n);
