@@ -370,7 +370,7 @@ void Agent::update_diagnostics(const Diagnostics& decider_diags) {
     d.push_back({"foreign_data_dir",
                  "the data directory " + cfg_.pg_data_dir + " belongs to another cluster (system id " +
                      std::to_string(data_.system_id) + ", this cluster is " + std::to_string(s.system_id) + ")",
-                 "move it away yourself, or set [postgresql] move_aside_foreign = on to let pgwarden rename it and clone"});
+                 "move it away yourself, or set [postgresql] move_aside_foreign_data = on to let pgwarden rename it and clone"});
   if (data_.kind == pgctl::DataDirInfo::Kind::unusable)
     d.push_back({"data_dir_unusable", "the data directory " + cfg_.pg_data_dir + " is unusable: " + data_.reason,
                  "fix it or move it away; pgwarden never deletes it"});

@@ -106,6 +106,11 @@ void Agent::reconcile() {
   if (retry_at_ && mono_ms() < retry_at_) return;
   const ClusterState& s = state();
   const bool my_claim = s.init == InitKind::claimed && s.init_node == cfg_.node_name;
+  if (bootstrapping_ && !my_claim && s.primary != cfg_.node_name) {
+    // Our bootstrap lost its claim (cleared and given to another member).
+    PW_WARN("agent", "bootstrap abandoned: the claim is no longer ours epoch=%llu", static_cast<unsigned long long>(s.epoch));
+    bootstrapping_ = false;
+  }
   if (!my_claim && !bootstrapping_ && abandoned_bootstrap_dir() &&
       !(s.init == InitKind::done && data_.system_id == s.system_id)) {
     if (pg_status_.running) {
@@ -196,6 +201,12 @@ void Agent::reconcile_bootstrap() {
     return;
   }
   if (bootstrapping_) return;  // the chain below is running
+  if (!fresh_view(mono_ms())) {
+    // A restarted node replays an old claim before it hears the leader; it
+    // must not act on it until it knows the claim is still current.
+    set_agent_state("bootstrap claim: waiting to hear from the leader");
+    return;
+  }
   if (pg_status_.running) {
     begin_op("stopping PostgreSQL before bootstrap");
     pg_->stop(pgctl::StopMode::immediate, end_op());
@@ -246,8 +257,11 @@ void Agent::reconcile_bootstrap() {
           PW_INFO("agent", "bootstrap complete system_id=%llu; committing", static_cast<unsigned long long>(data_.system_id));
           set_agent_state("bootstrap: committing");
           prepared_epoch_ = state().epoch + 1;  // role and slots are done for the epoch it opens
-          propose(c, [this](bool ok) {
-            if (!ok) bootstrapping_ = false;  // the fence check stops PostgreSQL if the claim is lost
+          propose(c, [this](bool) {
+            // Committed is not enough: bootstrap_done is rejected at apply
+            // when the claim was cleared meanwhile. The fence check then
+            // stops PostgreSQL, and the marker moves the directory aside.
+            if (state().primary != cfg_.node_name) bootstrapping_ = false;
           });
         }));
       }));
