@@ -40,7 +40,7 @@ void write_all(int fd, const void* data, size_t len, const std::string& path) {
   }
 }
 
-void write_file_atomic(const std::string& dir, const std::string& name, const std::string& bytes) {
+void write_file_atomic(const std::string& dir, const std::string& name, const std::string& bytes, bool sync_dir) {
   std::string path = dir + "/" + name;
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -55,7 +55,7 @@ void write_file_atomic(const std::string& dir, const std::string& name, const st
   }
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno("cannot rename " + tmp + " to", path);
-  fsync_dir(dir);
+  if (sync_dir) fsync_dir(dir);
 }
 
 bool read_file(const std::string& path, std::string* out) {

@@ -111,6 +111,7 @@ void LogStore::load() {
                                std::to_string(raw.size()) +
                                ", byte offset 0: bad magic, version or checksum)." + advice(dir));
     hard_ = HardState{get64(p + 5), get64(p + 13), get64(p + 21)};
+    hard_written_ = true;
   }
   // Snapshot.
   std::string sn_path = dir + "/" + kSnapshot;
@@ -407,7 +408,13 @@ void LogStore::save_hard_state(const HardState& hs) {
   w.u64(hs.vote);
   w.u64(hs.commit);
   w.u32(crc32c(w.str()));
-  write_file_atomic(opts_.dir, kHardState, w.str());
+  // Term and vote must be durable before any message depends on them. A
+  // change of the commit index alone is only a hint for the replay after a
+  // restart (the leader re-establishes it), so it skips the directory fsync:
+  // a crash may bring back the previous file, which has the same term and vote.
+  bool sync_dir = hs.term != hard_.term || hs.vote != hard_.vote || !hard_written_;
+  write_file_atomic(opts_.dir, kHardState, w.str(), sync_dir);
+  hard_written_ = true;
   hard_ = hs;
 }
 

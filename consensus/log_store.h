@@ -61,7 +61,9 @@ class LogStore {
   /// > last_index() + 1 or below first_index(). No-op for an empty vector.
   void append(const std::vector<Entry>& ents);
 
-  /// Persists the hard state atomically.
+  /// Persists the hard state atomically. Durable on return when term or vote
+  /// changed; a change of the commit index alone (a replay hint, not needed
+  /// for safety) skips the directory fsync, saving one fsync per commit.
   void save_hard_state(const HardState& hs);
 
   /// Snapshot produced locally by Core::compact: persists it atomically, then
@@ -102,6 +104,7 @@ class LogStore {
   LogStoreOptions opts_;
   InitialState initial_;
   HardState hard_;
+  bool hard_written_ = false;  // a hardstate file exists (so commit-only updates may skip the dir fsync)
   Snapshot snapshot_;
   std::vector<Segment> segments_;  // ascending first_index; contiguous
   int active_fd_ = -1;             // fd of segments_.back(), opened for append
