@@ -254,7 +254,7 @@ class PostgresImpl final : public Postgres {
     }
     CloneSpec s = spec(upstream, "");
     s.slot = slot_name(o_.node_name);
-    cloner_.basebackup(s, std::move(cb));
+    cloner_.basebackup(s, after_copy(upstream, std::move(cb)));
   }
 
   void rewind(const Upstream& upstream, Done cb) override {
@@ -270,13 +270,13 @@ class PostgresImpl final : public Postgres {
                 {"connect_timeout", "5"}};
     s.source_wait_ms = std::min<int64_t>(o_.op_timeout_ms, 300000);
     pm_.stop(StopMode::fast, o_.stop_timeout_ms,
-             [this, s, cb, alive = alive_.weak()](const Result& r) {
+             [this, s, cb, upstream, alive = alive_.weak()](const Result& r) {
                if (!alive.lock()) return;
                if (!r.ok) {
                  cb(Result::failure("rewind: cannot stop PostgreSQL first: " + r.error));
                  return;
                }
-               cloner_.rewind(s, cb);
+               cloner_.rewind(s, after_copy(upstream, cb));
              });
   }
 
@@ -350,6 +350,21 @@ class PostgresImpl final : public Postgres {
   void retire_tool() {
     Child* c = tool_.release();
     defer(base_, [c] { delete c; });
+  }
+
+  // The copy brought the upstream's configuration files: make the
+  // directory this node's standby of `upstream` right away, so it is never
+  // left configured as another node (start() writes them again anyway).
+  Done after_copy(const Upstream& upstream, Done cb) {
+    return [this, upstream, cb, alive = alive_.weak()](const Result& r) {
+      if (!alive.lock()) return;
+      std::string err;
+      if (r.ok && !write_conf(true, upstream, true, &err)) {
+        cb(Result::failure("copied, but cannot write the managed configuration: " + err));
+        return;
+      }
+      cb(r);
+    };
   }
 
   // A promoted server records its new timeline in pg_control only at its

@@ -38,6 +38,9 @@ inline void build_two_nodes(event_base* base, const std::string& root, TwoNodes&
   auto info = t.n2->inspect();
   REQUIRE(info.kind == pgctl::DataDirInfo::Kind::cluster);
   REQUIRE(info.system_id == t.n1->inspect().system_id);
+  REQUIRE(info.was_standby);  // configured for n2 right after the copy
+  REQUIRE(read_text(t.o2.data_dir + "/pgwarden.conf").find("listen_addresses = '" + addr2 + "'") !=
+          std::string::npos);
   r = wait_op(base, [&](pgctl::Done d) { t.n2->start(pgctl::Role::standby, t.up1, d); });
   REQUIRE(r.error == "");
   auto st = probe_until(
