@@ -164,6 +164,12 @@ void Core::step_leader(const Message& m) {
         }
         break;
       }
+      if (m.index > log_.last_index()) {  // acknowledges entries we never had: a broken peer
+        PW_WARN("raft", "id=%llu ignoring app_resp from=%llu index=%llu beyond last_index=%llu",
+                (unsigned long long)opts_.id, (unsigned long long)m.from,
+                (unsigned long long)m.index, (unsigned long long)log_.last_index());
+        break;
+      }
       bool was_paused = pr.is_paused(opts_.max_inflight);
       if (!pr.maybe_update(m.index)) break;
       if (pr.state == Progress::State::probe) {
