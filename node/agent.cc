@@ -183,6 +183,9 @@ void Agent::gossip() {
     own_.timeline = pg_status_.timeline ? pg_status_.timeline : data_.timeline;
     own_.lsn = pg_status_.in_recovery ? std::max(pg_status_.receive_lsn, pg_status_.replay_lsn)
                                       : pg_status_.current_lsn;
+    // A probe of a server still starting up may report no position yet:
+    // fall back to what pg_control says rather than claiming LSN 0.
+    if (own_.lsn == 0) own_.lsn = data_.checkpoint_lsn;
     own_.replay_lsn = pg_status_.replay_lsn;
   } else {
     own_.timeline = data_.timeline;

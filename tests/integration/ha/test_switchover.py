@@ -13,8 +13,16 @@ BLOCK = 23
 
 
 def ctl(c, node, *args):
-    r = subprocess.run([PGWARDEN, "ctl", "-c", node.ini] + list(args), capture_output=True, text=True, timeout=60)
-    return r.returncode, r.stdout + r.stderr
+    """Runs pgwarden ctl; a refusal because the target is not caught up yet
+    (409, e.g. right after it started streaming) is retried for a while, as
+    an operator would."""
+    deadline = time.monotonic() + 20
+    while True:
+        r = subprocess.run([PGWARDEN, "ctl", "-c", node.ini] + list(args), capture_output=True, text=True, timeout=60)
+        out = r.stdout + r.stderr
+        if r.returncode == 0 or "cannot take over" not in out or time.monotonic() > deadline:
+            return r.returncode, out
+        time.sleep(0.5)
 
 
 with Cluster(BLOCK) as c:
