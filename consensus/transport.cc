@@ -76,6 +76,7 @@ Transport::Transport(event_base* base, TransportOptions opts) : base_(base), opt
   if (opts_.tls.enabled()) tls_ = std::make_unique<TlsContext>(opts_.tls);
   reap_ev_ = event_new(base_, -1, 0, &Transport::reap_cb, this);
   sweep_ev_ = event_new(base_, -1, EV_PERSIST, &Transport::sweep_cb, this);
+  relisten_ev_ = event_new(base_, -1, 0, &Transport::relisten_cb, this);
   for (auto& [id, l] : peers_) l.retry_ev = event_new(base_, -1, 0, &Transport::retry_cb, &l);
 }
 
@@ -84,6 +85,7 @@ Transport::~Transport() {
   for (Connection* c : graveyard_) delete c;
   for (auto& [id, l] : peers_) event_free(l.retry_ev);
   event_free(sweep_ev_);
+  event_free(relisten_ev_);
   event_free(reap_ev_);
 }
 
@@ -115,6 +117,7 @@ void Transport::stop() {
   evconnlistener_free(listener_);
   listener_ = nullptr;
   event_del(sweep_ev_);
+  event_del(relisten_ev_);
   for (auto& [id, l] : peers_) {
     event_del(l.retry_ev);
     if (l.out) l.out->close("transport stopped");
@@ -296,6 +299,16 @@ void Transport::accept_error_cb(evconnlistener*, void* arg) {
   auto* t = static_cast<Transport*>(arg);
   int e = EVUTIL_SOCKET_ERROR();
   t->log_inbound_refusal("accept", "listener", std::string("accept failed: ") + strerror(e));
+  // Out of descriptors (EMFILE/ENFILE) the listening socket stays readable:
+  // pause accepting for a moment instead of spinning on the error.
+  evconnlistener_disable(t->listener_);
+  timeval tv{0, 500 * 1000};
+  event_add(t->relisten_ev_, &tv);
+}
+
+void Transport::relisten_cb(int, short, void* arg) {
+  auto* t = static_cast<Transport*>(arg);
+  if (t->running_ && t->listener_) evconnlistener_enable(t->listener_);
 }
 
 void Transport::log_inbound_refusal(const std::string& key, const std::string& what,

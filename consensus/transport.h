@@ -131,6 +131,7 @@ class Transport : private ConnectionOwner {
   static void accept_error_cb(evconnlistener* l, void* arg);
   static void retry_cb(int, short, void* arg);
   static void sweep_cb(int, short, void* arg);
+  static void relisten_cb(int, short, void* arg);
   static void reap_cb(int, short, void* arg);
 
   event_base* base_;
@@ -144,6 +145,7 @@ class Transport : private ConnectionOwner {
   evconnlistener* listener_ = nullptr;
   event* sweep_ev_ = nullptr;
   event* reap_ev_ = nullptr;
+  event* relisten_ev_ = nullptr;     // re-enables the listener after an accept error
   std::vector<Connection*> pending_in_;  // inbound connections before their handshake
   std::vector<Connection*> graveyard_;   // closed, deleted from reap_cb
   // Inbound refusals already logged: remote IP → last reason (dedupe).
