@@ -8,6 +8,8 @@
 #include <catch2/catch.hpp>
 #include <set>
 
+#include "consensus/codec.h"
+#include "consensus/transport.h"
 #include "consensus_raft_support.h"
 #include "support/consensus_loop.h"
 #include "support/tmpdir.h"
@@ -210,6 +212,7 @@ TEST_CASE("raft: a node of another cluster is refused with a logged reason", "[r
 
 TEST_CASE("raft: app messages, leader change handler, transfer, dropped proposals", "[raft]") {
   TempDir dir("pw-raft");
+  LogCapture log(dir / "log");
   auto nodes = make_cluster(dir, "127.0.3.", {74, 75, 76}, "raft-app");
   // Handlers are installed before start and touched only on each node's loop.
   std::vector<std::shared_ptr<std::vector<std::pair<uint64_t, std::string>>>> inbox(3);
@@ -289,4 +292,43 @@ TEST_CASE("raft: app messages, leader change handler, transfer, dropped proposal
     return 0;
   });
   CHECK(pending.done() == 1);
+
+  // A member whose frames do not decode is cut off with the reason: here a
+  // bare transport takes the stopped member's place and identity.
+  int victim = (f + 1) % 3;
+  std::string victim_name = nodes[victim]->opts.peers[victim].name;
+  std::string f_name = nodes[f]->opts.peers[f].name;
+  TransportOptions to;
+  to.cluster_name = "raft-app";
+  to.self_id = nodes[f]->opts.self_id;
+  to.peers = nodes[f]->opts.peers;
+  std::unique_ptr<Transport> impostor;
+  nodes[f]->loop.run([&] {
+    impostor = std::make_unique<Transport>(nodes[f]->loop.base(), to);
+    impostor->start();
+    return 0;
+  });
+  uint64_t victim_id = nodes[victim]->opts.self_id;
+  REQUIRE(nodes[f]->loop.wait_until([&] { return impostor->connected(victim_id); }));
+  nodes[f]->loop.run([&] { return impostor->send(victim_id, std::string("\x01\x02garbage", 9)); });
+  REQUIRE(pw::test::wait_for([&] {
+    return log.count_lines({"peer=" + f_name + " dir=in disconnected", "malformed frame: bad raft message"}) == 1;
+  }));
+  // A well-formed raft message that claims another sender is refused too.
+  REQUIRE(nodes[f]->loop.wait_until([&] { return impostor->connected(victim_id); }));
+  Message forged;
+  forged.type = MsgType::heartbeat;
+  forged.from = nodes[leader == victim ? target : leader]->opts.self_id;
+  forged.to = victim_id;
+  forged.term = 1000;
+  std::string frame = encode_message_frame(forged);
+  nodes[f]->loop.run([&] { return impostor->send(victim_id, std::string_view(frame).substr(4)); });
+  REQUIRE(pw::test::wait_for([&] {
+    return log.count_lines({"peer=" + f_name + " dir=in disconnected", "claims to come from"}) == 1;
+  }));
+  CHECK(nodes[victim]->term() < 1000);  // the forged term never reached the core
+  nodes[f]->loop.run([&] {
+    impostor.reset();
+    return 0;
+  });
 }
