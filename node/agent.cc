@@ -88,7 +88,13 @@ void Agent::tick() {
   renew_lease();
   publish_route();
   reconcile();
-  update_diagnostics(decider_diags_);
+  Diagnostics from_decider = decider_diags_;
+  if (raft_ && !raft_->is_leader()) {
+    // Followers show what the decider (the raft leader) reports.
+    auto it = peers_.find(member_name(raft_->leader_id()));
+    if (it != peers_.end() && mono_ms() - it->second.second < 2000) from_decider = it->second.first.decider_diags;
+  }
+  update_diagnostics(from_decider);
 }
 
 // ---- observers of the applied log -------------------------------------
@@ -195,6 +201,7 @@ void Agent::gossip() {
   own_.acked_epoch = route_epoch_;
   own_.agent_state = agent_state_;
   own_.last_error = last_error_;
+  own_.decider_diags = (raft_ && raft_->is_leader()) ? decider_diags_ : Diagnostics{};
   (void)s;
   if (raft_) raft_->broadcast_app(own_.encode());
 }

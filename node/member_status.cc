@@ -40,6 +40,12 @@ std::string MemberStatus::encode() const {
   w.u64(final_lsn);
   w.str(agent_state);
   w.str(last_error);
+  w.u32(static_cast<uint32_t>(decider_diags.size()));
+  for (const auto& d : decider_diags) {
+    w.str(d.code);
+    w.str(d.message);
+    w.str(d.action);
+  }
   return w.take();
 }
 
@@ -67,6 +73,13 @@ std::optional<MemberStatus> MemberStatus::decode(const std::string& bytes) {
   m.final_lsn = r.u64();
   m.agent_state = r.str();
   m.last_error = r.str();
+  for (uint32_t i = 0, n = r.count(64); i < n && r.ok(); ++i) {
+    Diagnostic d;
+    d.code = r.str();
+    d.message = r.str();
+    d.action = r.str();
+    m.decider_diags.push_back(std::move(d));
+  }
   if (!r.ok() || !r.at_end()) return std::nullopt;
   return m;
 }

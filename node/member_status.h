@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "node/diagnostic.h"
 
 namespace pw::node {
 
@@ -32,6 +35,8 @@ struct MemberStatus {
   uint64_t final_lsn = 0;       // switchover: the old primary's shutdown LSN
   std::string agent_state;      // e.g. "streaming", "primary", "cloning"
   std::string last_error;       // last operation failure, for diagnostics
+  Diagnostics decider_diags;    // sent by the raft leader: what blocks the decider,
+                                // so every node's API shows it, not only the leader's
 
   std::string encode() const;
   static std::optional<MemberStatus> decode(const std::string& bytes);
