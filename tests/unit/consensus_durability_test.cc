@@ -5,6 +5,7 @@
 // reopened from disk: committed entries must survive and replay identically,
 // even with a torn tail on one node and compaction in between.
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <memory>
@@ -18,6 +19,14 @@ using namespace pw::consensus;
 namespace fs = std::filesystem;
 
 namespace {
+
+// "prefix<n>" without `literal + std::to_string()`, which g++ 12 -O2 flags
+// with a false -Wrestrict warning (an error under -Werror).
+std::string label(const char* prefix, uint64_t n) {
+  char buf[96];
+  snprintf(buf, sizeof buf, "%s%llu", prefix, static_cast<unsigned long long>(n));
+  return buf;
+}
 
 struct DiskNode {
   uint64_t id = 0;
@@ -56,7 +65,7 @@ struct Cluster {
     pw::log_set_level(pw::LogLevel::error);
     for (uint64_t i = 0; i < 3; ++i) {
       nodes[i].id = i + 1;
-      nodes[i].dir = tmp / ("n" + std::to_string(i + 1));
+      nodes[i].dir = tmp / (label("n", i + 1));
       nodes[i].open(seed);
     }
   }
@@ -128,7 +137,7 @@ TEST_CASE("durability: committed entries survive killing every node, with compac
   Cluster c(tmp);
   uint64_t l = c.elect();
   for (int i = 0; i < 40; ++i) {
-    c.node(l).core->propose("v" + std::to_string(i));
+    c.node(l).core->propose(label("v", i));
     c.pump();
   }
   c.tick(3);
