@@ -35,6 +35,7 @@ Worker::~Worker() {
   }
   if (wake_ev_) event_free(wake_ev_);
   if (grace_ev_) event_free(grace_ev_);
+  if (accept_resume_ev_) event_free(accept_resume_ev_);
   if (wake_fd_ >= 0) close(wake_fd_);
   if (base) event_base_free(base);
   free(scratch);
@@ -54,6 +55,7 @@ bool Worker::init(std::string* err) {
   }
   wake_ev_ = event_new(base, wake_fd_, EV_READ | EV_PERSIST, on_wake, this);
   grace_ev_ = evtimer_new(base, on_grace, this);
+  accept_resume_ev_ = evtimer_new(base, on_accept_resume, this);
   event_add(wake_ev_, nullptr);
   for (int k = 0; k < 2; ++k) {
     if (listen_fd_[k] < 0) continue;
@@ -177,12 +179,19 @@ void Worker::accept_some(ListenerKind kind) {
     int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED) return;
+      int err = errno;
       int64_t now = mono_ms();
-      if (now - accept_error_log_ms_ > 1000) {  // EMFILE would otherwise log in a loop
+      if (now - accept_error_log_ms_ > 1000) {
         accept_error_log_ms_ = now;
         PW_ERROR("proxy", "accept failed listener=%s error=\"%s\"", kind == ListenerKind::readwrite ? "rw" : "ro",
-                 strerror(errno));
+                 strerror(err));
       }
+      // Out of descriptors or memory: the listener stays readable, so stop
+      // watching it for a moment instead of spinning on accept().
+      for (int k = 0; k < 2; ++k)
+        if (listen_ev_[k]) event_del(listen_ev_[k]);
+      timeval tv{0, 100 * 1000};
+      evtimer_add(accept_resume_ev_, &tv);
       return;
     }
     tune_socket(fd);
@@ -190,7 +199,15 @@ void Worker::accept_some(ListenerKind kind) {
   }
 }
 
+void Worker::on_accept_resume(evutil_socket_t, short, void* arg) {
+  auto* w = static_cast<Worker*>(arg);
+  if (w->stopping) return;
+  for (int k = 0; k < 2; ++k)
+    if (w->listen_ev_[k] && w->listen_fd_[k] >= 0) event_add(w->listen_ev_[k], nullptr);
+}
+
 void Worker::begin_stop() {
+  evtimer_del(accept_resume_ev_);
   stopping = true;
   PW_INFO("proxy", "proxy thread stopping thread=%d sessions_grace_ms=%lld", index,
           static_cast<long long>(opts.shutdown_grace_ms));

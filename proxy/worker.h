@@ -79,6 +79,7 @@ class Worker {
   static void on_wake(evutil_socket_t fd, short what, void* arg);
   static void on_accept(evutil_socket_t fd, short what, void* arg);
   static void on_grace(evutil_socket_t fd, short what, void* arg);
+  static void on_accept_resume(evutil_socket_t fd, short what, void* arg);
   void apply_route(std::shared_ptr<const RouteSnapshot> snap);
   void begin_stop();
   void accept_some(ListenerKind kind);
@@ -88,6 +89,7 @@ class Worker {
   int wake_fd_ = -1;
   event* wake_ev_ = nullptr;
   event* grace_ev_ = nullptr;
+  event* accept_resume_ev_ = nullptr;  // re-enables accepting after EMFILE
   std::thread thread_;
   std::mutex mu_;  // guards the mailbox below
   std::shared_ptr<const RouteSnapshot> mailbox_;

@@ -276,6 +276,37 @@ TEST_CASE("over max_client_connections the client gets 53300") {
   close(c3);
 }
 
+TEST_CASE("a refused backend connect is retried within hold_timeout, then reported") {
+  Backend_ a("127.0.6.2", 'A');
+  uint16_t dead_port = 0;
+  close(tcp_listen("127.0.6.3", &dead_port));  // nothing listens there any more
+  auto o = opts();
+  o.hold_timeout_ms = 20000;
+  auto p = Proxy::start(o);
+  Route dead;
+  dead.epoch = 1;
+  dead.has_primary = true;
+  dead.primary = {"127.0.6.3", dead_port, 0};
+  dead.valid_until_ms = pw::mono_ms() + 3600000;
+  p->publish(dead);
+  int c = tcp_connect("127.0.6.1", p->port());
+  REQUIRE(wait_for([&] { return p->counters().readwrite.backend_connect_errors >= 2; }));  // retrying
+  p->publish(route_to(a, 2));
+  REQUIRE(read_n(c, 1) == "A");
+  close(c);
+  // With a short hold, the client learns why.
+  p.reset();
+  o.hold_timeout_ms = 600;
+  p = Proxy::start(o);
+  p->publish(dead);
+  int d = tcp_connect("127.0.6.1", p->port());
+  REQUIRE(send_all(d, startup_packet()));
+  std::string e = read_n(d, 300);
+  REQUIRE(e.find(std::string("C57P03\0", 7)) != std::string::npos);
+  REQUIRE(e.find("pgwarden: could not connect to server 127.0.6.3:" + std::to_string(dead_port)) != std::string::npos);
+  close(d);
+}
+
 TEST_CASE("a new epoch closes old sessions; new ones reach the new primary") {
   Backend_ a("127.0.6.2", 'A');
   Backend_ b("127.0.6.3", 'B');
