@@ -420,3 +420,27 @@ TEST_CASE("listener bind failure names the address") {
   o.port = p->port();
   REQUIRE_THROWS_WITH(Proxy::start(o), Catch::Contains("127.0.6.1:" + std::to_string(p->port())));
 }
+
+TEST_CASE("several proxy threads share the port (SO_REUSEPORT) and the counters add up") {
+  Backend_ a("127.0.6.2", 'A');
+  auto o = opts();
+  o.threads = 2;
+  auto p = Proxy::start(o);
+  p->publish(route_to(a, 1));
+  std::vector<int> fds;
+  for (int i = 0; i < 20; ++i) {
+    int c = tcp_connect("127.0.6.1", p->port());
+    REQUIRE(read_n(c, 1) == "A");
+    fds.push_back(c);
+  }
+  Counters k = p->counters();
+  REQUIRE(k.readwrite.sessions_now == 20);
+  REQUIRE(k.backends.at(0).sessions_now == 20);
+  for (int c : fds) close(c);
+  REQUIRE(wait_for([&] { return p->counters().readwrite.sessions_now == 0; }));
+  // Another process (or Proxy) cannot silently share the port.
+  auto o2 = opts();
+  o2.port = p->port();
+  o2.threads = 2;
+  REQUIRE_THROWS(Proxy::start(o2));
+}
