@@ -139,8 +139,10 @@ TEST_CASE("a probe against a server that never answers ends at its deadline") {
     event_free(tick);
     CHECK_FALSE(st->running);
     CHECK_THAT(st->error, Catch::Contains("timed out"));
-    CHECK(mono_ms() - t0 >= 300);
-    CHECK(ticks >= 5);
+    // It was the deadline that ended it (not an immediate failure), and the
+    // loop kept turning while the connection hung.
+    CHECK(mono_ms() - t0 >= 250);
+    CHECK(ticks >= 2);
   }
   close(ls);
   event_base_free(base);
