@@ -381,3 +381,34 @@ TEST_CASE("harness hooks: ticks, app messages, proposals from apply callbacks") 
   CHECK(app.clocks_monotonic);
   CHECK(app.ticks[1] > 30);
 }
+
+TEST_CASE("a paused leader (SIGSTOP) is replaced, and steps down when resumed") {
+  SimCluster c(base_opts(3, 11));
+  uint64_t l = elect(c);
+  uint64_t term = c.core(l)->term();
+  c.propose(l, "before pause");
+  c.run_for(3 * kTick);
+  c.pause(l);
+  CHECK(c.paused(l));
+  REQUIRE(c.run_until(
+      [&] {
+        for (uint64_t n = 1; n <= 3; ++n)
+          if (n != l && c.core(n)->role() == pw::consensus::Role::leader) return true;
+        return false;
+      },
+      5 * kElection));
+  uint64_t applied_while_paused = c.core(l)->applied();
+  uint64_t nl = 0;
+  for (uint64_t n = 1; n <= 3; ++n)
+    if (n != l && c.core(n)->role() == pw::consensus::Role::leader) nl = n;
+  c.propose(nl, "while paused");
+  c.run_for(5 * kTick);
+  CHECK(c.core(l)->applied() == applied_while_paused);      // frozen: handled nothing
+  CHECK(c.core(l)->role() == pw::consensus::Role::leader);  // and still believes it leads
+  c.resume(l);
+  // Its backlog carries the newer term: it steps down before acting on a tick.
+  CHECK(c.core(l)->role() == pw::consensus::Role::follower);
+  CHECK(c.core(l)->term() > term);
+  REQUIRE(c.run_until([&] { return c.converged(); }, 5 * kElection));
+  CHECK(c.committed_index_of("while paused") != 0);
+}

@@ -59,7 +59,7 @@ bool DigestStateMachine::restore(const std::string& data) {
 
 void SimStats::add(const SimStats& o) {
   delivered += o.delivered, lost += o.lost, duplicated += o.duplicated, cut += o.cut;
-  crashes += o.crashes, torn_crashes += o.torn_crashes, restarts += o.restarts;
+  crashes += o.crashes, torn_crashes += o.torn_crashes, restarts += o.restarts, pauses += o.pauses;
   elections += o.elections, proposals += o.proposals, committed += o.committed,
       dropped += o.dropped, unknown += o.unknown;
   snapshots_sent += o.snapshots_sent, snapshots_installed += o.snapshots_installed,
@@ -80,6 +80,8 @@ struct SimCluster::Node {
   int64_t next_tick_at = 0;
   uint64_t incarnation = 0;
   bool crash_armed = false;
+  bool paused = false;  // SIGSTOP'ed: no ticks, messages wait in `backlog`
+  std::vector<Message> backlog;
   bool in_ready = false;  // inside process_ready: re-entrant calls must not start another Ready
   CrashPoint crash_point = CrashPoint::before_persist;
   uint64_t applied = 0;
@@ -166,6 +168,8 @@ void SimCluster::crash(uint64_t id) {
   Node& n = node(id);
   if (!n.up) return;
   n.up = false;
+  n.paused = false;
+  n.backlog.clear();
   n.store.reset();
   n.core.reset();
   n.sm.reset();
@@ -179,6 +183,32 @@ void SimCluster::crash_during_next_ready(uint64_t id, CrashPoint p) {
   if (!n.up) return;
   n.crash_armed = true;
   n.crash_point = p;
+}
+
+void SimCluster::pause(uint64_t id) {
+  Node& n = node(id);
+  if (n.up && !n.paused) {
+    n.paused = true;
+    ++stats_.pauses;
+  }
+}
+
+void SimCluster::resume(uint64_t id) {
+  Node& n = node(id);
+  if (!n.up || !n.paused) return;
+  n.paused = false;
+  std::vector<Message> backlog;
+  backlog.swap(n.backlog);
+  for (Message& m : backlog) {
+    if (!n.up) break;
+    deliver(std::move(m));
+  }
+  // Timers that expired while stopped fire once, now.
+  n.next_tick_at = now_ + 1;
+}
+
+bool SimCluster::paused(uint64_t id) const {
+  return node(id).paused;
 }
 
 void SimCluster::disarm_crashes() {
@@ -292,6 +322,10 @@ void SimCluster::deliver(Message m) {
     ++stats_.cut;
     return;
   }
+  if (n.paused) {
+    n.backlog.push_back(std::move(m));
+    return;
+  }
   ++stats_.delivered;
   n.core->step(m);
   process_ready(n);
@@ -302,7 +336,7 @@ int64_t SimCluster::next_event_time() const {
   int64_t t = INT64_MAX;
   if (!net_.empty()) t = net_.top().at;
   for (auto& n : nodes_)
-    if (n->up) t = std::min(t, n->next_tick_at);
+    if (n->up && !n->paused) t = std::min(t, n->next_tick_at);
   return t;
 }
 
@@ -319,7 +353,8 @@ void SimCluster::step_event() {
     }
     if (f.app) {
       Node& n = node(f.msg.to);
-      if (!n.up || is_cut(f.msg.from, f.msg.to)) return;
+      // Best effort, like the real app frames: a paused receiver loses them.
+      if (!n.up || n.paused || is_cut(f.msg.from, f.msg.to)) return;
       for (auto* o : observers_) o->on_app_message(n.id, f.msg.from, f.app_data);
       return;
     }
@@ -327,7 +362,7 @@ void SimCluster::step_event() {
     return;
   }
   for (auto& n : nodes_) {
-    if (n->up && n->next_tick_at <= t) {
+    if (n->up && !n->paused && n->next_tick_at <= t) {
       n->next_tick_at += n->tick_period;
       n->core->tick();
       process_ready(*n);

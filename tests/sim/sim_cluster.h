@@ -136,7 +136,7 @@ class DigestStateMachine : public consensus::StateMachine {
 /// Counters of what a run exercised (printed by the seed runner).
 struct SimStats {
   uint64_t delivered = 0, lost = 0, duplicated = 0, cut = 0;
-  uint64_t crashes = 0, torn_crashes = 0, restarts = 0;
+  uint64_t crashes = 0, torn_crashes = 0, restarts = 0, pauses = 0;
   uint64_t elections = 0, proposals = 0, committed = 0, dropped = 0, unknown = 0;
   uint64_t snapshots_sent = 0, snapshots_installed = 0, compactions = 0, transfers = 0;
   uint64_t partitions = 0, asym_partitions = 0, leader_isolations = 0;
@@ -177,6 +177,13 @@ class SimCluster {
   void crash(uint64_t node);
   /// Arms a crash of `node` in the middle of its next Ready.
   void crash_during_next_ready(uint64_t node, CrashPoint p);
+  /// Freezes `node` like SIGSTOP: no ticks, no message handling; Raft
+  /// messages sent to it wait (in order) until resume(), app messages to it
+  /// are lost. Its clock keeps running (node_clock_us).
+  void pause(uint64_t node);
+  /// Resumes a paused node: its backlog is handled first, then ticks resume.
+  void resume(uint64_t node);
+  bool paused(uint64_t node) const;
   /// Cancels every armed crash_during_next_ready.
   void disarm_crashes();
   /// Restarts a crashed node from its simulated disk.

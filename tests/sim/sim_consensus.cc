@@ -120,6 +120,16 @@ SeedResult run_seed(uint64_t seed, int nodes, bool verbose, bool storage) {
             printf("t=%lld crash node %llu\n", (long long)c.now_us(), (unsigned long long)n);
         }
       }
+      if (cfg.chance(p_crash / 2)) {  // SIGSTOP: frozen, backlog handled on resume
+        if (uint64_t n = random_up(c, nodes)) c.pause(n);
+      }
+      if (cfg.chance(p_restart)) {
+        for (int i = 1; i <= nodes; ++i)
+          if (c.up(i) && c.paused(i)) {
+            c.resume(i);
+            break;
+          }
+      }
       if (cfg.chance(p_restart)) {
         for (int i = 1; i <= nodes; ++i)
           if (!c.up(i)) {
@@ -165,7 +175,10 @@ SeedResult run_seed(uint64_t seed, int nodes, bool verbose, bool storage) {
     f.dup = 0;
     f.max_delay_us = 2000;
     c.disarm_crashes();
-    for (int i = 1; i <= nodes; ++i) c.restart(i);
+    for (int i = 1; i <= nodes; ++i) {
+      c.resume(i);
+      c.restart(i);
+    }
     const int64_t bound = 10 * 2 * election_us;  // 10 worst-case randomized election timeouts
     if (!c.run_until([&] { return c.leader() != 0; }, bound))
       throw SimViolation("liveness: no leader within 10 election timeouts after healing");
@@ -204,14 +217,14 @@ void print_stats(const SimStats& s) {
   printf(
       "faults exercised: messages delivered=%llu lost=%llu duplicated=%llu cut_by_partition=%llu; "
       "partitions=%llu one_way_cuts=%llu leader_isolations=%llu; crashes=%llu (mid-Ready=%llu) "
-      "restarts=%llu; "
+      "restarts=%llu pauses=%llu; "
       "leaders_elected=%llu transfers=%llu; snapshots sent=%llu installed=%llu compactions=%llu; "
       "proposals=%llu committed=%llu dropped=%llu unknown=%llu\n",
       (unsigned long long)s.delivered, (unsigned long long)s.lost, (unsigned long long)s.duplicated,
       (unsigned long long)s.cut, (unsigned long long)s.partitions,
       (unsigned long long)s.asym_partitions, (unsigned long long)s.leader_isolations,
       (unsigned long long)s.crashes, (unsigned long long)s.torn_crashes,
-      (unsigned long long)s.restarts, (unsigned long long)s.elections,
+      (unsigned long long)s.restarts, (unsigned long long)s.pauses, (unsigned long long)s.elections,
       (unsigned long long)s.transfers, (unsigned long long)s.snapshots_sent,
       (unsigned long long)s.snapshots_installed, (unsigned long long)s.compactions,
       (unsigned long long)s.proposals, (unsigned long long)s.committed,
