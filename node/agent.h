@@ -111,6 +111,7 @@ class Agent {
   pgctl::Upstream upstream_of(const std::string& name) const;
   std::vector<std::string> other_members() const;
   bool fresh_view(int64_t now) const;
+  bool primary_alive(const std::string& name) const;
   bool all_acked(uint64_t epoch, int64_t now) const;
   uint64_t member_id(const std::string& name) const;
   std::string member_name(uint64_t id) const;

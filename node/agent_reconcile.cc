@@ -484,7 +484,7 @@ void Agent::reconcile_standby() {
   }
 
   if (data_.kind == Kind::empty) {
-    if (!ready) {
+    if (!ready || !primary_alive(P)) {
       set_agent_state(P.empty() ? "empty, waiting for a primary" : "empty, waiting for " + P + " to be ready");
       return;
     }
@@ -504,13 +504,14 @@ void Agent::reconcile_standby() {
   }
 
   if (!pg_status_.running) {
-    if (ready && needs_rewind_) {
+    if (ready && needs_rewind_ && primary_alive(P)) {
       begin_op("rewinding from " + P);
       pg_->rewind(upstream_of(P), end_op([this](const pgctl::Result& r) {
         if (r.ok) {
           needs_rewind_ = false;
           return;
         }
+        if (r.untouched) return;  // the source was not there: try again later, data intact
         // I6: a rewind that fails leaves the directory moved aside; we re-clone.
         if (pg_->inspect().kind != Kind::empty) {
           std::string moved;
@@ -519,6 +520,11 @@ void Agent::reconcile_standby() {
         needs_rewind_ = false;
       }));
       return;
+    }
+    if (needs_rewind_ && !P.empty() && !s.primary.empty() && watch_.expired(s.epoch, now)) {
+      // The primary we would rewind from is gone: start as a standby with
+      // what we have, so this node can still be a failover candidate.
+      needs_rewind_ = false;
     }
     if (needs_rewind_ && !P.empty()) {
       set_agent_state("former primary: waiting for " + P + " to be ready to rewind from it");
@@ -571,6 +577,14 @@ void Agent::reconcile_standby() {
     return;
   }
   set_agent_state("standby, connecting to " + P);
+}
+
+bool Agent::primary_alive(const std::string& name) const {
+  // Its agent gossips, and reports PostgreSQL running read-write: worth
+  // cloning or rewinding from (a dead one would hold the operation for long).
+  auto all = seen();
+  auto it = all.find(name);
+  return it != all.end() && it->second.fresh && it->second.status.pg_running && !it->second.status.in_recovery;
 }
 
 void Agent::shutdown(std::function<void()> done) {

@@ -204,7 +204,7 @@ void Cloner::check_source(const CloneSpec& spec, int64_t deadline) {
   auto retry = [this, spec, deadline](const std::string& why) {
     if (mono_ms() >= deadline) {
       // Not a failure of the directory: leave it where it is.
-      finish(Result::failure("pg_rewind not started: " + why));
+      finish(Result::failure_untouched("pg_rewind not started: " + why));
       return;
     }
     PW_INFO("pgctl", "rewind waiting for the source: %s", why.c_str());

@@ -268,7 +268,10 @@ class PostgresImpl final : public Postgres {
                 {"user", o_.replication_user}, {"passfile", passfile_},
                 {"dbname", "postgres"},        {"application_name", o_.node_name + "-rewind"},
                 {"connect_timeout", "5"}};
-    s.source_wait_ms = std::min<int64_t>(o_.op_timeout_ms, 300000);
+    // Long enough for a live new primary's first checkpoint on its timeline,
+    // short enough that a dead source does not keep the agent from starting
+    // this node as a standby (a failover candidate) for minutes.
+    s.source_wait_ms = std::min<int64_t>(o_.op_timeout_ms, 20000);
     pm_.stop(StopMode::fast, o_.stop_timeout_ms,
              [this, s, cb, upstream, alive = alive_.weak()](const Result& r) {
                if (!alive.lock()) return;

@@ -12,8 +12,13 @@ namespace pw::pgctl {
 struct Result {
   bool ok = true;
   std::string error;
+  /// Failure that left the data directory exactly as it was (e.g. the rewind
+  /// source was unreachable): the caller may retry, and must not treat the
+  /// directory as damaged.
+  bool untouched = false;
   static Result success() { return {}; }
-  static Result failure(std::string e) { return {false, std::move(e)}; }
+  static Result failure(std::string e) { return {false, std::move(e), false}; }
+  static Result failure_untouched(std::string e) { return {false, std::move(e), true}; }
 };
 using Done = std::function<void(const Result&)>;
 

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""bench/ha/run.py — HA timing and footprint of pgwarden (not a test).
+
+Uses the integration harness (tests/integration/ha/cluster.py): three real
+daemons with real PostgreSQL 15 on 127.0.60.11-13, default [ha] settings
+(lease 3s, loop 250ms) unless --lease is given. Prints, with medians and
+spread over the trials:
+
+  * cold start: all three daemons started on empty directories -> first
+    write accepted through a proxy, and -> both replicas streaming;
+  * crash failover: kill -9 of the primary's daemon -> a write accepted
+    again through a surviving node (client polling every 50 ms);
+  * crashed node back: its daemon restarted -> streaming again;
+  * switchover: `pgwarden ctl switchover` -> longest gap between two
+    accepted writes of a client writing every 50 ms, and failed attempts;
+  * idle footprint: RSS and thread count of each daemon.
+
+Usage: bench/ha/run.py [--trials N] [--build DIR]   (as root or the postgres user)
+"""
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration", "ha"))
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--trials", type=int, default=5)
+ap.add_argument("--build", default=os.path.join(HERE, "..", "..", "build"))
+ap.add_argument("--block", type=int, default=60)
+args = ap.parse_args()
+os.environ["PW_BINARY_DIR"] = os.path.abspath(args.build)
+
+import cluster as H  # noqa: E402  (after PW_BINARY_DIR is set)
+
+H.PGWARDEN = os.path.join(os.path.abspath(args.build), "pgwarden")
+
+
+def summary(name, xs, unit="s"):
+    if not xs:
+        print(f"{name:44s} no data")
+        return
+    med = statistics.median(xs)
+    print(f"{name:44s} median {med:6.2f}{unit}  min {min(xs):6.2f}{unit}  max {max(xs):6.2f}{unit}  (n={len(xs)})")
+
+
+def write_ok(node, sql="INSERT INTO bench DEFAULT VALUES"):
+    return node.psql(sql, check=False, timeout=2) is not None
+
+
+def poll_until_write(nodes, t0, timeout=60):
+    while time.monotonic() - t0 < timeout:
+        for n in nodes:
+            if write_ok(n):
+                return time.monotonic() - t0
+        time.sleep(0.05)
+    return None
+
+
+def streaming_count(c, p):
+    count = 0
+    for n in c.nodes:
+        if n.name != p and n.running():
+            if n.psql("SELECT status FROM pg_stat_wal_receiver", port=15432, host=n.state_dir,
+                      check=False, timeout=2) == "streaming":
+                count += 1
+    return count
+
+
+cold_write, cold_stream, failover, back, so_gap, so_failed, rss, threads = [], [], [], [], [], [], [], []
+
+for trial in range(args.trials):
+    with H.Cluster(args.block) as c:
+        t0 = time.monotonic()
+        c.start()
+        # First write through any proxy. The client password is set over the
+        # primary's socket as soon as it is primary (what an operator's
+        # bootstrap SQL would do); then the proxy accepts the write.
+        first = None
+        while time.monotonic() - t0 < 90 and first is None:
+            p = c.primary()
+            if p:
+                node = c.node(p)
+                node.psql(f"ALTER ROLE postgres PASSWORD '{H.CLIENT_PASSWORD}'; "
+                          "CREATE TABLE IF NOT EXISTS bench(id serial, at timestamptz default now())",
+                          port=15432, host=node.state_dir, check=False, timeout=2)
+                if any(write_ok(n) for n in c.nodes):
+                    first = time.monotonic() - t0
+            time.sleep(0.05)
+        cold_write.append(first)
+        while time.monotonic() - t0 < 120 and streaming_count(c, c.primary() or "") < 2:
+            time.sleep(0.05)
+        cold_stream.append(time.monotonic() - t0)
+
+        # Idle footprint (after things settle).
+        time.sleep(3)
+        for n in c.nodes:
+            with open(f"/proc/{n.proc.pid}/status") as f:
+                st = dict(line.split(":", 1) for line in f if ":" in line)
+            rss.append(int(st["VmRSS"].split()[0]) / 1024.0)
+            threads.append(int(st["Threads"]))
+
+        # Switchover under a 50 ms writer.
+        p = c.primary()
+        target = next(n.name for n in c.nodes if n.name != p)
+        times, fails = [], [0]
+        stop = threading.Event()
+
+        def writer():
+            i = 0
+            while not stop.is_set():
+                i += 1
+                if write_ok(c.nodes[i % 3]):
+                    times.append(time.monotonic())
+                else:
+                    fails[0] += 1
+                time.sleep(0.05)
+        th = threading.Thread(target=writer)
+        th.start()
+        time.sleep(1)
+        r = subprocess.run([H.PGWARDEN, "ctl", "-c", c.node(p).ini, "switchover", "--to", target, "--force"],
+                           capture_output=True, text=True, timeout=60)
+        H.wait_for("switchover", lambda: c.primary() == target, 60)
+        time.sleep(2)
+        stop.set()
+        th.join()
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        so_gap.append(max(gaps) if gaps else float("nan"))
+        so_failed.append(fails[0])
+
+        # Crash failover, then the crashed node back.
+        c.wait_streaming(2, timeout=60)
+        p = c.primary()
+        victim = c.node(p)
+        survivors = [n for n in c.nodes if n is not victim]
+        t0 = time.monotonic()
+        victim.kill(signal.SIGKILL)
+        failover.append(poll_until_write(survivors, t0))
+        new = c.wait_primary(timeout=60, not_name=p)
+        t1 = time.monotonic()
+        victim.start()
+        while time.monotonic() - t1 < 60:
+            if victim.psql("SELECT status FROM pg_stat_wal_receiver", port=15432, host=victim.state_dir,
+                           check=False, timeout=2) == "streaming":
+                break
+            time.sleep(0.05)
+        back.append(time.monotonic() - t1)
+    print(f"trial {trial + 1}: cold write {cold_write[-1]:.2f}s, streaming {cold_stream[-1]:.2f}s, "
+          f"switchover gap {so_gap[-1]:.2f}s ({so_failed[-1]} failed), crash failover {failover[-1]:.2f}s, "
+          f"back {back[-1]:.2f}s", flush=True)
+
+print()
+print("pgwarden HA benchmark — default settings (lease 3s, loop 250ms, election timeout 1s), 3 nodes on loopback")
+summary("cold start -> first write through the proxy", [x for x in cold_write if x])
+summary("cold start -> both replicas streaming", cold_stream)
+summary("crash failover (kill -9 daemon) -> write ok", [x for x in failover if x])
+summary("crashed node restarted -> streaming again", back)
+summary("switchover: longest write gap (50 ms client)", so_gap)
+print(f"{'switchover: failed write attempts':44s} total {sum(so_failed)} over {len(so_failed)} switchovers")
+summary("daemon RSS at idle", rss, " MB")
+print(f"{'daemon threads at idle':44s} max {max(threads)}")
