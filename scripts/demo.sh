@@ -280,15 +280,21 @@ any_ini() {
   return 1
 }
 
-# ready_primary — name of the primary that holds the lock and accepts writes, per /cluster.
-ready_primary() {
+# cluster_summary — "PRIMARY DIAG,DIAG" from /cluster: the primary that holds
+# the lock and accepts writes ("-" if none), and the active diagnostic codes.
+cluster_summary() {
   local ini
   ini=$(any_ini) || return 1
   "$PGWARDEN" ctl -c "$ini" --timeout 3 status --json 2>/dev/null | python3 -c '
 import json, sys
-v = json.load(sys.stdin)
+try:
+    v = json.load(sys.stdin)
+except ValueError:
+    sys.exit(1)
 p = v.get("primary") or ""
-print(p if p and v.get("ready_epoch") == v.get("epoch") else "")'
+ready = p and v.get("ready_epoch") == v.get("epoch")
+diags = ",".join(sorted({d.get("code", "?") for d in v.get("diagnostics") or []}))
+print((p if ready else "-") + " " + diags)' 2>/dev/null
 }
 
 # socket_sql I SQL — SQL on node I's PostgreSQL over its unix socket (peer auth).
@@ -308,7 +314,7 @@ proxy_sql() {
 # (pg_stat_wal_receiver): pg_basebackup's own WAL stream also shows in the
 # primary's pg_stat_replication while a clone is still running.
 wait_ready() {
-  local deadline=$((SECONDS + ${DEMO_TIMEOUT:-240})) last="" now i p primary_ip streaming proxies
+  local deadline=$((SECONDS + ${DEMO_TIMEOUT:-240})) last="" now i p primary_ip streaming proxies summary diags
   PRIMARY=""
   while :; do
     for i in "${NODES[@]}"; do
@@ -317,7 +323,9 @@ wait_ready() {
         die "n$i exited; the end of its log is above ($(node_log "$i"))"
       fi
     done
-    p=$(ready_primary || true)
+    summary=$(cluster_summary || true)
+    p=${summary%% *} diags=${summary#* }
+    [ "$p" = - ] && p=""
     streaming=0 proxies=0
     if [ -n "$p" ]; then
       i=${p#n}
@@ -338,6 +346,7 @@ wait_ready() {
       fi
     fi
     now="primary: ${p:-none yet}, replicas streaming: $streaming/2, proxies reaching the primary: $proxies/3"
+    [ -z "$diags" ] || now+=", diagnostics: $diags (see: $PGWARDEN ctl -c $(any_ini) list)"
     if [ "$now" != "$last" ]; then say "waiting — $now"; last=$now; fi
     if [ -n "$p" ] && [ "$streaming" -eq 2 ] && [ "$proxies" -eq 3 ]; then
       PRIMARY=$p
