@@ -185,8 +185,17 @@ void Agent::gossip() {
   own_.in_recovery = pg_status_.running && pg_status_.in_recovery;
   own_.streaming = pg_status_.running && pg_status_.wal_receiver_streaming;
   own_.upstream = pg_status_.upstream_host;
+  if (data_.kind != pgctl::DataDirInfo::Kind::cluster || data_.system_id != tl_system_id_) {
+    tl_high_ = 0;
+    tl_system_id_ = data_.system_id;
+  }
   if (pg_status_.running) {
-    own_.timeline = pg_status_.timeline ? pg_status_.timeline : data_.timeline;
+    // A standby learns its timeline from its WAL receiver; when the primary
+    // dies the receiver (and what it said) is gone and only the older
+    // checkpoint timeline is left. A data directory's timeline never goes
+    // back, so report the highest seen for it.
+    tl_high_ = std::max({tl_high_, pg_status_.timeline, data_.timeline});
+    own_.timeline = tl_high_;
     own_.lsn = pg_status_.in_recovery ? std::max(pg_status_.receive_lsn, pg_status_.replay_lsn)
                                       : pg_status_.current_lsn;
     // A probe of a server still starting up may report no position yet:

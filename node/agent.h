@@ -175,6 +175,8 @@ class Agent {
   uint64_t barrier_index_ = 0;      // its committed index (0 = not yet)
   Diagnostics decider_diags_;
   uint64_t status_seq_ = 0;
+  uint32_t tl_high_ = 0;           // highest timeline seen for the current data directory
+  uint64_t tl_system_id_ = 0;
 };
 
 }  // namespace pw::node
