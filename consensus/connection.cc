@@ -136,7 +136,9 @@ SSL* Connection::ssl() const {
   return bev_ ? bufferevent_openssl_get_ssl(bev_) : nullptr;
 }
 
-int Connection::fd() const { return bev_ ? bufferevent_getfd(bev_) : -1; }
+int Connection::fd() const {
+  return bev_ ? bufferevent_getfd(bev_) : -1;
+}
 
 void Connection::send_frame(std::string_view payload) {
   if (state_ != State::open || closing()) return;
@@ -182,7 +184,9 @@ void Connection::close_after_flush(const std::string& reason) {
   bufferevent_disable(bev_, EV_READ);
 }
 
-void Connection::read_cb(bufferevent*, void* arg) { static_cast<Connection*>(arg)->on_read(); }
+void Connection::read_cb(bufferevent*, void* arg) {
+  static_cast<Connection*>(arg)->on_read();
+}
 
 void Connection::on_read() {
   evbuffer* in = bufferevent_get_input(bev_);
@@ -199,18 +203,18 @@ void Connection::on_read() {
         close("peer speaks TLS but this node has no [tls] configured");
       } else if (!established) {
         close("first frame of " + std::to_string(len + kLengthPrefixSize) +
-              " bytes exceeds the handshake limit " +
-              std::to_string(frame_limit_) + " (not a pgwarden raft peer?)");
+              " bytes exceeds the handshake limit " + std::to_string(frame_limit_) +
+              " (not a pgwarden raft peer?)");
       } else {
         close("frame of " + std::to_string(len + kLengthPrefixSize) +
-              " bytes exceeds max_frame_size " +
-              std::to_string(frame_limit_));
+              " bytes exceeds max_frame_size " + std::to_string(frame_limit_));
       }
       return;
     }
     if (avail < kLengthPrefixSize + len) return;
     const unsigned char* p = evbuffer_pullup(in, static_cast<ssize_t>(kLengthPrefixSize + len));
-    owner_->on_frame(this, std::string_view(reinterpret_cast<const char*>(p) + kLengthPrefixSize, len));
+    owner_->on_frame(this,
+                     std::string_view(reinterpret_cast<const char*>(p) + kLengthPrefixSize, len));
     if (state_ == State::closed) return;  // the owner closed us; `in` is gone
     evbuffer_drain(in, kLengthPrefixSize + len);
   }

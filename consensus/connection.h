@@ -80,8 +80,8 @@ class Connection {
   int fd() const;
 
   // Owner bookkeeping, kept here so one object describes one connection.
-  uint64_t peer_id = 0;        // 0 until the handshake names a member
-  bool established = false;    // handshake completed
+  uint64_t peer_id = 0;      // 0 until the handshake names a member
+  bool established = false;  // handshake completed
   int64_t created_ms = 0;
   int64_t established_ms = 0;
   int64_t last_read_ms = 0;
@@ -103,7 +103,7 @@ class Connection {
   std::string remote_;
   event* connect_ev_ = nullptr;  // pending non-blocking connect
   int connect_fd_ = -1;
-  SSL* pending_ssl_ = nullptr;   // TLS for an outbound connection, used once TCP is up
+  SSL* pending_ssl_ = nullptr;  // TLS for an outbound connection, used once TCP is up
   bufferevent* bev_ = nullptr;
   size_t frame_limit_ = 0;
   std::string closing_reason_;

@@ -38,10 +38,10 @@ enum class HandshakeKind : uint8_t { hello = 1, accept = 2, reject = 3 };
 struct HandshakeMsg {
   HandshakeKind kind = HandshakeKind::hello;
   uint8_t version = kProtocolVersion;
-  uint64_t node_id = 0;       // hello / accept
-  std::string cluster;        // hello / accept
-  std::string node_name;      // hello / accept
-  std::string reason;         // reject
+  uint64_t node_id = 0;   // hello / accept
+  std::string cluster;    // hello / accept
+  std::string node_name;  // hello / accept
+  std::string reason;     // reject
 };
 
 /// Writes the 4-byte length prefix for a payload of `len` bytes into `out`.

@@ -59,7 +59,9 @@ class RaftNodeImpl final : public RaftNode {
   void broadcast_app(const std::string& data) override;
   void send_app(uint64_t to_id, const std::string& data) override;
   void set_app_handler(AppMessageHandler h) override { app_handler_ = std::move(h); }
-  void set_leader_change_handler(std::function<void()> h) override { leader_handler_ = std::move(h); }
+  void set_leader_change_handler(std::function<void()> h) override {
+    leader_handler_ = std::move(h);
+  }
   void set_fatal_handler(std::function<void(const std::string&)> h) override {
     fatal_handler_ = std::move(h);
   }
@@ -104,8 +106,8 @@ class RaftNodeImpl final : public RaftNode {
   std::function<void()> leader_handler_;
   std::function<void(const std::string&)> fatal_handler_;
   uint64_t applied_ = 0;
-  uint64_t snapshot_index_ = 0;  // index of the latest snapshot taken or installed
-  HardState saved_hs_;           // what the hardstate file holds
+  uint64_t snapshot_index_ = 0;          // index of the latest snapshot taken or installed
+  HardState saved_hs_;                   // what the hardstate file holds
   std::optional<HardState> pending_hs_;  // newer commit index, not yet persisted
   int64_t hs_saved_ms_ = 0;
   SoftState soft_;
@@ -325,7 +327,9 @@ void RaftNodeImpl::tick_cb(int, short, void* arg) {
   }
 }
 
-void RaftNodeImpl::drain_cb(int, short, void* arg) { static_cast<RaftNodeImpl*>(arg)->drain(); }
+void RaftNodeImpl::drain_cb(int, short, void* arg) {
+  static_cast<RaftNodeImpl*>(arg)->drain();
+}
 
 void RaftNodeImpl::drain() {
   // No exception may cross the libevent callback: a storage failure ends
@@ -362,14 +366,15 @@ void RaftNodeImpl::drain_one(Ready& rd) {
         opts_.commit_persist_interval_ms <= 0)
       save_hard_state(hs);  // a vote or term must be durable before anyone hears of it
     else
-      pending_hs_ = hs;     // commit index only: persisted by the tick timer
+      pending_hs_ = hs;  // commit index only: persisted by the tick timer
   }
   // Only now is everything the messages promise durable.
   if (!stopped_) {
     for (const Message& m : rd.messages) {
       std::string frame = encode_message_frame(m);
       if (frame.size() > opts_.max_frame_size) {
-        PW_ERROR(kComp, "message type=%s to=%llu of %zu bytes exceeds max_frame_size %llu, not sent",
+        PW_ERROR(kComp,
+                 "message type=%s to=%llu of %zu bytes exceeds max_frame_size %llu, not sent",
                  msg_type_name(m.type), static_cast<unsigned long long>(m.to), frame.size(),
                  static_cast<unsigned long long>(opts_.max_frame_size));
         continue;

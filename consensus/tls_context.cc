@@ -28,7 +28,8 @@ std::string ssl_errors() {
 
 std::string subject_names(X509* cert) {
   std::string out;
-  auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (sans) {
     for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
       const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
@@ -75,9 +76,13 @@ TlsContext::TlsContext(const TlsOptions& opts) {
   SSL_CTX_set_mode(ctx_, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
 }
 
-TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+TlsContext::~TlsContext() {
+  SSL_CTX_free(ctx_);
+}
 
-SSL* TlsContext::new_ssl() const { return SSL_new(ctx_); }
+SSL* TlsContext::new_ssl() const {
+  return SSL_new(ctx_);
+}
 
 std::string TlsContext::cert_names_member(SSL* ssl, const std::string& member) {
   X509* cert = SSL_get1_peer_certificate(ssl);
@@ -88,11 +93,10 @@ std::string TlsContext::cert_names_member(SSL* ssl, const std::string& member) {
   }
   // X509_check_host matches subjectAltName DNS entries, and the CN only when
   // there are none. No wildcards: a certificate names exactly one member.
-  int ok = X509_check_host(cert, member.c_str(), member.size(),
-                           X509_CHECK_FLAG_NO_WILDCARDS, nullptr);
+  int ok =
+      X509_check_host(cert, member.c_str(), member.size(), X509_CHECK_FLAG_NO_WILDCARDS, nullptr);
   std::string reason;
-  if (ok != 1)
-    reason = "certificate names " + subject_names(cert) + ", not member " + member;
+  if (ok != 1) reason = "certificate names " + subject_names(cert) + ", not member " + member;
   X509_free(cert);
   return reason;
 }

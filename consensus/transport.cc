@@ -56,7 +56,8 @@ uint64_t rand_below(uint64_t n) {
 
 }  // namespace
 
-Transport::Transport(event_base* base, TransportOptions opts) : base_(base), opts_(std::move(opts)) {
+Transport::Transport(event_base* base, TransportOptions opts)
+    : base_(base), opts_(std::move(opts)) {
   bool found_self = false;
   for (const Peer& p : opts_.peers) {
     if (p.id == opts_.self_id) {
@@ -89,7 +90,9 @@ Transport::~Transport() {
   event_free(reap_ev_);
 }
 
-const Peer& Transport::self() const { return self_; }
+const Peer& Transport::self() const {
+  return self_;
+}
 
 void Transport::start() {
   if (running_) return;
@@ -220,8 +223,8 @@ void Transport::dial(PeerLink& p) {
 
 void Transport::schedule_retry(PeerLink& p) {
   if (!running_) return;
-  p.backoff_ms = p.backoff_ms == 0 ? opts_.backoff_min_ms
-                                   : std::min(p.backoff_ms * 2, opts_.backoff_max_ms);
+  p.backoff_ms =
+      p.backoff_ms == 0 ? opts_.backoff_min_ms : std::min(p.backoff_ms * 2, opts_.backoff_max_ms);
   // Jitter in [backoff/2, backoff] so restarted nodes do not dial in lockstep.
   int64_t half = p.backoff_ms / 2;
   int64_t delay = half + static_cast<int64_t>(rand_below(static_cast<uint64_t>(half) + 1));
@@ -291,7 +294,8 @@ void Transport::accept_cb(evconnlistener*, int fd, sockaddr* addr, int, void* ar
                            "too many connections waiting for their handshake");
     return;
   }
-  Connection* c = Connection::accept(t->base_, t, fd, remote, t->tls_ ? t->tls_->new_ssl() : nullptr);
+  Connection* c =
+      Connection::accept(t->base_, t, fd, remote, t->tls_ ? t->tls_->new_ssl() : nullptr);
   if (!c->closed()) t->pending_in_.push_back(c);
 }
 
@@ -344,10 +348,12 @@ void Transport::handle_hello(Connection* c, std::string_view payload) {
   if (m->node_id == self_.id)
     return refuse(c, "peer " + who + " claims to be this node (" + self_.name + ")");
   PeerLink* p = link(m->node_id);
-  if (!p) return refuse(c, "peer " + who + " is not a member of cluster '" + opts_.cluster_name + "'");
+  if (!p)
+    return refuse(c, "peer " + who + " is not a member of cluster '" + opts_.cluster_name + "'");
   if (p->peer.name != m->node_name)
     return refuse(c, "member id " + std::to_string(m->node_id) + " is '" + p->peer.name +
-                         "' here, peer claims '" + m->node_name + "' (members differ in the configs)");
+                         "' here, peer claims '" + m->node_name +
+                         "' (members differ in the configs)");
   if (tls_) {
     std::string why = TlsContext::cert_names_member(c->ssl(), p->peer.name);
     if (!why.empty()) {
@@ -416,7 +422,8 @@ void Transport::on_closed(Connection* c, const std::string& reason) {
       } else {
         ++p->stats.dial_failures;
         if (reason != p->last_out_reason) {
-          PW_WARN(kComp, "peer=%s dir=out addr=%s connection failed reason=\"%s\" "
+          PW_WARN(kComp,
+                  "peer=%s dir=out addr=%s connection failed reason=\"%s\" "
                   "(logged once until it changes)",
                   p->peer.name.c_str(), c->remote().c_str(), reason.c_str());
           p->last_out_reason = reason;
@@ -447,7 +454,9 @@ void Transport::reap_cb(int, short, void* arg) {
   for (Connection* c : dead) delete c;
 }
 
-void Transport::sweep_cb(int, short, void* arg) { static_cast<Transport*>(arg)->sweep(); }
+void Transport::sweep_cb(int, short, void* arg) {
+  static_cast<Transport*>(arg)->sweep();
+}
 
 void Transport::sweep() {
   int64_t now = mono_ms();

@@ -47,15 +47,15 @@ class TlsContext;
 struct TransportOptions {
   std::string cluster_name;
   uint64_t self_id = 0;
-  std::vector<Peer> peers;                 // every member, self included
-  uint64_t max_frame_size = 16ull << 20;   // whole frame incl. length; larger closes the connection
-  uint64_t max_queue_bytes = 8ull << 20;   // per peer; beyond it frames are dropped
+  std::vector<Peer> peers;                // every member, self included
+  uint64_t max_frame_size = 16ull << 20;  // whole frame incl. length; larger closes the connection
+  uint64_t max_queue_bytes = 8ull << 20;  // per peer; beyond it frames are dropped
   TlsOptions tls;
   int64_t backoff_min_ms = 50;
   int64_t backoff_max_ms = 2000;
-  int64_t handshake_timeout_ms = 5000;     // connect + TLS + handshake
-  int64_t keepalive_ms = 1000;             // idle outbound sends an empty frame
-  int64_t idle_timeout_ms = 10000;         // silent inbound is closed
+  int64_t handshake_timeout_ms = 5000;  // connect + TLS + handshake
+  int64_t keepalive_ms = 1000;          // idle outbound sends an empty frame
+  int64_t idle_timeout_ms = 10000;      // silent inbound is closed
 };
 
 // PeerStats (the per-peer counters) is declared in raft_node.h.
@@ -101,8 +101,8 @@ class Transport : private ConnectionOwner {
     Peer peer;
     sockaddr_storage addr{};
     socklen_t addr_len = 0;
-    Connection* out = nullptr;   // current outbound attempt or connection
-    Connection* in = nullptr;    // newest established inbound connection
+    Connection* out = nullptr;  // current outbound attempt or connection
+    Connection* in = nullptr;   // newest established inbound connection
     event* retry_ev = nullptr;
     int64_t backoff_ms = 0;
     std::string last_out_reason;  // last outbound failure logged (dedupe)
@@ -138,14 +138,14 @@ class Transport : private ConnectionOwner {
   TransportOptions opts_;
   std::unique_ptr<TlsContext> tls_;
   FrameHandler handler_;
-  std::map<uint64_t, PeerLink> peers_;   // every member except self
+  std::map<uint64_t, PeerLink> peers_;  // every member except self
   Peer self_;
   sockaddr_storage self_addr_{};
   socklen_t self_addr_len_ = 0;
   evconnlistener* listener_ = nullptr;
   event* sweep_ev_ = nullptr;
   event* reap_ev_ = nullptr;
-  event* relisten_ev_ = nullptr;     // re-enables the listener after an accept error
+  event* relisten_ev_ = nullptr;         // re-enables the listener after an accept error
   std::vector<Connection*> pending_in_;  // inbound connections before their handshake
   std::vector<Connection*> graveyard_;   // closed, deleted from reap_cb
   // Inbound refusals already logged: remote IP → last reason (dedupe).

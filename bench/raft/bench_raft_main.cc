@@ -37,7 +37,9 @@ namespace {
 // An event_base on its own thread; run() executes a function there.
 class Loop {
  public:
-  Loop() : base_(event_base_new()), thread_([this] { event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY); }) {}
+  Loop()
+      : base_(event_base_new()),
+        thread_([this] { event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY); }) {}
   ~Loop() {
     event_base_loopbreak(base_);
     thread_.join();
@@ -51,11 +53,14 @@ class Loop {
     auto fut = task->get_future();
     auto* fn = new std::function<void()>([task] { (*task)(); });
     timeval zero{0, 0};
-    event_base_once(base_, -1, EV_TIMEOUT, [](int, short, void* a) {
-      auto* f = static_cast<std::function<void()>*>(a);
-      (*f)();
-      delete f;
-    }, fn, &zero);
+    event_base_once(
+        base_, -1, EV_TIMEOUT,
+        [](int, short, void* a) {
+          auto* f = static_cast<std::function<void()>*>(a);
+          (*f)();
+          delete f;
+        },
+        fn, &zero);
     return fut.get();
   }
 
@@ -80,7 +85,9 @@ struct Percentiles {
 };
 Percentiles percentiles(std::vector<int64_t> v) {
   std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return static_cast<double>(v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))]); };
+  auto at = [&](double q) {
+    return static_cast<double>(v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))]);
+  };
   return {at(0.10), at(0.50), at(0.99), static_cast<double>(v.back())};
 }
 
@@ -96,7 +103,8 @@ Percentiles measure_fsync(const std::string& dir, int n, size_t size) {
   std::vector<int64_t> us;
   for (int i = 0; i < n; ++i) {
     int64_t t0 = pw::mono_us();
-    if (::write(fd, buf.data(), buf.size()) != static_cast<ssize_t>(buf.size()) || ::fsync(fd) != 0) {
+    if (::write(fd, buf.data(), buf.size()) != static_cast<ssize_t>(buf.size()) ||
+        ::fsync(fd) != 0) {
       perror("write/fsync");
       exit(1);
     }
@@ -161,10 +169,11 @@ RunResult run_load(Node& leader, int total, int window, size_t size) {
 void print_run(const char* name, const RunResult& r, int window) {
   Percentiles p = percentiles(r.latency_us);
   double per_s = r.latency_us.size() * 1e6 / static_cast<double>(r.elapsed_us);
-  printf("raft %-10s window=%-3d proposals=%zu  commit latency p10=%.0f us p50=%.0f us p99=%.0f us "
-         "max=%.0f us  throughput=%.0f proposals/s  failed=%llu\n",
-         name, window, r.latency_us.size(), p.p10, p.p50, p.p99, p.max, per_s,
-         static_cast<unsigned long long>(r.failed));
+  printf(
+      "raft %-10s window=%-3d proposals=%zu  commit latency p10=%.0f us p50=%.0f us p99=%.0f us "
+      "max=%.0f us  throughput=%.0f proposals/s  failed=%llu\n",
+      name, window, r.latency_us.size(), p.p10, p.p50, p.p99, p.max, per_s,
+      static_cast<unsigned long long>(r.failed));
 }
 
 }  // namespace
@@ -176,12 +185,18 @@ int main(int argc, char** argv) {
   int64_t commit_persist_ms = RaftOptions{}.commit_persist_interval_ms;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--dir") base_dir = argv[i + 1];
-    else if (a == "--proposals") proposals = atoi(argv[i + 1]);
-    else if (a == "--window") window = atoi(argv[i + 1]);
-    else if (a == "--size") size = atoi(argv[i + 1]);
-    else if (a == "--fsync-samples") fsync_samples = atoi(argv[i + 1]);
-    else if (a == "--commit-persist-ms") commit_persist_ms = atoll(argv[i + 1]);
+    if (a == "--dir")
+      base_dir = argv[i + 1];
+    else if (a == "--proposals")
+      proposals = atoi(argv[i + 1]);
+    else if (a == "--window")
+      window = atoi(argv[i + 1]);
+    else if (a == "--size")
+      size = atoi(argv[i + 1]);
+    else if (a == "--fsync-samples")
+      fsync_samples = atoi(argv[i + 1]);
+    else if (a == "--commit-persist-ms")
+      commit_persist_ms = atoll(argv[i + 1]);
     else {
       fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -195,16 +210,22 @@ int main(int argc, char** argv) {
   pw::log_set_level(pw::LogLevel::warn);
   evthread_use_pthreads();
 
-  printf("bench_raft: 3 nodes on 127.0.3.91-93, state in %s, payload %d bytes, fsync on, "
-         "commit_persist_interval_ms=%lld\n",
-         dir.c_str(), size, static_cast<long long>(commit_persist_ms));
+  printf(
+      "bench_raft: 3 nodes on 127.0.3.91-93, state in %s, payload %d bytes, fsync on, "
+      "commit_persist_interval_ms=%lld\n",
+      dir.c_str(), size, static_cast<long long>(commit_persist_ms));
   Percentiles f = measure_fsync(dir, fsync_samples, static_cast<size_t>(size));
-  printf("disk fsync (append %d B + fsync, same filesystem, %d samples): p10=%.0f us p50=%.0f us "
-         "p99=%.0f us max=%.0f us\n",
-         size + 12, fsync_samples, f.p10, f.p50, f.p99, f.max);
-  printf("floor for one commit: the leader's fsync, then the faster follower's fsync (~2 x p50 = %.0f us)\n", 2 * f.p50);
+  printf(
+      "disk fsync (append %d B + fsync, same filesystem, %d samples): p10=%.0f us p50=%.0f us "
+      "p99=%.0f us max=%.0f us\n",
+      size + 12, fsync_samples, f.p10, f.p50, f.p99, f.max);
+  printf(
+      "floor for one commit: the leader's fsync, then the faster follower's fsync (~2 x p50 = %.0f "
+      "us)\n",
+      2 * f.p50);
 
-  std::vector<Peer> peers = {{1, "b91", "127.0.3.91", 5010}, {2, "b92", "127.0.3.92", 5010},
+  std::vector<Peer> peers = {{1, "b91", "127.0.3.91", 5010},
+                             {2, "b92", "127.0.3.92", 5010},
                              {3, "b93", "127.0.3.93", 5010}};
   std::vector<std::unique_ptr<Node>> nodes;
   for (const Peer& p : peers) {

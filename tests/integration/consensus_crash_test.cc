@@ -28,7 +28,8 @@ namespace {
 // One child process with a pipe to its stdin and one from its stdout.
 class Child {
  public:
-  Child(std::vector<std::string> argv, const std::string& log_path) : argv_(std::move(argv)), log_(log_path) {}
+  Child(std::vector<std::string> argv, const std::string& log_path)
+      : argv_(std::move(argv)), log_(log_path) {}
   ~Child() { kill9(); }
 
   void spawn() {
@@ -81,7 +82,8 @@ class Child {
         return line;
       }
       int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      deadline - std::chrono::steady_clock::now()).count());
+                                      deadline - std::chrono::steady_clock::now())
+                                      .count());
       if (left <= 0) return "";
       pollfd pfd{from_, POLLIN, 0};
       if (poll(&pfd, 1, left) <= 0) continue;
@@ -130,7 +132,8 @@ struct Cluster {
     const char* bin = CONSENSUS_NODE_PROC;
     std::vector<std::string> members = {"c101=127.0.3.101", "c102=127.0.3.102", "c103=127.0.3.103"};
     for (int i = 1; i <= 3; ++i) {
-      std::vector<std::string> argv = {bin, "crash-test", std::to_string(i), dir / ("c10" + std::to_string(i))};
+      std::vector<std::string> argv = {bin, "crash-test", std::to_string(i),
+                                       dir / ("c10" + std::to_string(i))};
       argv.insert(argv.end(), members.begin(), members.end());
       nodes.push_back(std::make_unique<Child>(argv, dir / ("c10" + std::to_string(i) + ".log")));
     }
@@ -139,35 +142,41 @@ struct Cluster {
     nodes[i]->spawn();
     REQUIRE(nodes[i]->read_line(30000) == "ready");
   }
-  std::map<std::string, uint64_t> status(int i) { return fields(nodes[i]->ask("status", "status")); }
+  std::map<std::string, uint64_t> status(int i) {
+    return fields(nodes[i]->ask("status", "status"));
+  }
   int leader() {
     int found = -1;
-    pw::test::wait_for([&] {
-      int l = -1, n = 0;
-      for (int i = 0; i < 3; ++i)
-        if (nodes[i]->alive() && status(i)["leader"] == 1) l = i, ++n;
-      if (n != 1) return false;
-      uint64_t id = static_cast<uint64_t>(l + 1);
-      for (int i = 0; i < 3; ++i)
-        if (nodes[i]->alive() && status(i)["leader_id"] != id) return false;
-      found = l;
-      return true;
-    }, 60000);
+    pw::test::wait_for(
+        [&] {
+          int l = -1, n = 0;
+          for (int i = 0; i < 3; ++i)
+            if (nodes[i]->alive() && status(i)["leader"] == 1) l = i, ++n;
+          if (n != 1) return false;
+          uint64_t id = static_cast<uint64_t>(l + 1);
+          for (int i = 0; i < 3; ++i)
+            if (nodes[i]->alive() && status(i)["leader_id"] != id) return false;
+          found = l;
+          return true;
+        },
+        60000);
     return found;
   }
   /// Waits until every live node applied the same index, then returns the
   /// common state machine (count, digest), checking all agree.
   std::pair<uint64_t, uint64_t> converged() {
     std::map<std::string, uint64_t> ref;
-    bool ok = pw::test::wait_for([&] {
-      std::vector<std::map<std::string, uint64_t>> s;
-      for (int i = 0; i < 3; ++i)
-        if (nodes[i]->alive()) s.push_back(status(i));
-      for (auto& x : s)
-        if (x["applied"] != s[0]["applied"] || x["applied"] < x["commit"]) return false;
-      ref = s[0];
-      return true;
-    }, 120000);
+    bool ok = pw::test::wait_for(
+        [&] {
+          std::vector<std::map<std::string, uint64_t>> s;
+          for (int i = 0; i < 3; ++i)
+            if (nodes[i]->alive()) s.push_back(status(i));
+          for (auto& x : s)
+            if (x["applied"] != s[0]["applied"] || x["applied"] < x["commit"]) return false;
+          ref = s[0];
+          return true;
+        },
+        120000);
     REQUIRE(ok);
     for (int i = 0; i < 3; ++i) {
       if (!nodes[i]->alive()) continue;
@@ -232,8 +241,8 @@ TEST_CASE("raft processes: SIGKILL of a follower and of the leader mid-stream", 
     std::ifstream in(c.dir / ("c10" + std::to_string(i) + ".log"));
     std::string line;
     while (std::getline(in, line))
-      if (line.find("opened state_dir") != std::string::npos || line.find("torn") != std::string::npos ||
-          line.find("truncat") != std::string::npos)
+      if (line.find("opened state_dir") != std::string::npos ||
+          line.find("torn") != std::string::npos || line.find("truncat") != std::string::npos)
         printf("%s\n", line.c_str());
   }
   printf("entries after the leader crash: %llu (5,500..7,500 possible)\n",

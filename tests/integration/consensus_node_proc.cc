@@ -5,8 +5,8 @@
 //   consensus_node_proc <cluster> <self id> <state dir> <name=host>...
 //
 // Commands (one per line on stdin), answers (one line on stdout):
-//   status            → "status leader=<0|1> leader_id=N term=T commit=C applied=A count=K digest=D in_order=<0|1>"
-//   propose N PREFIX  → proposes N entries; when all callbacks ran:
+//   status            → "status leader=<0|1> leader_id=N term=T commit=C applied=A count=K digest=D
+//   in_order=<0|1>" propose N PREFIX  → proposes N entries; when all callbacks ran:
 //                       "proposed committed=X failed=Y"
 // EOF on stdin (the test died) ends the process.
 #include <event2/event.h>

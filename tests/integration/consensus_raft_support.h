@@ -22,7 +22,7 @@ class DigestStateMachine : public pw::consensus::StateMachine {
  public:
   void apply(uint64_t index, const std::string& data) override {
     if (index <= last_index) in_order = false;  // applied twice or out of order
-    if (data.empty()) in_order = false;          // no-ops must not reach us
+    if (data.empty()) in_order = false;         // no-ops must not reach us
     last_index = index;
     ++count;
     mix(index);

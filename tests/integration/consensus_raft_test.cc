@@ -28,7 +28,8 @@ std::vector<std::unique_ptr<RaftTestNode>> make_cluster(const TempDir& dir, cons
                                                         const std::string& cluster) {
   std::vector<Peer> peers;
   uint64_t id = 1;
-  for (int h : hosts) peers.push_back({id++, "n" + std::to_string(h), net + std::to_string(h), 5010});
+  for (int h : hosts)
+    peers.push_back({id++, "n" + std::to_string(h), net + std::to_string(h), 5010});
   std::vector<std::unique_ptr<RaftTestNode>> nodes;
   for (const Peer& p : peers) {
     RaftOptions o;
@@ -59,12 +60,14 @@ void require_converged(std::vector<std::unique_ptr<RaftTestNode>>& nodes, int le
     REQUIRE(n->loop.wait_until([&] { return n->node->applied_index() >= commit; }, 120000));
   }
   // No proposals are running: all nodes settle on the same applied index.
-  REQUIRE(pw::test::wait_for([&] {
-    std::set<uint64_t> applied;
-    for (auto& n : nodes)
-      if (n->up()) applied.insert(n->applied());
-    return applied.size() == 1;
-  }, 60000));
+  REQUIRE(pw::test::wait_for(
+      [&] {
+        std::set<uint64_t> applied;
+        for (auto& n : nodes)
+          if (n->up()) applied.insert(n->applied());
+        return applied.size() == 1;
+      },
+      60000));
   auto ref = nodes[leader]->sm_view();
   for (auto& n : nodes) {
     if (!n->up()) continue;
@@ -118,10 +121,12 @@ TEST_CASE("raft: three nodes commit 10,000 proposals and survive restarts", "[ra
   uint64_t old_term = nodes[leader]->term();
   nodes[leader]->kill();
   int old_leader = leader;
-  REQUIRE(pw::test::wait_for([&] {
-    leader = agreed_leader(nodes);
-    return leader >= 0 && leader != old_leader;
-  }, 60000));
+  REQUIRE(pw::test::wait_for(
+      [&] {
+        leader = agreed_leader(nodes);
+        return leader >= 0 && leader != old_leader;
+      },
+      60000));
   CHECK(nodes[leader]->term() > old_term);
   Tally t3;
   nodes[leader]->propose_many(1000, "c", &t3);
@@ -147,8 +152,8 @@ TEST_CASE("raft: three nodes commit 10,000 proposals and survive restarts", "[ra
   nodes[f]->kill();
   nodes[f]->open_only();
   auto after = nodes[f]->sm_view();
-  CHECK(after.restores == 1);            // from the snapshot...
-  CHECK(after.count == before.count);    // ... plus the replayed entries
+  CHECK(after.restores == 1);          // from the snapshot...
+  CHECK(after.count == before.count);  // ... plus the replayed entries
   CHECK(after.digest == before.digest);
   CHECK(nodes[f]->applied() == applied_before);
   nodes[f]->start_opened();
@@ -167,16 +172,19 @@ TEST_CASE("raft: a node of another cluster is refused with a logged reason", "[r
   // The two good members form a quorum and commit.
   std::vector<std::unique_ptr<RaftTestNode>> good;
   int leader = -1;
-  REQUIRE(pw::test::wait_for([&] {
-    for (int i = 0; i < 2; ++i)
-      if (nodes[i]->is_leader()) leader = i;
-    return leader >= 0;
-  }, 60000));
+  REQUIRE(pw::test::wait_for(
+      [&] {
+        for (int i = 0; i < 2; ++i)
+          if (nodes[i]->is_leader()) leader = i;
+        return leader >= 0;
+      },
+      60000));
   Tally t;
   nodes[leader]->propose_many(100, "x", &t);
   require_all_committed(t, 100, *nodes[leader]);
   // Let the foreign node retry many times.
-  REQUIRE(nodes[2]->loop.wait_until([&] { return nodes[2]->node->peer_stats(1).dial_failures >= 5; }, 60000));
+  REQUIRE(nodes[2]->loop.wait_until(
+      [&] { return nodes[2]->node->peer_stats(1).dial_failures >= 5; }, 60000));
   CHECK(nodes[2]->applied() == 0);
   CHECK_FALSE(nodes[2]->is_leader());
   int refused = log.count_lines({"refused inbound addr=127.0.3.83:", "cluster name mismatch",
@@ -224,7 +232,8 @@ TEST_CASE("raft: app messages, leader change handler, transfer, dropped proposal
     nodes[i]->loop.run([&, i] {
       auto box = inbox[i];
       auto ch = changes[i];
-      nodes[i]->node->set_app_handler([box](uint64_t from, const std::string& d) { box->emplace_back(from, d); });
+      nodes[i]->node->set_app_handler(
+          [box](uint64_t from, const std::string& d) { box->emplace_back(from, d); });
       nodes[i]->node->set_leader_change_handler([ch] { ++*ch; });
       return 0;
     });
@@ -248,13 +257,17 @@ TEST_CASE("raft: app messages, leader change handler, transfer, dropped proposal
   for (auto& n : nodes) n->start_opened();
   int leader = wait_leader(nodes);
   REQUIRE(leader >= 0);
-  for (int i = 0; i < 3; ++i) CHECK(nodes[i]->loop.run([&] { return *changes[i]; }) >= 1);
+  // The core knows the leader as soon as it steps the message; the handler
+  // runs when that Ready is drained, later in the same loop turn.
+  for (int i = 0; i < 3; ++i) CHECK(nodes[i]->loop.wait_until([&] { return *changes[i] >= 1; }));
 
   // Application messages bypass the log: broadcast reaches both peers,
   // send_app only its target; the sender id is the authenticated member.
   REQUIRE(pw::test::wait_for([&] {
-    return nodes[0]->loop.run([&] { return nodes[0]->node->peer_stats(2).connected_out &&
-                                            nodes[0]->node->peer_stats(3).connected_out; });
+    return nodes[0]->loop.run([&] {
+      return nodes[0]->node->peer_stats(2).connected_out &&
+             nodes[0]->node->peer_stats(3).connected_out;
+    });
   }));
   nodes[0]->loop.run([&] {
     nodes[0]->node->broadcast_app("status from n74");
@@ -263,8 +276,10 @@ TEST_CASE("raft: app messages, leader change handler, transfer, dropped proposal
   });
   REQUIRE(nodes[1]->loop.wait_until([&] { return inbox[1]->size() == 1; }));
   REQUIRE(nodes[2]->loop.wait_until([&] { return inbox[2]->size() == 2; }));
-  CHECK(nodes[1]->loop.run([&] { return (*inbox[1])[0]; }) == std::make_pair(uint64_t{1}, std::string("status from n74")));
-  CHECK(nodes[2]->loop.run([&] { return (*inbox[2])[1]; }) == std::make_pair(uint64_t{1}, std::string("only for n76")));
+  CHECK(nodes[1]->loop.run([&] { return (*inbox[1])[0]; }) ==
+        std::make_pair(uint64_t{1}, std::string("status from n74")));
+  CHECK(nodes[2]->loop.run([&] { return (*inbox[2])[1]; }) ==
+        std::make_pair(uint64_t{1}, std::string("only for n76")));
   CHECK(nodes[0]->loop.run([&] { return inbox[0]->size(); }) == 0u);
   PeerStats ps = nodes[0]->loop.run([&] { return nodes[0]->node->peer_stats(3); });
   CHECK(ps.frames_out > 0);
@@ -312,7 +327,8 @@ TEST_CASE("raft: app messages, leader change handler, transfer, dropped proposal
   REQUIRE(nodes[f]->loop.wait_until([&] { return impostor->connected(victim_id); }));
   nodes[f]->loop.run([&] { return impostor->send(victim_id, std::string("\x01\x02garbage", 9)); });
   REQUIRE(pw::test::wait_for([&] {
-    return log.count_lines({"peer=" + f_name + " dir=in disconnected", "malformed frame: bad raft message"}) == 1;
+    return log.count_lines({"peer=" + f_name + " dir=in disconnected",
+                            "malformed frame: bad raft message"}) == 1;
   }));
   // A well-formed raft message that claims another sender is refused too.
   REQUIRE(nodes[f]->loop.wait_until([&] { return impostor->connected(victim_id); }));

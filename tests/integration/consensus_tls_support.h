@@ -20,8 +20,9 @@ class TestPki {
   }
   /// Certificate `file` (dir/file.pem + .key) naming `name`, signed by `ca`.
   void make_cert(const std::string& file, const std::string& name, const std::string& ca = "ca") {
-    write(file + ".ext", "subjectAltName=DNS:" + name + "\nbasicConstraints=CA:FALSE\n"
-                         "extendedKeyUsage=serverAuth,clientAuth\n");
+    write(file + ".ext", "subjectAltName=DNS:" + name +
+                             "\nbasicConstraints=CA:FALSE\n"
+                             "extendedKeyUsage=serverAuth,clientAuth\n");
     sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " +
        p(file + ".key") + " -out " + p(file + ".csr") + " -subj /CN=" + name);
     sh("openssl x509 -req -in " + p(file + ".csr") + " -CA " + p(ca + ".pem") + " -CAkey " +

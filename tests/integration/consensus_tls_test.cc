@@ -46,7 +46,9 @@ struct Node {
 };
 
 std::vector<Peer> members() {
-  return {{1, "n61", "127.0.3.61", 5010}, {2, "n62", "127.0.3.62", 5010}, {3, "n63", "127.0.3.63", 5010}};
+  return {{1, "n61", "127.0.3.61", 5010},
+          {2, "n62", "127.0.3.62", 5010},
+          {3, "n63", "127.0.3.63", 5010}};
 }
 
 TransportOptions opts(uint64_t self, const TlsOptions& tls) {
@@ -105,7 +107,8 @@ TEST_CASE("tls: members with cluster certificates connect; impostors are refused
     // It trusts the cluster CA (so it accepts the members) but presents a
     // certificate signed by another CA: the members refuse it both ways.
     Node x(opts(3, pki.tls("n63-foreign")));
-    REQUIRE(logged_then_retried(log, {"peer=n63 dir=out", "peer certificate rejected"}, 2, x, a, b));
+    REQUIRE(
+        logged_then_retried(log, {"peer=n63 dir=out", "peer certificate rejected"}, 2, x, a, b));
     CHECK_FALSE(a.loop.run([&] { return a.t->connected(3); }));
     int in = log.count_lines({"refused inbound addr=127.0.3.63:", "peer certificate rejected",
                               "unable to get local issuer certificate"});
@@ -121,9 +124,11 @@ TEST_CASE("tls: members with cluster certificates connect; impostors are refused
     REQUIRE(logged_then_retried(log, {"peer=n63 dir=out", "not member n63"}, 2, x, a, b));
     CHECK_FALSE(a.loop.run([&] { return a.t->connected(3); }));
     // The members refuse its dial after the TLS handshake...
-    int lines = log.count_lines({"refused inbound addr=127.0.3.63:", "certificate names DNS:n62,CN:n62, not member n63"});
+    int lines = log.count_lines(
+        {"refused inbound addr=127.0.3.63:", "certificate names DNS:n62,CN:n62, not member n63"});
     // ... and refuse to talk to it when they dial it.
-    int out = log.count_lines({"peer=n63 dir=out", "certificate names DNS:n62,CN:n62, not member n63"});
+    int out =
+        log.count_lines({"peer=n63 dir=out", "certificate names DNS:n62,CN:n62, not member n63"});
     if (lines != 2 || out != 2) log.dump();
     CHECK(lines == 2);
     CHECK(out == 2);
@@ -131,11 +136,13 @@ TEST_CASE("tls: members with cluster certificates connect; impostors are refused
 
   SECTION("a plaintext peer is refused") {
     Node x(opts(3, TlsOptions{}));
-    REQUIRE(logged_then_retried(log, {"refused inbound addr=127.0.3.63:", "does not speak TLS"}, 2, x, a, b));
+    REQUIRE(logged_then_retried(log, {"refused inbound addr=127.0.3.63:", "does not speak TLS"}, 2,
+                                x, a, b));
     CHECK_FALSE(a.loop.run([&] { return a.t->connected(3); }));
     int lines = log.count_lines({"refused inbound addr=127.0.3.63:", "does not speak TLS"});
     // The plaintext node says why it cannot talk to the members, once each.
-    int plain = log.count_lines({"refused inbound addr=127.0.3.6", "peer speaks TLS but this node has no [tls] configured"});
+    int plain = log.count_lines({"refused inbound addr=127.0.3.6",
+                                 "peer speaks TLS but this node has no [tls] configured"});
     if (lines != 2 || plain != 2) log.dump();
     CHECK(lines == 2);
     CHECK(plain == 2);
@@ -166,7 +173,8 @@ TEST_CASE("tls: a raft cluster with mutual TLS elects a leader and commits", "[t
   }
   for (auto& n : nodes) n->start();
   int leader = -1;
-  REQUIRE(pw::test::wait_for([&] { return (leader = pw::test::agreed_leader(nodes)) >= 0; }, 60000));
+  REQUIRE(
+      pw::test::wait_for([&] { return (leader = pw::test::agreed_leader(nodes)) >= 0; }, 60000));
   pw::test::Tally t;
   nodes[leader]->propose_many(1000, "tls", &t);
   REQUIRE(nodes[leader]->loop.wait_until([&] { return t.done() == 1000; }, 120000));

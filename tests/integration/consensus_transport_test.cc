@@ -70,7 +70,8 @@ struct Node {
   }
 };
 
-TransportOptions opts(const std::vector<Peer>& peers, uint64_t self, const std::string& cluster = "c1") {
+TransportOptions opts(const std::vector<Peer>& peers, uint64_t self,
+                      const std::string& cluster = "c1") {
   TransportOptions o;
   o.cluster_name = cluster;
   o.self_id = self;
@@ -93,11 +94,15 @@ TEST_CASE("transport: three nodes handshake and exchange frames", "[transport]")
   }
   for (uint64_t from = 1; from <= 3; ++from)
     for (uint64_t to = 1; to <= 3; ++to)
-      if (from != to) REQUIRE(nodes[from - 1]->send(to, "hello " + std::to_string(from) + "->" + std::to_string(to)));
-  for (uint64_t to = 1; to <= 3; ++to) REQUIRE(nodes[to - 1]->loop.wait_until([&] { return nodes[to - 1]->got.size() == 2; }));
+      if (from != to)
+        REQUIRE(
+            nodes[from - 1]->send(to, "hello " + std::to_string(from) + "->" + std::to_string(to)));
+  for (uint64_t to = 1; to <= 3; ++to)
+    REQUIRE(nodes[to - 1]->loop.wait_until([&] { return nodes[to - 1]->got.size() == 2; }));
   for (uint64_t to = 1; to <= 3; ++to) {
     auto got = nodes[to - 1]->loop.run([&] { return nodes[to - 1]->got; });
-    for (auto& [from, data] : got) CHECK(data == "hello " + std::to_string(from) + "->" + std::to_string(to));
+    for (auto& [from, data] : got)
+      CHECK(data == "hello " + std::to_string(from) + "->" + std::to_string(to));
     for (uint64_t from = 1; from <= 3; ++from) {
       if (from == to) continue;
       PeerStats s = nodes[to - 1]->stats(from);
@@ -119,9 +124,8 @@ TEST_CASE("transport: a node of another cluster is refused, logged once per peer
   Node a(opts(peers, 1)), b(opts(peers, 2));
   Node x(opts(peers, 3, "other-cluster"));
   // Let the foreign node retry several times against both members...
-  REQUIRE(x.loop.wait_until([&] {
-    return x.t->stats(1).dial_failures >= 5 && x.t->stats(2).dial_failures >= 5;
-  }, 30000));
+  REQUIRE(x.loop.wait_until(
+      [&] { return x.t->stats(1).dial_failures >= 5 && x.t->stats(2).dial_failures >= 5; }, 30000));
   // ... and the members retry against it.
   REQUIRE(a.loop.wait_until([&] { return a.t->stats(3).dial_failures >= 5; }, 30000));
   CHECK(a.loop.run([&] { return a.t->connected(2); }));
@@ -158,7 +162,8 @@ TEST_CASE("transport: an oversize frame closes the connection; garbage is refuse
   // b closes the inbound connection; a notices, redials and connects again.
   REQUIRE(a.loop.wait_until([&] { return a.t->stats(2).connects >= 2 && a.t->connected(2); }));
   CHECK(b.received() == 1);
-  CHECK(log.count_lines({"peer=n31 dir=in disconnected", "frame of 1025 bytes exceeds max_frame_size 1024"}) == 1);
+  CHECK(log.count_lines({"peer=n31 dir=in disconnected",
+                         "frame of 1025 bytes exceeds max_frame_size 1024"}) == 1);
   REQUIRE(a.send(2, "after reconnect"));
   REQUIRE(b.loop.wait_until([&] { return b.got.size() == 2; }));
 

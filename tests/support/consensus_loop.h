@@ -153,7 +153,9 @@ class LogCapture {
     return n;
   }
   /// Copies the captured log to stderr (for failing tests).
-  void dump() const { fprintf(stderr, "---- captured log %s ----\n%s----\n", path_.c_str(), text().c_str()); }
+  void dump() const {
+    fprintf(stderr, "---- captured log %s ----\n%s----\n", path_.c_str(), text().c_str());
+  }
 
  private:
   std::string path_;

@@ -91,12 +91,15 @@ TEST_CASE("handshake: decoding random bytes never crashes", "[handshake]") {
       for (char& c : s) c = static_cast<char>(rng());
     } else {  // mutate a valid message: reaches the deeper branches
       s = valid;
-      for (int k = 0; k < 1 + static_cast<int>(rng() % 4); ++k) s[rng() % s.size()] = static_cast<char>(rng());
+      for (int k = 0; k < 1 + static_cast<int>(rng() % 4); ++k)
+        s[rng() % s.size()] = static_cast<char>(rng());
     }
     std::string err;
     auto r = decode_handshake(s, &err);
-    if (r) ++decoded;
-    else CHECK_FALSE(err.empty());
+    if (r)
+      ++decoded;
+    else
+      CHECK_FALSE(err.empty());
   }
   CHECK(decoded > 0);
 }
