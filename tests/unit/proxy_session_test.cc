@@ -7,6 +7,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "proxy/proxy.h"
 
 using namespace pw::proxy;
@@ -443,4 +446,59 @@ TEST_CASE("several proxy threads share the port (SO_REUSEPORT) and the counters 
   o2.port = p->port();
   o2.threads = 2;
   REQUIRE_THROWS(Proxy::start(o2));
+}
+
+TEST_CASE("I3: a proxy resumed from SIGSTOP after its route expired forwards nothing") {
+  Backend_ a("127.0.6.2", 'A');
+  Route r = route_to(a, 9, 3000);
+  int ports[2], logs[2];
+  REQUIRE(pipe(ports) == 0);
+  REQUIRE(pipe(logs) == 0);
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {  // the proxy process: only this thread exists here
+    close(ports[0]);
+    close(logs[0]);
+    pw::log_set_fd(logs[1]);  // the parent watches for the pause line
+    auto p = Proxy::start(opts());
+    p->publish(r);
+    uint16_t port = p->port();
+    (void)!write(ports[1], &port, sizeof port);
+    for (;;) pause();
+  }
+  struct Reaper {  // never leave the child behind, even when a REQUIRE fails
+    pid_t pid;
+    ~Reaper() {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  } reaper{child};
+  close(ports[1]);
+  close(logs[1]);
+  uint16_t port = 0;
+  REQUIRE(read(ports[0], &port, sizeof port) == sizeof port);
+  close(ports[0]);
+  int c = tcp_connect("127.0.6.1", port);
+  REQUIRE(read_n(c, 1) == "A");
+  REQUIRE(send_all(c, "1"));
+  REQUIRE(read_n(c, 1) == "1");
+  REQUIRE(kill(child, SIGSTOP) == 0);
+  REQUIRE(send_all(c, "2"));  // waits in the stopped proxy's socket buffer
+  REQUIRE(wait_for([&] { return pw::mono_ms() > r.valid_until_ms + 100; }));
+  REQUIRE(kill(child, SIGCONT) == 0);
+  // The resumed proxy must notice the expired route before reading "2".
+  std::string log;
+  char buf[512];
+  while (log.find("pausing sessions") == std::string::npos) {
+    pollfd pfd{logs[0], POLLIN, 0};
+    if (poll(&pfd, 1, 30000) <= 0) break;  // generous deadline, not a timing assertion
+    ssize_t n = read(logs[0], buf, sizeof buf);
+    if (n <= 0) break;
+    log.append(buf, static_cast<size_t>(n));
+  }
+  close(logs[0]);
+  INFO(log);
+  REQUIRE(log.find("pausing sessions thread=0 epoch=9 reason=\"route stale\"") != std::string::npos);
+  REQUIRE(a.received() == "1");
+  close(c);
 }
