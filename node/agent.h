@@ -95,6 +95,7 @@ class Agent {
   void reconcile_primary();
   void reconcile_standby();
   void reconcile_switchover();
+  bool reconcile_sync();
   void refresh_data_dir();
   std::string marker_path() const;
   void write_marker(uint64_t system_id);
@@ -175,6 +176,9 @@ class Agent {
   uint64_t barrier_index_ = 0;      // its committed index (0 = not yet)
   Diagnostics decider_diags_;
   uint64_t status_seq_ = 0;
+  uint64_t sync_epoch_ = 0;        // epoch whose synchronous_standby_names we manage
+  std::vector<std::string> pg_sync_;  // names PostgreSQL waits for (ANY 1)
+  bool sync_inflight_ = false;
   uint32_t tl_high_ = 0;           // highest timeline seen for the current data directory
   uint64_t tl_system_id_ = 0;
 };

@@ -382,7 +382,74 @@ void Agent::reconcile_primary() {
     set_agent_state("primary: announcing ready");
     return;
   }
+  if (cfg_.ha_synchronous_mode && reconcile_sync()) return;
   set_agent_state("primary");
+}
+
+// Synchronous mode (I4): the committed sync set must always contain every
+// standby PostgreSQL may wait for, so that failover (which only picks from
+// the committed set) never loses an acknowledged write. Hence: commit the
+// union before widening synchronous_standby_names, and narrow the setting
+// before committing the smaller set. Returns true while work is pending.
+bool Agent::reconcile_sync() {
+  const ClusterState& s = state();
+  const uint64_t E = s.epoch;
+  if (sync_inflight_) return true;
+  if (sync_epoch_ != E) {
+    // New epoch: PostgreSQL's setting is unknown (inherited from another
+    // epoch); narrowing to asynchronous is always safe.
+    begin_op("synchronous mode: resetting synchronous_standby_names");
+    pg_->set_synchronous_standby_names("", end_op([this, E](const pgctl::Result& r) {
+      if (r.ok) {
+        sync_epoch_ = E;
+        pg_sync_.clear();
+      }
+    }));
+    return true;
+  }
+  std::vector<std::string> desired;
+  for (const auto& sb : pg_status_.standbys)
+    if (sb.state == "streaming" && member_id(sb.application_name) != 0 && sb.application_name != cfg_.node_name)
+      desired.push_back(sb.application_name);
+  std::sort(desired.begin(), desired.end());
+  desired.erase(std::unique(desired.begin(), desired.end()), desired.end());
+  std::vector<std::string> committed = s.sync;
+  std::sort(committed.begin(), committed.end());
+  std::vector<std::string> uni;
+  std::set_union(committed.begin(), committed.end(), desired.begin(), desired.end(), std::back_inserter(uni));
+  auto commit = [this, E](std::vector<std::string> members) {
+    sync_inflight_ = true;
+    Command c;
+    c.type = CmdType::set_sync;
+    c.epoch = E;
+    c.node = cfg_.node_name;
+    c.members = std::move(members);
+    propose(c, [this](bool) { sync_inflight_ = false; });
+  };
+  if (uni != committed) {
+    set_agent_state("synchronous mode: committing the wider set");
+    commit(uni);
+    return true;
+  }
+  if (pg_sync_ != desired) {
+    std::string value;
+    if (!desired.empty()) {
+      value = "ANY 1 (";
+      for (size_t i = 0; i < desired.size(); ++i) value += (i ? ",\"" : "\"") + desired[i] + "\"";
+      value += ")";
+    }
+    begin_op("synchronous mode: synchronous_standby_names = '" + value + "'");
+    pg_->set_synchronous_standby_names(value, end_op([this, desired](const pgctl::Result& r) {
+      if (r.ok) pg_sync_ = desired;
+    }));
+    return true;
+  }
+  if (committed != desired) {
+    set_agent_state("synchronous mode: committing the narrower set");
+    commit(desired);
+    return true;
+  }
+  return false;
 }
 
 void Agent::reconcile_switchover() {
