@@ -83,6 +83,7 @@ class RaftNodeImpl final : public RaftNode {
   void apply_committed(const std::vector<Entry>& entries);
   void report(const ProposalFate& f);
   void maybe_snapshot();
+  void run_deferred();
   void save_hard_state(const HardState& hs);
   void flush_commit();
   void on_soft_state(const SoftState& s);
@@ -111,6 +112,8 @@ class RaftNodeImpl final : public RaftNode {
   std::optional<HardState> pending_hs_;  // newer commit index, not yet persisted
   int64_t hs_saved_ms_ = 0;
   SoftState soft_;
+  bool in_ready_ = false;                        // between core_->ready() and advance()
+  std::vector<std::function<void()>> deferred_;  // core calls made meanwhile
   bool started_ = false;
   bool stopped_ = false;
   bool failed_ = false;
@@ -242,6 +245,11 @@ void RaftNodeImpl::propose(const std::string& data, ProposalCallback cb) {
     cb(r);
     return;
   }
+  if (in_ready_) {  // called back from inside a drain: after advance()
+    deferred_.push_back(
+        [this, data, cb = std::move(cb)]() mutable { propose(data, std::move(cb)); });
+    return;
+  }
   uint64_t id = core_->propose(data);
   callbacks_[id] = std::move(cb);
   schedule_drain();
@@ -249,6 +257,10 @@ void RaftNodeImpl::propose(const std::string& data, ProposalCallback cb) {
 
 void RaftNodeImpl::transfer_leadership(uint64_t to_id) {
   if (stopped_) return;
+  if (in_ready_) {
+    deferred_.push_back([this, to_id] { transfer_leadership(to_id); });
+    return;
+  }
   PW_INFO(kComp, "leadership transfer requested to=%llu term=%llu",
           static_cast<unsigned long long>(to_id), static_cast<unsigned long long>(core_->term()));
   core_->transfer_leadership(to_id);
@@ -335,16 +347,34 @@ void RaftNodeImpl::drain() {
   // No exception may cross the libevent callback: a storage failure ends
   // the node (it must not acknowledge what it could not persist).
   try {
-    while (!failed_ && core_->has_ready()) {
+    while (!failed_ && !stopped_ && core_->has_ready()) {
       Ready rd = core_->ready();
-      drain_one(rd);
+      // Application code runs inside drain_one (apply, proposal callbacks);
+      // whatever it asks of the core waits until advance() (core.h: no
+      // other Core call between ready() and advance()).
+      in_ready_ = true;
+      try {
+        drain_one(rd);
+      } catch (...) {
+        in_ready_ = false;
+        throw;
+      }
+      in_ready_ = false;
       if (failed_) return;
       core_->advance(rd);
+      if (rd.soft_state && leader_handler_) leader_handler_();
       maybe_snapshot();
+      run_deferred();
     }
   } catch (const std::exception& e) {
     fail(e.what());
   }
+}
+
+void RaftNodeImpl::run_deferred() {
+  std::vector<std::function<void()>> ops;
+  ops.swap(deferred_);
+  for (auto& op : ops) op();
 }
 
 void RaftNodeImpl::drain_one(Ready& rd) {
@@ -448,7 +478,6 @@ void RaftNodeImpl::on_soft_state(const SoftState& s) {
     PW_INFO(kComp, "role=%s term=%llu leader=%s", role_name(s.role),
             static_cast<unsigned long long>(s.term), lead ? lead->name.c_str() : "none");
   }
-  if (leader_handler_) leader_handler_();
 }
 
 void RaftNodeImpl::fail(const std::string& why) {

@@ -4,6 +4,8 @@
 //
 // This header is the contract node/ programs against. Everything runs on
 // the event_base thread; no method may be called from another thread.
+// Callbacks (StateMachine::apply, proposal callbacks, handlers) may call
+// any method except destroying the RaftNode.
 #pragma once
 
 #include <cstdint>
@@ -41,7 +43,8 @@ struct RaftOptions {
   uint64_t max_frame_size = 16ull << 20;
   uint64_t snapshot_entries = 10000;  // snapshot + compact after this many applied
   TlsOptions tls;
-  uint64_t max_send_queue_bytes = 8ull << 20;  // per peer; frames beyond it are dropped (Raft resends)
+  /// Per peer; frames beyond it are dropped (Raft resends).
+  uint64_t max_send_queue_bytes = 8ull << 20;
   /// Term and vote are always fsync'ed before any message leaves. A change
   /// of the commit index alone is volatile state in Raft (a restarted node
   /// relearns it from the leader), so it is persisted at most this often;
@@ -57,8 +60,8 @@ struct PeerStats {
   uint64_t drops_not_connected = 0;        // dropped: no established outbound connection
   uint64_t connects = 0;                   // outbound connections that completed the handshake
   uint64_t reconnects = 0;                 // outbound attempts after the first
-  uint64_t dial_failures = 0;              // outbound attempts that ended before the handshake completed
-  uint64_t refusals = 0;                   // inbound connections claiming this peer that were refused
+  uint64_t dial_failures = 0;              // outbound attempts that failed before the handshake ended
+  uint64_t refusals = 0;                   // inbound connections claiming this peer, refused
   bool connected_out = false;              // outbound connection established now
   bool connected_in = false;               // an inbound connection from the peer established now
   int64_t last_heard_ms = 0;               // mono ms of the last frame received (0 = never)
@@ -105,7 +108,8 @@ class RaftNode {
   virtual void broadcast_app(const std::string& data) = 0;
   virtual void send_app(uint64_t to_id, const std::string& data) = 0;
   virtual void set_app_handler(AppMessageHandler h) = 0;
-  /// Called after each change of role/leader/term (for logs and the agent).
+  /// Called after each change of role/leader/term (for logs and the agent),
+  /// once the Ready that carried the change was persisted.
   virtual void set_leader_change_handler(std::function<void()> h) = 0;
   /// Called once if the node cannot go on (its storage failed: a node that
   /// cannot persist must not vote or acknowledge). The node has stopped when

@@ -297,6 +297,27 @@ TEST_CASE("raft: app messages, leader change handler, transfer, dropped proposal
   nodes[target]->propose_many(10, "after-transfer", &t);
   require_all_committed(t, 10, *nodes[target]);
 
+  // Proposals made from inside callbacks (here: each committed proposal
+  // proposes the next one) wait for the core's Ready to be finished.
+  struct Chain {
+    RaftNode* node;
+    int left = 200, committed = 0;
+    std::function<void(const ProposalResult&)> next;
+  };
+  auto chain = std::make_shared<Chain>();
+  nodes[target]->loop.run([&] {
+    chain->node = nodes[target]->node.get();
+    Chain* c = chain.get();
+    c->next = [c](const ProposalResult& r) {
+      if (r.committed) ++c->committed;
+      if (--c->left > 0) c->node->propose("chain" + std::to_string(c->left), c->next);
+    };
+    c->node->propose("chain-start", c->next);
+    return 0;
+  });
+  REQUIRE(nodes[target]->loop.wait_until([&] { return chain->left == 0; }, 60000));
+  CHECK(nodes[target]->loop.run([&] { return chain->committed; }) == 200);
+
   // Stopping a node with a proposal in flight reports it exactly once, as
   // an unknown outcome (it may still commit elsewhere).
   int f = (target + 1) % 3;
