@@ -60,7 +60,7 @@ struct PeerStats {
   uint64_t drops_not_connected = 0;        // dropped: no established outbound connection
   uint64_t connects = 0;                   // outbound connections that completed the handshake
   uint64_t reconnects = 0;                 // outbound attempts after the first
-  uint64_t dial_failures = 0;              // outbound attempts that failed before the handshake ended
+  uint64_t dial_failures = 0;              // outbound attempts that failed before their handshake
   uint64_t refusals = 0;                   // inbound connections claiming this peer, refused
   bool connected_out = false;              // outbound connection established now
   bool connected_in = false;               // an inbound connection from the peer established now
