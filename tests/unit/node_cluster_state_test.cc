@@ -157,3 +157,28 @@ TEST_CASE("snapshot round-trip reproduces the state exactly") {
   CHECK_FALSE(sm.restore("garbage"));
   CHECK(sm.state() == s);
 }
+
+#include "node/member_status.h"
+
+TEST_CASE("member status round-trips, decider diagnostics included, and decoding is total") {
+  MemberStatus m;
+  m.name = "n2";
+  m.seq = 7;
+  m.data = DataKind::cluster;
+  m.system_id = 99;
+  m.timeline = 3;
+  m.lsn = 1234;
+  m.pg_running = m.in_recovery = m.streaming = true;
+  m.upstream = "127.0.0.11";
+  m.priority = -2;
+  m.acked_epoch = 5;
+  m.decider_diags.push_back({"no_failover_candidate", "n3: lag", "ctl failover --to n2"});
+  auto d = MemberStatus::decode(m.encode());
+  REQUIRE(d);
+  CHECK(d->encode() == m.encode());
+  CHECK(d->priority == -2);
+  REQUIRE(d->decider_diags.size() == 1);
+  CHECK(d->decider_diags[0].action == "ctl failover --to n2");
+  std::string b = m.encode();
+  for (size_t cut = 0; cut < b.size(); ++cut) CHECK_FALSE(MemberStatus::decode(b.substr(0, cut)));
+}
