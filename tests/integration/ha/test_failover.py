@@ -5,6 +5,7 @@ receives new rows.
 """
 import signal
 import sys
+import threading
 import time
 
 from cluster import Cluster, wait_for
@@ -19,12 +20,34 @@ with Cluster(BLOCK) as c:
     c.node(old).psql("INSERT INTO t(note) VALUES ('before')")
     pm = c.node(old).postmaster_pid()
     assert pm, "primary has no postmaster"
+    # Clients keep connecting through the survivors' 5432 during the
+    # failover: each must be held by the proxy and released to the new
+    # primary, none refused (issue 6).
+    survivors = [n for n in c.nodes if n.name != old]
+    attempts, failures = [0], []
+    stop = threading.Event()
+
+    def clients():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            n = survivors[i % 2]
+            attempts[0] += 1
+            if n.psql("SELECT 1", check=False, timeout=30) != "1":
+                failures.append((n.name, time.monotonic()))
+            time.sleep(0.1)
+    th = threading.Thread(target=clients)
+    th.start()
     t0 = time.monotonic()
     c.node(old).kill(signal.SIGKILL)
     wait_for("the old postmaster to die with its daemon (PDEATHSIG)",
              lambda: c.node(old).postmaster_pid() is None, 30)
     new = c.wait_primary(timeout=60, not_name=old)
-    survivors = [n for n in c.nodes if n.name != old]
+    time.sleep(1)
+    stop.set()
+    th.join()
+    assert not failures, f"{len(failures)} of {attempts[0]} connections failed during the failover"
+    print(f"{attempts[0]} client connections during the failover, none failed")
     for n in survivors:
         wait_for(f"a write through {n.name}:5432",
                  lambda n=n: n.psql(f"INSERT INTO t(note) VALUES ('after via {n.name}')", check=False) is not None, 30)
