@@ -97,10 +97,12 @@ got=$(/usr/bin/pgwarden --version) || fail "/usr/bin/pgwarden --version exited n
 [ -f /usr/lib/systemd/system/pgwarden.service ] || fail "no /usr/lib/systemd/system/pgwarden.service after dpkg -i"
 dpkg -S /usr/lib/systemd/system/pgwarden.service 2>/dev/null | grep -q '^pgwarden:' || fail "the unit is not owned by the package"
 if command -v systemd-analyze >/dev/null; then
-  # Offline check of the unit's syntax and of its ExecStart binary.
-  out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify /usr/lib/systemd/system/pgwarden.service 2>&1) ||
-    fail "systemd-analyze verify: $out"
-  grep -i "pgwarden.service" <<<"$out" && fail "systemd-analyze verify warns about the unit: $out"
+  # Offline check of the unit: syntax, values, that ExecStart is executable.
+  # Its exit status also reflects environment trouble (the man: link needs
+  # man-db), so judge by what it says about our unit.
+  out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify /usr/lib/systemd/system/pgwarden.service 2>&1 || true)
+  bad=$(grep -F "pgwarden.service" <<<"$out" | grep -vF "Command 'man pgwarden(1)'" || true)
+  [ -z "$bad" ] || fail "systemd-analyze verify: $bad"
 fi
 # The installed binary reads the installed examples; their secret files do not exist here.
 rc=0
