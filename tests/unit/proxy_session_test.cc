@@ -483,6 +483,9 @@ TEST_CASE("I3: a proxy resumed from SIGSTOP after its route expired forwards not
   REQUIRE(send_all(c, "1"));
   REQUIRE(read_n(c, 1) == "1");
   REQUIRE(kill(child, SIGSTOP) == 0);
+  int st = 0;
+  REQUIRE(waitpid(child, &st, WUNTRACED) == child);  // really stopped (kill is asynchronous)
+  REQUIRE(WIFSTOPPED(st));
   REQUIRE(send_all(c, "2"));  // waits in the stopped proxy's socket buffer
   REQUIRE(wait_for([&] { return pw::mono_ms() > r.valid_until_ms + 100; }));
   REQUIRE(kill(child, SIGCONT) == 0);
@@ -491,9 +494,16 @@ TEST_CASE("I3: a proxy resumed from SIGSTOP after its route expired forwards not
   char buf[512];
   while (log.find("pausing sessions") == std::string::npos) {
     pollfd pfd{logs[0], POLLIN, 0};
-    if (poll(&pfd, 1, 30000) <= 0) break;  // generous deadline, not a timing assertion
+    int pr = poll(&pfd, 1, 30000);  // generous deadline, not a timing assertion
+    if (pr <= 0) {
+      log += "[poll " + std::to_string(pr) + " " + strerror(errno) + "]";
+      break;
+    }
     ssize_t n = read(logs[0], buf, sizeof buf);
-    if (n <= 0) break;
+    if (n <= 0) {
+      log += "[read " + std::to_string(n) + "]";
+      break;
+    }
     log.append(buf, static_cast<size_t>(n));
   }
   close(logs[0]);
