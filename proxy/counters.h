@@ -42,6 +42,8 @@ struct BackendStats {
   const Backend id;  // lag_bytes unused here
   Counter sessions_now{0}, sessions_total{0}, bytes_c2s{0}, bytes_s2c{0};
   Counter connect_errors{0}, connect_total{0}, connect_us_sum{0};
+  /// Last connect attempt failed: logs say so once per change, not per try.
+  std::atomic<bool> failing{false};
   void add(Counter& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
   void sub(Counter& c, uint64_t n = 1) { c.fetch_sub(n, std::memory_order_relaxed); }
 };

@@ -62,8 +62,11 @@ void connect_failed(Session* s, int err) {
   ListenerStats& st = w->stats[int(s->kind)];
   bump(st.connect_errors);
   s->backend->add(s->backend->connect_errors);
-  PW_WARN("proxy", "backend connect failed id=%llu backend=%s:%u error=\"%s\"", ull(s->id),
-          s->backend->id.host.c_str(), s->backend->id.port, strerror(err));
+  if (!s->backend->failing.exchange(true, std::memory_order_relaxed))
+    PW_WARN("proxy", "backend unreachable backend=%s:%u error=\"%s\"", s->backend->id.host.c_str(),
+            s->backend->id.port, strerror(err));
+  PW_DEBUG("proxy", "backend connect failed id=%llu backend=%s:%u error=\"%s\"", ull(s->id),
+           s->backend->id.host.c_str(), s->backend->id.port, strerror(err));
   session_disarm(s, false);
   if (s->sfd >= 0) close(s->sfd);
   s->sfd = -1;
@@ -91,6 +94,8 @@ void connected(Session* s) {
   s->backend->add(s->backend->connect_total);
   s->backend->add(s->backend->connect_us_sum, us);
   s->backend->add(s->backend->sessions_total);
+  if (s->backend->failing.exchange(false, std::memory_order_relaxed))
+    PW_INFO("proxy", "backend reachable again backend=%s:%u", s->backend->id.host.c_str(), s->backend->id.port);
   PW_DEBUG("proxy", "session connected id=%llu backend=%s:%u epoch=%llu connect_us=%llu", ull(s->id),
            s->backend->id.host.c_str(), s->backend->id.port, ull(s->epoch), ull(us));
   session_start_forwarding(s);
