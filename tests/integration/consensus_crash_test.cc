@@ -133,9 +133,9 @@ struct Cluster {
     std::vector<std::string> members = {"c101=127.0.3.101", "c102=127.0.3.102", "c103=127.0.3.103"};
     for (int i = 1; i <= 3; ++i) {
       std::vector<std::string> argv = {bin, "crash-test", std::to_string(i),
-                                       dir / ("c10" + std::to_string(i))};
+                                       dir / pw::test::strf("c10%d", i)};
       argv.insert(argv.end(), members.begin(), members.end());
-      nodes.push_back(std::make_unique<Child>(argv, dir / ("c10" + std::to_string(i) + ".log")));
+      nodes.push_back(std::make_unique<Child>(argv, dir / pw::test::strf("c10%d.log", i)));
     }
   }
   void start(int i) {
@@ -238,7 +238,7 @@ TEST_CASE("raft processes: SIGKILL of a follower and of the leader mid-stream", 
   CHECK(count4 == count3 + 10);
   // Print what the nodes said about their restarts (replay, torn tails).
   for (int i = 1; i <= 3; ++i) {
-    std::ifstream in(c.dir / ("c10" + std::to_string(i) + ".log"));
+    std::ifstream in(c.dir / pw::test::strf("c10%d.log", i));
     std::string line;
     while (std::getline(in, line))
       if (line.find("opened state_dir") != std::string::npos ||

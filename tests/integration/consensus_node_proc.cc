@@ -67,8 +67,7 @@ void command(Proc& p, const std::string& line) {
       p.node->propose(prefix + std::to_string(i), [b](const ProposalResult& r) {
         (r.committed ? b->committed : b->failed)++;
         if (--b->left == 0)
-          reply("proposed committed=" + std::to_string(b->committed) +
-                " failed=" + std::to_string(b->failed));
+          reply(pw::test::strf("proposed committed=%d failed=%d", b->committed, b->failed));
       });
     }
   } else {

@@ -29,8 +29,9 @@ class DigestStateMachine : public pw::consensus::StateMachine {
     for (char c : data) mix(static_cast<uint8_t>(c));
   }
   std::string snapshot() const override {
-    return "DSM1 " + std::to_string(count) + " " + std::to_string(digest) + " " +
-           std::to_string(last_index);
+    return strf("DSM1 %llu %llu %llu", static_cast<unsigned long long>(count),
+                static_cast<unsigned long long>(digest),
+                static_cast<unsigned long long>(last_index));
   }
   bool restore(const std::string& s) override {
     unsigned long long c, d, l;

@@ -29,7 +29,7 @@ std::vector<std::unique_ptr<RaftTestNode>> make_cluster(const TempDir& dir, cons
   std::vector<Peer> peers;
   uint64_t id = 1;
   for (int h : hosts)
-    peers.push_back({id++, "n" + std::to_string(h), net + std::to_string(h), 5010});
+    peers.push_back({id++, pw::test::strf("n%d", h), pw::test::strf("%s%d", net.c_str(), h), 5010});
   std::vector<std::unique_ptr<RaftTestNode>> nodes;
   for (const Peer& p : peers) {
     RaftOptions o;
@@ -310,7 +310,7 @@ TEST_CASE("raft: app messages, leader change handler, transfer, dropped proposal
     Chain* c = chain.get();
     c->next = [c](const ProposalResult& r) {
       if (r.committed) ++c->committed;
-      if (--c->left > 0) c->node->propose("chain" + std::to_string(c->left), c->next);
+      if (--c->left > 0) c->node->propose(pw::test::strf("chain%d", c->left), c->next);
     };
     c->node->propose("chain-start", c->next);
     return 0;

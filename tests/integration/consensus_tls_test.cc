@@ -154,8 +154,8 @@ TEST_CASE("tls: a raft cluster with mutual TLS elects a leader and commits", "[t
   TestPki pki(dir.path());
   std::vector<Peer> peers;
   for (uint64_t i = 1; i <= 3; ++i) {
-    std::string name = "n6" + std::to_string(3 + i);
-    peers.push_back({i, name, "127.0.3.6" + std::to_string(3 + i), 5010});
+    std::string name = pw::test::strf("n6%d", static_cast<int>(3 + i));
+    peers.push_back({i, name, pw::test::strf("127.0.3.6%d", static_cast<int>(3 + i)), 5010});
     pki.make_cert(name, name);
   }
   LogCapture log(dir / "log");

@@ -30,7 +30,8 @@ constexpr uint16_t kPort = 5010;
 std::vector<Peer> members(const std::string& net, std::initializer_list<int> hosts) {
   std::vector<Peer> v;
   uint64_t id = 1;
-  for (int h : hosts) v.push_back({id++, "n" + std::to_string(h), net + std::to_string(h), kPort});
+  for (int h : hosts)
+    v.push_back({id++, pw::test::strf("n%d", h), pw::test::strf("%s%d", net.c_str(), h), kPort});
   return v;
 }
 
@@ -70,6 +71,10 @@ struct Node {
   }
 };
 
+std::string hello(uint64_t from, uint64_t to) {
+  return pw::test::strf("hello %d->%d", static_cast<int>(from), static_cast<int>(to));
+}
+
 TransportOptions opts(const std::vector<Peer>& peers, uint64_t self,
                       const std::string& cluster = "c1") {
   TransportOptions o;
@@ -94,15 +99,12 @@ TEST_CASE("transport: three nodes handshake and exchange frames", "[transport]")
   }
   for (uint64_t from = 1; from <= 3; ++from)
     for (uint64_t to = 1; to <= 3; ++to)
-      if (from != to)
-        REQUIRE(
-            nodes[from - 1]->send(to, "hello " + std::to_string(from) + "->" + std::to_string(to)));
+      if (from != to) REQUIRE(nodes[from - 1]->send(to, hello(from, to)));
   for (uint64_t to = 1; to <= 3; ++to)
     REQUIRE(nodes[to - 1]->loop.wait_until([&] { return nodes[to - 1]->got.size() == 2; }));
   for (uint64_t to = 1; to <= 3; ++to) {
     auto got = nodes[to - 1]->loop.run([&] { return nodes[to - 1]->got; });
-    for (auto& [from, data] : got)
-      CHECK(data == "hello " + std::to_string(from) + "->" + std::to_string(to));
+    for (auto& [from, data] : got) CHECK(data == hello(from, to));
     for (uint64_t from = 1; from <= 3; ++from) {
       if (from == to) continue;
       PeerStats s = nodes[to - 1]->stats(from);

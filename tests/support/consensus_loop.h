@@ -13,6 +13,8 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdarg>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <future>
@@ -25,6 +27,18 @@
 #include "base/log.h"
 
 namespace pw::test {
+
+/// printf into a std::string. Tests use it instead of `"lit" + to_string(n)`,
+/// which g++ 12 -O2 flags with a false -Wrestrict (an error under -Werror).
+inline std::string strf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+inline std::string strf(const char* fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return buf;
+}
 
 class LoopThread {
  public:

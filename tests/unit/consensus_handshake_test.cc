@@ -70,7 +70,11 @@ TEST_CASE("handshake: foreign bytes are refused with a reason", "[handshake]") {
   std::string err;
   CHECK_FALSE(decode_handshake("GET / HTTP/1.1\r\n", &err));
   CHECK(err.find("not a pgwarden raft peer") != std::string::npos);
-  std::string wrong_type = encode_handshake(HandshakeMsg{});
+  HandshakeMsg hello;
+  hello.node_id = 1;
+  hello.cluster = "c";
+  hello.node_name = "n1";
+  std::string wrong_type = encode_handshake(hello);
   wrong_type[1] = 2;  // a raft message before the handshake
   CHECK_FALSE(decode_handshake(wrong_type, &err));
   CHECK(err.find("not a handshake") != std::string::npos);
