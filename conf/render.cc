@@ -52,9 +52,15 @@ std::string reference_markdown() {
     }
     for (const KeySpec& k : schema()) {
       if (section != k.section) continue;
-      std::string def = k.required      ? "**required**"
-                        : k.default_doc ? k.default_doc
-                                        : "`" + k.show(defaults) + "`";
+      // Built with append: g++ 12's -Wrestrict misfires on `"lit" + string&&` at -O2.
+      std::string def;
+      if (k.required) {
+        def = "**required**";
+      } else if (k.default_doc) {
+        def = k.default_doc;
+      } else {
+        def.append("`").append(k.show(defaults)).append("`");
+      }
       out +=
           "| `[" + section + "]` `" + k.key + "` | " + cell(def) + " | " + cell(k.meaning) + " |\n";
     }

@@ -204,7 +204,11 @@ void Core::step_leader(const Message& m) {
       // apps that were probably lost.
       if (pr.state == Progress::State::replicate && pr.inflight.size() >= opts_.max_inflight)
         pr.inflight.pop_front();
-      if (pr.match < log_.last_index()) maybe_send_append(m.from, false);
+      // A lagging follower gets an append even when it would carry no
+      // entries: after a snapshot sent to a dead follower, `next` can point
+      // past the log, and only a probe's rejection (with its hint) moves it
+      // back; without it the follower waited for the next proposal.
+      if (pr.match < log_.last_index()) maybe_send_append(m.from, true);
       break;
     default:
       break;
