@@ -156,6 +156,14 @@ int run_daemon(const conf::Config& cfg) {
     auto raft = consensus::RaftNode::open(base.get(), raft_options(cfg), &sm);
     px = proxy::Proxy::start(proxy_options(cfg));
     agent.set_raft(raft.get());
+    int exit_code = 0;
+    raft->set_fatal_handler([&](const std::string& why) {
+      // A node that cannot persist must not vote or acknowledge: stop, and
+      // let PostgreSQL die with us (PDEATHSIG) rather than run unfenced.
+      PW_ERROR("node", "raft storage failed, exiting: %s", why.c_str());
+      exit_code = 1;
+      event_base_loopbreak(base.get());
+    });
     raft->start();
     ApiServer api(base.get(), cfg, &agent, px.get());
     api.start();
@@ -173,6 +181,7 @@ int run_daemon(const conf::Config& cfg) {
     px->shutdown();
     raft->stop();
     PW_INFO("node", "stopped");
+    if (exit_code != 0) return exit_code;
   } catch (const std::exception& e) {
     PW_ERROR("node", "cannot start: %s", e.what());
     return 1;
