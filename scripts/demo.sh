@@ -236,18 +236,28 @@ port_busy() {
     END { exit found ? 0 : 1 }'
 }
 
+# check_ports — every port of every node that is not running yet is free, so
+# a conflict stops the demo before it starts anything.
+check_ports() {
+  local i ip port
+  for i in "${NODES[@]}"; do
+    node_pid "$i" >/dev/null && continue
+    ip=$(node_ip "$i")
+    for port in "${PORTS[@]}"; do
+      if port_busy "$ip" "$port"; then
+        die "$ip:$port is already in use (another demo on DEMO_NET=$NET, or a server listening on all addresses?); see: ss -ltnp | grep ':$port'"
+      fi
+    done
+  done
+}
+
 start_node() {  # I
-  local i=$1 pid ip port
+  local i=$1 pid ip
   if pid=$(node_pid "$i"); then
     say "n$i is already running (pid $pid)"
     return
   fi
   ip=$(node_ip "$i")
-  for port in "${PORTS[@]}"; do
-    if port_busy "$ip" "$port"; then
-      die "$ip:$port is already in use (another demo on DEMO_NET=$NET, or a server listening on all addresses?); see: ss -ltnp | grep ':$port'"
-    fi
-  done
   rm -f "$(node_pidfile "$i")"
   echo "---- $(date -u +%FT%TZ) started by scripts/demo.sh" >>"$(node_log "$i")"
   # Detached: own session (setsid), no terminal, no inherited descriptors, so
@@ -320,7 +330,7 @@ wait_ready() {
     for i in "${NODES[@]}"; do
       if ! node_pid "$i" >/dev/null; then
         tail -n 25 "$(node_log "$i")" >&2 || true
-        die "n$i exited; the end of its log is above ($(node_log "$i"))"
+        die "n$i exited; the end of its log is above ($(node_log "$i")); stop the others with: $0 stop $DIR"
       fi
     done
     summary=$(cluster_summary || true)
@@ -409,6 +419,7 @@ cmd_start() {
   CLIENT_PASSWORD=$(head -n1 "$DIR/secrets/client.pass")
   local i
   for i in "${NODES[@]}"; do write_config "$i"; done
+  check_ports
   for i in "${NODES[@]}"; do start_node "$i"; done
   wait_ready
   print_tour
