@@ -286,7 +286,13 @@ def main():
         assert v["primary"] == primary and not v["paused"], v
         print("auth 401/403/200, 1 MB body 413, garbage refused; the daemon keeps serving")
 
-        # ctl list: structure like patronictl list.
+        # ctl list: structure like patronictl list. A replica whose
+        # PostgreSQL was killed above may still be reconnecting: wait until
+        # the cluster view shows both streaming, then check the table.
+        def both_streaming():
+            v = r0.cluster_view()
+            return v and all(m["state"] == "streaming" for m in v["members"] if m["name"] != primary)
+        wait_for("both replicas streaming again", both_streaming, 60)
         rc, out, err = ctl(r0, "list")
         assert rc == 0, err
         lines = out.splitlines()

@@ -50,7 +50,9 @@ ok "built $(basename "$DEB")"
 depends=$(dpkg-deb -f "$DEB" Depends)
 # Every library the binary needs directly must come from a package in Depends.
 for lib in $(readelf -d "$BIN/pgwarden" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-  path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
+  # (awk reads to the end: an early exit would SIGPIPE ldconfig, and under
+  # pipefail + set -e that ends the script without a word)
+  path=$(ldconfig -p | awk -v l="$lib" '$1 == l && !found { print $NF; found = 1 }')
   [ -n "$path" ] || { fail "cannot locate $lib"; continue; }
   pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n1 | cut -d: -f1) ||
     pkg=$(dpkg -S "$path" 2>/dev/null | head -n1 | cut -d: -f1) || true

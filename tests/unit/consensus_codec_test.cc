@@ -152,3 +152,18 @@ TEST_CASE("codec: reader and writer primitives") {
   CHECK_FALSE(r.ok());
   CHECK(r.error().find("past end") != std::string::npos);
 }
+
+TEST_CASE("an empty snapshot marked present is refused (one encoding per message)") {
+  // Found by fuzz_consensus_codec: has_snapshot = 1 with index 0, term 0 and
+  // no data decoded, but re-encoded as "no snapshot".
+  const unsigned char raw[] = {
+      10, 0, 0,   0, 0, 0, 0,   0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0,
+      0,  0, 211, 0, 0, 0, 244, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0,
+      0,  0, 0,   0, 0, 0, 0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0,
+      0,  0, 0,   0, 0, 0, 0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 4};
+  pw::consensus::Message m;
+  std::string err;
+  CHECK_FALSE(pw::consensus::decode_message(
+      std::string_view(reinterpret_cast<const char*>(raw), sizeof raw), &m, &err));
+  CHECK(err.find("empty snapshot marked present") != std::string::npos);
+}
