@@ -100,7 +100,7 @@ for want in "| Member" "Primary" "kill -9" "switchover --to" "demo-stop" "-h $NE
   grep -qF -- "$want" <<<"$out" || fail "the demo's output lacks '$want'"
 done
 # The connection line the user is told to copy.
-line=$(grep -oE "PGPASSWORD=[^ ]+ [^ ]*psql -h $NET\.11 -p 5432 -U [^ ]+" <<<"$out" | head -n1) ||
+line=$(grep -m1 -oE "PGPASSWORD=[^ ]+ [^ ]*psql -h $NET\.11 -p 5432 -U [^ ]+" <<<"$out") ||
   fail "the demo does not print how to connect to $NET.11:5432"
 PASSWORD=$(sed -E 's/^PGPASSWORD=([^ ]+) .*/\1/' <<<"$line")
 ROLE=${line##* }

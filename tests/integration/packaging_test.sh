@@ -54,8 +54,8 @@ for lib in $(readelf -d "$BIN/pgwarden" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'
   # pipefail + set -e that ends the script without a word)
   path=$(ldconfig -p | awk -v l="$lib" '$1 == l && !found { print $NF; found = 1 }')
   [ -n "$path" ] || { fail "cannot locate $lib"; continue; }
-  pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n1 | cut -d: -f1) ||
-    pkg=$(dpkg -S "$path" 2>/dev/null | head -n1 | cut -d: -f1) || true
+  pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | awk -F: 'NR == 1 { print $1 }') ||
+    pkg=$(dpkg -S "$path" 2>/dev/null | awk -F: 'NR == 1 { print $1 }') || true
   [ -n "$pkg" ] || { fail "no Debian package owns $path ($lib)"; continue; }
   if ! tr ',' '\n' <<<"$depends" | sed 's/(.*)//; s/ //g' | grep -qx "$pkg"; then
     fail "the binary needs $lib from package $pkg, which Depends ($depends) lacks"
