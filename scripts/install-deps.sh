@@ -7,7 +7,7 @@ packages=(
   cmake g++ make pkg-config
   libevent-dev libssl-dev libpq-dev libinih-dev catch2
   postgresql-15 postgresql-client-15 iproute2 iptables openssl procps psmisc
-  python3 python3-jinja2
+  python3 python3-jinja2 python3-yaml ansible-core
 )
 # Benchmarks and fuzzing: cheap to install, needed by bench/ and the fuzz ctest.
 if [ "${PGWARDEN_MINIMAL_DEPS:-0}" != 1 ]; then
