@@ -334,8 +334,6 @@ void Agent::publish_route() {
     r.unavailable_reason = "the cluster is not bootstrapped yet";
   } else if (s.primary.empty()) {
     r.unavailable_reason = "failover in progress: no primary";
-  } else if (s.switchover) {
-    r.unavailable_reason = "switchover in progress";
   } else if (s.ready_epoch != s.epoch) {
     r.unavailable_reason = "failover in progress: " + s.primary + " is being promoted";
   } else {
@@ -349,6 +347,12 @@ void Agent::publish_route() {
     if (ok) {
       r.has_primary = true;
       r.primary = {member_host(s.primary), cfg_.pg_port, 0};
+      if (s.switchover) {
+        // Planned switchover: statements in flight finish, new clients wait
+        // for the new primary instead of meeting a shutting-down server.
+        r.hold_new = true;
+        r.unavailable_reason = "switchover in progress";
+      }
     } else {
       r.unavailable_reason = "the primary's lease is expiring";
     }

@@ -158,6 +158,7 @@ class Agent {
   bool bootstrapping_ = false;      // this process runs the claimed bootstrap
   bool switching_ = false;          // this primary is handing over
   int64_t switch_started_ = 0;
+  int64_t switch_drain_until_ = 0;  // switchover: stop PostgreSQL only after this
   std::string switch_target_;
   bool stopping_ = false;
   std::function<void()> stopped_cb_;

@@ -19,6 +19,7 @@
 namespace pw::node {
 
 using Kind = pgctl::DataDirInfo::Kind;
+constexpr int64_t kSwitchoverDrainMs = 300;
 
 void Agent::probe() {
   if (probe_inflight_) return;
@@ -478,6 +479,21 @@ void Agent::reconcile_switchover() {
       if (r.ranked.empty()) return abort("no eligible standby");
       target = r.ranked.front();
     }
+    if (switch_drain_until_ == 0) {
+      // Every proxy withdraws the route when it applies the switchover;
+      // give them (and statements already running) a moment before the
+      // shutdown, so no client is cut mid-statement or routed to a server
+      // that is shutting down.
+      switch_drain_until_ = now + kSwitchoverDrainMs;
+      publish_route();
+      timeval tv{0, static_cast<suseconds_t>(kSwitchoverDrainMs * 1000)};
+      event_base_once(base_, -1, EV_TIMEOUT, [](evutil_socket_t, short, void* a) { static_cast<Agent*>(a)->kick(); },
+                      this, &tv);
+      set_agent_state("switchover: draining connections");
+      return;
+    }
+    if (now < switch_drain_until_) return;
+    switch_drain_until_ = 0;
     switching_ = true;
     switch_started_ = now;
     switch_target_ = target;

@@ -21,6 +21,10 @@ struct Route {
   Backend primary;
   int64_t valid_until_ms = 0;   // monotonic (base/clock.h mono_ms); forward only before it
   std::vector<Backend> replicas;
+  /// Planned switchover: sessions already on the primary keep running (so
+  /// statements in flight finish), new read-write connections are held until
+  /// a route without this flag arrives. Needs has_primary.
+  bool hold_new = false;
   /// Why there is no usable route, for the 57P03 message held clients get:
   /// "no primary", "no quorum", "failover in progress", ...
   std::string unavailable_reason = "no primary";

@@ -29,7 +29,7 @@ Pick pick_backend(const Route& r, ListenerKind kind, int64_t now_ms, uint64_t ma
       return p;
     }
   }
-  if (!r.has_primary) {
+  if (!r.has_primary || r.hold_new) {
     p.why = r.unavailable_reason.empty() ? "no primary" : r.unavailable_reason.c_str();
     return p;
   }

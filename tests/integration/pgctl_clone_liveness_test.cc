@@ -91,7 +91,9 @@ TEST_CASE("a 50 ms timer keeps firing while a large clone runs") {
   INFO("clone took " << elapsed << " ms, " << ticker.ticks << " ticks, max gap " << ticker.max_gap
                      << " ms, copied " << prog.total_kb << " kB");
   CHECK(prog.total_kb >= 250 * 1024);
-  CHECK(saw_progress_midway);  // progress was reported while copying
+  // pg_basebackup reports progress about once a second, so a clone that is
+  // over in under ~2.5 s (a quiet machine) may only print its final line.
+  if (elapsed > 2500) CHECK(saw_progress_midway);  // progress was reported while copying
   // The timer ran all along the copy, never held up by it.
   CHECK(ticker.ticks >= elapsed / 50 / 2);
   CHECK(ticker.max_gap < 1000);

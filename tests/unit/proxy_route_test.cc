@@ -80,3 +80,21 @@ TEST_CASE("I3 verdicts for a session bound to a replica") {
   r.primary = rep;  // promoted: still listed
   REQUIRE(judge_session(r, b, 0, &why) == Verdict::keep);
 }
+
+TEST_CASE("planned switchover: new connections are held, running sessions keep their primary") {
+  Route r = route(4, 1000);
+  r.hold_new = true;
+  r.unavailable_reason = "switchover in progress";
+  Pick p = pick_backend(r, ListenerKind::readwrite, 10, 0, false, nullptr);
+  REQUIRE_FALSE(p.ok);
+  REQUIRE(std::string(p.why) == "switchover in progress");
+  Binding b;
+  b.to_primary = true;
+  b.epoch = 4;
+  const char* why = nullptr;
+  REQUIRE(judge_session(r, b, 10, &why) == Verdict::keep);
+  // The handoff's new epoch then closes them as usual.
+  Route next = route(5, 2000);
+  next.primary = {"10.0.0.2", 15432, 0};
+  REQUIRE(judge_session(next, b, 10, &why) == Verdict::close);
+}
