@@ -252,8 +252,27 @@ void Agent::run_decider() {
   }
   if (barrier_index_ == 0 || sm_->last_index() < barrier_index_) return;
   if (decider_inflight_) return;
-  int64_t now = mono_ms();
   const ClusterState& s = state();
+  DeciderInput in = decider_input();
+  Decision d = decide(in);
+  decider_diags_ = d.diagnostics;
+  if (!d.propose) return;
+  PW_INFO("decider", "proposing %s node=%s epoch=%llu term=%llu reason=\"%s\"", cmd_name(d.propose->type),
+          d.propose->node.c_str(), static_cast<unsigned long long>(s.epoch),
+          static_cast<unsigned long long>(term), d.propose->reason.c_str());
+  decider_inflight_ = true;
+  raft_->propose(d.propose->encode(), [this](const consensus::ProposalResult& r) {
+    decider_inflight_ = false;
+    if (!r.committed) PW_INFO("decider", "proposal dropped: %s", r.error.c_str());
+    kick();
+  });
+}
+
+DeciderInput Agent::decider_input() const {
+  // Everything the decider's rules read, from this node's view; the decider
+  // itself, switchover target choice and operator checks all start here.
+  const ClusterState& s = state();
+  int64_t now = mono_ms();
   DeciderInput in;
   in.state = &s;
   for (const auto& m : cfg_.members) in.members.push_back(m.name);
@@ -267,18 +286,7 @@ void Agent::run_decider() {
   in.synchronous_mode = cfg_.ha_synchronous_mode;
   in.reinit_when_all_empty = cfg_.bootstrap_reinit_when_all_empty;
   in.wall_ms = wall_ms();
-  Decision d = decide(in);
-  decider_diags_ = d.diagnostics;
-  if (!d.propose) return;
-  PW_INFO("decider", "proposing %s node=%s epoch=%llu term=%llu reason=\"%s\"", cmd_name(d.propose->type),
-          d.propose->node.c_str(), static_cast<unsigned long long>(s.epoch),
-          static_cast<unsigned long long>(term), d.propose->reason.c_str());
-  decider_inflight_ = true;
-  raft_->propose(d.propose->encode(), [this](const consensus::ProposalResult& r) {
-    decider_inflight_ = false;
-    if (!r.committed) PW_INFO("decider", "proposal dropped: %s", r.error.c_str());
-    kick();
-  });
+  return in;
 }
 
 // ---- lease ---------------------------------------------------------------

@@ -86,6 +86,7 @@ class Agent {
   void probe();
   void gossip();
   void run_decider();
+  DeciderInput decider_input() const;
   void renew_lease();
   void publish_route();
   void update_diagnostics(const Diagnostics& decider_diags);

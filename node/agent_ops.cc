@@ -25,12 +25,7 @@ void Agent::switchover(const std::string& to, bool force, OpDone done) {
     if (!is_member(cfg_, to)) return done({404, "unknown member '" + to + "'"});
     if (to == s.primary) return done({409, to + " is already the primary"});
     if (!force) {
-      DeciderInput in;
-      in.state = &s;
-      for (const auto& m : cfg_.members) in.members.push_back(m.name);
-      in.seen = seen();
-      in.maximum_lag_on_failover = cfg_.ha_maximum_lag_on_failover;
-      in.synchronous_mode = cfg_.ha_synchronous_mode;
+      DeciderInput in = decider_input();
       Ranking r = rank_candidates(in, s.primary);
       if (auto it = r.excluded.find(to); it != r.excluded.end())
         return done({409, to + " cannot take over: " + it->second + " (use --force to try anyway)"});
@@ -54,10 +49,7 @@ void Agent::failover(const std::string& to, OpDone done) {
   if (to == s.primary) return done({409, to + " is already the primary"});
   if (!s.primary.empty() && s.ready_epoch == s.epoch && !watch_.expired(s.epoch, mono_ms()))
     return switchover(to, true, std::move(done));  // a healthy primary: hand over cleanly
-  DeciderInput in;
-  in.state = &s;
-  for (const auto& m : cfg_.members) in.members.push_back(m.name);
-  in.seen = seen();
+  DeciderInput in = decider_input();
   in.maximum_lag_on_failover = UINT64_MAX;  // the operator accepts the lag
   Ranking r = rank_candidates(in, s.primary);
   if (auto it = r.excluded.find(to); it != r.excluded.end() && to != s.primary)

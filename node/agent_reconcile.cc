@@ -469,12 +469,7 @@ void Agent::reconcile_switchover() {
   if (!switching_) {
     std::string target = s.switchover->second;
     if (target.empty()) {
-      DeciderInput in;
-      in.state = &s;
-      for (const auto& m : cfg_.members) in.members.push_back(m.name);
-      in.seen = seen();
-      in.maximum_lag_on_failover = cfg_.ha_maximum_lag_on_failover;
-      in.synchronous_mode = cfg_.ha_synchronous_mode;
+      DeciderInput in = decider_input();
       Ranking r = rank_candidates(in, cfg_.node_name);
       if (r.ranked.empty()) return abort("no eligible standby");
       target = r.ranked.front();
