@@ -311,7 +311,12 @@ void Agent::renew_lease() {
   raft_->propose(c.encode(), [this](const consensus::ProposalResult&) { renew_inflight_ = false; });
 }
 
-bool Agent::holds_lease() const { return hold_.holds(state().epoch, mono_ms()) && state().primary == cfg_.node_name; }
+bool Agent::holds_lease() const {
+  // Inside the fence margin the primary is demoting: not a primary for health checks.
+  int64_t now = mono_ms();
+  uint64_t e = state().epoch;
+  return hold_.holds(e, now) && !hold_.must_fence(e, now) && state().primary == cfg_.node_name;
+}
 int64_t Agent::lease_remaining_ms() const {
   return holds_lease() ? std::max<int64_t>(0, hold_.until_ms() - mono_ms()) : 0;
 }

@@ -24,7 +24,7 @@ with Cluster(BLOCK) as c:
     # failover: each must be held by the proxy and released to the new
     # primary, none refused (issue 6).
     survivors = [n for n in c.nodes if n.name != old]
-    attempts, failures = [0], []
+    attempts, failures, kill_at = [0], [], [None]
     stop = threading.Event()
 
     def clients():
@@ -32,13 +32,20 @@ with Cluster(BLOCK) as c:
         while not stop.is_set():
             i += 1
             n = survivors[i % 2]
-            attempts[0] += 1
-            if n.psql("SELECT 1", check=False, timeout=30) != "1":
-                failures.append((n.name, time.monotonic()))
+            started = time.monotonic()
+            ok = n.psql("SELECT 1", check=False, timeout=30) == "1"
+            # A session already talking to the primary when it is killed
+            # dies with it; the claim is about connections made after.
+            if kill_at[0] is not None and started > kill_at[0]:
+                attempts[0] += 1
+                if not ok:
+                    failures.append((n.name, started))
             time.sleep(0.1)
     th = threading.Thread(target=clients)
     th.start()
+    time.sleep(0.5)
     t0 = time.monotonic()
+    kill_at[0] = t0
     c.node(old).kill(signal.SIGKILL)
     wait_for("the old postmaster to die with its daemon (PDEATHSIG)",
              lambda: c.node(old).postmaster_pid() is None, 30)
