@@ -125,6 +125,13 @@ class RaftNode {
   virtual uint64_t self_id() const = 0;
   /// Monotonic ms when a frame was last received from peer `id` (0 = never).
   virtual int64_t last_heard_ms(uint64_t id) const = 0;
+  /// Monotonic ms of the latest proof that the current leader still leads
+  /// (I3 freshness): on a follower, when it last received a message of the
+  /// current term from that leader (keepalives and other peers' frames do
+  /// not count); on the leader, the latest time by which a quorum
+  /// (itself included) had answered it in this term. 0 = none (candidate,
+  /// no leader known, or a leader not yet answered by a quorum).
+  virtual int64_t leader_contact_ms() const { return 0; }
   /// Transport counters for peer `id` (all zero for self or unknown ids).
   virtual PeerStats peer_stats(uint64_t id) const {
     (void)id;
