@@ -1,33 +1,41 @@
 // node/agent.h — the HA agent: follows the committed cluster state and
 // drives the local PostgreSQL through pgctl (DESIGN §4–§6).
 //
-// Runs entirely on the control thread. Every loop turn it probes
-// PostgreSQL, gossips its status, runs the decider when this node is the
-// raft leader, renews the lease when it holds the lock, publishes the
-// route to the proxy, and reconciles PostgreSQL with what the state says
-// this node should be — starting at most one pgctl operation at a time.
+// This is the thin loop. Every turn (tick) it probes PostgreSQL, gossips
+// its status, supervises the fencer, runs the decider when this node is the
+// raft leader, renews the lease when it holds the lock, publishes the route
+// to the proxy and reconciles PostgreSQL with what the state says this node
+// should be — through one controller per role, starting at most one pgctl
+// operation at a time (Activity):
+//
+//   decider_runner.h        what the raft leader proposes (after its barrier)
+//   lease_renewer.h         the holder's renewals (I1)
+//   bootstrap_controller.h  the claimed bootstrap and its abandoned remains (I5)
+//   primary_controller.h    fencing (I2), start/promote/prepare/ready
+//   sync_controller.h       synchronous mode on the primary (I4)
+//   switchover_controller.h the old primary's planned hand-over
+//   standby_controller.h    clone, rewind, follow, reinit (I6)
+//   route_builder.h         the route the proxy gets (I3)
+//   agent_diagnostics.h     what the operator is told
+//
+// Everything outside reaches it through agent_world.h, consensus::RaftNode,
+// pgctl::Postgres and FencerPort, so tests/sim/sim_ha.cc runs this very class.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <memory>
-#include <optional>
 #include <string>
 
-#include "conf/config.h"
-#include "consensus/raft_node.h"
-#include "node/cluster_state.h"
-#include "node/decider.h"
+#include "node/agent_context.h"
+#include "node/bootstrap_controller.h"
+#include "node/decider_runner.h"
 #include "node/diagnostic.h"
-#include "node/fencer.h"
-#include "node/lease.h"
-#include "node/member_status.h"
-#include "pgctl/postgres.h"
-#include "proxy/route.h"
-
-struct event_base;
-struct event;
+#include "node/lease_renewer.h"
+#include "node/primary_controller.h"
+#include "node/standby_controller.h"
+#include "node/switchover_controller.h"
+#include "node/sync_controller.h"
 
 namespace pw::node {
 
@@ -41,14 +49,17 @@ using OpDone = std::function<void(const OpResult&)>;
 
 class Agent {
  public:
-  Agent(event_base* base, const conf::Config& cfg, ClusterStateMachine* sm,
-        pgctl::Postgres* pg, Fencer* fencer,
-        std::function<void(const proxy::Route&)> publish_route);
-  ~Agent();
+  Agent(const conf::Config& cfg, AgentWorld& world, ClusterStateMachine& sm, pgctl::Postgres& pg,
+        FencerPort& fencer);
   /// Must be called before the raft node replays its log (apply observer).
   void attach_observer();
   void set_raft(consensus::RaftNode* raft);
+  /// First turn; the caller then calls tick() every ha.loop_interval.
   void start();
+  /// One loop turn.
+  void tick();
+  /// A wake-up asked through AgentWorld::wake: decider, route, reconcile.
+  void kick_now();
   /// Graceful stop: a primary stops PostgreSQL and releases the lock;
   /// `done` runs when it is safe to exit.
   void shutdown(std::function<void()> done);
@@ -60,129 +71,50 @@ class Agent {
   void reinit(const std::string& member, OpDone done);
   void reset_cluster(const std::string& confirm, OpDone done);
 
-  // Views for the API.
-  const ClusterState& state() const { return sm_->state(); }
-  const MemberStatus& own_status() const { return own_; }
+  // Views for the API and the simulation's checkers.
+  const ClusterState& state() const { return ctx_.state(); }
+  const MemberStatus& own_status() const { return ctx_.members.own(); }
   /// Statuses of every member (self included) and whether each is fresh.
-  std::map<std::string, SeenStatus> seen() const;
+  std::map<std::string, SeenStatus> seen() const { return ctx_.members.seen(ctx_.now()); }
   Diagnostics diagnostics() const { return diags_; }
-  std::string agent_state() const { return agent_state_; }
+  std::string agent_state() const { return ctx_.activity.text(); }
+  AgentState activity() const { return ctx_.activity.state(); }
   bool holds_lease() const;
   int64_t lease_remaining_ms() const;
+  /// The lease deadline (monotonic) when we hold one, else 0 (checkers).
+  int64_t lease_until_ms() const;
+  /// The epoch of the lease we hold (0 = none).
+  uint64_t lease_epoch() const { return lease_until_ms() ? ctx_.lease.hold.epoch() : 0; }
   bool pg_ready_as_primary() const;
-  const pgctl::Status& pg_status() const { return pg_status_; }
-  consensus::RaftNode* raft() const { return raft_; }
-  const conf::Config& config() const { return cfg_; }
+  const pgctl::Status& pg_status() const { return ctx_.local.status(); }
+  consensus::RaftNode* raft() const { return ctx_.raft; }
+  const conf::Config& config() const { return ctx_.cfg; }
+  const FencerHealth& fencer_health() const { return fencer_health_; }
 
  private:
-  static void on_tick(int, short, void* arg);
-  static void on_kick(int, short, void* arg);
   static void on_apply(void* ctx, uint64_t index, const Command& c, const ApplyEffect& e);
   static void on_restore(void* ctx);
-  void tick();
-  void kick();  // reconcile soon (after an apply, an op, a probe)
+  void applied(const Command& c, const ApplyEffect& e);
   void on_status_message(uint64_t from, const std::string& data);
-
-  void probe();
   void gossip();
-  void run_decider();
-  DeciderInput decider_input() const;
-  void renew_lease();
   void publish_route();
-  void update_diagnostics(const Diagnostics& decider_diags);
   void reconcile();
-  bool fence_if_needed();
-  void reconcile_bootstrap();
-  void reconcile_primary();
-  void reconcile_standby();
-  void reconcile_switchover();
-  bool reconcile_sync();
-  void refresh_data_dir();
-  std::string marker_path() const;
-  void write_marker(uint64_t system_id);
-  bool abandoned_bootstrap_dir() const;
+  bool foreign_or_unusable();
 
-  // One pgctl operation at a time; `what` names it in logs and agent_state.
-  void begin_op(const std::string& what);
-  pgctl::Done end_op(std::function<void(const pgctl::Result&)> then = nullptr);
-  void propose(Command c, std::function<void(bool)> then = nullptr);
-  void set_agent_state(const std::string& s);
-  void set_error(const std::string& e);
-
-  std::string member_host(const std::string& name) const;
-  pgctl::Upstream upstream_of(const std::string& name) const;
-  std::vector<std::string> other_members() const;
-  bool fresh_view(int64_t now) const;
-  bool primary_alive(const std::string& name) const;
-  bool all_acked(uint64_t epoch, int64_t now) const;
-  uint64_t member_id(const std::string& name) const;
-  std::string member_name(uint64_t id) const;
-
-  event_base* base_;
-  const conf::Config& cfg_;
-  ClusterStateMachine* sm_;
-  pgctl::Postgres* pg_;
-  Fencer* fencer_;
-  std::function<void(const proxy::Route&)> publish_route_;
-  consensus::RaftNode* raft_ = nullptr;
-  event* tick_ev_ = nullptr;
-  event* kick_ev_ = nullptr;
-
-  LeaseParams lease_params_;
-  LeaseWatch watch_;
-  LeaseHold hold_;
-  uint64_t renew_seq_ = 0;
-  int64_t last_renew_proposed_ = 0;
-  bool renew_inflight_ = false;
-  bool decider_inflight_ = false;
-  int64_t claim_applied_at_ = 0;
-
-  MemberStatus own_;
-  std::map<std::string, std::pair<MemberStatus, int64_t>> peers_;  // name -> {status, received at}
-  pgctl::DataDirInfo data_;
-  pgctl::Status pg_status_;
-  bool probe_inflight_ = false;
-  bool busy_ = false;
-  std::string busy_what_;
-  std::string agent_state_ = "starting";
-  std::string last_error_;
+  AgentContext ctx_;
+  DeciderRunner decider_;
+  LeaseRenewer renewer_;
+  BootstrapController bootstrap_;
+  PrimaryController primary_;
+  SyncController sync_;
+  SwitchoverController switchover_;
+  StandbyController standby_;
   Diagnostics diags_;
   std::string diag_key_;  // to log diagnostics once per change
-
-  // Per-epoch progress of this node as primary.
-  uint64_t prepared_epoch_ = 0;     // role + slots done for this epoch
-  uint64_t ready_proposed_ = 0;
   uint64_t route_epoch_ = 0;
-  int64_t pg_down_since_ = 0;       // primary's PostgreSQL found dead
-  int64_t not_streaming_since_ = 0; // standby not streaming from a ready primary
-  int rejoin_attempts_ = 0;
-  bool bootstrapping_ = false;      // this process runs the claimed bootstrap
-  bool switching_ = false;          // this primary is handing over
-  int64_t switch_started_ = 0;
-  int64_t switch_drain_until_ = 0;  // switchover: stop PostgreSQL only after this
-  std::string switch_target_;
-  bool stopping_ = false;
-  std::function<void()> stopped_cb_;
-
-  bool pg_primary_ = false;         // we started or promoted PostgreSQL read-write
-  bool needs_rewind_ = false;
-  std::string following_;          // primary our running standby was pointed at       // data was a primary's: rewind before following
-  bool reinit_started_ = false;
-  uint64_t bootstrap_failed_claim_ = 0;  // claim index whose bootstrap failed here
-  uint64_t release_proposed_ = 0;   // epoch we asked to release
-  uint64_t fenced_epoch_ = 0;
   int64_t started_at_ = 0;
-  int failures_ = 0;                // consecutive failed operations
-  int64_t retry_at_ = 0;            // no new operation before this (back-off)
-  uint64_t barrier_term_ = 0;       // term whose barrier was proposed
-  uint64_t barrier_index_ = 0;      // its committed index (0 = not yet)
-  Diagnostics decider_diags_;
-  uint64_t status_seq_ = 0;
-  uint64_t sync_epoch_ = 0;        // epoch whose synchronous_standby_names we manage
-  std::vector<std::string> pg_sync_;  // names PostgreSQL waits for (ANY 1)
-  bool sync_inflight_ = false;
-  uint32_t tl_high_ = 0;           // highest timeline seen for the current data directory
-  uint64_t tl_system_id_ = 0;
+  FencerHealth fencer_health_;
+  std::function<void()> stopped_cb_;
 };
 
 }  // namespace pw::node

@@ -1,9 +1,9 @@
 // node/agent_ops.cc — operator requests (switchover, failover, pause,
-// reinit, reset-cluster): validated against the committed state and the
-// members' status, then proposed through Raft. Any node may receive them;
-// Raft forwards the proposal to the leader, so callers need not know it.
-#include "base/clock.h"
-#include "base/log.h"
+// reinit, reset-cluster): validated against this node's view, then
+// committed through Raft. Any node may receive them; Raft forwards the
+// proposal to the leader. Failover and reset-cluster are committed as
+// *requests* that the decider carries out after its barrier and the lease
+// wait (I1): the receiving node's view may lag, so it never moves the lock.
 #include "node/agent.h"
 
 namespace pw::node {
@@ -22,11 +22,10 @@ void Agent::switchover(const std::string& to, bool force, OpDone done) {
     return done({409, "no ready primary to switch over from; use failover --to instead"});
   if (s.switchover) return done({409, "a switchover is already pending: " + s.switchover->first + " -> " + s.switchover->second});
   if (!to.empty()) {
-    if (!is_member(cfg_, to)) return done({404, "unknown member '" + to + "'"});
+    if (!is_member(ctx_.cfg, to)) return done({404, "unknown member '" + to + "'"});
     if (to == s.primary) return done({409, to + " is already the primary"});
     if (!force) {
-      DeciderInput in = decider_input();
-      Ranking r = rank_candidates(in, s.primary);
+      Ranking r = rank_candidates(decider_.input(), s.primary, false);
       if (auto it = r.excluded.find(to); it != r.excluded.end())
         return done({409, to + " cannot take over: " + it->second + " (use --force to try anyway)"});
     }
@@ -35,7 +34,7 @@ void Agent::switchover(const std::string& to, bool force, OpDone done) {
   c.type = CmdType::switchover;
   c.node = s.primary;
   c.to = to;
-  propose(c, [done, to, primary = s.primary](bool ok) {
+  ctx_.propose(c, [done, to, primary = s.primary](bool ok) {
     if (!ok) return done({503, "the switchover could not be committed (no quorum?)"});
     done({200, "switchover from " + primary + " to " + (to.empty() ? "the best standby" : to) + " started"});
   });
@@ -44,28 +43,32 @@ void Agent::switchover(const std::string& to, bool force, OpDone done) {
 void Agent::failover(const std::string& to, OpDone done) {
   const ClusterState& s = state();
   if (to.empty()) return done({400, "failover needs a target: --to <member>"});
-  if (!is_member(cfg_, to)) return done({404, "unknown member '" + to + "'"});
+  if (!is_member(ctx_.cfg, to)) return done({404, "unknown member '" + to + "'"});
   if (s.init != InitKind::done) return done({409, "the cluster is not bootstrapped"});
   if (to == s.primary) return done({409, to + " is already the primary"});
-  if (!s.primary.empty() && s.ready_epoch == s.epoch && !watch_.expired(s.epoch, mono_ms()))
+  const bool holder_alive = !s.primary.empty() && !ctx_.lease.watch.expired(s.epoch, ctx_.now());
+  if (holder_alive && s.ready_epoch == s.epoch)
     return switchover(to, true, std::move(done));  // a healthy primary: hand over cleanly
-  DeciderInput in = decider_input();
+  DeciderInput in = decider_.input();
   in.maximum_lag_on_failover = UINT64_MAX;  // the operator accepts the lag
   Ranking r = rank_candidates(in, s.primary);
-  if (auto it = r.excluded.find(to); it != r.excluded.end() && to != s.primary)
+  if (auto it = r.excluded.find(to); it != r.excluded.end() && !holder_alive)
     return done({409, to + " cannot be promoted: " + it->second});
-  if (!s.primary.empty() && !watch_.expired(s.epoch, mono_ms()))
-    return done({409, "the lease of " + s.primary + " has not expired yet; retry in " +
-                          std::to_string(watch_.remaining(s.epoch, mono_ms())) + " ms"});
   Command c;
-  c.type = CmdType::set_primary;
+  c.type = CmdType::request_failover;
   c.node = to;
   c.epoch = s.epoch;
   c.reason = "failover: manual to " + to;
-  propose(c, [this, done, to, epoch = s.epoch](bool ok) {
-    if (!ok) return done({503, "the failover could not be committed (no quorum?)"});
-    if (state().primary == to && state().epoch == epoch + 1) return done({200, "failover to " + to + " committed"});
-    done({409, "the cluster changed meanwhile; check `pgwarden ctl list`"});
+  std::string holder = s.primary;
+  ctx_.propose(c, [this, done, to, holder, epoch = s.epoch](bool ok) {
+    if (!ok) return done({503, "the failover request could not be committed (no quorum?)"});
+    const ClusterState& now = state();
+    if (now.epoch != epoch && now.primary == to) return done({200, "failover to " + to + " done"});
+    if (now.failover_to != to || now.failover_epoch != epoch)
+      return done({409, "the cluster changed meanwhile; check `pgwarden ctl list`"});
+    done({200, "failover to " + to + " requested: the decider promotes it once " +
+                   (holder.empty() ? std::string("it is eligible") : "the lease of " + holder + " has expired") +
+                   "; follow it with `pgwarden ctl list`"});
   });
 }
 
@@ -73,7 +76,7 @@ void Agent::set_paused(bool paused, OpDone done) {
   Command c;
   c.type = CmdType::pause;
   c.flag = paused;
-  propose(c, [done, paused](bool ok) {
+  ctx_.propose(c, [done, paused](bool ok) {
     if (!ok) return done({503, "could not be committed (no quorum?)"});
     done({200, paused ? "paused: no automatic failover until resume" : "resumed"});
   });
@@ -81,12 +84,12 @@ void Agent::set_paused(bool paused, OpDone done) {
 
 void Agent::reinit(const std::string& member, OpDone done) {
   const ClusterState& s = state();
-  if (!is_member(cfg_, member)) return done({404, "unknown member '" + member + "'"});
+  if (!is_member(ctx_.cfg, member)) return done({404, "unknown member '" + member + "'"});
   if (member == s.primary) return done({409, member + " is the primary; switch over first"});
   Command c;
   c.type = CmdType::reinit;
   c.node = member;
-  propose(c, [done, member](bool ok) {
+  ctx_.propose(c, [done, member](bool ok) {
     if (!ok) return done({503, "could not be committed (no quorum?)"});
     done({200, member + " will move its data directory aside and clone again"});
   });
@@ -94,16 +97,17 @@ void Agent::reinit(const std::string& member, OpDone done) {
 
 void Agent::reset_cluster(const std::string& confirm, OpDone done) {
   const ClusterState& s = state();
-  if (confirm != cfg_.cluster_name)
-    return done({400, "reset-cluster needs --confirm " + cfg_.cluster_name + " (the cluster name)"});
-  if (!s.primary.empty() && !watch_.expired(s.epoch, mono_ms()))
+  if (confirm != ctx_.cfg.cluster_name)
+    return done({400, "reset-cluster needs --confirm " + ctx_.cfg.cluster_name + " (the cluster name)"});
+  if (!s.primary.empty() && !ctx_.lease.watch.expired(s.epoch, ctx_.now()))
     return done({409, s.primary + " holds a live lease; reset-cluster is for a cluster without a primary"});
   Command c;
-  c.type = CmdType::reset_cluster;
+  c.type = CmdType::request_reset;
   c.reason = "reset-cluster by operator";
-  propose(c, [done](bool ok) {
+  ctx_.propose(c, [done](bool ok) {
     if (!ok) return done({503, "could not be committed (no quorum?)"});
-    done({200, "cluster state reset: the members will bootstrap again (existing data is adopted, never deleted)"});
+    done({200, "reset-cluster requested: the members will bootstrap again once no primary can write "
+               "(existing data is adopted, never deleted)"});
   });
 }
 

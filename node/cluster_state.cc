@@ -10,7 +10,7 @@ namespace pw::node {
 
 namespace {
 constexpr uint8_t kCmdVersion = 1;
-constexpr uint8_t kStateVersion = 1;
+constexpr uint8_t kStateVersion = 2;  // 2: operator requests (failover_to, reset_requested)
 constexpr uint32_t kMaxItems = 4096;
 
 void add_history(ClusterState& s, const Command& c, const std::string& node, std::string reason) {
@@ -44,6 +44,8 @@ const char* cmd_name(CmdType t) {
     case CmdType::reset_cluster: return "reset_cluster";
     case CmdType::set_sync: return "set_sync";
     case CmdType::barrier: return "barrier";
+    case CmdType::request_failover: return "request_failover";
+    case CmdType::request_reset: return "request_reset";
   }
   return "unknown";
 }
@@ -72,7 +74,7 @@ std::optional<Command> Command::decode(const std::string& bytes) {
   if (r.u8() != kCmdVersion) return std::nullopt;
   Command c;
   uint8_t t = r.u8();
-  if (t < 1 || t > static_cast<uint8_t>(CmdType::barrier)) return std::nullopt;
+  if (t < 1 || t > static_cast<uint8_t>(CmdType::request_reset)) return std::nullopt;
   c.type = static_cast<CmdType>(t);
   c.node = r.str();
   c.to = r.str();
@@ -123,12 +125,16 @@ std::string ClusterState::encode() const {
   }
   w.u64(failovers);
   w.u64(switchovers);
+  w.str(failover_to);
+  w.u64(failover_epoch);
+  w.boolean(reset_requested);
   return w.take();
 }
 
 std::optional<ClusterState> ClusterState::decode(const std::string& bytes) {
   ByteReader r(bytes);
-  if (r.u8() != kStateVersion) return std::nullopt;
+  uint8_t version = r.u8();
+  if (version != 1 && version != kStateVersion) return std::nullopt;
   ClusterState s;
   uint8_t init = r.u8();
   if (init > 2) return std::nullopt;
@@ -160,6 +166,11 @@ std::optional<ClusterState> ClusterState::decode(const std::string& bytes) {
   }
   s.failovers = r.u64();
   s.switchovers = r.u64();
+  if (version >= 2) {
+    s.failover_to = r.str();
+    s.failover_epoch = r.u64();
+    s.reset_requested = r.boolean();
+  }
   if (!r.ok() || !r.at_end()) return std::nullopt;
   return s;
 }
@@ -265,8 +276,23 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
       break;
     case CmdType::barrier:
       break;
+    case CmdType::request_failover:
+      if (s.init != InitKind::done) return rejected(c.type, "cluster not initialized");
+      if (s.epoch != c.epoch) return rejected(c.type, "stale epoch");
+      if (c.node == s.primary) return rejected(c.type, c.node + " is already the primary");
+      s.failover_to = c.node;
+      s.failover_epoch = c.epoch;
+      break;
+    case CmdType::request_reset:
+      s.reset_requested = true;
+      break;
   }
   e.applied = true;
+  if (s.failover_epoch != 0 && s.failover_epoch != s.epoch) {
+    s.failover_to.clear();  // the holder changed: the request is done or moot
+    s.failover_epoch = 0;
+  }
+  if (c.type == CmdType::reset_cluster) s.reset_requested = false;
   e.primary_changed = s.primary != old_primary || c.type == CmdType::set_primary ||
                       c.type == CmdType::release || c.type == CmdType::bootstrap_done ||
                       c.type == CmdType::adopt || c.type == CmdType::reset_cluster;

@@ -31,7 +31,11 @@ enum class CmdType : uint8_t {
   reset_cluster = 14, // operator: forget init (the seed's case)
   set_sync = 15,      // holder/decider: synchronous standby set = members
   barrier = 16,       // new decider: no effect; once applied, it has applied
-                      // everything committed before its term (see agent.cc)
+                      // everything committed before its term (decider_runner.cc)
+  request_failover = 17,  // operator: failover to `node` once the holder of `epoch` is gone;
+                          // carried out by the decider (after its barrier and lease wait)
+  request_reset = 18,     // operator: reset-cluster once no holder can write; carried out
+                          // by the decider
 };
 const char* cmd_name(CmdType t);
 
@@ -80,6 +84,9 @@ struct ClusterState {
   std::optional<std::pair<std::string, std::string>> switchover;  // {from, to}
   bool paused = false;
   std::set<std::string> reinit;
+  std::string failover_to;      // pending operator failover target ("" = none)
+  uint64_t failover_epoch = 0;  // ... requested while this epoch was current
+  bool reset_requested = false; // pending operator reset-cluster
   std::vector<HistoryEntry> history;  // newest last, bounded
   uint64_t failovers = 0, switchovers = 0;
 

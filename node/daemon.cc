@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "consensus/raft_node.h"
 #include "node/agent.h"
+#include "node/agent_loop.h"
 #include "node/api_server.h"
 #include "node/cluster_state.h"
 #include "node/fencer.h"
@@ -149,9 +150,10 @@ int run_daemon(const conf::Config& cfg) {
     auto pg = pgctl::Postgres::create(base.get(), pg_options(cfg));
     ClusterStateMachine sm;
     std::unique_ptr<proxy::Proxy> px;
-    Agent agent(base.get(), cfg, &sm, pg.get(), &fencer, [&px](const proxy::Route& r) {
+    AgentLoop loop(base.get(), cfg, [&px](const proxy::Route& r) {
       if (px) px->publish(r);
     });
+    Agent agent(cfg, loop, sm, *pg, fencer);
     agent.attach_observer();
     auto raft = consensus::RaftNode::open(base.get(), raft_options(cfg), &sm);
     px = proxy::Proxy::start(proxy_options(cfg));
@@ -167,7 +169,7 @@ int run_daemon(const conf::Config& cfg) {
     raft->start();
     ApiServer api(base.get(), cfg, &agent, px.get());
     api.start();
-    agent.start();
+    loop.start(&agent);
     PW_INFO("node", "pgwarden %s running cluster=%s raft=%s:%u proxy=%u api=%u", PGWARDEN_VERSION,
             cfg.cluster_name.c_str(), cfg.self().host.c_str(), cfg.self().raft_port, cfg.proxy_port, cfg.api_port);
     Stopper stopper{base.get(), &agent, px.get(), raft.get(), &api};

@@ -130,7 +130,7 @@ bool all_members_empty(const DeciderInput& in, bool require_every_member) {
 
 }  // namespace
 
-Ranking rank_candidates(const DeciderInput& in, const std::string& exclude) {
+Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool failover) {
   Ranking r;
   const ClusterState& s = *in.state;
   uint64_t max_lsn = 0;
@@ -139,6 +139,22 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude) {
     if (seen.status.system_id != s.system_id || seen.status.data != DataKind::cluster) continue;
     max_lsn = std::max(max_lsn, seen.status.lsn);
     max_tl = std::max(max_tl, seen.status.timeline);
+  }
+  // I4: with ANY 1 (every streaming standby), an acknowledged commit is on
+  // at least one member of the committed sync set, but which one is not
+  // known. Only the most advanced member, compared on statuses sent after
+  // the holder stopped writing, is proven to hold them all.
+  std::string sync_unheard;
+  uint64_t sync_max_lsn = 0;
+  if (in.synchronous_mode && failover) {
+    for (const auto& m : s.sync) {
+      auto it = in.seen.find(m);
+      if (it == in.seen.end() || !it->second.fresh || it->second.received_ms < in.holder_gone_ms) {
+        sync_unheard += (sync_unheard.empty() ? "" : ", ") + m;
+        continue;
+      }
+      sync_max_lsn = std::max(sync_max_lsn, it->second.status.lsn);
+    }
   }
   std::vector<const MemberStatus*> ok;
   for (const auto& m : in.members) {
@@ -158,6 +174,12 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude) {
         why = "lag " + std::to_string(max_lsn - st.lsn) + " bytes exceeds maximum_lag_on_failover";
       else if (in.synchronous_mode && std::find(s.sync.begin(), s.sync.end(), m) == s.sync.end())
         why = "not in the synchronous standby set";
+      else if (!sync_unheard.empty())
+        why = "synchronous mode: no status since the primary stopped from " + sync_unheard +
+              ", which may hold the latest acknowledged commit";
+      else if (in.synchronous_mode && failover && st.lsn < sync_max_lsn)
+        why = "synchronous mode: behind another synchronous standby (LSN " + std::to_string(st.lsn) + " < " +
+              std::to_string(sync_max_lsn) + ")";
     }
     if (why.empty()) ok.push_back(&it->second.status);
     else r.excluded[m] = why;
@@ -171,8 +193,58 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude) {
   return r;
 }
 
+namespace {
+
+// Operator requests are carried out here, by the decider, after its barrier
+// and the same lease wait as an automatic failover (I1): the node that
+// received the request may have a lagging view.
+std::optional<Decision> decide_requests(const DeciderInput& in) {
+  const ClusterState& s = *in.state;
+  const bool holder_gone = s.primary.empty() || in.lease_expired;
+  if (s.reset_requested) {
+    Decision d;
+    if (!holder_gone) {
+      d.diagnostics.push_back({"reset_waiting", "reset-cluster requested: waiting for the lease of " + s.primary +
+                                                    " to expire",
+                               "stop pgwarden on " + s.primary + " if it should not be primary any more"});
+      return d;
+    }
+    d.propose = make(in, CmdType::reset_cluster, "", "reset-cluster by operator");
+    return d;
+  }
+  if (s.init != InitKind::done || s.failover_to.empty() || s.failover_epoch != s.epoch) return std::nullopt;
+  Decision d;
+  if (!holder_gone) {
+    d.diagnostics.push_back({"failover_waiting", "failover to " + s.failover_to + " requested: waiting for the lease of " +
+                                                     s.primary + " to expire",
+                             "stop pgwarden or PostgreSQL on " + s.primary + ", or wait"});
+    return d;
+  }
+  DeciderInput lax = in;
+  lax.maximum_lag_on_failover = UINT64_MAX;  // the operator accepts the lag
+  Ranking r = rank_candidates(lax, s.primary);
+  if (std::find(r.ranked.begin(), r.ranked.end(), s.failover_to) == r.ranked.end()) {
+    auto it = r.excluded.find(s.failover_to);
+    d.diagnostics.push_back({"failover_request_blocked",
+                             "failover to " + s.failover_to + " requested but it cannot be promoted: " +
+                                 (it == r.excluded.end() ? std::string("unknown member") : it->second),
+                             "fix the reason above, or request another member"});
+    if (s.paused) return d;
+    return std::nullopt;  // automatic failover may still pick another member
+  }
+  Command c = make(in, CmdType::set_primary, s.failover_to, "failover: manual to " + s.failover_to);
+  const auto& st = in.seen.at(s.failover_to).status;
+  c.timeline = st.timeline;
+  c.lsn = st.lsn;
+  d.propose = c;
+  return d;
+}
+
+}  // namespace
+
 Decision decide(const DeciderInput& in) {
   const ClusterState& s = *in.state;
+  if (auto d = decide_requests(in)) return *d;
   if (s.paused) {
     Decision d;
     d.diagnostics.push_back({"paused", "maintenance mode: no automatic bootstrap or failover",

@@ -19,6 +19,7 @@ namespace pw::node {
 struct SeenStatus {
   MemberStatus status;
   bool fresh = false;   // received within the freshness window
+  int64_t received_ms = 0;  // deciding node's monotonic time of arrival (self: now)
 };
 
 struct DeciderInput {
@@ -28,6 +29,8 @@ struct DeciderInput {
   std::string self;
   int64_t now_ms = 0;
   bool lease_expired = false;                   // LeaseWatch says the holder of state->epoch is gone
+  int64_t holder_gone_ms = 0;                   // since when (monotonic) no holder can write: lease
+                                                // expiry, or the epoch's start when nobody holds it
   int64_t claim_age_ms = 0;                     // since this node applied the current claim
   int64_t bootstrap_timeout_ms = 120000;
   uint64_t maximum_lag_on_failover = 1 << 20;
@@ -49,6 +52,12 @@ struct Ranking {
   std::vector<std::string> ranked;
   std::map<std::string, std::string> excluded;
 };
-Ranking rank_candidates(const DeciderInput& in, const std::string& exclude);
+/// `failover`: the holder is gone (in.holder_gone_ms). In synchronous mode a
+/// failover candidate must then be proven to hold every acknowledged commit:
+/// every member of the committed sync set must have reported since the
+/// holder was gone, and the candidate must have the highest LSN among them
+/// (I4). A switchover (false) needs only membership of the set: the old
+/// primary waits for its target to replay the final WAL anyway.
+Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool failover = true);
 
 }  // namespace pw::node

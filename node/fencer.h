@@ -13,20 +13,21 @@
 
 #include <cstdint>
 
+#include "node/fencer_port.h"
+
 namespace pw::node {
 
-class Fencer {
+class Fencer : public FencerPort {
  public:
   /// Forks the fencer. Call before starting threads. Throws on failure.
   Fencer();
-  ~Fencer();
+  ~Fencer() override;
   Fencer(const Fencer&) = delete;
   Fencer& operator=(const Fencer&) = delete;
 
   /// Arms the fencer: kill `postmaster` at `deadline_mono_ms` unless re-armed.
-  void arm(pid_t postmaster, int64_t deadline_mono_ms);
-  /// Disarms it (PostgreSQL is no longer read-write under our lease).
-  void disarm() { arm(0, 0); }
+  void arm(pid_t postmaster, int64_t deadline_mono_ms) override;
+  FencerHealth supervise() override { return {}; }
   pid_t pid() const { return child_; }
 
  private:

@@ -36,6 +36,11 @@ class LeaseWatch {
   bool expired(uint64_t epoch, int64_t now_ms) const;
   /// Milliseconds until expired() becomes true (0 when it is).
   int64_t remaining(uint64_t epoch, int64_t now_ms) const;
+  /// When a renewal (or the start) of `epoch` was last applied here (0 = never).
+  int64_t last_renewal(uint64_t epoch) const {
+    auto it = last_.find(epoch);
+    return it == last_.end() ? 0 : it->second;
+  }
 
  private:
   void prune(uint64_t keep_from);

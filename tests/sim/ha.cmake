@@ -1,11 +1,22 @@
-# Simulation of the HA layer (cluster state, decider, lease) on the Raft
-# simulation harness: I1, I5 and epoch monotonicity after every event.
-add_executable(sim_ha ${CMAKE_CURRENT_LIST_DIR}/sim_ha.cc)
+# Simulation of the production HA agent (node::Agent and its controllers)
+# on the Raft simulation harness, with simulated PostgreSQL servers:
+# I1-I5 and epoch monotonicity after every event, liveness after healing.
+# Every run starts from a random base seed (printed); a failure prints the
+# command that replays it.
+add_executable(sim_ha ${CMAKE_CURRENT_LIST_DIR}/sim_ha.cc ${CMAKE_CURRENT_LIST_DIR}/sim_ha_world.cc)
 target_link_libraries(sim_ha PRIVATE pw_sim_cluster node)
 add_test(NAME sim_ha COMMAND sim_ha)
-set_tests_properties(sim_ha PROPERTIES LABELS sim TIMEOUT 900)
-# Self-test of the checker: with a decider that waits only half the lease,
-# the same simulation must report an I1 violation (the test passes on it).
-add_test(NAME sim_ha_checker_detects_broken_lease COMMAND sim_ha --break-lease)
-set_tests_properties(sim_ha_checker_detects_broken_lease PROPERTIES LABELS sim TIMEOUT 300
-  ENVIRONMENT "PW_SIM_HA_SEEDS=300" PASS_REGULAR_EXPRESSION "I1: two unexpired leases")
+set_tests_properties(sim_ha PROPERTIES LABELS sim TIMEOUT 1200 ENVIRONMENT "PW_SIM_HA_SEEDS=2000")
+# Self-tests of the checkers: each breaks one protection and the matching
+# checker must report it (the test passes on the report).
+foreach(b lease fencer route sync)
+  add_test(NAME sim_ha_checker_detects_broken_${b} COMMAND sim_ha --break-${b} --seeds 400)
+endforeach()
+set_tests_properties(sim_ha_checker_detects_broken_lease PROPERTIES LABELS sim TIMEOUT 600
+  PASS_REGULAR_EXPRESSION "I1: two unexpired leases")
+set_tests_properties(sim_ha_checker_detects_broken_fencer PROPERTIES LABELS sim TIMEOUT 600
+  PASS_REGULAR_EXPRESSION "I2: ")
+set_tests_properties(sim_ha_checker_detects_broken_route PROPERTIES LABELS sim TIMEOUT 600
+  PASS_REGULAR_EXPRESSION "I3: ")
+set_tests_properties(sim_ha_checker_detects_broken_sync PROPERTIES LABELS sim TIMEOUT 600
+  PASS_REGULAR_EXPRESSION "I4: ")

@@ -98,6 +98,9 @@ struct ClusterOptions {
   /// each restart checks that the LogStore reloads exactly the simulated disk
   /// (a model check of the storage). Much slower than the pure simulation.
   std::string storage_dir;
+  /// Payloads are unique (the "committed twice" check). The HA simulation
+  /// runs the production agent, whose barriers repeat byte for byte.
+  bool unique_payloads = true;
 };
 
 /// Per-node observer hooks (all optional). Called after the harness's own checks.

@@ -1,27 +1,36 @@
-// tests/sim/sim_ha.cc — the HA layer (cluster state, decider, lease) on top
-// of the deterministic Raft simulation (sim_cluster.h), with the production
-// classes: ClusterStateMachine, decide(), LeaseWatch, LeaseHold. Each node
-// runs a small agent model on its own drifting clock: it gossips its status,
-// decides when it is the raft leader (after a barrier of its term, as
-// node/agent.cc does), renews the lease when it holds the lock, "promotes"
-// only while it holds the lease and fences when it does not.
+// tests/sim/sim_ha.cc — the production HA agent (node::Agent with all its
+// controllers) on every node of the deterministic Raft simulation, each in
+// a simulated world (sim_ha_world.h): drifting clocks, a faulty network,
+// simulated PostgreSQL servers, fencers and client writes through the
+// nodes' routes.
 //
-// Faults: loss, duplication, reordering, symmetric/asymmetric partitions,
+// Faults: loss, duplication, reordering, symmetric and one-way partitions,
 // leader isolation, crashes with restart from the simulated disk, paused
-// nodes (SIGSTOP: no tick, no message handling, the clock keeps running),
-// clock drift up to the configured bound.
+// agents (SIGSTOP: the fencer and PostgreSQL keep running), postmaster
+// kills, clock drift within the configured bound, and operator requests
+// (switchover, failover --to, pause/resume, reinit, reset-cluster) at
+// random nodes and times.
 //
 // Checked after every event:
-//   I1  at most one node holds an unexpired lease (each on its own clock);
-//   I5  the cluster is bootstrapped once: every replica that applied
-//       bootstrap_done agrees on the node and system id, never twice;
-//   epochs never go backwards on a replica, and every epoch has one holder
-//   on every replica (epoch -> primary is a function).
-// Liveness: once faults heal, a primary holding the lease is writable
-// within a bounded time.
+//   I1  at most one agent holds an unexpired lease (each on its own clock);
+//   I2  a simulated PostgreSQL is writable only while its agent holds the
+//       lease (bootstrap before the first lease excepted);
+//   I3  no usable route (a proxy that would forward now) leads to an older
+//       epoch's primary while a newer epoch's primary is writable;
+//   I4  (synchronous mode) a server that becomes writable holds every write
+//       a client saw acknowledged;
+//   I5  one bootstrap per cluster generation (between operator resets);
+//   epochs never go back on a node.
+// Liveness: once every fault heals, a writable primary under its lease,
+// ready and reachable through the routes, within 30 s of simulated time.
 //
-//   sim_ha                       PW_SIM_HA_SEEDS seeds (default 2000), 3 and 5 nodes
-//   sim_ha --seed S --nodes N    replay one seed exactly
+//   sim_ha                          PW_SIM_HA_SEEDS seeds (default 1000) per
+//                                   node count (3 and 5), from a random base
+//   sim_ha --base B                 the same from base seed B
+//   sim_ha --seeds N                N seeds per node count (a long campaign)
+//   sim_ha --seed S --nodes N [-v]  replay one seed exactly
+//   sim_ha --break-{lease,fencer,route,sync}   checker self-tests
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -33,371 +42,251 @@
 
 #include "base/log.h"
 #include "node/cluster_state.h"
-#include "node/decider.h"
-#include "node/lease.h"
-#include "node/member_status.h"
 #include "sim_cluster.h"
+#include "sim_ha_world.h"
 
 using namespace pw;
 using namespace pw::node;
+using pw::sim::HaWorld;
 using pw::sim::SimCluster;
+using pw::sim::SimViolation;
 
 namespace {
 
-constexpr int64_t kLeaseMs = 300;  // election timeout is 100-200 ms: same ratio as 3 s vs 1 s
-constexpr int kLoopTicks = 3;      // agent loop every 30 ms (250 ms in production)
-
-struct Violation : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// --break-lease (a self-test of the checker): the decider waits only half
-// the lease before replacing a holder. I1 must then be reported violated.
-bool g_break_lease = false;
-
-struct AgentModel {
-  uint64_t id = 0;
-  std::string name;
-  ClusterStateMachine* sm = nullptr;
-  LeaseParams params{kLeaseMs, 0.05, 30, 100};
-  LeaseWatch watch{g_break_lease ? LeaseParams{kLeaseMs / 2, 0.0, 0, 100} : params};
-  LeaseHold hold{params};
-  uint64_t renew_seq = 0;
-  int64_t last_renew = -1000000;
-  uint64_t barrier_term = 0, barrier_prop = 0, barrier_index = 0;
-  uint64_t decider_prop = 0;
-  int64_t claim_applied_at = 0;
-  int64_t bootstrap_started = -1;
-  int64_t bootstrap_sent_at = -1000;
-  bool writable = false;  // the modelled PostgreSQL accepts writes
-  bool has_data = false;
-  uint64_t system_id = 0;
-  uint64_t lsn = 0;
-  uint64_t ready_sent = 0;
-  int64_t ready_sent_at = 0;
-  bool paused = false;
-  std::map<std::string, std::pair<MemberStatus, int64_t>> peers;
-  uint64_t status_seq = 0;
-  uint64_t max_epoch_seen = 0;
-  int ticks = 0;
-  std::string last_diag;
-};
+sim::Breakage g_break;
+constexpr int64_t kBootstrapGraceUs = 500'000;  // a claimant learns its claim is gone
 
 class HaSim : public sim::SimObserver {
  public:
-  HaSim(int n, uint64_t seed, bool verbose) : verbose_(verbose) {
+  HaSim(int n, uint64_t seed, bool verbose) : world_(n, seed % 2 == 1, g_break), verbose_(verbose) {
     sim::ClusterOptions o;
     o.nodes = n;
     o.seed = seed;
     o.max_drift = 0.02;  // rates within ±2%: pairwise ratio within the 5% the lease assumes
     o.compact_every = 40;
-    for (int i = 1; i <= n; ++i) {
-      models_[i].id = i;
-      models_[i].name = "n" + std::to_string(i);
-      names_.push_back(models_[i].name);
-    }
-    cluster_ = std::make_unique<SimCluster>(o, [this](uint64_t node) {
-      auto sm = std::make_unique<ClusterStateMachine>();
-      AgentModel& m = models_[node];
-      m.sm = sm.get();
-      sm->set_observer(&HaSim::on_cmd, &m);
-      sm->set_restore_observer(&HaSim::on_restore, &m);
-      ctx_[&m] = this;
-      return sm;
-    });
+    o.unique_payloads = false;
+    cluster_ = std::make_unique<SimCluster>(o, [this](uint64_t id) { return world_.make_state_machine(id); });
+    world_.attach(cluster_.get());
     cluster_->add_observer(this);
   }
 
   SimCluster& cluster() { return *cluster_; }
-  int64_t clock_ms(uint64_t node) const { return cluster_->node_clock_us(node) / 1000; }
+  HaWorld& world() { return world_; }
 
-  // ---- observers of the applied log (same rules as node/agent.cc) --------
-  static std::map<AgentModel*, HaSim*> ctx_;
-  static void on_cmd(void* p, uint64_t, const Command& c, const ApplyEffect& e) {
-    auto* m = static_cast<AgentModel*>(p);
-    HaSim* self = ctx_[m];
-    int64_t now = self->clock_ms(m->id);
-    const ClusterState& s = m->sm->state();
-    if (!e.applied) return;
-    if (c.type == CmdType::renew) {
-      m->watch.renewal_applied(c.epoch, now);
-      if (c.node == m->name) m->hold.applied(c.epoch, c.seq);
-    }
-    if (c.type == CmdType::claim) m->claim_applied_at = now;
-    if (e.primary_changed) {
-      m->watch.renewal_applied(s.epoch, now);
-      if (s.primary != m->name) m->hold.reset();
-    }
-    if (c.type == CmdType::bootstrap_done) self->check_bootstrap(c);
-    if (s.epoch < m->max_epoch_seen && s.init != InitKind::absent)
-      throw Violation(m->name + ": epoch went back from " + std::to_string(m->max_epoch_seen) +
-                      " to " + std::to_string(s.epoch));
-    m->max_epoch_seen = std::max(m->max_epoch_seen, s.epoch);
-    auto [it, fresh] = self->holder_of_epoch_.emplace(s.epoch, s.primary);
-    if (!fresh && it->second != s.primary)
-      throw Violation("epoch " + std::to_string(s.epoch) + " has two holders: " + it->second +
-                      " and " + s.primary);
+  // ---- observer hooks --------------------------------------------------
+  void on_crash(uint64_t id) override { world_.crashed(id); }
+  void on_app_message(uint64_t id, uint64_t from, const std::string& data) override {
+    if (auto* p = world_.node(id).proc.get()) p->raft.app_message(from, data);
   }
-  static void on_restore(void* p) {
-    auto* m = static_cast<AgentModel*>(p);
-    HaSim* self = ctx_[m];
-    int64_t now = self->clock_ms(m->id);
-    m->watch.renewal_applied(m->sm->state().epoch, now);
-    m->claim_applied_at = now;
-    m->max_epoch_seen = std::max(m->max_epoch_seen, m->sm->state().epoch);
+  void on_fate(uint64_t id, const consensus::ProposalFate& f) override {
+    if (auto* p = world_.node(id).proc.get()) p->raft.fate(f);
+  }
+  void on_soft_state(uint64_t id, const consensus::SoftState&) override {
+    if (auto* p = world_.node(id).proc.get()) p->raft.soft_state_changed();
+  }
+  void on_tick(uint64_t id) override { world_.on_tick(id); }
+  void on_event(uint64_t id) override {
+    world_.after_event(id);
+    int64_t now = cluster_->now_us();
+    if (now - last_bg_ >= 5000) {
+      last_bg_ = now;
+      world_.background_step();
+    }
+    if (now - last_write_ >= 10000) {
+      last_write_ = now;
+      world_.client_write(1 + cluster_->rng().below(world_.nodes().size()));
+    }
+    follow_committed();
+    check();
   }
 
-  void check_bootstrap(const Command& c) {
-    if (boot_node_.empty()) {
-      boot_node_ = c.node;
-      boot_sysid_ = c.system_id;
-      ++bootstraps_;
-    } else if (boot_node_ != c.node || boot_sysid_ != c.system_id) {
-      throw Violation("I5: bootstrapped twice: " + boot_node_ + " and " + c.node);
+  // ---- the committed log, applied once more (checker's truth) -----------
+  void follow_committed() {
+    while (global_index_ < cluster_->committed_length()) {
+      ++global_index_;
+      const consensus::Entry& e = cluster_->committed_entry(global_index_);
+      if (e.type != consensus::EntryType::normal || e.data.empty()) continue;
+      auto cmd = Command::decode(e.data);
+      if (!cmd) continue;
+      ClusterState before = global_;
+      ApplyEffect eff = apply_command(global_, *cmd, global_index_);
+      if (!eff.applied) continue;
+      int64_t now = cluster_->now_us();
+      if (cmd->type == CmdType::reset_cluster) {
+        ++generation_;
+        world_.forget_acked();
+        ++resets_;
+      }
+      if (cmd->type == CmdType::bootstrap_done || cmd->type == CmdType::adopt) {
+        if (bootstrapped_generation_ == generation_)
+          throw SimViolation("I5: bootstrapped twice in one generation: " + boot_node_ + " and " + cmd->node);
+        bootstrapped_generation_ = generation_;
+        boot_node_ = cmd->node;
+        boot_epoch_ = global_.epoch;
+        ++bootstraps_;
+      }
+      if (cmd->type == CmdType::set_primary) ++failovers_;
+      if (cmd->type == CmdType::release && !cmd->to.empty()) ++switchovers_;
+      // A claimant whose claim just went away may still be mid-way.
+      if (before.init == InitKind::claimed &&
+          !(global_.init == InitKind::claimed && global_.init_node == before.init_node))
+        grace_until_[before.init_node] = now + kBootstrapGraceUs;
+      if (before.init == InitKind::done && before.primary == boot_node_ && before.epoch == boot_epoch_ &&
+          global_.epoch != boot_epoch_)
+        grace_until_[before.primary] = now + kBootstrapGraceUs;
     }
   }
 
-  // ---- harness hooks ----------------------------------------------------
-  void on_crash(uint64_t node) override {
-    AgentModel& m = models_[node];
-    // The process is gone: PostgreSQL dies with it (PDEATHSIG), leases and
-    // soft state are volatile. Data on disk stays.
-    bool data = m.has_data;
-    uint64_t sys = m.system_id, lsn = m.lsn;
-    std::string name = m.name;
-    m = AgentModel{};
-    m.id = node;
-    m.name = name;
-    m.has_data = data;
-    m.system_id = sys;
-    m.lsn = lsn;
-  }
-  void on_app_message(uint64_t node, uint64_t, const std::string& data) override {
-    AgentModel& m = models_[node];
-    if (m.paused) return;  // a stopped process reads nothing (late delivery is lost)
-    auto st = MemberStatus::decode(data);
-    if (!st) throw Violation("undecodable status");
-    std::string name = st->name;
-    m.peers[name] = {std::move(*st), clock_ms(node)};
-  }
-  void on_fate(uint64_t node, const consensus::ProposalFate& f) override {
-    AgentModel& m = models_[node];
-    if (f.id == m.barrier_prop) {
-      if (f.outcome == consensus::ProposalFate::Outcome::committed)
-        m.barrier_index = f.index;
-      else
-        m.barrier_term = 0;
-    }
-    if (f.id == m.decider_prop) m.decider_prop = 0;
-  }
-  void on_tick(uint64_t node) override {
-    AgentModel& m = models_[node];
-    if (m.paused || !m.sm) return;
-    if (++m.ticks % kLoopTicks != 0) return;
-    agent_step(m);
-  }
-  void on_event(uint64_t) override { check_i1(); }
-
-  // I1: count the nodes that believe they hold an unexpired lease.
-  void check_i1() {
+  // ---- invariants --------------------------------------------------------
+  void check() {
     std::string holders;
     int n = 0;
-    for (auto& [id, m] : models_) {
-      if (!cluster_->up(id)) continue;
-      if (m.hold.epoch() != 0 && m.hold.holds(m.hold.epoch(), clock_ms(id))) {
+    for (auto& [id, node] : world_.nodes()) {
+      if (!node.proc) continue;
+      Agent& a = node.proc->agent;
+      if (a.lease_until_ms() > 0) {
         ++n;
-        holders += " " + m.name + "(epoch " + std::to_string(m.hold.epoch()) + ")";
+        holders += " " + node.name + "(epoch " + std::to_string(a.lease_epoch()) + ")";
       }
+      // Epochs never go back within a process's life.
+      uint64_t e = a.state().epoch;
+      if (e < node.proc->max_epoch)
+        throw SimViolation(node.name + ": epoch went back from " + std::to_string(node.proc->max_epoch) + " to " +
+                           std::to_string(e));
+      node.proc->max_epoch = e;
     }
-    if (n > 1) throw Violation("I1: two unexpired leases:" + holders);
-    if (n == 1) ++lease_held_events_;
-  }
-
-  void agent_step(AgentModel& m) {
-    const int64_t now = clock_ms(m.id);
-    const ClusterState& s = m.sm->state();
-    consensus::Core* core = cluster_->core(m.id);
-    // Gossip.
-    MemberStatus st;
-    st.name = m.name;
-    st.seq = ++m.status_seq;
-    st.data = m.has_data ? DataKind::cluster : DataKind::empty;
-    st.system_id = m.system_id;
-    st.timeline = 1;
-    st.lsn = m.lsn;
-    st.pg_running = m.has_data;
-    st.in_recovery = !m.writable;
-    for (auto& [id, other] : models_)
-      if (id != m.id) cluster_->send_app(m.id, id, st.encode());
-
-    // Decider (leader only, after a barrier of its term).
-    if (core->role() == consensus::Role::leader) {
-      if (m.barrier_term != core->term()) {
-        m.barrier_term = core->term();
-        m.barrier_index = 0;
-        Command b;
-        b.type = CmdType::barrier;
-        b.node = m.name;
-        b.wall_ms = now;
-        b.seq = ++unique_;
-        m.barrier_prop = cluster_->propose(m.id, b.encode());
-      } else if (m.barrier_index && m.sm->last_index() >= m.barrier_index && !m.decider_prop) {
-        DeciderInput in;
-        in.state = &s;
-        in.members = names_;
-        for (auto& [name, p] : m.peers)
-          in.seen[name] = {p.first, now - p.second <= 4 * kLoopTicks * 10};
-        in.seen[m.name] = {st, true};
-        in.self = m.name;
-        in.now_ms = now;
-        in.lease_expired = !s.primary.empty() && m.watch.expired(s.epoch, now);
-        in.claim_age_ms = now - m.claim_applied_at;
-        in.bootstrap_timeout_ms = 1500;
-        in.maximum_lag_on_failover = 1 << 20;
-        Decision d = decide(in);
-        m.last_diag =
-            d.diagnostics.empty() ? "" : d.diagnostics[0].code + ": " + d.diagnostics[0].message;
-        if (d.propose) {
-          d.propose->wall_ms = now;
-          d.propose->seq = ++unique_;
-          m.decider_prop = cluster_->propose(m.id, d.propose->encode());
-          if (d.propose->type == CmdType::set_primary) ++failovers_;
+    if (n > 1) throw SimViolation("I1: two unexpired leases:" + holders);
+    if (n == 1) ++lease_events_;
+    int64_t now = cluster_->now_us();
+    for (auto& [id, node] : world_.nodes()) {
+      if (!node.proc || !node.proc->pg.primary()) continue;
+      Agent& a = node.proc->agent;
+      if (a.lease_until_ms() > 0) {
+        // I3: nobody may still forward to an older epoch's primary.
+        for (auto& [xid, x] : world_.nodes()) {
+          if (!x.proc || cluster_->paused(xid)) continue;
+          const proxy::Route& r = x.proc->route;
+          if (!r.has_primary || world_.clock_ms(xid) >= r.valid_until_ms || r.epoch >= a.lease_epoch()) continue;
+          sim::SimNode* to = world_.by_host(r.primary.host);
+          if (to && to->id != id)
+            throw SimViolation("I3: " + x.name + " routes to " + to->name + " (epoch " + std::to_string(r.epoch) +
+                               ") while " + node.name + " is writable in epoch " +
+                               std::to_string(a.lease_epoch()));
         }
+        continue;
       }
-    }
-    // Bootstrap when we own the claim: "initdb" takes 50 ms.
-    if (s.init == InitKind::claimed && s.init_node == m.name && !m.has_data) {
-      if (m.bootstrap_started < 0) m.bootstrap_started = now;
-      if (now - m.bootstrap_started >= 50 && now - m.bootstrap_sent_at > 100) {
-        m.bootstrap_sent_at = now;
-        m.has_data = true;
-        m.system_id = 1000 + m.id;
-        m.writable = true;  // bootstrap: nothing to protect yet (as in the agent)
-        Command c;
-        c.type = CmdType::bootstrap_done;
-        c.node = m.name;
-        c.system_id = m.system_id;
-        c.seq = ++unique_;
-        cluster_->propose(m.id, c.encode());
-      }
-    }
-    // Clone from a ready primary.
-    if (s.init == InitKind::done && !m.has_data && !s.primary.empty() && s.ready_epoch == s.epoch &&
-        s.primary != m.name) {
-      m.has_data = true;
-      m.system_id = s.system_id;
-    }
-    // Renew while we hold the lock.
-    if (s.init == InitKind::done && s.primary == m.name && now - m.last_renew >= kLeaseMs / 4) {
-      Command c;
-      c.type = CmdType::renew;
-      c.node = m.name;
-      c.epoch = s.epoch;
-      c.seq = ++m.renew_seq + (uint64_t(m.id) << 40) + (++unique_ << 20);
-      m.hold.proposed(s.epoch, c.seq, now);
-      m.last_renew = now;
-      cluster_->propose(m.id, c.encode());
-    }
-    // Promote only under the lease; fence otherwise (I2 on top of I1).
-    bool holds =
-        s.primary == m.name && m.hold.holds(s.epoch, now) && !m.hold.must_fence(s.epoch, now);
-    bool bootstrapping = s.init == InitKind::claimed && s.init_node == m.name;
-    if (m.writable && !holds && !bootstrapping && !(s.primary == m.name && m.hold.epoch() == 0))
-      m.writable = false;
-    if (holds && m.has_data && m.system_id == s.system_id) {
-      m.writable = true;
-      m.lsn += 100;
-      // Retried (like the agent does when a proposal is dropped) until applied.
-      if (s.ready_epoch != s.epoch && (m.ready_sent != s.epoch || now - m.ready_sent_at > 100)) {
-        m.ready_sent = s.epoch;
-        m.ready_sent_at = now;
-        Command c;
-        c.type = CmdType::ready;
-        c.node = m.name;
-        c.epoch = s.epoch;
-        c.seq = ++unique_;
-        cluster_->propose(m.id, c.encode());
-      }
-    }
-    // Standbys follow the primary's position.
-    if (!m.writable && m.has_data) {
-      for (auto& [id, o] : models_)
-        if (o.writable && o.system_id == m.system_id && !cluster_->is_cut(id, m.id))
-          m.lsn = std::max(m.lsn, o.lsn);
+      // I2: writable without a lease only while bootstrapping.
+      bool bootstrap = (global_.init == InitKind::claimed && global_.init_node == node.name) ||
+                       (global_.init == InitKind::done && global_.primary == node.name &&
+                        global_.epoch == boot_epoch_ && node.disk.system_id == global_.system_id);
+      auto g = grace_until_.find(node.name);
+      if (!bootstrap && !(g != grace_until_.end() && now < g->second))
+        throw SimViolation("I2: " + node.name + "'s PostgreSQL is writable without a lease (agent: " +
+                           a.agent_state() + ", committed primary " + global_.primary + " epoch " +
+                           std::to_string(global_.epoch) + ")");
     }
   }
 
-  void pause(uint64_t node, bool on) {
-    models_[node].paused = on;
-    if (on) cluster_->isolate(node);
-  }
-
-  /// True when some node holds the lease and serves writes for the committed epoch.
-  bool healthy() const {
-    for (auto& [id, m] : models_) {
-      if (!cluster_->up(id) || !m.sm) continue;
-      const ClusterState& s = m.sm->state();
-      if (m.writable && s.primary == m.name && s.ready_epoch == s.epoch) return true;
+  /// A primary under its lease, ready, and reachable through some route.
+  bool healthy() {
+    for (auto& [id, node] : world_.nodes()) {
+      if (!node.proc || !node.proc->pg.primary() || !node.proc->agent.holds_lease()) continue;
+      if (global_.primary != node.name || global_.ready_epoch != global_.epoch) continue;
+      for (auto& [xid, x] : world_.nodes()) {
+        if (!x.proc) continue;
+        const proxy::Route& r = x.proc->route;
+        if (r.has_primary && !r.hold_new && world_.clock_ms(xid) < r.valid_until_ms &&
+            r.primary.host == node.cfg.self().host)
+          return true;
+      }
     }
     return false;
   }
 
+  // ---- operator requests at random nodes --------------------------------
+  void operator_request(sim::SimRng& rng) {
+    std::vector<uint64_t> up;
+    for (auto& [id, node] : world_.nodes())
+      if (node.proc && node.proc->started && !cluster_->paused(id)) up.push_back(id);
+    if (up.empty()) return;
+    Agent& a = world_.node(up[rng.below(up.size())]).proc->agent;
+    std::string target = "n" + std::to_string(1 + rng.below(world_.nodes().size()));
+    auto done = [this](const OpResult& r) { ++(r.http_status == 200 ? ops_ok_ : ops_refused_); };
+    switch (rng.below(12)) {
+      case 0: case 1: case 2: a.switchover(rng.chance(0.5) ? target : "", false, done); break;
+      case 3: case 4: case 5: a.failover(target, done); break;
+      case 6: a.set_paused(true, done); paused_cluster_ = true; break;
+      case 7: case 8: a.set_paused(false, done); break;
+      case 9: case 10: a.reinit(target, done); break;
+      default: a.reset_cluster("sim", done); break;
+    }
+    ++ops_;
+  }
+
   std::string describe() {
     std::string out;
-    for (auto& [id, m] : models_) {
-      char buf[512];
-      const ClusterState* s = m.sm ? &m.sm->state() : nullptr;
-      snprintf(buf, sizeof buf,
-               "%s up=%d paused=%d role=%s data=%d sys=%llu lsn=%llu writable=%d hold_epoch=%llu "
-               "holds=%d | "
-               "init=%d primary=%s epoch=%llu ready=%llu diag=%s\n",
-               m.name.c_str(), cluster_->up(id), m.paused,
-               cluster_->up(id) ? consensus::role_name(cluster_->core(id)->role()) : "-",
-               m.has_data, (unsigned long long)m.system_id, (unsigned long long)m.lsn, m.writable,
-               (unsigned long long)m.hold.epoch(), m.hold.holds(m.hold.epoch(), clock_ms(id)),
-               s ? (int)s->init : -1, s ? s->primary.c_str() : "-",
-               s ? (unsigned long long)s->epoch : 0ull,
-               s ? (unsigned long long)s->ready_epoch : 0ull, m.last_diag.c_str());
+    for (auto& [id, node] : world_.nodes()) {
+      char buf[600];
+      if (!node.proc) {
+        snprintf(buf, sizeof buf, "%s down (disk: data=%d sys=%llu wal=%zu)\n", node.name.c_str(), node.disk.has_data,
+                 (unsigned long long)node.disk.system_id, node.disk.wal.size());
+      } else {
+        Agent& a = node.proc->agent;
+        const ClusterState& s = a.state();
+        snprintf(buf, sizeof buf,
+                 "%s paused=%d raft=%s pg=%s wal=%zu tl=%u lease_epoch=%llu | init=%d primary=%s epoch=%llu ready=%llu"
+                 " | %s\n",
+                 node.name.c_str(), cluster_->paused(id),
+                 consensus::role_name(cluster_->core(id)->role()),
+                 node.proc->pg.primary() ? "primary" : node.proc->pg.standby() ? "standby" : "stopped",
+                 node.disk.wal.size(), node.disk.timeline, (unsigned long long)a.lease_epoch(), (int)s.init,
+                 s.primary.c_str(), (unsigned long long)s.epoch, (unsigned long long)s.ready_epoch,
+                 a.agent_state().c_str());
+      }
       out += buf;
     }
     return out;
   }
 
-  std::map<uint64_t, AgentModel> models_;
-  std::vector<std::string> names_;
+  HaWorld world_;
   std::unique_ptr<SimCluster> cluster_;
-  std::map<uint64_t, std::string> holder_of_epoch_;
-  std::string boot_node_;
-  uint64_t boot_sysid_ = 0;
-  uint64_t unique_ = 0;
-  uint64_t bootstraps_ = 0, failovers_ = 0, lease_held_events_ = 0;
-  uint64_t pauses_ = 0;
   bool verbose_;
+  ClusterState global_;
+  uint64_t global_index_ = 0;
+  uint64_t generation_ = 0, bootstrapped_generation_ = UINT64_MAX;
+  std::string boot_node_;
+  uint64_t boot_epoch_ = 0;
+  std::map<std::string, int64_t> grace_until_;
+  int64_t last_bg_ = 0, last_write_ = 0;
+  uint64_t bootstraps_ = 0, failovers_ = 0, switchovers_ = 0, resets_ = 0, lease_events_ = 0;
+  uint64_t ops_ = 0, ops_ok_ = 0, ops_refused_ = 0;
+  bool paused_cluster_ = false;
 };
-std::map<AgentModel*, HaSim*> HaSim::ctx_;
 
 struct Totals {
-  uint64_t seeds = 0, failovers = 0, crashes = 0, partitions = 0, pauses = 0, lease_events = 0;
+  uint64_t seeds = 0, failovers = 0, switchovers = 0, crashes = 0, partitions = 0, pauses = 0, pm_kills = 0;
+  uint64_t ops = 0, resets = 0, acked = 0, lost_async = 0, lease_events = 0;
 };
 
-/// One seed: bootstrap, then random faults, then heal and check liveness.
+/// One seed: bootstrap, then random faults and operator requests, then heal
+/// and check liveness.
 std::string run_seed(uint64_t seed, int nodes, bool verbose, Totals* t) {
   HaSim h(nodes, seed, verbose);
   SimCluster& c = h.cluster();
   sim::SimRng& rng = c.rng();
   try {
-    c.faults().loss = 0.0;
     if (!c.run_until([&] { return h.healthy(); }, 20'000'000))
-      return "no healthy primary after bootstrap within 20 s of simulated time";
+      return "no healthy primary after bootstrap within 20 s of simulated time" +
+             (verbose ? "\n" + h.describe() : std::string());
     std::set<uint64_t> crashed, paused;
     for (int step = 0; step < 12; ++step) {
       c.faults().loss = rng.chance(0.5) ? rng.unit() * 0.3 : 0.0;
       c.faults().dup = rng.chance(0.3) ? 0.05 : 0.0;
-      int a = static_cast<int>(rng.below(8));
+      int a = static_cast<int>(rng.below(11));
       uint64_t victim = 1 + rng.below(nodes);
       size_t down = crashed.size() + paused.size();
-      if (a == 0 && down + 1 <= static_cast<size_t>((nodes - 1) / 2) && c.up(victim) &&
-          !paused.count(victim)) {
+      bool may_take_down = down + 1 <= static_cast<size_t>((nodes - 1) / 2) && c.up(victim) && !paused.count(victim);
+      if (a == 0 && may_take_down) {
         c.crash(victim);
         crashed.insert(victim);
         ++t->crashes;
@@ -418,41 +307,59 @@ std::string run_seed(uint64_t seed, int nodes, bool verbose, Totals* t) {
         uint64_t b = 1 + rng.below(nodes);
         if (b != victim) c.cut(victim, b);
         ++t->partitions;
-      } else if (a == 5 && down + 1 <= static_cast<size_t>((nodes - 1) / 2) && c.up(victim) &&
-                 !paused.count(victim)) {
-        // Pause the primary preferably: the interesting case for I1.
-        for (auto& [id, m] : h.models_)
-          if (m.writable && c.up(id)) victim = id;
-        if (!paused.count(victim) && !crashed.count(victim)) {
-          h.pause(victim, true);
+      } else if (a == 5 && may_take_down) {
+        // Pause the primary preferably: the interesting case for I1/I2.
+        for (auto& [id, n] : h.world().nodes())
+          if (n.proc && n.proc->pg.primary() && !crashed.count(id)) victim = id;
+        if (!paused.count(victim) && !crashed.count(victim) && c.up(victim)) {
+          c.pause(victim);
           paused.insert(victim);
           ++t->pauses;
         }
       } else if (a == 6 && !paused.empty()) {
         uint64_t p = *paused.begin();
-        h.pause(p, false);
+        c.resume(p);
         paused.erase(p);
-        c.heal_network();
+      } else if (a == 7) {
+        for (auto& [id, n] : h.world().nodes())
+          if (n.proc && n.proc->pg.primary()) {
+            n.proc->pg.kill("fault");
+            ++t->pm_kills;
+            break;
+          }
+      } else if (a == 8 || a == 9) {
+        h.operator_request(rng);
       } else {
         c.heal_network();
-        for (uint64_t p : paused) c.isolate(p);
       }
       c.run_for(rng.range(50'000, 800'000));
     }
     // Heal everything: a writable primary under the lease must come back.
     c.faults().loss = 0;
     c.faults().dup = 0;
-    for (uint64_t p : paused) h.pause(p, false);
+    for (uint64_t p : paused) c.resume(p);
     c.heal_network();
     for (uint64_t r : crashed) c.restart(r);
+    c.run_for(200'000);
+    if (h.paused_cluster_) {
+      for (auto& [id, n] : h.world().nodes())
+        if (n.proc && n.proc->started) {
+          n.proc->agent.set_paused(false, [](const OpResult&) {});
+        }
+    }
     if (!c.run_until([&] { return h.healthy(); }, 30'000'000))
       return "liveness: no writable primary within 30 s of simulated time after healing" +
              (verbose ? "\n" + h.describe() : std::string());
     c.run_for(500'000);
     t->failovers += h.failovers_;
-    t->lease_events += h.lease_held_events_;
+    t->switchovers += h.switchovers_;
+    t->ops += h.ops_;
+    t->resets += h.resets_;
+    t->lease_events += h.lease_events_;
+    t->acked += h.world().writes_acked();
+    t->lost_async += h.world().lost_async();
   } catch (const std::exception& e) {
-    return std::string(e.what()) + (verbose ? "\n" + c.describe() : "");
+    return std::string(e.what()) + (verbose ? "\n" + h.describe() + c.describe() : "");
   }
   return {};
 }
@@ -463,50 +370,65 @@ int main(int argc, char** argv) {
   long long one_seed = -1;
   int one_nodes = 3;
   bool verbose = false;
+  long long seeds = 1000;
+  if (const char* env = getenv("PW_SIM_HA_SEEDS")) seeds = atoll(env);
+  uint64_t base = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) % 1000000000000ull;
+  bool self_test = false;
   for (int i = 1; i < argc; ++i) {
-    if (!strcmp(argv[i], "--seed") && i + 1 < argc)
-      one_seed = atoll(argv[++i]);
-    else if (!strcmp(argv[i], "--nodes") && i + 1 < argc)
-      one_nodes = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "-v"))
-      verbose = true;
-    else if (!strcmp(argv[i], "--break-lease"))
-      g_break_lease = true;
+    if (!strcmp(argv[i], "--seed") && i + 1 < argc) one_seed = atoll(argv[++i]);
+    else if (!strcmp(argv[i], "--nodes") && i + 1 < argc) one_nodes = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--seeds") && i + 1 < argc) seeds = atoll(argv[++i]);
+    else if (!strcmp(argv[i], "--base") && i + 1 < argc) base = strtoull(argv[++i], nullptr, 10);
+    else if (!strcmp(argv[i], "-v")) verbose = true;
+    else if (!strcmp(argv[i], "--break-lease")) g_break.lease = self_test = true;
+    else if (!strcmp(argv[i], "--break-fencer")) g_break.fencer = self_test = true;
+    else if (!strcmp(argv[i], "--break-route")) g_break.route = self_test = true;
+    else if (!strcmp(argv[i], "--break-sync")) g_break.sync = self_test = true;
     else {
-      fprintf(stderr, "usage: %s [--seed S --nodes N [-v]]  (env PW_SIM_HA_SEEDS=count)\n",
+      fprintf(stderr,
+              "usage: %s [--seeds N] [--base B] | --seed S --nodes N [-v] | --break-{lease,fencer,route,sync}\n",
               argv[0]);
       return 2;
     }
   }
+  const char* breaks = g_break.lease ? " --break-lease" : g_break.fencer ? " --break-fencer"
+                       : g_break.route ? " --break-route" : g_break.sync ? " --break-sync" : "";
   if (!verbose) log_set_level(LogLevel::error);
   Totals t;
   if (one_seed >= 0) {
     std::string err = run_seed(static_cast<uint64_t>(one_seed), one_nodes, verbose, &t);
-    printf("seed=%lld nodes=%d: %s\n", one_seed, one_nodes, err.empty() ? "ok" : err.c_str());
+    printf("seed=%lld nodes=%d mode=%s: %s\n", one_seed, one_nodes, one_seed % 2 ? "sync" : "async",
+           err.empty() ? "ok" : err.c_str());
     return err.empty() ? 0 : 1;
   }
-  long long seeds = 2000;
-  if (const char* env = getenv("PW_SIM_HA_SEEDS")) seeds = atoll(env);
+  printf("sim_ha: base seed %llu, %lld seeds per node count (3 and 5); odd seeds run synchronous mode\n",
+         (unsigned long long)base, seeds);
+  fflush(stdout);
   int failed = 0;
-  for (long long s = 1; s <= seeds; ++s) {
-    int n = (s % 4 == 0) ? 5 : 3;
-    std::string err = run_seed(static_cast<uint64_t>(s), n, false, &t);
-    ++t.seeds;
-    if (!err.empty()) {
-      printf("FAILED seed=%lld nodes=%d: %s\n  replay: %s --seed %lld --nodes %d -v\n", s, n,
-             err.c_str(), argv[0], s, n);
-      if (++failed >= (g_break_lease ? 1 : 5)) break;
+  for (int nodes : {3, 5}) {
+    for (long long i = 0; i < seeds && failed < 5; ++i) {
+      uint64_t s = base + static_cast<uint64_t>(i);
+      std::string err = run_seed(s, nodes, false, &t);
+      ++t.seeds;
+      if (!err.empty()) {
+        printf("FAILED seed=%llu nodes=%d: %s\n  replay: %s%s --seed %llu --nodes %d -v\n", (unsigned long long)s,
+               nodes, err.c_str(), argv[0], breaks, (unsigned long long)s, nodes);
+        fflush(stdout);
+        ++failed;
+        if (self_test) break;
+      }
     }
+    if (self_test && failed) break;
   }
   printf(
-      "sim_ha: %llu seeds (3 and 5 nodes), faults: %llu crashes, %llu partitions/cuts, %llu paused "
-      "nodes, "
-      "loss up to 30%%, duplication, reordering, clock drift ±2%%; %llu failovers; I1/I5/epoch "
-      "checks after every "
-      "event (%llu events with a lease held): %s\n",
-      static_cast<unsigned long long>(t.seeds), static_cast<unsigned long long>(t.crashes),
-      static_cast<unsigned long long>(t.partitions), static_cast<unsigned long long>(t.pauses),
-      static_cast<unsigned long long>(t.failovers), static_cast<unsigned long long>(t.lease_events),
+      "sim_ha: %llu seeds, faults: %llu crashes, %llu partitions/cuts, %llu paused agents, %llu postmaster kills, "
+      "loss up to 30%%, duplication, reordering, clock drift ±2%%; %llu operator requests (%llu resets); "
+      "%llu failovers, %llu switchovers; %llu writes acknowledged, %llu lost in asynchronous mode, 0 in synchronous "
+      "mode (checked); I1/I2/I3/I4/I5/epoch checks after every event (%llu with a lease held): %s\n",
+      (unsigned long long)t.seeds, (unsigned long long)t.crashes, (unsigned long long)t.partitions,
+      (unsigned long long)t.pauses, (unsigned long long)t.pm_kills, (unsigned long long)t.ops,
+      (unsigned long long)t.resets, (unsigned long long)t.failovers, (unsigned long long)t.switchovers,
+      (unsigned long long)t.acked, (unsigned long long)t.lost_async, (unsigned long long)t.lease_events,
       failed ? "FAILED" : "ok");
   return failed ? 1 : 0;
 }

@@ -1,0 +1,93 @@
+// node/agent_context.cc — see agent_context.h.
+#include "node/agent_context.h"
+
+#include <algorithm>
+
+#include "base/log.h"
+
+namespace pw::node {
+
+namespace {
+std::vector<std::string> names_of(const conf::Config& cfg) {
+  std::vector<std::string> v;
+  for (const auto& m : cfg.members) v.push_back(m.name);
+  return v;
+}
+}  // namespace
+
+AgentContext::AgentContext(const conf::Config& c, AgentWorld& w, ClusterStateMachine& s, pgctl::Postgres& pg,
+                           FencerPort& f)
+    : cfg(c),
+      world(w),
+      sm(s),
+      fencer(f),
+      lease(LeaseParams{c.ha_lease_ms, c.ha_max_clock_drift, c.ha_fence_grace_ms, c.ha_fence_margin_ms}),
+      local(pg),
+      // A status is fresh for four loop turns (at least a second).
+      members(c.node_name, names_of(c), std::max<int64_t>(1000, 4 * c.ha_loop_interval_ms), w.mono_ms()),
+      activity(
+          w, [this] { return state().epoch; }, [this] { local.refresh(); }, [this] { kick(); }) {
+  members.own().nofailover = c.tag_nofailover;
+  members.own().priority = c.tag_priority;
+}
+
+void AgentContext::propose(Command c, std::function<void(bool)> then) {
+  c.wall_ms = world.wall_ms();
+  if (!raft) {
+    if (then) then(false);
+    return;
+  }
+  std::string what = cmd_name(c.type);
+  raft->propose(c.encode(), [this, what, then](const consensus::ProposalResult& r) {
+    if (!r.committed) PW_INFO("agent", "proposal %s dropped: %s", what.c_str(), r.error.c_str());
+    if (then) then(r.committed);
+    kick();
+  });
+}
+
+void AgentContext::release(uint64_t epoch, const std::string& to, uint64_t lsn, const std::string& reason) {
+  if (release_proposed == epoch) return;
+  release_proposed = epoch;
+  Command c;
+  c.type = CmdType::release;
+  c.node = self();
+  c.epoch = epoch;
+  c.to = to;
+  c.lsn = lsn;
+  c.reason = reason;
+  propose(c, [this, epoch](bool ok) {
+    // Not committed (no leader known, leadership lost): ask again next turn;
+    // the state machine ignores a second release of the same epoch.
+    if (!ok && release_proposed == epoch) release_proposed = 0;
+  });
+}
+
+int64_t AgentContext::fresh_since() const {
+  if (!raft) return 0;
+  int64_t contact = raft->leader_contact_ms();
+  if (contact <= 0 || now() - contact >= cfg.ha_lease_ms / 2) return 0;
+  return contact;
+}
+
+std::string AgentContext::host_of(const std::string& member) const {
+  for (const auto& m : cfg.members)
+    if (m.name == member) return m.host;
+  return {};
+}
+std::vector<std::string> AgentContext::member_names() const { return names_of(cfg); }
+std::vector<std::string> AgentContext::other_members() const {
+  std::vector<std::string> v;
+  for (const auto& m : cfg.members)
+    if (m.name != cfg.node_name) v.push_back(m.name);
+  return v;
+}
+uint64_t AgentContext::member_id(const std::string& name) const {
+  for (size_t i = 0; i < cfg.members.size(); ++i)
+    if (cfg.members[i].name == name) return i + 1;
+  return 0;
+}
+std::string AgentContext::member_name(uint64_t id) const {
+  return id >= 1 && id <= cfg.members.size() ? cfg.members[id - 1].name : std::string();
+}
+
+}  // namespace pw::node

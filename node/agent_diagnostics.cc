@@ -1,0 +1,45 @@
+// node/agent_diagnostics.cc — see agent_diagnostics.h.
+#include "node/agent_diagnostics.h"
+
+namespace pw::node {
+
+Diagnostics local_diagnostics(const AgentContext& ctx, const FencerHealth& fencer, int64_t started_ms) {
+  Diagnostics d;
+  const conf::Config& cfg = ctx.cfg;
+  int64_t now = ctx.now();
+  if (ctx.raft && ctx.fresh_since() == 0 && now - started_ms > 2 * cfg.raft_election_timeout_ms) {
+    std::string unreachable;
+    for (const auto& m : cfg.members) {
+      if (m.name == cfg.node_name) continue;
+      int64_t h = ctx.raft->last_heard_ms(ctx.member_id(m.name));
+      if (h == 0 || now - h > 2 * cfg.raft_election_timeout_ms)
+        unreachable += (unreachable.empty() ? "" : ", ") + m.name + " (" + m.host + ":" + std::to_string(m.raft_port) + ")";
+    }
+    d.push_back({"no_quorum",
+                 "no quorum: this node cannot reach a majority of the cluster; unreachable: " +
+                     (unreachable.empty() ? std::string("none (election in progress)") : unreachable),
+                 "start pgwarden on the unreachable members and check that their raft port is open "
+                 "between the nodes; this node will not act as primary meanwhile"});
+  }
+  const ClusterState& s = ctx.state();
+  const pgctl::DataDirInfo& data = ctx.local.data();
+  if (s.init == InitKind::done && data.kind == pgctl::DataDirInfo::Kind::cluster && data.system_id != s.system_id)
+    d.push_back({"foreign_data_dir",
+                 "the data directory " + cfg.pg_data_dir + " belongs to another cluster (system id " +
+                     std::to_string(data.system_id) + ", this cluster is " + std::to_string(s.system_id) + ")",
+                 "move it away yourself, or set [postgresql] move_aside_foreign_data = on to let pgwarden rename it and clone"});
+  if (data.kind == pgctl::DataDirInfo::Kind::unusable)
+    d.push_back({"data_dir_unusable", "the data directory " + cfg.pg_data_dir + " is unusable: " + data.reason,
+                 "fix it or move it away; pgwarden never deletes it"});
+  if (!ctx.activity.last_error().empty() && is_copying(ctx.activity.state()))
+    d.push_back({"clone_failing", "cloning this member fails: " + ctx.activity.last_error(),
+                 "check that the primary is reachable on its PostgreSQL port and the replication password file matches"});
+  if (!fencer.alive)
+    d.push_back({"fencer_down",
+                 "the fencer process is down and could not be restarted (" + fencer.last_failure +
+                     "): a frozen agent would not stop a writable PostgreSQL (I2)",
+                 "check the log for why it died and restart pgwarden on this node"});
+  return d;
+}
+
+}  // namespace pw::node

@@ -1,0 +1,44 @@
+// node/lease_renewer.cc — see lease_renewer.h.
+#include "node/lease_renewer.h"
+
+#include <algorithm>
+
+namespace pw::node {
+
+void LeaseRenewer::leader_changed() {
+  if (inflight_ && ctx_.raft && ctx_.raft->leader_id() != inflight_leader_) {
+    inflight_ = false;
+    last_proposed_ = 0;  // renew on the next turn, through the new leader
+    ctx_.kick();
+  }
+}
+
+void LeaseRenewer::run(uint64_t blocked_epoch) {
+  const ClusterState& s = ctx_.state();
+  if (!ctx_.raft || s.init != InitKind::done || s.primary != ctx_.self()) return;
+  if (blocked_epoch == s.epoch || ctx_.release_proposed == s.epoch) return;
+  int64_t now = ctx_.now();
+  int64_t period = std::max<int64_t>(10, ctx_.cfg.ha_lease_ms / 4);
+  if (now - last_proposed_ < period) return;
+  if (inflight_ && now - last_proposed_ < ctx_.cfg.ha_lease_ms / 2) return;
+  // Sequence numbers must not repeat across restarts: a replayed renewal of
+  // an earlier life with the same epoch and seq would otherwise extend our
+  // lease from the time of a newer, maybe uncommitted, proposal.
+  if (seq_ == 0) seq_ = static_cast<uint64_t>(ctx_.world.wall_ms()) << 20;
+  uint64_t seq = ++seq_;
+  Command c;
+  c.type = CmdType::renew;
+  c.node = ctx_.self();
+  c.epoch = s.epoch;
+  c.seq = seq;
+  c.wall_ms = ctx_.world.wall_ms();
+  ctx_.lease.hold.proposed(s.epoch, seq, now);
+  last_proposed_ = now;
+  inflight_ = true;
+  inflight_leader_ = ctx_.raft->leader_id();
+  ctx_.raft->propose(c.encode(), [this, seq](const consensus::ProposalResult&) {
+    if (seq == seq_) inflight_ = false;
+  });
+}
+
+}  // namespace pw::node

@@ -1,0 +1,42 @@
+// node/local_pg.cc — see local_pg.h.
+#include "node/local_pg.h"
+
+#include <algorithm>
+
+namespace pw::node {
+
+using Kind = pgctl::DataDirInfo::Kind;
+
+void LocalPg::probe(std::function<void()> changed) {
+  if (probe_inflight_) return;
+  probe_inflight_ = true;
+  pg_.probe([this, changed](const pgctl::Status& st) {
+    probe_inflight_ = false;
+    bool was_running = status_.running;
+    status_ = st;
+    if (st.running && !st.in_recovery && pg_.postmaster_pid() > 0) primary_ = true;
+    if (st.running != was_running && changed) changed();
+  });
+}
+
+void LocalPg::refresh() {
+  data_ = pg_.inspect();
+  if (data_.kind == Kind::cluster && !data_.was_standby && !primary_) needs_rewind_ = true;
+  if (pg_.postmaster_pid() == 0) {
+    following_.clear();
+    primary_ = false;
+  }
+}
+
+uint32_t LocalPg::timeline() {
+  if (data_.kind != Kind::cluster || data_.system_id != tl_system_id_) {
+    tl_high_ = 0;
+    tl_system_id_ = data_.system_id;
+  }
+  if (!status_.running) return data_.timeline;
+  // A data directory's timeline never goes back.
+  tl_high_ = std::max({tl_high_, status_.timeline, data_.timeline});
+  return tl_high_;
+}
+
+}  // namespace pw::node

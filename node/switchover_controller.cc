@@ -1,0 +1,80 @@
+// node/switchover_controller.cc — see switchover_controller.h.
+#include "node/switchover_controller.h"
+
+#include "base/log.h"
+
+namespace pw::node {
+
+namespace {
+constexpr int64_t kDrainMs = 300;
+constexpr int64_t kReplayTimeoutMs = 30000;
+}  // namespace
+
+void SwitchoverController::reset() {
+  if (!switching_ && drain_until_ == 0) return;
+  switching_ = false;
+  drain_until_ = 0;
+  ctx_.members.own().final_lsn = 0;
+}
+
+void SwitchoverController::abort(const std::string& why) {
+  ctx_.activity.error("switchover aborted: " + why);
+  reset();
+  Command c;
+  c.type = CmdType::clear_switchover;
+  c.node = ctx_.self();
+  ctx_.propose(c);
+}
+
+void SwitchoverController::reconcile() {
+  const ClusterState& s = ctx_.state();
+  const uint64_t E = s.epoch;
+  int64_t now = ctx_.now();
+  if (!switching_) {
+    std::string target = s.switchover->second;
+    if (target.empty()) {
+      Ranking r = rank_candidates(decider_.input(), ctx_.self());
+      if (r.ranked.empty()) return abort("no eligible standby");
+      target = r.ranked.front();
+    }
+    if (drain_until_ == 0) {
+      // Every proxy withdraws the route when it applies the switchover; give
+      // them (and statements already running) a moment before the shutdown,
+      // so no client is cut mid-statement or routed to a server shutting down.
+      drain_until_ = now + kDrainMs;
+      ctx_.world.wake(kDrainMs);
+      ctx_.activity.set(AgentState::switchover_draining);
+      return;
+    }
+    if (now < drain_until_) return;
+    drain_until_ = 0;
+    switching_ = true;
+    started_ = now;
+    target_ = target;
+    PW_INFO("agent", "switchover to %s: stopping PostgreSQL cleanly epoch=%llu", target.c_str(),
+            static_cast<unsigned long long>(E));
+    ctx_.activity.begin(AgentState::switchover_stopping);
+    ctx_.pg().stop(pgctl::StopMode::fast, ctx_.activity.done([this](const pgctl::Result& r) {
+      if (!r.ok) return;
+      ctx_.local.mark_stopped();
+      ctx_.fencer.disarm();
+      ctx_.members.own().final_lsn = ctx_.local.data().checkpoint_lsn;
+      PW_INFO("agent", "switchover: shutdown checkpoint at %llX",
+              static_cast<unsigned long long>(ctx_.members.own().final_lsn));
+    }));
+    return;
+  }
+  if (ctx_.local.running()) return;  // stop still settling
+  const MemberStatus* t = ctx_.members.fresh(target_, now);
+  uint64_t final_lsn = ctx_.members.own().final_lsn;
+  bool caught_up = t && final_lsn != 0 && t->replay_lsn > final_lsn;
+  if (!caught_up) {
+    if (now - started_ > kReplayTimeoutMs) return abort(target_ + " did not replay the final WAL within 30 s");
+    ctx_.activity.set(AgentState::switchover_waiting_replay, target_);
+    return;
+  }
+  ctx_.activity.set(AgentState::switchover_handing_over, target_);
+  ctx_.release(E, target_, final_lsn, "switchover: " + ctx_.self() + " -> " + target_);
+}
+
+}  // namespace pw::node

@@ -1,0 +1,559 @@
+// tests/sim/sim_ha_world.cc — see sim_ha_world.h.
+#include "sim_ha_world.h"
+
+#include <algorithm>
+
+namespace pw::sim {
+
+using pgctl::Result;
+
+namespace {
+constexpr int64_t kWallOrigin = 1'700'000'000'000;
+
+std::vector<std::string> parse_sync_names(const std::string& v) {
+  // ANY 1 ("a","b") — the only form the agent writes.
+  std::vector<std::string> out;
+  size_t p = 0;
+  while ((p = v.find('"', p)) != std::string::npos) {
+    size_t q = v.find('"', p + 1);
+    if (q == std::string::npos) break;
+    out.push_back(v.substr(p + 1, q - p - 1));
+    p = q + 1;
+  }
+  return out;
+}
+
+bool is_prefix(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
+  return a.size() <= b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+}  // namespace
+
+// ---- SimPostgres -----------------------------------------------------------
+
+SimDisk& SimPostgres::disk() { return w_.node(node_).disk; }
+
+uint64_t SimPostgres::lsn() const { return 1000 + 100 * w_.node(node_).disk.wal.size(); }
+
+void SimPostgres::later(int64_t ms, std::function<void()> fn) { w_.later(node_, ms, std::move(fn)); }
+
+void SimPostgres::kill(const char*) {
+  if (!running_) return;
+  running_ = false;
+  streaming_ = false;
+  // The agent learns it from SIGCHLD, when its process runs.
+  later(0, [this] {
+    if (exit_handler_) exit_handler_(9);
+  });
+}
+
+void SimPostgres::become_writable() { w_.became_writable(node_); }
+
+SimPostgres* SimPostgres::source(const pgctl::Upstream& u, std::string* why) {
+  SimNode* n = w_.by_host(u.host);
+  if (!n || !n->proc) {
+    *why = "could not connect to " + u.host;
+    return nullptr;
+  }
+  if (w_.cluster().is_cut(n->id, node_) || w_.cluster().is_cut(node_, n->id)) {
+    *why = "connection to " + u.host + " timed out";
+    return nullptr;
+  }
+  if (!n->proc->pg.primary()) {
+    *why = u.host + " is not a running primary";
+    return nullptr;
+  }
+  return &n->proc->pg;
+}
+
+void SimPostgres::replicate() {
+  if (!standby() || upstream_.empty()) {
+    streaming_ = false;
+    return;
+  }
+  std::string why;
+  SimPostgres* src = source({upstream_, 0}, &why);
+  SimDisk& me = disk();
+  if (!src || src->disk().system_id != me.system_id || !is_prefix(me.wal, src->disk().wal)) {
+    streaming_ = false;
+    return;
+  }
+  const auto& from = src->disk().wal;
+  size_t n = std::min(from.size(), me.wal.size() + 8);  // a little lag
+  me.wal.assign(from.begin(), from.begin() + static_cast<long>(n));
+  me.timeline = src->disk().timeline;
+  streaming_ = true;
+}
+
+pgctl::DataDirInfo SimPostgres::inspect() {
+  pgctl::DataDirInfo d;
+  const SimDisk& k = disk();
+  if (!k.has_data) return d;
+  d.kind = pgctl::DataDirInfo::Kind::cluster;
+  d.system_id = k.system_id;
+  d.timeline = k.timeline;
+  d.checkpoint_lsn = lsn();
+  d.was_standby = k.was_standby;
+  d.clean_shutdown = !running_;
+  d.major_version = 15;
+  return d;
+}
+
+void SimPostgres::initdb(pgctl::Done cb) {
+  later(50, [this, cb] {
+    SimDisk& k = disk();
+    if (k.has_data || running_) return cb(Result::failure("initdb: data directory not empty"));
+    k.has_data = true;
+    k.system_id = w_.next_system_id();
+    k.timeline = 1;
+    k.was_standby = false;
+    k.wal.clear();
+    cb(Result::success());
+  });
+}
+
+void SimPostgres::start(pgctl::Role role, const pgctl::Upstream& upstream, pgctl::Done cb) {
+  later(30, [this, role, upstream, cb] {
+    SimDisk& k = disk();
+    if (!k.has_data) return cb(Result::failure("start: no data directory"));
+    if (running_) return cb(Result::success());
+    running_ = true;
+    pid_ = w_.next_pid();
+    streaming_ = false;
+    if (role == pgctl::Role::primary) {
+      if (k.was_standby) ++k.timeline;  // starts as a standby and promotes
+      k.was_standby = false;
+      standby_ = false;
+      upstream_.clear();
+      become_writable();
+    } else {
+      standby_ = true;
+      k.was_standby = true;
+      upstream_ = upstream.host;
+    }
+    cb(Result::success());
+  });
+}
+
+void SimPostgres::stop(pgctl::StopMode, pgctl::Done cb) {
+  later(20, [this, cb] {
+    running_ = false;
+    streaming_ = false;
+    cb(Result::success());
+  });
+}
+
+void SimPostgres::promote(pgctl::Done cb) {
+  later(30, [this, cb] {
+    if (!running_) return cb(Result::failure("promote: not running"));
+    if (!standby_) return cb(Result::success());
+    standby_ = false;
+    streaming_ = false;
+    upstream_.clear();
+    ++disk().timeline;
+    disk().was_standby = false;
+    become_writable();
+    cb(Result::success());
+  });
+}
+
+void SimPostgres::follow(const pgctl::Upstream& upstream, pgctl::Done cb) {
+  later(10, [this, upstream, cb] {
+    upstream_ = upstream.host;
+    if (running_ && !standby_) {  // a running primary is demoted
+      standby_ = true;
+      disk().was_standby = true;
+    }
+    streaming_ = false;
+    cb(Result::success());
+  });
+}
+
+void SimPostgres::basebackup(const pgctl::Upstream& upstream, pgctl::Done cb) {
+  later(100, [this, upstream, cb] {
+    if (running_) return cb(Result::failure("basebackup: PostgreSQL is running"));
+    std::string why;
+    SimPostgres* src = source(upstream, &why);
+    if (!src) return cb(Result::failure("pg_basebackup: " + why));
+    SimDisk& k = disk();
+    const SimDisk& s = src->disk();
+    k.has_data = true;
+    k.system_id = s.system_id;
+    k.timeline = s.timeline;
+    k.wal = s.wal;
+    k.was_standby = true;
+    cb(Result::success());
+  });
+}
+
+void SimPostgres::rewind(const pgctl::Upstream& upstream, pgctl::Done cb) {
+  later(80, [this, upstream, cb] {
+    if (running_) return cb(Result::failure("pg_rewind: PostgreSQL is running"));
+    std::string why;
+    SimPostgres* src = source(upstream, &why);
+    if (!src) return cb(Result::failure_untouched("pg_rewind: " + why));
+    SimDisk& k = disk();
+    if (!k.has_data || k.system_id != src->disk().system_id) {
+      std::string p;
+      move_aside(&p);
+      return cb(Result::failure("pg_rewind: source and target clusters are from different systems"));
+    }
+    k.wal = src->disk().wal;
+    k.timeline = src->disk().timeline;
+    k.was_standby = true;
+    cb(Result::success());
+  });
+}
+
+Result SimPostgres::move_aside(std::string* new_path) {
+  if (running_) return Result::failure("move aside: PostgreSQL is running");
+  SimDisk& k = disk();
+  if (k.has_data) {
+    k.has_data = false;
+    k.wal.clear();
+    k.system_id = 0;
+    k.timeline = 0;
+    k.was_standby = false;
+    ++k.moved_aside;
+  }
+  if (new_path) *new_path = "data.moved-" + std::to_string(k.moved_aside);
+  return Result::success();
+}
+
+void SimPostgres::demote(const pgctl::Upstream& upstream, pgctl::Done cb) {
+  stop(pgctl::StopMode::fast, [this, upstream, cb](const Result&) { start(pgctl::Role::standby, upstream, cb); });
+}
+
+void SimPostgres::ensure_replication_role(pgctl::Done cb) {
+  later(5, [this, cb] { cb(primary() ? Result::success() : Result::failure("replication role: not a primary")); });
+}
+
+void SimPostgres::sync_slots(const std::vector<std::string>&, pgctl::Done cb) {
+  later(5, [this, cb] { cb(primary() ? Result::success() : Result::failure("slots: not a primary")); });
+}
+
+void SimPostgres::set_synchronous_standby_names(const std::string& value, pgctl::Done cb) {
+  later(5, [this, value, cb] {
+    sync_names_ = parse_sync_names(value);
+    cb(Result::success());
+  });
+}
+
+void SimPostgres::probe(std::function<void(const pgctl::Status&)> cb) {
+  later(2, [this, cb] {
+    pgctl::Status st;
+    st.running = running_;
+    if (running_) {
+      st.in_recovery = standby_;
+      st.timeline = disk().timeline;
+      if (standby_) {
+        st.receive_lsn = st.replay_lsn = lsn();
+        st.wal_receiver_streaming = streaming_;
+        st.upstream_host = upstream_;
+      } else {
+        st.current_lsn = lsn();
+        std::string self_host = w_.node(node_).cfg.self().host;
+        for (auto& [id, n] : w_.nodes()) {
+          if (id == node_ || !n.proc) continue;
+          const SimPostgres& o = n.proc->pg;
+          if (o.standby() && o.streaming() && o.upstream() == self_host)
+            st.standbys.push_back({n.name, "", "streaming", "", o.lsn(), 0});
+        }
+      }
+    } else {
+      st.error = "not running";
+    }
+    cb(st);
+  });
+}
+
+// ---- SimRaft ---------------------------------------------------------------
+
+void SimRaft::propose(const std::string& data, consensus::ProposalCallback cb) {
+  if (!w_.cluster().up(node_)) {
+    w_.later(node_, 0, [cb] { cb({false, 0, "node down", false}); });
+    return;
+  }
+  uint64_t id = w_.cluster().propose(node_, data);
+  cbs_[id] = std::move(cb);
+}
+
+void SimRaft::fate(const consensus::ProposalFate& f) {
+  auto it = cbs_.find(f.id);
+  if (it == cbs_.end()) return;
+  consensus::ProposalCallback cb = std::move(it->second);
+  cbs_.erase(it);
+  using O = consensus::ProposalFate::Outcome;
+  if (f.outcome == O::committed) {
+    ready_.push_back({{true, f.index, "", false}, std::move(cb)});
+    return;
+  }
+  consensus::ProposalResult r{false, 0, f.reason, f.outcome == O::unknown};
+  w_.later(node_, 0, [cb, r] { cb(r); });
+}
+
+void SimRaft::deliver_fates() {
+  if (ready_.empty() || !w_.cluster().up(node_)) return;
+  uint64_t applied = w_.node(node_).sm ? w_.node(node_).sm->last_index() : 0;
+  std::vector<std::pair<consensus::ProposalResult, consensus::ProposalCallback>> now;
+  for (auto it = ready_.begin(); it != ready_.end();) {
+    if (it->first.index <= applied) {
+      now.push_back(std::move(*it));
+      it = ready_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& [r, cb] : now) cb(r);
+}
+
+void SimRaft::transfer_leadership(uint64_t to_id) { w_.cluster().transfer_leadership(node_, to_id); }
+
+void SimRaft::broadcast_app(const std::string& data) {
+  for (auto& [id, n] : w_.nodes())
+    if (id != node_) w_.cluster().send_app(node_, id, data);
+}
+void SimRaft::send_app(uint64_t to_id, const std::string& data) { w_.cluster().send_app(node_, to_id, data); }
+
+void SimRaft::app_message(uint64_t from, const std::string& data) {
+  heard_[from] = w_.clock_ms(node_);
+  if (app_) app_(from, data);
+}
+
+bool SimRaft::is_leader() const {
+  return w_.cluster().up(node_) && w_.cluster().core(node_)->role() == consensus::Role::leader;
+}
+uint64_t SimRaft::leader_id() const { return w_.cluster().up(node_) ? w_.cluster().core(node_)->leader() : 0; }
+uint64_t SimRaft::term() const { return w_.cluster().up(node_) ? w_.cluster().core(node_)->term() : 0; }
+uint64_t SimRaft::commit_index() const { return w_.cluster().up(node_) ? w_.cluster().core(node_)->commit() : 0; }
+uint64_t SimRaft::applied_index() const { return w_.cluster().up(node_) ? w_.cluster().core(node_)->applied() : 0; }
+int64_t SimRaft::last_heard_ms(uint64_t id) const {
+  auto it = heard_.find(id);
+  return it == heard_.end() ? 0 : it->second;
+}
+int64_t SimRaft::leader_contact_ms() const {
+  if (!w_.cluster().up(node_)) return 0;
+  int64_t age = w_.cluster().core(node_)->leader_contact_age_ticks();
+  if (age < 0) return 0;
+  int64_t tick_ms = w_.cluster().options().tick_us / 1000;
+  // Ticks run on the node's clock: the contact is at least `age` ticks old
+  // and at most one more (conservative, as RaftNodeImpl does).
+  return std::max<int64_t>(1, w_.clock_ms(node_) - (age + 1) * tick_ms);
+}
+
+// ---- SimAgentWorld ---------------------------------------------------------
+
+int64_t SimAgentWorld::mono_ms() const { return w_.clock_ms(node_); }
+int64_t SimAgentWorld::wall_ms() const { return kWallOrigin + w_.cluster().now_us() / 1000; }
+
+void SimAgentWorld::wake(int64_t delay_ms) {
+  SimProcess* p = w_.node(node_).proc.get();
+  if (!p) return;
+  if (delay_ms <= 0) {
+    p->kick_pending = true;
+    return;
+  }
+  int64_t at = mono_ms() + delay_ms;
+  if (p->kick_at < 0 || at < p->kick_at) p->kick_at = at;
+}
+
+void SimAgentWorld::publish_route(const proxy::Route& r) {
+  SimProcess* p = w_.node(node_).proc.get();
+  if (!p) return;
+  p->route = r;
+  if (w_.breakage().route && r.valid_until_ms) p->route.valid_until_ms += w_.node(node_).cfg.ha_lease_ms;
+}
+
+std::optional<uint64_t> SimAgentWorld::read_marker() const { return w_.node(node_).disk.marker; }
+void SimAgentWorld::write_marker(uint64_t system_id) { w_.node(node_).disk.marker = system_id; }
+void SimAgentWorld::remove_marker() { w_.node(node_).disk.marker.reset(); }
+
+// ---- SimProcess / HaWorld --------------------------------------------------
+
+SimProcess::SimProcess(HaWorld& w, uint64_t node, const conf::Config& cfg, node::ClusterStateMachine& sm)
+    : world(w, node), raft(w, node), pg(w, node), agent(cfg, world, sm, pg, fencer) {}
+
+HaWorld::HaWorld(int n, bool sync_mode, Breakage b) : sync_mode_(sync_mode), break_(b) {
+  for (int i = 1; i <= n; ++i) {
+    SimNode& sn = nodes_[i];
+    sn.id = i;
+    sn.name = "n" + std::to_string(i);
+  }
+  for (auto& [id, sn] : nodes_) {
+    conf::Config& c = sn.cfg;
+    c.node_name = sn.name;
+    c.state_dir = "/nonexistent/sim/" + sn.name;
+    c.cluster_name = "sim";
+    for (auto& [j, o] : nodes_) c.members.push_back({o.name, "10.0.0." + std::to_string(j), 5010});
+    // The production defaults scaled by 1/10 (raft tick 10 ms, election
+    // 100-200 ms): lease 300 ms, loop 30 ms, fence margin 100 ms.
+    c.raft_tick_ms = 10;
+    c.raft_election_timeout_ms = 100;
+    c.raft_heartbeat_interval_ms = 10;
+    c.ha_lease_ms = 300;
+    // --break-lease: even members believe the lease is half as long, so as
+    // deciders they replace a holder while it still holds it.
+    if (b.lease && id % 2 == 0) c.ha_lease_ms = 150;
+    c.ha_max_clock_drift = 0.05;
+    c.ha_fence_grace_ms = 30;
+    c.ha_fence_margin_ms = 100;
+    c.ha_loop_interval_ms = 30;
+    c.ha_bootstrap_timeout_ms = 1500;
+    c.ha_synchronous_mode = sync_mode;
+    c.ha_maximum_lag_on_failover = 1 << 20;
+  }
+}
+
+SimNode* HaWorld::by_host(const std::string& host) {
+  for (auto& [id, n] : nodes_)
+    if (n.cfg.self().host == host) return &n;
+  return nullptr;
+}
+
+std::unique_ptr<consensus::StateMachine> HaWorld::make_state_machine(uint64_t id) {
+  SimNode& n = nodes_.at(id);
+  auto sm = std::make_unique<node::ClusterStateMachine>();
+  n.sm = sm.get();
+  n.proc = std::make_unique<SimProcess>(*this, id, n.cfg, *sm);
+  ++n.incarnation;
+  n.proc->agent.attach_observer();
+  n.proc->agent.set_raft(&n.proc->raft);
+  return sm;
+}
+
+void HaWorld::crashed(uint64_t id) {
+  SimNode& n = nodes_.at(id);
+  // The process is gone, and PostgreSQL with it (PDEATHSIG); the disk stays.
+  n.proc.reset();
+  n.sm = nullptr;
+}
+
+void HaWorld::restarted(uint64_t) {}
+
+void HaWorld::later(uint64_t id, int64_t ms, std::function<void()> fn) {
+  SimProcess* p = nodes_.at(id).proc.get();
+  if (!p) return;
+  p->timers.push_back({clock_ms(id) + ms, std::move(fn)});
+}
+
+void HaWorld::on_tick(uint64_t id) {
+  SimNode& n = nodes_.at(id);
+  if (!n.proc) return;
+  int64_t now = clock_ms(id);
+  if (!n.proc->started) {
+    n.proc->started = true;
+    n.proc->next_tick = now + n.cfg.ha_loop_interval_ms;
+    n.proc->agent.start();
+    return;
+  }
+  for (int guard = 0; guard < 1000 && n.proc; ++guard) {
+    auto& t = n.proc->timers;
+    auto it = std::min_element(t.begin(), t.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (it == t.end() || it->first > now) break;
+    auto fn = std::move(it->second);
+    t.erase(it);
+    fn();
+  }
+  if (n.proc && now >= n.proc->next_tick) {
+    n.proc->next_tick = now + n.cfg.ha_loop_interval_ms;
+    n.proc->agent.tick();
+  }
+}
+
+void HaWorld::after_event(uint64_t id) {
+  SimNode& n = nodes_.at(id);
+  if (!n.proc || !n.proc->started || c_->paused(id)) return;
+  n.proc->raft.deliver_fates();
+  for (int guard = 0; guard < 20 && n.proc; ++guard) {
+    SimProcess& p = *n.proc;
+    bool due = p.kick_pending || (p.kick_at >= 0 && clock_ms(id) >= p.kick_at);
+    if (!due) break;
+    p.kick_pending = false;
+    if (p.kick_at >= 0 && clock_ms(id) >= p.kick_at) p.kick_at = -1;
+    p.agent.kick_now();
+  }
+}
+
+void HaWorld::background_step() {
+  for (auto& [id, n] : nodes_) {
+    if (!n.proc) continue;
+    SimProcess& p = *n.proc;
+    // The fencer: its own process, alive while the agent is paused.
+    if (!break_.fencer && p.fencer.pid != 0 && p.fencer.pid == p.pg.postmaster_pid() &&
+        clock_ms(id) >= p.fencer.deadline_ms) {
+      p.pg.kill("fencer");
+      p.fencer.pid = 0;
+    }
+  }
+  for (auto& [id, n] : nodes_)
+    if (n.proc) n.proc->pg.replicate();
+  settle_sync_writes();
+}
+
+void HaWorld::client_write(uint64_t via) {
+  SimNode& n = nodes_.at(via);
+  if (!n.proc || c_->paused(via)) return;
+  const proxy::Route& r = n.proc->route;
+  if (!r.has_primary || r.hold_new || clock_ms(via) >= r.valid_until_ms) return;
+  SimNode* t = by_host(r.primary.host);
+  if (!t || !t->proc || !t->proc->pg.primary()) return;
+  if (t->id != via && (c_->is_cut(via, t->id) || c_->is_cut(t->id, via))) return;
+  uint64_t w = next_write_id();
+  t->disk.wal.push_back(w);
+  if (sync_mode_ && !break_.sync && !t->proc->pg.sync_names().empty()) {
+    pending_.push_back({t->id, w});
+    return;
+  }
+  acknowledge(t->id, w);
+}
+
+void HaWorld::acknowledge(uint64_t, uint64_t id) { acked_.insert(id); }
+
+void HaWorld::settle_sync_writes() {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    SimNode& p = nodes_.at(it->first);
+    bool gone = !p.proc || !p.proc->pg.primary() ||
+                std::find(p.disk.wal.begin(), p.disk.wal.end(), it->second) == p.disk.wal.end();
+    if (gone) {  // the client saw an error or no answer: not acknowledged
+      it = pending_.erase(it);
+      continue;
+    }
+    bool acked = false;
+    for (const auto& name : p.proc->pg.sync_names()) {
+      for (auto& [id, s] : nodes_) {
+        if (s.name != name || !s.proc || !s.proc->pg.streaming() ||
+            s.proc->pg.upstream() != p.cfg.self().host)
+          continue;
+        const auto& wal = s.disk.wal;
+        if (std::find(wal.begin(), wal.end(), it->second) != wal.end()) acked = true;
+      }
+    }
+    if (acked) {
+      acknowledge(it->first, it->second);
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void HaWorld::became_writable(uint64_t id) {
+  SimNode& n = nodes_.at(id);
+  std::set<uint64_t> have(n.disk.wal.begin(), n.disk.wal.end());
+  uint64_t missing = 0, example = 0;
+  for (uint64_t a : acked_)
+    if (!have.count(a)) {
+      ++missing;
+      example = a;
+    }
+  if (missing == 0) return;
+  if (sync_mode_)
+    throw SimViolation("I4: " + n.name + " became writable without " + std::to_string(missing) +
+                       " acknowledged write(s), e.g. id " + std::to_string(example) + " (synchronous mode)");
+  lost_async_ += missing;
+  std::set<uint64_t> kept;  // each loss is counted once
+  for (uint64_t a : acked_)
+    if (have.count(a)) kept.insert(a);
+  acked_.swap(kept);
+}
+
+}  // namespace pw::sim
