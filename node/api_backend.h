@@ -56,6 +56,13 @@ struct RaftFacts {
   bool is_leader = false;
 };
 
+/// The fencer of DESIGN I2 (node/fencer_port.h), for /metrics.
+struct FencerFacts {
+  bool known = false;      // false: this backend has no fencer to report on
+  bool alive = true;       // false while it is down and could not be restarted
+  uint64_t restarts = 0;   // restarts since the process started
+};
+
 class ApiBackend {
  public:
   virtual ~ApiBackend() = default;
@@ -65,6 +72,8 @@ class ApiBackend {
   virtual RaftFacts raft() const = 0;
   /// nullopt when this process runs no proxy.
   virtual std::optional<proxy::Counters> proxy_counters() const = 0;
+  /// The fencer's supervision state; the default reports none (known = false).
+  virtual FencerFacts fencer() const { return {}; }
 
   // Operator requests: `done` is called exactly once, possibly before the
   // call returns (validation errors), or later on the control thread.

@@ -145,6 +145,7 @@ ApiResponse ApiHandlers::metrics() {
   ClusterFacts c = backend_->cluster();
   RaftFacts r = backend_->raft();
   std::optional<proxy::Counters> p = backend_->proxy_counters();
+  FencerFacts f = backend_->fencer();
   std::vector<MemberRow> rows = member_rows(c);
   MetricsInput in;
   in.health = &h;
@@ -152,6 +153,7 @@ ApiResponse ApiHandlers::metrics() {
   in.rows = &rows;
   in.raft = &r;
   in.proxy = p ? &*p : nullptr;
+  in.fencer = &f;
   ApiResponse resp = json_response(200, metrics_text(in));
   resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return resp;

@@ -81,6 +81,12 @@ void postgres_metrics(PromWriter& p, const MetricsInput& in) {
   if (self && self->lag_bytes) p.sample("pgwarden_postgres_lag_bytes", *self->lag_bytes);
 }
 
+void fencer_metrics(PromWriter& p, const FencerFacts& f) {
+  p.gauge("pgwarden_fencer_up", "1 while the fencing process (DESIGN I2) runs; 0 when it died and could not be restarted",
+          f.alive);
+  p.counter("pgwarden_fencer_restarts_total", "Times the fencing process was found dead and restarted", f.restarts);
+}
+
 void listener_sample(PromWriter& p, const char* name, uint64_t rw, uint64_t ro) {
   p.sample(name, rw, {{"listener", "readwrite"}});
   p.sample(name, ro, {{"listener", "readonly"}});
@@ -158,6 +164,7 @@ std::string metrics_text(const MetricsInput& in) {
   cluster_metrics(p, in);
   raft_metrics(p, in);
   postgres_metrics(p, in);
+  if (in.fencer && in.fencer->known) fencer_metrics(p, *in.fencer);
   if (in.proxy) proxy_metrics(p, *in.proxy);
   return p.take();
 }

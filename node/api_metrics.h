@@ -18,6 +18,7 @@ struct MetricsInput {
   const std::vector<MemberRow>* rows = nullptr;
   const RaftFacts* raft = nullptr;
   const proxy::Counters* proxy = nullptr;  // nullptr: no proxy metrics
+  const FencerFacts* fencer = nullptr;     // nullptr or !known: no fencer metrics
 };
 
 std::string metrics_text(const MetricsInput& in);

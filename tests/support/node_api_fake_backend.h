@@ -26,6 +26,7 @@ class FakeApiBackend : public node::ApiBackend {
   node::ClusterFacts cluster_facts;
   node::RaftFacts raft_facts;
   std::optional<proxy::Counters> counters;
+  node::FencerFacts fencer_facts;     // known = false: no fencer metrics
   std::vector<Call> calls;
   node::OpResult result{200, "ok"};
   bool defer = false;                 // keep `done` in `deferred` instead of answering
@@ -35,6 +36,7 @@ class FakeApiBackend : public node::ApiBackend {
   node::ClusterFacts cluster() const override { return cluster_facts; }
   node::RaftFacts raft() const override { return raft_facts; }
   std::optional<proxy::Counters> proxy_counters() const override { return counters; }
+  node::FencerFacts fencer() const override { return fencer_facts; }
 
   void switchover(const std::string& to, bool force, node::OpDone done) override {
     record({"switchover", to, force}, std::move(done));

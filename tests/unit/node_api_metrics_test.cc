@@ -111,6 +111,27 @@ TEST_CASE("metrics of a stopped replica without a proxy, with hostile label valu
   CHECK(t.find("pgwarden_proxy_") == std::string::npos);
 }
 
+TEST_CASE("fencer metrics: absent when unknown, up and restarts when reported") {
+  auto b = FakeApiBackend::healthy("n1");
+  std::string t = get_metrics(b).body;
+  CHECK(t.find("pgwarden_fencer_") == std::string::npos);
+
+  b.fencer_facts = {true, true, 3};
+  t = get_metrics(b).body;
+  INFO(t);
+  CHECK(check_prometheus_text(t) == "");
+  CHECK(sample(t, "pgwarden_fencer_up") == 1);
+  CHECK(sample(t, "pgwarden_fencer_restarts_total") == 3);
+  CHECK(t.find("# TYPE pgwarden_fencer_up gauge\n") != std::string::npos);
+  CHECK(t.find("# TYPE pgwarden_fencer_restarts_total counter\n") != std::string::npos);
+
+  b.fencer_facts = {true, false, 4};  // died, and the restart failed
+  t = get_metrics(b).body;
+  CHECK(check_prometheus_text(t) == "");
+  CHECK(sample(t, "pgwarden_fencer_up") == 0);
+  CHECK(sample(t, "pgwarden_fencer_restarts_total") == 4);
+}
+
 TEST_CASE("the checker rejects broken expositions") {
   const char* bad[] = {
       "",
