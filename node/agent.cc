@@ -67,7 +67,7 @@ void Agent::tick() {
   fencer_health_ = ctx_.fencer.supervise();
   gossip();
   decider_.run();
-  renewer_.run(primary_.fenced_epoch());
+  renewer_.run();
   publish_route();
   reconcile();
   Diagnostics d = local_diagnostics(ctx_, fencer_health_, started_at_);
@@ -132,6 +132,8 @@ void Agent::applied(const Command& c, const ApplyEffect& e) {
     // Cut the old route at once and tell the others (I3 acknowledgement).
     publish_route();
     gossip();
+  } else if (c.type == CmdType::ready && ctx_.raft && ctx_.raft->is_leader()) {
+    gossip();  // the grant for the ready epoch: clients may go there now
   }
   ctx_.kick();
 }
@@ -149,7 +151,18 @@ void Agent::on_restore(void* ctx) {
 
 void Agent::on_status_message(uint64_t from, const std::string& data) {
   bool acked_changed = false;
-  if (ctx_.members.received(ctx_.member_name(from), data, ctx_.now(), &acked_changed) && acked_changed) ctx_.kick();
+  const std::string name = ctx_.member_name(from);
+  int64_t now = ctx_.now();
+  if (!ctx_.members.received(name, data, now, &acked_changed)) return;
+  if (ctx_.raft && from == ctx_.raft->leader_id()) {
+    // The leader's route grant (route_builder.h): the route may change.
+    const MemberStatus* st = ctx_.members.fresh(name, now);
+    RouteGrant g{name, st ? st->grant_epoch : 0, st ? now + st->grant_ms : 0};
+    bool changed = g.epoch != ctx_.grant.epoch || g.from != ctx_.grant.from;
+    ctx_.grant = g;
+    if (changed) ctx_.kick();
+  }
+  if (acked_changed) ctx_.kick();
 }
 
 void Agent::gossip() {
@@ -179,12 +192,23 @@ void Agent::gossip() {
   own.agent_state = ctx_.activity.text();
   own.last_error = ctx_.activity.last_error();
   own.decider_diags = (ctx_.raft && ctx_.raft->is_leader()) ? decider_.diagnostics() : Diagnostics{};
+  own.grant_ms = leader_grant_ms(ctx_);
+  own.grant_epoch = own.grant_ms > 0 ? state().epoch : 0;
   if (ctx_.raft) ctx_.raft->broadcast_app(ctx_.members.next_own_message());
 }
 
 void Agent::publish_route() {
   ctx_.world.publish_route(build_route(ctx_));
   route_epoch_ = state().epoch;
+}
+
+std::string Agent::debug_line() const {
+  int64_t now = ctx_.now();
+  return std::string("busy=") + (ctx_.activity.busy() ? "1" : "0") +
+         " backoff=" + std::to_string(ctx_.activity.backing_off(now) ? 1 : 0) +
+         " prepared=" + std::to_string(ctx_.prepared_epoch) + " release=" + std::to_string(ctx_.release_proposed) +
+         " grant=" + std::to_string(ctx_.grant.epoch) + "@" + ctx_.grant.from +
+         " err=" + ctx_.activity.last_error();
 }
 
 // ---- lease views -------------------------------------------------------
@@ -269,6 +293,13 @@ void Agent::reconcile() {
   if (s.switchover && s.switchover->first == ctx_.self()) return switchover_.reconcile();
   switchover_.reset();  // a switchover was cleared (aborted): resume as primary
   if (!primary_.reconcile()) return;
+  // Synchronous mode: PostgreSQL's setting and the committed set are made
+  // consistent for this epoch before any client is let in (I4).
+  if (ctx_.cfg.ha_synchronous_mode && !sync_.configured(s.epoch)) {
+    sync_.reconcile();
+    return;
+  }
+  if (!primary_.announce_ready()) return;
   if (ctx_.cfg.ha_synchronous_mode && sync_.reconcile()) return;
   ctx_.activity.set(AgentState::primary);
 }

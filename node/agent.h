@@ -79,6 +79,8 @@ class Agent {
   Diagnostics diagnostics() const { return diags_; }
   std::string agent_state() const { return ctx_.activity.text(); }
   AgentState activity() const { return ctx_.activity.state(); }
+  /// One line of internals for failure reports (simulation, debugging).
+  std::string debug_line() const;
   bool holds_lease() const;
   int64_t lease_remaining_ms() const;
   /// The lease deadline (monotonic) when we hold one, else 0 (checkers).

@@ -22,6 +22,13 @@
 
 namespace pw::node {
 
+/// The route grant last received from a raft leader (route_builder.h).
+struct RouteGrant {
+  std::string from;     // the leader that sent it
+  uint64_t epoch = 0;
+  int64_t until_ms = 0; // receipt + grant, on our clock
+};
+
 /// Lease bookkeeping fed by the apply observer (lease.h).
 struct LeaseBook {
   explicit LeaseBook(const LeaseParams& p) : params(p), watch(p), hold(p) {}
@@ -46,6 +53,7 @@ struct AgentContext {
   Activity activity;
   uint64_t release_proposed = 0;  // epoch whose release is in flight (0 = none)
   uint64_t prepared_epoch = 0;    // epoch for which the primary's role and slots exist
+  RouteGrant grant;
   bool stopping = false;
 
   const ClusterState& state() const { return sm.state(); }

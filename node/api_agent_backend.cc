@@ -60,6 +60,11 @@ std::optional<proxy::Counters> AgentBackend::proxy_counters() const {
   return proxy_->counters();
 }
 
+FencerFacts AgentBackend::fencer() const {
+  const FencerHealth& h = agent_->fencer_health();
+  return {true, h.alive, h.restarts};
+}
+
 void AgentBackend::switchover(const std::string& to, bool force, OpDone done) {
   agent_->switchover(to, force, std::move(done));
 }

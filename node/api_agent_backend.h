@@ -18,6 +18,7 @@ class AgentBackend : public ApiBackend {
   ClusterFacts cluster() const override;
   RaftFacts raft() const override;
   std::optional<proxy::Counters> proxy_counters() const override;
+  FencerFacts fencer() const override;
 
   void switchover(const std::string& to, bool force, OpDone done) override;
   void failover(const std::string& to, OpDone done) override;

@@ -144,10 +144,18 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
   // at least one member of the committed sync set, but which one is not
   // known. Only the most advanced member, compared on statuses sent after
   // the holder stopped writing, is proven to hold them all.
+  // With the committed set empty PostgreSQL may have run asynchronously:
+  // only the last holder is known to have every acknowledged commit.
+  std::vector<std::string> sync_set = s.sync;
+  if (sync_set.empty() && in.synchronous_mode && failover) {
+    std::string last = s.primary;
+    for (auto h = s.history.rbegin(); last.empty() && h != s.history.rend(); ++h) last = h->node;
+    if (!last.empty()) sync_set.push_back(last);
+  }
   std::string sync_unheard;
   uint64_t sync_max_lsn = 0;
   if (in.synchronous_mode && failover) {
-    for (const auto& m : s.sync) {
+    for (const auto& m : sync_set) {
       auto it = in.seen.find(m);
       if (it == in.seen.end() || !it->second.fresh || it->second.received_ms < in.holder_gone_ms) {
         sync_unheard += (sync_unheard.empty() ? "" : ", ") + m;
@@ -172,8 +180,10 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
       else if (st.timeline < max_tl) why = "on an old timeline";
       else if (max_lsn - std::min(max_lsn, st.lsn) > in.maximum_lag_on_failover)
         why = "lag " + std::to_string(max_lsn - st.lsn) + " bytes exceeds maximum_lag_on_failover";
-      else if (in.synchronous_mode && std::find(s.sync.begin(), s.sync.end(), m) == s.sync.end())
-        why = "not in the synchronous standby set";
+      else if (in.synchronous_mode && std::find(sync_set.begin(), sync_set.end(), m) == sync_set.end())
+        why = s.sync.empty() && failover ? "synchronous mode: the primary ran without a synchronous standby; only "
+                                           "it has every acknowledged commit"
+                                         : "not in the synchronous standby set";
       else if (!sync_unheard.empty())
         why = "synchronous mode: no status since the primary stopped from " + sync_unheard +
               ", which may hold the latest acknowledged commit";

@@ -13,10 +13,10 @@ void LeaseRenewer::leader_changed() {
   }
 }
 
-void LeaseRenewer::run(uint64_t blocked_epoch) {
+void LeaseRenewer::run() {
   const ClusterState& s = ctx_.state();
   if (!ctx_.raft || s.init != InitKind::done || s.primary != ctx_.self()) return;
-  if (blocked_epoch == s.epoch || ctx_.release_proposed == s.epoch) return;
+  if (ctx_.release_proposed == s.epoch) return;
   int64_t now = ctx_.now();
   int64_t period = std::max<int64_t>(10, ctx_.cfg.ha_lease_ms / 4);
   if (now - last_proposed_ < period) return;

@@ -13,13 +13,15 @@ namespace pw::node {
 class LeaseRenewer {
  public:
   explicit LeaseRenewer(AgentContext& ctx) : ctx_(ctx) {}
-  /// One loop turn; `blocked_epoch` is an epoch we fenced or released (no
-  /// renewal for it).
-  void run(uint64_t blocked_epoch);
+  /// One loop turn. A holder that fenced keeps renewing: if its renewals get
+  /// through again it is still the lock holder and restarts PostgreSQL; if
+  /// not, the decider replaces it after the lease wait. (Refusing to renew
+  /// after a fence left a cluster without primary when no standby could take
+  /// over, e.g. all on an older timeline — found by sim_ha.)
+  void run();
   /// The raft leader changed: a renewal in flight may be lost.
   void leader_changed();
-  /// Forget everything (a restarted process starts with no lease).
-  int64_t last_proposed() const { return last_proposed_; }
+
 
  private:
   AgentContext& ctx_;

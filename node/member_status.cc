@@ -6,7 +6,7 @@
 namespace pw::node {
 
 namespace {
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 2;  // 2: route grant
 }
 
 const char* data_kind_name(DataKind k) {
@@ -46,12 +46,15 @@ std::string MemberStatus::encode() const {
     w.str(d.message);
     w.str(d.action);
   }
+  w.u64(grant_epoch);
+  w.i64(grant_ms);
   return w.take();
 }
 
 std::optional<MemberStatus> MemberStatus::decode(const std::string& bytes) {
   ByteReader r(bytes);
-  if (r.u8() != kVersion) return std::nullopt;
+  uint8_t version = r.u8();
+  if (version != 1 && version != kVersion) return std::nullopt;
   MemberStatus m;
   m.name = r.str();
   m.seq = r.u64();
@@ -79,6 +82,11 @@ std::optional<MemberStatus> MemberStatus::decode(const std::string& bytes) {
     d.message = r.str();
     d.action = r.str();
     m.decider_diags.push_back(std::move(d));
+  }
+  if (version >= 2) {
+    m.grant_epoch = r.u64();
+    m.grant_ms = r.i64();
+    if (m.grant_ms < 0) return std::nullopt;
   }
   if (!r.ok() || !r.at_end()) return std::nullopt;
   return m;

@@ -37,6 +37,8 @@ struct MemberStatus {
   std::string last_error;       // last operation failure, for diagnostics
   Diagnostics decider_diags;    // sent by the raft leader: what blocks the decider,
                                 // so every node's API shows it, not only the leader's
+  uint64_t grant_epoch = 0;     // raft leader only: routes to this epoch's primary may be
+  int64_t grant_ms = 0;         // used for grant_ms from receipt (I3; route_builder.h)
 
   std::string encode() const;
   static std::optional<MemberStatus> decode(const std::string& bytes);

@@ -19,7 +19,6 @@ bool PrimaryController::fence_if_needed(bool exempt) {
   PW_WARN("agent", "fencing: %s epoch=%llu primary=%s; stopping PostgreSQL (%s)",
           s.primary != ctx_.self() ? "this node no longer holds the lock" : "the lease is about to expire",
           static_cast<unsigned long long>(s.epoch), s.primary.c_str(), expired ? "immediate" : "fast");
-  fenced_epoch_ = s.epoch;
   ctx_.activity.begin(AgentState::fencing);
   ctx_.pg().stop(expired ? pgctl::StopMode::immediate : pgctl::StopMode::fast,
                  ctx_.activity.done([this](const pgctl::Result& r) {
@@ -49,9 +48,9 @@ bool PrimaryController::reconcile() {
   // The silence after which a member's route cannot still be valid (I3).
   const int64_t silence = ctx_.cfg.ha_lease_ms / 2 + ctx_.cfg.ha_loop_interval_ms;
   if (!local.running()) {
-    if (ctx_.prepared_epoch == E || pg_down_since_ != 0) {
-      // Our PostgreSQL died while we were primary of this epoch.
-      if (pg_down_since_ == 0) pg_down_since_ = now;
+    if (pg_down_since_ != 0) {
+      // Our PostgreSQL died on its own while we were primary of this epoch
+      // (a fence or a switchover stops it on purpose: not counted).
       if (now - pg_down_since_ >= ctx_.cfg.ha_primary_restart_timeout_ms) {
         if (ctx_.release_proposed != E)
           PW_WARN("agent", "PostgreSQL is down on the primary; releasing the lock epoch=%llu",
@@ -112,6 +111,12 @@ bool PrimaryController::reconcile() {
     }));
     return false;
   }
+  return true;
+}
+
+bool PrimaryController::announce_ready() {
+  const ClusterState& s = ctx_.state();
+  const uint64_t E = s.epoch;
   if (s.ready_epoch != E) {
     if (ready_proposed_ != E) {
       ready_proposed_ = E;

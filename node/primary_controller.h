@@ -18,16 +18,18 @@ class PrimaryController {
   /// read-write. `exempt` (bootstrap before the lease, a switchover's own
   /// clean stop) skips it. Returns true when it started the demotion.
   bool fence_if_needed(bool exempt);
-  /// The lock is ours: drive PostgreSQL to a ready primary.
-  /// Returns true when the primary is ready and idle (sync mode may run).
+  /// The lock is ours: drive PostgreSQL to a prepared primary (running
+  /// read-write under the lease, role and slots in place). Returns true once
+  /// it is.
   bool reconcile();
+  /// Proposes `ready` for the current epoch (clients may come). Returns true
+  /// once it is applied.
+  bool announce_ready();
   /// Our PostgreSQL exited on its own while we were primary.
   void postgres_died();
-  uint64_t fenced_epoch() const { return fenced_epoch_; }
 
  private:
   AgentContext& ctx_;
-  uint64_t fenced_epoch_ = 0;
   uint64_t ready_proposed_ = 0;
   int64_t pg_down_since_ = 0;  // our PostgreSQL found dead while primary
 };

@@ -5,6 +5,21 @@
 
 namespace pw::node {
 
+int64_t leader_grant_ms(const AgentContext& ctx) {
+  const ClusterState& s = ctx.state();
+  if (!ctx.raft || !ctx.raft->is_leader() || s.init != InitKind::done || s.primary.empty() ||
+      s.ready_epoch != s.epoch)
+    return 0;
+  int64_t now = ctx.now();
+  int64_t contact = ctx.fresh_since();
+  if (contact == 0) return 0;
+  const conf::Config& cfg = ctx.cfg;
+  int64_t by_quorum = contact + cfg.ha_lease_ms / 2 - now;
+  int64_t left = ctx.lease.watch.remaining(s.epoch, now) - cfg.ha_loop_interval_ms;
+  int64_t by_lease = static_cast<int64_t>(static_cast<double>(left) / (1.0 + cfg.ha_max_clock_drift));
+  return std::max<int64_t>(0, std::min(by_quorum, by_lease));
+}
+
 proxy::Route build_route(const AgentContext& ctx) {
   const ClusterState& s = ctx.state();
   const conf::Config& cfg = ctx.cfg;
@@ -29,11 +44,20 @@ proxy::Route build_route(const AgentContext& ctx) {
     return r;
   }
   r.valid_until_ms = contact + cfg.ha_lease_ms / 2;
-  bool ok = true;
+  if (ctx.raft->is_leader()) {
+    r.valid_until_ms = std::min(r.valid_until_ms, now + leader_grant_ms(ctx));
+  } else {
+    const RouteGrant& g = ctx.grant;
+    bool granted = g.epoch == s.epoch && g.from == ctx.member_name(ctx.raft->leader_id());
+    r.valid_until_ms = std::min(r.valid_until_ms, granted ? g.until_ms : 0);
+  }
+  bool ok = r.valid_until_ms > now;
+  if (!ok) r.unavailable_reason = "the leader does not confirm the primary's lease";
   if (s.primary == ctx.self()) {
     const LeaseHold& hold = ctx.lease.hold;
-    ok = hold.holds(s.epoch, now) && !hold.must_fence(s.epoch, now);
+    ok = ok && hold.holds(s.epoch, now) && !hold.must_fence(s.epoch, now);
     r.valid_until_ms = std::min(r.valid_until_ms, hold.until_ms() - cfg.ha_fence_margin_ms);
+    if (!ok) r.unavailable_reason = "the primary's lease is expiring";
   }
   if (ok) {
     r.has_primary = true;
@@ -44,8 +68,6 @@ proxy::Route build_route(const AgentContext& ctx) {
       r.hold_new = true;
       r.unavailable_reason = "switchover in progress";
     }
-  } else {
-    r.unavailable_reason = "the primary's lease is expiring";
   }
   auto all = ctx.members.seen(now);
   uint64_t primary_lsn = 0;

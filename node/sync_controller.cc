@@ -6,62 +6,76 @@
 
 namespace pw::node {
 
+void SyncController::commit(std::vector<std::string> members, const char* what) {
+  inflight_ = true;
+  ctx_.activity.set(AgentState::sync_updating, what);
+  Command c;
+  c.type = CmdType::set_sync;
+  c.epoch = ctx_.state().epoch;
+  c.node = ctx_.self();
+  c.members = std::move(members);
+  ctx_.propose(c, [this](bool) { inflight_ = false; });
+}
+
+void SyncController::set_names(const std::vector<std::string>& names) {
+  std::string value;
+  if (!names.empty()) {
+    value = "ANY 1 (";
+    for (size_t i = 0; i < names.size(); ++i) value += (i ? ",\"" : "\"") + names[i] + "\"";
+    value += ")";
+  }
+  const uint64_t E = ctx_.state().epoch;
+  ctx_.activity.begin(AgentState::sync_updating, "synchronous_standby_names = '" + value + "'");
+  ctx_.pg().set_synchronous_standby_names(value, ctx_.activity.done([this, names, E](const pgctl::Result& r) {
+    if (!r.ok) return;
+    epoch_ = E;
+    pg_sync_ = names;
+  }));
+}
+
 bool SyncController::reconcile() {
   const ClusterState& s = ctx_.state();
-  const uint64_t E = s.epoch;
   if (inflight_) return true;
-  if (epoch_ != E) {
-    // New epoch: PostgreSQL's setting is unknown (inherited from another
-    // epoch); narrowing to asynchronous is always safe.
-    ctx_.activity.begin(AgentState::sync_updating, "resetting synchronous_standby_names");
-    ctx_.pg().set_synchronous_standby_names("", ctx_.activity.done([this, E](const pgctl::Result& r) {
-      if (r.ok) {
-        epoch_ = E;
-        pg_sync_.clear();
-      }
-    }));
+  std::vector<std::string> C = s.sync;
+  std::sort(C.begin(), C.end());
+  if (epoch_ != s.epoch) {
+    if (!C.empty()) {
+      commit({}, "new epoch: committing the empty set before resetting PostgreSQL");
+      return true;
+    }
+    set_names({});
     return true;
   }
-  std::vector<std::string> desired;
+  std::vector<std::string> D;
   for (const auto& sb : ctx_.local.status().standbys)
     if (sb.state == "streaming" && ctx_.member_id(sb.application_name) != 0 && sb.application_name != ctx_.self())
-      desired.push_back(sb.application_name);
-  std::sort(desired.begin(), desired.end());
-  desired.erase(std::unique(desired.begin(), desired.end()), desired.end());
-  std::vector<std::string> committed = s.sync;
-  std::sort(committed.begin(), committed.end());
-  std::vector<std::string> uni;
-  std::set_union(committed.begin(), committed.end(), desired.begin(), desired.end(), std::back_inserter(uni));
-  auto commit = [this, E](std::vector<std::string> members) {
-    inflight_ = true;
-    Command c;
-    c.type = CmdType::set_sync;
-    c.epoch = E;
-    c.node = ctx_.self();
-    c.members = std::move(members);
-    ctx_.propose(c, [this](bool) { inflight_ = false; });
-  };
-  if (uni != committed) {
-    ctx_.activity.set(AgentState::sync_updating, "committing the wider set");
-    commit(uni);
-    return true;
-  }
-  if (pg_sync_ != desired) {
-    std::string value;
-    if (!desired.empty()) {
-      value = "ANY 1 (";
-      for (size_t i = 0; i < desired.size(); ++i) value += (i ? ",\"" : "\"") + desired[i] + "\"";
-      value += ")";
+      D.push_back(sb.application_name);
+  std::sort(D.begin(), D.end());
+  D.erase(std::unique(D.begin(), D.end()), D.end());
+  const std::vector<std::string>& S = pg_sync_;
+  if (D.empty()) {
+    if (!C.empty()) {
+      commit({}, "committing the empty set before going asynchronous");
+      return true;
     }
-    ctx_.activity.begin(AgentState::sync_updating, "synchronous_standby_names = '" + value + "'");
-    ctx_.pg().set_synchronous_standby_names(value, ctx_.activity.done([this, desired](const pgctl::Result& r) {
-      if (r.ok) pg_sync_ = desired;
-    }));
+    if (!S.empty()) {
+      set_names({});
+      return true;
+    }
+    return false;
+  }
+  if (S != D) {
+    if (!C.empty() && !std::includes(C.begin(), C.end(), D.begin(), D.end())) {
+      std::vector<std::string> uni;
+      std::set_union(C.begin(), C.end(), D.begin(), D.end(), std::back_inserter(uni));
+      commit(uni, "committing the wider set");
+      return true;
+    }
+    set_names(D);
     return true;
   }
-  if (committed != desired) {
-    ctx_.activity.set(AgentState::sync_updating, "committing the narrower set");
-    commit(desired);
+  if (C != D) {
+    commit(D, "committing the set PostgreSQL waits for");
     return true;
   }
   return false;

@@ -1,12 +1,21 @@
-// node/sync_controller.h — synchronous mode on the primary (I4): keeps
-// PostgreSQL's synchronous_standby_names = ANY 1 (every streaming member)
-// and the committed `sync` set such that the committed set always contains
-// every standby PostgreSQL may wait for: commit the union before widening
-// the setting, narrow the setting before committing the smaller set.
+// node/sync_controller.h — synchronous mode on the primary (I4).
 //
-// Which standby holds an acknowledged commit is not known (ANY 1: any one
-// of them), so failover must hear every member of the committed set and
-// take the most advanced one (decider.cc, docs/operations.md).
+// PostgreSQL runs with synchronous_standby_names = S ("ANY 1 (S)", or ""
+// = asynchronous) and the log holds the committed set C. With ANY 1, a
+// commit acknowledged to a client is on the primary and on at least one
+// member of S — which one is not known. Failover (decider.cc) promotes only
+// a member of C that is proven the most advanced of C (every member of C
+// heard since the primary stopped); with C empty, only the last holder
+// itself may come back. Hence the pair (C, S) is safe when
+//     C = ∅    (only the last holder is eligible: it has every commit), or
+//     S ≠ ∅ and C ⊇ S.
+// Every step below changes C or S alone and keeps the pair safe: to go
+// asynchronous, commit C = ∅ first; to go from asynchronous to S = D, set
+// S = D while C = ∅, then commit C = D; to change S, commit C ∪ D before
+// widening S, and narrow S before committing the smaller C.
+//
+// At a new epoch PostgreSQL's setting is unknown (inherited), so the first
+// steps are C = ∅ then S = "": no `ready` (no client) before that.
 #pragma once
 
 #include <cstdint>
@@ -20,13 +29,18 @@ namespace pw::node {
 class SyncController {
  public:
   explicit SyncController(AgentContext& ctx) : ctx_(ctx) {}
-  /// One turn on a ready primary. Returns true while work is pending.
+  /// One turn on the primary. Returns true while work is pending.
   bool reconcile();
+  /// PostgreSQL's setting is known and safe for `epoch`.
+  bool configured(uint64_t epoch) const { return epoch_ == epoch; }
 
  private:
+  void commit(std::vector<std::string> members, const char* what);
+  void set_names(const std::vector<std::string>& names);
+
   AgentContext& ctx_;
   uint64_t epoch_ = 0;                // epoch whose synchronous_standby_names we manage
-  std::vector<std::string> pg_sync_;  // names PostgreSQL waits for (ANY 1)
+  std::vector<std::string> pg_sync_;  // S: names PostgreSQL waits for (ANY 1)
   bool inflight_ = false;
 };
 

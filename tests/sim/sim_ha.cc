@@ -67,6 +67,7 @@ class HaSim : public sim::SimObserver {
     o.unique_payloads = false;
     cluster_ = std::make_unique<SimCluster>(o, [this](uint64_t id) { return world_.make_state_machine(id); });
     world_.attach(cluster_.get());
+    world_.set_verbose(verbose);
     cluster_->add_observer(this);
   }
 
@@ -87,6 +88,7 @@ class HaSim : public sim::SimObserver {
   void on_tick(uint64_t id) override { world_.on_tick(id); }
   void on_event(uint64_t id) override {
     world_.after_event(id);
+    world_.fencers();
     int64_t now = cluster_->now_us();
     if (now - last_bg_ >= 5000) {
       last_bg_ = now;
@@ -166,9 +168,10 @@ class HaSim : public sim::SimObserver {
         for (auto& [xid, x] : world_.nodes()) {
           if (!x.proc || cluster_->paused(xid)) continue;
           const proxy::Route& r = x.proc->route;
-          if (!r.has_primary || world_.clock_ms(xid) >= r.valid_until_ms || r.epoch >= a.lease_epoch()) continue;
+          if (!r.has_primary || r.hold_new || world_.clock_ms(xid) >= r.valid_until_ms || r.epoch >= a.lease_epoch())
+            continue;
           sim::SimNode* to = world_.by_host(r.primary.host);
-          if (to && to->id != id)
+          if (to && to->id != id && to->proc && to->proc->pg.running())
             throw SimViolation("I3: " + x.name + " routes to " + to->name + " (epoch " + std::to_string(r.epoch) +
                                ") while " + node.name + " is writable in epoch " +
                                std::to_string(a.lease_epoch()));
@@ -234,14 +237,14 @@ class HaSim : public sim::SimObserver {
         Agent& a = node.proc->agent;
         const ClusterState& s = a.state();
         snprintf(buf, sizeof buf,
-                 "%s paused=%d raft=%s pg=%s wal=%zu tl=%u lease_epoch=%llu | init=%d primary=%s epoch=%llu ready=%llu"
-                 " | %s\n",
-                 node.name.c_str(), cluster_->paused(id),
+                 "%s paused=%d timers=%zu raft=%s pg=%s wal=%zu tl=%u lease_epoch=%llu | init=%d primary=%s epoch=%llu "
+                 "ready=%llu | %s | %s\n",
+                 node.name.c_str(), cluster_->paused(id), node.proc->timers.size(),
                  consensus::role_name(cluster_->core(id)->role()),
                  node.proc->pg.primary() ? "primary" : node.proc->pg.standby() ? "standby" : "stopped",
                  node.disk.wal.size(), node.disk.timeline, (unsigned long long)a.lease_epoch(), (int)s.init,
                  s.primary.c_str(), (unsigned long long)s.epoch, (unsigned long long)s.ready_epoch,
-                 a.agent_state().c_str());
+                 a.agent_state().c_str(), a.debug_line().c_str());
       }
       out += buf;
     }

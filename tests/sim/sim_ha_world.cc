@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "base/log.h"
+
 namespace pw::sim {
 
 using pgctl::Result;
@@ -275,11 +277,21 @@ void SimRaft::propose(const std::string& data, consensus::ProposalCallback cb) {
   }
   uint64_t id = w_.cluster().propose(node_, data);
   cbs_[id] = std::move(cb);
+  // The fate may have come while the cluster handled the proposal.
+  auto early = early_.find(id);
+  if (early != early_.end()) {
+    consensus::ProposalFate f = early->second;
+    early_.erase(early);
+    fate(f);
+  }
 }
 
 void SimRaft::fate(const consensus::ProposalFate& f) {
   auto it = cbs_.find(f.id);
-  if (it == cbs_.end()) return;
+  if (it == cbs_.end()) {
+    early_[f.id] = f;
+    return;
+  }
   consensus::ProposalCallback cb = std::move(it->second);
   cbs_.erase(it);
   using O = consensus::ProposalFate::Outcome;
@@ -413,11 +425,22 @@ std::unique_ptr<consensus::StateMachine> HaWorld::make_state_machine(uint64_t id
   SimNode& n = nodes_.at(id);
   auto sm = std::make_unique<node::ClusterStateMachine>();
   n.sm = sm.get();
-  n.proc = std::make_unique<SimProcess>(*this, id, n.cfg, *sm);
+  if (c_) make_process(id);  // else attach() does, once the cluster exists
+  return sm;
+}
+
+void HaWorld::make_process(uint64_t id) {
+  SimNode& n = nodes_.at(id);
+  n.proc = std::make_unique<SimProcess>(*this, id, n.cfg, *n.sm);
   ++n.incarnation;
   n.proc->agent.attach_observer();
   n.proc->agent.set_raft(&n.proc->raft);
-  return sm;
+}
+
+void HaWorld::attach(SimCluster* c) {
+  c_ = c;
+  for (auto& [id, n] : nodes_)
+    if (n.sm && !n.proc) make_process(id);
 }
 
 void HaWorld::crashed(uint64_t id) {
@@ -438,6 +461,7 @@ void HaWorld::later(uint64_t id, int64_t ms, std::function<void()> fn) {
 void HaWorld::on_tick(uint64_t id) {
   SimNode& n = nodes_.at(id);
   if (!n.proc) return;
+  if (verbose_) log_set_node(n.name);
   int64_t now = clock_ms(id);
   if (!n.proc->started) {
     n.proc->started = true;
@@ -462,6 +486,7 @@ void HaWorld::on_tick(uint64_t id) {
 void HaWorld::after_event(uint64_t id) {
   SimNode& n = nodes_.at(id);
   if (!n.proc || !n.proc->started || c_->paused(id)) return;
+  if (verbose_) log_set_node(n.name);
   n.proc->raft.deliver_fates();
   for (int guard = 0; guard < 20 && n.proc; ++guard) {
     SimProcess& p = *n.proc;
@@ -473,7 +498,7 @@ void HaWorld::after_event(uint64_t id) {
   }
 }
 
-void HaWorld::background_step() {
+void HaWorld::fencers() {
   for (auto& [id, n] : nodes_) {
     if (!n.proc) continue;
     SimProcess& p = *n.proc;
@@ -484,6 +509,9 @@ void HaWorld::background_step() {
       p.fencer.pid = 0;
     }
   }
+}
+
+void HaWorld::background_step() {
   for (auto& [id, n] : nodes_)
     if (n.proc) n.proc->pg.replicate();
   settle_sync_writes();

@@ -147,6 +147,7 @@ class SimRaft : public consensus::RaftNode {
   HaWorld& w_;
   uint64_t node_;
   std::map<uint64_t, consensus::ProposalCallback> cbs_;
+  std::map<uint64_t, consensus::ProposalFate> early_;  // fates that beat propose()'s return
   std::vector<std::pair<consensus::ProposalResult, consensus::ProposalCallback>> ready_;  // committed, to apply
   consensus::AppMessageHandler app_;
   std::function<void()> leader_change_;
@@ -210,17 +211,21 @@ struct Breakage {
 class HaWorld {
  public:
   HaWorld(int nodes, bool sync_mode, Breakage b);
-  void attach(SimCluster* c) { c_ = c; }
+  /// Once the cluster exists: creates the processes of the nodes whose
+  /// state machines the cluster made while it was being constructed.
+  void attach(SimCluster* c);
   SimCluster& cluster() { return *c_; }
   SimNode& node(uint64_t id) { return nodes_.at(id); }
   std::map<uint64_t, SimNode>& nodes() { return nodes_; }
   SimNode* by_host(const std::string& host);
   int64_t clock_ms(uint64_t id) const { return c_->node_clock_us(id) / 1000; }
   bool sync_mode() const { return sync_mode_; }
+  void set_verbose(bool v) { verbose_ = v; }
   const Breakage& breakage() const { return break_; }
 
   /// Creates the process (agent) of `id` with a fresh state machine.
   std::unique_ptr<consensus::StateMachine> make_state_machine(uint64_t id);
+  void make_process(uint64_t id);
   void crashed(uint64_t id);
   void restarted(uint64_t id);
   /// Runs due timers, wake-ups, loop ticks and replication of node `id`.
@@ -245,6 +250,8 @@ class HaWorld {
   /// Fencers and replication of every node (separate processes: they run
   /// while an agent is paused).
   void background_step();
+  /// The fencers, on every event (a fencer kills at its deadline).
+  void fencers();
   uint64_t lost_async() const { return lost_async_; }
 
  private:
@@ -257,6 +264,7 @@ class HaWorld {
   std::set<uint64_t> acked_;
   std::vector<std::pair<uint64_t, uint64_t>> pending_;  // {node, write id} awaiting a sync standby
   uint64_t lost_async_ = 0;
+  bool verbose_ = false;
 };
 
 }  // namespace pw::sim
