@@ -48,6 +48,10 @@ void AgentContext::propose(Command c, std::function<void(bool)> then) {
 void AgentContext::release(uint64_t epoch, const std::string& to, uint64_t lsn, const std::string& reason) {
   if (release_proposed == epoch) return;
   release_proposed = epoch;
+  // Once the release commits, the decider may hand the lock on at once (no
+  // lease wait), so the lease ends here, before the proposal leaves. Our
+  // PostgreSQL is down or stopped cleanly by now; the renewer stops too.
+  lease.hold.reset();
   Command c;
   c.type = CmdType::release;
   c.node = self();

@@ -41,7 +41,9 @@ bool PrimaryController::reconcile() {
     ctx_.release(E, "", 0, "release: " + ctx_.self() + " has no data");
     return false;
   }
-  if (!hold.holds(E, now)) {
+  if (!hold.holds(E, now) || hold.must_fence(E, now)) {
+    // Inside the fence margin nothing is started or promoted: the lease may
+    // end before PostgreSQL would be stopped again.
     ctx_.activity.set(AgentState::acquiring_lease);
     return false;
   }

@@ -129,6 +129,13 @@ void StandbyController::reconcile() {
     ctx_.activity.set(AgentState::streaming, P);
     return;
   }
+  if (!primary_alive(P)) {
+    // Nothing to stream from (the primary is stopping, restarting or cut
+    // off): not a sign of divergence, so no rewind for that.
+    not_streaming_since_ = 0;
+    ctx_.activity.set(AgentState::standby_connecting, P);
+    return;
+  }
   if (not_streaming_since_ == 0) not_streaming_since_ = now;
   if (now - not_streaming_since_ > kNotStreamingMs) {
     // Following does not work (diverged timeline?): stop and rewind (I6).

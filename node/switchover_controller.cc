@@ -7,7 +7,6 @@ namespace pw::node {
 
 namespace {
 constexpr int64_t kDrainMs = 300;
-constexpr int64_t kReplayTimeoutMs = 30000;
 }  // namespace
 
 void SwitchoverController::reset() {
@@ -69,7 +68,11 @@ void SwitchoverController::reconcile() {
   uint64_t final_lsn = ctx_.members.own().final_lsn;
   bool caught_up = t && final_lsn != 0 && t->replay_lsn > final_lsn;
   if (!caught_up) {
-    if (now - started_ > kReplayTimeoutMs) return abort(target_ + " did not replay the final WAL within 30 s");
+    // Ten leases (30 s with the defaults): the target streamed when it was
+    // chosen, so replaying one shutdown checkpoint takes far less.
+    int64_t limit = 10 * ctx_.cfg.ha_lease_ms;
+    if (now - started_ > limit)
+      return abort(target_ + " did not replay the final WAL within " + std::to_string(limit / 1000) + " s");
     ctx_.activity.set(AgentState::switchover_waiting_replay, target_);
     return;
   }

@@ -67,7 +67,9 @@ SimPostgres* SimPostgres::source(const pgctl::Upstream& u, std::string* why) {
   return &n->proc->pg;
 }
 
-void SimPostgres::replicate() {
+void SimPostgres::replicate_all() { replicate(true); }
+
+void SimPostgres::replicate(bool all) {
   if (!standby() || upstream_.empty()) {
     streaming_ = false;
     return;
@@ -80,7 +82,7 @@ void SimPostgres::replicate() {
     return;
   }
   const auto& from = src->disk().wal;
-  size_t n = std::min(from.size(), me.wal.size() + 8);  // a little lag
+  size_t n = std::min(from.size(), me.wal.size() + (all ? from.size() : 8));  // a little lag
   me.wal.assign(from.begin(), from.begin() + static_cast<long>(n));
   me.timeline = src->disk().timeline;
   streaming_ = true;
@@ -93,7 +95,9 @@ pgctl::DataDirInfo SimPostgres::inspect() {
   d.kind = pgctl::DataDirInfo::Kind::cluster;
   d.system_id = k.system_id;
   d.timeline = k.timeline;
-  d.checkpoint_lsn = lsn();
+  // The checkpoint record starts before the end of the WAL (a standby that
+  // replayed it is past checkpoint_lsn, as the switchover expects).
+  d.checkpoint_lsn = lsn() - 50;
   d.was_standby = k.was_standby;
   d.clean_shutdown = !running_;
   d.major_version = 15;
@@ -136,8 +140,16 @@ void SimPostgres::start(pgctl::Role role, const pgctl::Upstream& upstream, pgctl
   });
 }
 
-void SimPostgres::stop(pgctl::StopMode, pgctl::Done cb) {
-  later(20, [this, cb] {
+void SimPostgres::stop(pgctl::StopMode mode, pgctl::Done cb) {
+  later(20, [this, mode, cb] {
+    if (running_ && !standby_ && mode == pgctl::StopMode::fast) {
+      // A clean shutdown writes a checkpoint record, and the walsenders
+      // send everything to the streaming standbys before the server exits.
+      disk().wal.push_back(0);
+      std::string self_host = w_.node(node_).cfg.self().host;
+      for (auto& [id, n] : w_.nodes())
+        if (n.proc && id != node_ && n.proc->pg.streaming() && n.proc->pg.upstream() == self_host) n.proc->pg.replicate_all();
+    }
     running_ = false;
     streaming_ = false;
     cb(Result::success());
@@ -371,8 +383,13 @@ void SimAgentWorld::wake(int64_t delay_ms) {
 void SimAgentWorld::publish_route(const proxy::Route& r) {
   SimProcess* p = w_.node(node_).proc.get();
   if (!p) return;
+  // --break-route: a proxy that never withdraws a route (keeps the last
+  // usable one for a lease past its validity), the mistake I3 guards against.
+  if (w_.breakage().route && !r.has_primary && p->route.has_primary) {
+    p->route.valid_until_ms = std::max(p->route.valid_until_ms, mono_ms() + w_.node(node_).cfg.ha_lease_ms);
+    return;
+  }
   p->route = r;
-  if (w_.breakage().route && r.valid_until_ms) p->route.valid_until_ms += w_.node(node_).cfg.ha_lease_ms;
 }
 
 std::optional<uint64_t> SimAgentWorld::read_marker() const { return w_.node(node_).disk.marker; }

@@ -60,8 +60,9 @@ class SimPostgres : public pgctl::Postgres {
   const std::vector<std::string>& sync_names() const { return sync_names_; }
   /// Killed (fencer, fault, node crash): gone at once, exit handler later.
   void kill(const char* why);
-  /// One replication step (called by the world on every tick).
-  void replicate();
+  /// One replication step (called by the world on every tick); `all`: no lag.
+  void replicate(bool all = false);
+  void replicate_all();
   uint64_t lsn() const;
 
   // pgctl::Postgres
