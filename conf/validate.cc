@@ -158,8 +158,8 @@ void check_freshness(const KeyLines& kl, ErrorSink& sink, const char* raft_key, 
                      int64_t times, int64_t lease, const std::string& why) {
   if (!kl.usable("raft", raft_key) || !kl.usable("ha", "lease")) return;
   if (times * raft_value * 2 <= lease) return;
-  std::string lhs = times == 1 ? std::string(raft_key)
-                               : std::to_string(times) + " * " + std::string(raft_key);
+  std::string lhs =
+      times == 1 ? std::string(raft_key) : std::to_string(times) + " * " + std::string(raft_key);
   lhs += " (" + format_duration(times * raft_value) + ")";
   std::string msg = lhs + " must be at most half of [ha] lease (" + format_duration(lease) +
                     "), the freshness window of a route: " + why;

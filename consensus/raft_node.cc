@@ -194,7 +194,8 @@ RaftNodeImpl::RaftNodeImpl(event_base* base, const RaftOptions& opts, StateMachi
   uint64_t from = applied_;
   drain();
   if (failed_)
-    throw std::runtime_error("raft: cannot replay the log in " + opts_.state_dir + ": " + fail_reason_);
+    throw std::runtime_error("raft: cannot replay the log in " + opts_.state_dir + ": " +
+                             fail_reason_);
   PW_INFO(kComp, "opened state_dir=%s term=%llu snapshot=%llu replayed=%llu last_index=%llu",
           opts_.state_dir.c_str(), static_cast<unsigned long long>(core_->term()),
           static_cast<unsigned long long>(snapshot_index_),

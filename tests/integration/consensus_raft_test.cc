@@ -10,7 +10,6 @@
 #include <set>
 
 #include "base/clock.h"
-
 #include "consensus/codec.h"
 #include "consensus/transport.h"
 #include "consensus_raft_support.h"
@@ -422,8 +421,9 @@ TEST_CASE("raft: a throwing StateMachine::apply is reported as an apply failure,
   REQUIRE(loop.wait_until([&] { return h.node->is_leader(); }));
 
   // A single-node leader is its own quorum: always in contact (I3).
-  std::pair<int64_t, int64_t> cn =
-      loop.run([&] { return std::pair<int64_t, int64_t>{h.node->leader_contact_ms(), pw::mono_ms()}; });
+  std::pair<int64_t, int64_t> cn = loop.run([&] {
+    return std::pair<int64_t, int64_t>{h.node->leader_contact_ms(), pw::mono_ms()};
+  });
   int64_t contact = cn.first, now = cn.second;
   CHECK(contact > 0);
   CHECK(contact <= now);

@@ -413,7 +413,9 @@ TEST_CASE("a paused leader (SIGSTOP) is replaced, and steps down when resumed") 
   CHECK(c.committed_index_of("while paused") != 0);
 }
 
-TEST_CASE("leader contact (I3): fresh while heard, stale once isolated, fresh again under the new leader") {
+TEST_CASE(
+    "leader contact (I3): fresh while heard, stale once isolated, fresh again under the new "
+    "leader") {
   ClusterOptions o = base_opts(3, 7);
   SimCluster c(o);
   uint64_t l = elect(c);

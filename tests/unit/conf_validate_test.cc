@@ -132,8 +132,8 @@ TEST_CASE("raft timing must fit the lease/2 freshness window (I3)", "[conf][vali
 
   // Three heartbeats (1800ms) do not fit in 1.5s; the election timeout
   // (1500ms, exactly lease/2) does.
-  LoadResult hb = fx.load(config(fx, "a", "a=10.0.0.1",
-                                 "[raft]\nelection_timeout = 1500ms\nheartbeat_interval = 600ms\n"));
+  LoadResult hb = fx.load(config(
+      fx, "a", "a=10.0.0.1", "[raft]\nelection_timeout = 1500ms\nheartbeat_interval = 600ms\n"));
   INFO(all_errors(hb));
   CHECK(find_error(hb, 14, "raft", "heartbeat_interval",
                    "3 * heartbeat_interval (1800ms) must be at most half of [ha] lease (3s)"));
