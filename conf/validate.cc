@@ -150,6 +150,25 @@ void check_order(const KeyLines& kl, ErrorSink& sink, const char* section, const
               " (" + format_duration(hi) + "): " + why);
 }
 
+// I3 freshness (docs/consensus.md, "Freshness and the lease"): a route
+// stays valid for lease/2 after the last contact with the raft leader.
+// Requires `times` × [raft] `raft_key` <= [ha] lease / 2; blames the raft key
+// when it is in the file, else the lease.
+void check_freshness(const KeyLines& kl, ErrorSink& sink, const char* raft_key, int64_t raft_value,
+                     int64_t times, int64_t lease, const std::string& why) {
+  if (!kl.usable("raft", raft_key) || !kl.usable("ha", "lease")) return;
+  if (times * raft_value * 2 <= lease) return;
+  std::string lhs =
+      times == 1 ? std::string(raft_key) : std::to_string(times) + " * " + std::string(raft_key);
+  lhs += " (" + format_duration(times * raft_value) + ")";
+  std::string msg = lhs + " must be at most half of [ha] lease (" + format_duration(lease) +
+                    "), the freshness window of a route: " + why;
+  if (kl.present("raft", raft_key) || !kl.present("ha", "lease"))
+    sink.at(kl, "raft", raft_key, msg);
+  else
+    sink.at(kl, "ha", "lease", msg);
+}
+
 void check_timing(const Config& c, const KeyLines& kl, ErrorSink& sink) {
   check_order(kl, sink, "raft", "tick", c.raft_tick_ms, "heartbeat_interval",
               c.raft_heartbeat_interval_ms, false, 1, "timers cannot be finer than the tick");
@@ -160,6 +179,10 @@ void check_timing(const Config& c, const KeyLines& kl, ErrorSink& sink) {
               "the primary would start demoting as soon as it renewed its lease");
   check_order(kl, sink, "ha", "loop_interval", c.ha_loop_interval_ms, "lease", c.ha_lease_ms, true,
               1, "member status would be stale before the lease could be judged");
+  check_freshness(kl, sink, "heartbeat_interval", c.raft_heartbeat_interval_ms, 3, c.ha_lease_ms,
+                  "a fresh view must survive two lost heartbeats");
+  check_freshness(kl, sink, "election_timeout", c.raft_election_timeout_ms, 1, c.ha_lease_ms,
+                  "a deposed leader must be replaced, and every node notice, within that window");
 }
 
 void check_tls(const Config& c, const KeyLines& kl, ErrorSink& sink) {

@@ -89,6 +89,7 @@ void Core::reset(uint64_t term) {
     vote_ = 0;
   }
   lead_ = 0;
+  leader_heard_tick_ = -1;  // whatever we heard was of another term or role
   election_elapsed_ = 0;
   heartbeat_elapsed_ = 0;
   randomized_timeout_ =
@@ -115,6 +116,7 @@ void Core::become_pre_candidate() {
   votes_.clear();
   prs_.clear();
   lead_ = 0;
+  leader_heard_tick_ = -1;
   lead_transferee_ = 0;
   election_elapsed_ = 0;
   randomized_timeout_ =
@@ -185,6 +187,7 @@ void Core::campaign(bool pre, bool transfer) {
 }
 
 void Core::tick() {
+  ++ticks_;
   tick_proposals();
   if (role_ == Role::leader) {
     tick_leader();
@@ -341,16 +344,19 @@ void Core::step_follower(const Message& m) {
     case MsgType::app:
       election_elapsed_ = 0;
       lead_ = m.from;
+      note_leader_contact();
       handle_append(m);
       break;
     case MsgType::heartbeat:
       election_elapsed_ = 0;
       lead_ = m.from;
+      note_leader_contact();
       handle_heartbeat(m);
       break;
     case MsgType::snap:
       election_elapsed_ = 0;
       lead_ = m.from;
+      note_leader_contact();
       handle_snapshot(m);
       break;
     case MsgType::timeout_now:
@@ -368,14 +374,17 @@ void Core::step_candidate(const Message& m) {
   switch (m.type) {
     case MsgType::app:
       become_follower(m.term, m.from);
+      note_leader_contact();
       handle_append(m);
       break;
     case MsgType::heartbeat:
       become_follower(m.term, m.from);
+      note_leader_contact();
       handle_heartbeat(m);
       break;
     case MsgType::snap:
       become_follower(m.term, m.from);
+      note_leader_contact();
       handle_snapshot(m);
       break;
     case MsgType::vote_resp:

@@ -176,6 +176,21 @@ class Core {
   const Progress* progress(uint64_t peer) const;
   /// Current randomized election timeout, in ticks (for tests and logs).
   int randomized_election_timeout() const { return randomized_timeout_; }
+  /// Logical time: the number of tick() calls since this Core was built.
+  int64_t ticks() const { return ticks_; }
+  /// I3 freshness: how many ticks ago the current leadership was last
+  /// confirmed, or -1 for none. A message received at any moment between
+  /// tick k and tick k+1 has age ticks() - k, so the true age in time lies
+  /// in [age, age + 1) tick intervals: callers converting to time must round
+  /// up (RaftNode::leader_contact_ms).
+  /// - follower: since the last app, heartbeat or snapshot of the current
+  ///   term (necessarily from its leader); nothing else counts, neither
+  ///   other peers' messages nor those of an earlier term.
+  /// - leader: the quorum-th smallest of the followers' answer ages, its own
+  ///   age being 0; -1 until a quorum answered in this term. A single-node
+  ///   cluster is always 0.
+  /// - pre-candidate, candidate: -1.
+  int64_t leader_contact_age_ticks() const;
 
  private:
   // state transitions (core.cc) — the only places role_ changes
@@ -186,6 +201,7 @@ class Core {
   void reset(uint64_t term);
   void campaign(bool pre, bool transfer);
   void set_role(Role r);
+  void note_leader_contact() { leader_heard_tick_ = ticks_; }
 
   // stepping (core.cc / core_leader.cc)
   void step_follower(const Message& m);
@@ -233,6 +249,8 @@ class Core {
   std::map<uint64_t, Progress> prs_;  // leader only: every peer except self
   std::map<uint64_t, bool> votes_;    // candidate/pre-candidate: peer -> granted
   int election_elapsed_ = 0;
+  int64_t ticks_ = 0;               // tick() calls so far
+  int64_t leader_heard_tick_ = -1;  // follower: ticks_ at the last message of the current leader
   int heartbeat_elapsed_ = 0;
   int randomized_timeout_ = 0;
   uint64_t lead_transferee_ = 0;

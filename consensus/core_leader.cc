@@ -2,6 +2,8 @@
 // per-follower flow control, commit by quorum (current-term entries only),
 // heartbeats, check-quorum and leadership transfer.
 #include <algorithm>
+#include <cstdint>
+#include <vector>
 
 #include "base/log.h"
 #include "consensus/core.h"
@@ -96,6 +98,22 @@ bool Core::maybe_commit() {
   return log_.maybe_commit(mci, term_);
 }
 
+int64_t Core::leader_contact_age_ticks() const {
+  if (role_ == Role::follower) return leader_heard_tick_ < 0 ? -1 : ticks_ - leader_heard_tick_;
+  if (role_ != Role::leader) return -1;
+  // Ages of the answers, self first (always current); never-answered
+  // followers sort last. The quorum-th youngest is how long ago a quorum,
+  // us included, last confirmed this term's leadership.
+  std::vector<int64_t> ages;
+  ages.reserve(prs_.size() + 1);
+  ages.push_back(0);
+  for (const auto& [id, pr] : prs_)
+    ages.push_back(pr.last_answer_tick < 0 ? INT64_MAX : ticks_ - pr.last_answer_tick);
+  std::sort(ages.begin(), ages.end());
+  int64_t age = ages[static_cast<size_t>(quorum() - 1)];
+  return age == INT64_MAX ? -1 : age;
+}
+
 bool Core::quorum_active() {
   int active = 1;  // self
   for (auto& [id, pr] : prs_) {
@@ -154,6 +172,7 @@ void Core::step_leader(const Message& m) {
   switch (m.type) {
     case MsgType::app_resp: {
       pr.recent_active = true;
+      pr.last_answer_tick = ticks_;  // a rejection, too, acknowledges this term's leader
       if (m.reject) {
         uint64_t next_probe = m.reject_hint;
         if (m.log_term > 0)
@@ -199,6 +218,7 @@ void Core::step_leader(const Message& m) {
     }
     case MsgType::heartbeat_resp:
       pr.recent_active = true;
+      pr.last_answer_tick = ticks_;
       pr.probe_sent = false;
       // The follower is reachable: make room if the window filled up with
       // apps that were probably lost.

@@ -26,6 +26,10 @@ struct Progress {
   int stall_ticks =
       0;  ///< ticks without progress while behind (replicate/snapshot): resync trigger
   std::deque<uint64_t> inflight;  ///< replicate: last index of each app still unacknowledged
+  /// Core::ticks() when the follower last answered (app_resp or
+  /// heartbeat_resp) in this term; -1 = not yet. Feeds the leader's
+  /// contact age (I3), unlike recent_active it is never cleared.
+  int64_t last_answer_tick = -1;
 
   void become_probe();
   void become_replicate();

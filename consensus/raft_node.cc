@@ -74,6 +74,7 @@ class RaftNodeImpl final : public RaftNode {
   uint64_t self_id() const override { return opts_.self_id; }
   int64_t last_heard_ms(uint64_t id) const override { return transport_->last_heard_ms(id); }
   PeerStats peer_stats(uint64_t id) const override { return transport_->stats(id); }
+  int64_t leader_contact_ms() const override;
 
  private:
   std::string on_frame(uint64_t from, std::string_view frame);
@@ -117,6 +118,17 @@ class RaftNodeImpl final : public RaftNode {
   bool started_ = false;
   bool stopped_ = false;
   bool failed_ = false;
+  std::string fail_reason_;  // why the node failed (for the replay error)
+  // Mono ms at which Core tick number k was taken, for k in the last
+  // kTickHistory ticks (index k % kTickHistory); tick 0 is start().
+  static constexpr int64_t kTickHistory = 1024;
+  std::vector<int64_t> tick_at_ms_ = std::vector<int64_t>(kTickHistory, 0);
+};
+
+/// Thrown by apply_committed when the StateMachine (application code)
+/// fails: reported as such, not as a storage failure.
+struct ApplyError : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 RaftNodeImpl::RaftNodeImpl(event_base* base, const RaftOptions& opts, StateMachine* sm)
@@ -181,7 +193,9 @@ RaftNodeImpl::RaftNodeImpl(event_base* base, const RaftOptions& opts, StateMachi
   // Ready; applying them now makes the state machine current before start().
   uint64_t from = applied_;
   drain();
-  if (failed_) throw std::runtime_error("raft: cannot replay the log in " + opts_.state_dir);
+  if (failed_)
+    throw std::runtime_error("raft: cannot replay the log in " + opts_.state_dir + ": " +
+                             fail_reason_);
   PW_INFO(kComp, "opened state_dir=%s term=%llu snapshot=%llu replayed=%llu last_index=%llu",
           opts_.state_dir.c_str(), static_cast<unsigned long long>(core_->term()),
           static_cast<unsigned long long>(snapshot_index_),
@@ -206,6 +220,7 @@ void RaftNodeImpl::start() {
   if (started_ || stopped_) return;
   transport_->start();
   started_ = true;
+  tick_at_ms_[static_cast<size_t>(core_->ticks() % kTickHistory)] = mono_ms();
   timeval tv{static_cast<time_t>(opts_.tick_ms / 1000),
              static_cast<suseconds_t>((opts_.tick_ms % 1000) * 1000)};
   event_add(tick_ev_, &tv);
@@ -327,7 +342,11 @@ void RaftNodeImpl::schedule_drain() {
 
 void RaftNodeImpl::tick_cb(int, short, void* arg) {
   auto* n = static_cast<RaftNodeImpl*>(arg);
+  // Read before the tick: anything the core hears from now on happened
+  // after this instant, whatever the timer's lateness.
+  int64_t now = mono_ms();
   n->core_->tick();
+  n->tick_at_ms_[static_cast<size_t>(n->core_->ticks() % kTickHistory)] = now;
   n->drain();
   if (n->pending_hs_ && !n->failed_ &&
       mono_ms() - n->hs_saved_ms_ >= n->opts_.commit_persist_interval_ms) {
@@ -337,6 +356,20 @@ void RaftNodeImpl::tick_cb(int, short, void* arg) {
       n->fail(e.what());
     }
   }
+}
+
+int64_t RaftNodeImpl::leader_contact_ms() const {
+  // The core says the contact came `age` ticks ago: after tick number
+  // ticks() - age was taken, and before the next one. The instant that tick
+  // was taken is thus the earliest the contact can have happened — the age
+  // rounded up to whole ticks — and, unlike now - age * tick_ms, it stays a
+  // lower bound when ticks came late (a stopped or overloaded process): a
+  // contact is never reported fresher than it is.
+  if (!started_ || stopped_) return 0;
+  int64_t age = core_->leader_contact_age_ticks();
+  if (age < 0 || age >= kTickHistory) return 0;  // none, or too old to matter
+  int64_t t = tick_at_ms_[static_cast<size_t>((core_->ticks() - age) % kTickHistory)];
+  return t > 0 ? t : 0;
 }
 
 void RaftNodeImpl::drain_cb(int, short, void* arg) {
@@ -367,7 +400,12 @@ void RaftNodeImpl::drain() {
       run_deferred();
     }
   } catch (const std::exception& e) {
+    // Storage (LogStore errors name the file and what to do), or an
+    // ApplyError: application code, already worded as such, so nobody goes
+    // looking for a disk problem.
     fail(e.what());
+  } catch (...) {
+    fail("raft drain failed: unknown exception");
   }
 }
 
@@ -431,7 +469,17 @@ void RaftNodeImpl::apply_committed(const std::vector<Entry>& entries) {
   for (const Entry& e : entries) {
     if (e.index <= applied_) continue;  // covered by a snapshot already restored
     // Leader no-ops and empty proposals carry nothing for the application.
-    if (e.type == EntryType::normal && !e.data.empty()) sm_->apply(e.index, e.data);
+    if (e.type == EntryType::normal && !e.data.empty()) {
+      try {
+        sm_->apply(e.index, e.data);
+      } catch (const std::exception& ex) {
+        throw ApplyError("state machine apply failed at index " + std::to_string(e.index) + ": " +
+                         ex.what());
+      } catch (...) {
+        throw ApplyError("state machine apply failed at index " + std::to_string(e.index) +
+                         ": unknown exception");
+      }
+    }
     applied_ = e.index;
   }
 }
@@ -483,6 +531,7 @@ void RaftNodeImpl::on_soft_state(const SoftState& s) {
 void RaftNodeImpl::fail(const std::string& why) {
   if (failed_) return;
   failed_ = true;
+  fail_reason_ = why;
   PW_ERROR(kComp, "node stopping: %s", why.c_str());
   stop();
   if (fatal_handler_) {

@@ -111,10 +111,13 @@ class RaftNode {
   /// Called after each change of role/leader/term (for logs and the agent),
   /// once the Ready that carried the change was persisted.
   virtual void set_leader_change_handler(std::function<void()> h) = 0;
-  /// Called once if the node cannot go on (its storage failed: a node that
-  /// cannot persist must not vote or acknowledge). The node has stopped when
-  /// it runs; the daemon should exit non-zero. Without a handler the
-  /// process aborts. (Not pure: test doubles need not implement it.)
+  /// Called once if the node cannot go on: its storage failed (a node that
+  /// cannot persist must not vote or acknowledge; `why` is the storage
+  /// error), or StateMachine::apply threw (`why` starts with "state machine
+  /// apply failed at index N: "; applying in order is impossible past it).
+  /// The node has stopped when it runs; the daemon should exit non-zero.
+  /// Without a handler the process aborts. (Not pure: test doubles need not
+  /// implement it.)
   virtual void set_fatal_handler(std::function<void(const std::string& why)> h) { (void)h; }
 
   virtual bool is_leader() const = 0;
@@ -130,7 +133,9 @@ class RaftNode {
   /// current term from that leader (keepalives and other peers' frames do
   /// not count); on the leader, the latest time by which a quorum
   /// (itself included) had answered it in this term. 0 = none (candidate,
-  /// no leader known, or a leader not yet answered by a quorum).
+  /// no leader known, a leader not yet answered by a quorum, or a contact
+  /// more than 1024 ticks old). Never later than the true instant: the
+  /// contact is dated at the tick that preceded it.
   virtual int64_t leader_contact_ms() const { return 0; }
   /// Transport counters for peer `id` (all zero for self or unknown ids).
   virtual PeerStats peer_stats(uint64_t id) const {

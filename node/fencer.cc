@@ -2,9 +2,9 @@
 //
 // Forking after threads exist (a restart from supervise()) is safe here
 // because the child runs only fencer_main and the few calls before it:
-// prctl, dup2, close_range/close, getppid, poll, read, kill, clock_gettime
-// and write — all async-signal-safe system calls, no allocation, no stdio,
-// no lock another thread might have held at fork time.
+// prctl, dup2, close_range (or getrlimit and close), getppid, poll, read,
+// kill, clock_gettime and write — plain system calls, no allocation, no
+// stdio, no lock another thread might have held at fork time.
 #include "node/fencer.h"
 
 #include <fcntl.h>
@@ -61,18 +61,19 @@ void child_close_fds(int read_fd) {
   }
   if (close_range(kChildFd + 1, ~0U, 0) != 0) {
     rlimit rl{};
-    int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 65536
-                  ? static_cast<int>(rl.rlim_cur)
-                  : 65536;
+    int max =
+        getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 65536
+            ? static_cast<int>(rl.rlim_cur)
+            : 65536;
     for (int fd = kChildFd + 1; fd < max; ++fd) close(fd);
   }
-  // dup2 clears close-on-exec; keep the child's fd usable either way.
 }
 
 std::string describe_status(int st) {
   if (WIFSIGNALED(st)) {
     const char* name = sigabbrev_np(WTERMSIG(st));
-    return std::string("killed by signal ") + std::to_string(WTERMSIG(st)) + (name ? std::string(" (SIG") + name + ")" : "");
+    return std::string("killed by signal ") + std::to_string(WTERMSIG(st)) +
+           (name ? std::string(" (SIG") + name + ")" : "");
   }
   if (WIFEXITED(st)) return "exited with status " + std::to_string(WEXITSTATUS(st));
   return "ended (status " + std::to_string(st) + ")";
@@ -119,7 +120,9 @@ Fencer::Fencer() {
   if (!spawn(&why)) throw std::runtime_error("fencer: " + why);
 }
 
-Fencer::~Fencer() { discard_child(); }
+Fencer::~Fencer() {
+  discard_child();
+}
 
 bool Fencer::spawn(std::string* why) {
   int fds[2];
@@ -183,7 +186,8 @@ bool Fencer::send_last() {
     return true;
   }
   sent_ = false;
-  restart_why_ = n < 0 ? std::string("order not delivered: ") + strerror(errno) : "order not delivered: short write";
+  restart_why_ = n < 0 ? std::string("order not delivered: ") + strerror(errno)
+                       : "order not delivered: short write";
   return false;
 }
 
@@ -223,8 +227,8 @@ FencerHealth Fencer::supervise() {
   std::string why;
   if (!spawn(&why)) {
     if (health_.alive) {  // log the loss once, not every loop turn
-      PW_ERROR("fencer", "%s; restart failed: %s (no fencing while the agent is frozen)", died.c_str(),
-               why.c_str());
+      PW_ERROR("fencer", "%s; restart failed: %s (no fencing while the agent is frozen)",
+               died.c_str(), why.c_str());
       health_.last_failure = died + "; restart failed: " + why;
     }
     health_.alive = false;

@@ -57,12 +57,12 @@ class Fencer : public FencerPort {
   /// Kills (if still running) and reaps the current child, closes the pipe.
   void discard_child();
 
-  int fd_ = -1;      // write end of the pipe (non-blocking, close-on-exec)
+  int fd_ = -1;  // write end of the pipe (non-blocking, close-on-exec)
   pid_t child_ = -1;
   pid_t last_pm_ = 0;
   int64_t last_deadline_ = 0;
-  bool sent_ = false;         // the last order reached the current pipe
-  std::string restart_why_;   // non-empty: a write failed, restart at next supervise()
+  bool sent_ = false;        // the last order reached the current pipe
+  std::string restart_why_;  // non-empty: a write failed, restart at next supervise()
   FencerHealth health_;
 };
 

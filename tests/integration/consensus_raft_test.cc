@@ -6,8 +6,10 @@
 // and log compaction on the way), and refuse a node of another cluster.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <mutex>
 #include <set>
 
+#include "base/clock.h"
 #include "consensus/codec.h"
 #include "consensus/transport.h"
 #include "consensus_raft_support.h"
@@ -368,4 +370,81 @@ TEST_CASE("raft: app messages, leader change handler, transfer, dropped proposal
     impostor.reset();
     return 0;
   });
+}
+
+namespace {
+
+// Applies like DigestStateMachine but throws on the entry "poison".
+struct PoisonStateMachine : pw::test::DigestStateMachine {
+  void apply(uint64_t index, const std::string& data) override {
+    if (data == "poison") throw std::runtime_error("cannot decode entry");
+    DigestStateMachine::apply(index, data);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("raft: a throwing StateMachine::apply is reported as an apply failure, not storage",
+          "[raft]") {
+  TempDir dir("pw-raft");
+  LogCapture log(dir / "log");
+  pw::test::LoopThread loop;
+  PoisonStateMachine sm;
+  struct Holder {  // the node dies on its loop, before the state machine
+    pw::test::LoopThread& loop;
+    std::unique_ptr<RaftNode> node;
+    ~Holder() {
+      loop.run([&] {
+        node.reset();
+        return 0;
+      });
+    }
+  } h{loop, nullptr};
+  RaftOptions o;
+  o.cluster_name = "raft-apply";
+  o.self_id = 1;
+  o.peers = {{1, "n91", "127.0.3.91", 5010}};
+  o.state_dir = dir / "n91";
+  o.tick_ms = 10;
+  o.election_ticks = 5;
+  std::mutex mu;
+  std::vector<std::string> fatal;
+  loop.run([&] {
+    h.node = RaftNode::open(loop.base(), o, &sm);
+    h.node->set_fatal_handler([&](const std::string& why) {
+      std::lock_guard<std::mutex> lk(mu);
+      fatal.push_back(why);
+    });
+    h.node->start();
+    return 0;
+  });
+  REQUIRE(loop.wait_until([&] { return h.node->is_leader(); }));
+
+  // A single-node leader is its own quorum: always in contact (I3).
+  std::pair<int64_t, int64_t> cn = loop.run([&] {
+    return std::pair<int64_t, int64_t>{h.node->leader_contact_ms(), pw::mono_ms()};
+  });
+  int64_t contact = cn.first, now = cn.second;
+  CHECK(contact > 0);
+  CHECK(contact <= now);
+  CHECK(now - contact < 5000);
+
+  Tally t;
+  loop.run([&] {
+    h.node->propose("fine", t.callback());
+    h.node->propose("poison", t.callback());
+    return 0;
+  });
+  REQUIRE(pw::test::wait_for([&] {
+    std::lock_guard<std::mutex> lk(mu);
+    return !fatal.empty();
+  }));
+  std::lock_guard<std::mutex> lk(mu);
+  REQUIRE(fatal.size() == 1);
+  INFO(fatal[0]);
+  CHECK(fatal[0].find("state machine apply failed at index ") == 0);
+  CHECK(fatal[0].find("cannot decode entry") != std::string::npos);
+  CHECK(fatal[0].find("storage") == std::string::npos);
+  CHECK(log.count_lines({"ERROR", "node stopping: state machine apply failed at index"}) == 1);
+  CHECK(sm.count == 1);  // "fine" was applied, nothing after the failure
 }

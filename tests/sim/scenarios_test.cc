@@ -412,3 +412,46 @@ TEST_CASE("a paused leader (SIGSTOP) is replaced, and steps down when resumed") 
   REQUIRE(c.run_until([&] { return c.converged(); }, 5 * kElection));
   CHECK(c.committed_index_of("while paused") != 0);
 }
+
+TEST_CASE(
+    "leader contact (I3): fresh while heard, stale once isolated, fresh again under the new "
+    "leader") {
+  ClusterOptions o = base_opts(3, 7);
+  SimCluster c(o);
+  uint64_t l = elect(c);
+  c.run_for(3 * kTick);
+  for (uint64_t n = 1; n <= 3; ++n) {
+    INFO("node " << n << "\n" << c.describe());
+    int64_t age = c.core(n)->leader_contact_age_ticks();
+    CHECK(age >= 0);
+    CHECK(age <= 2);  // heartbeats every tick, delays under a tick
+  }
+  c.isolate(l);
+  c.run_for(5 * kTick);
+  // Nobody hears the leader, and the leader hears no quorum: ages grow.
+  for (uint64_t n = 1; n <= 3; ++n) {
+    INFO("node " << n << "\n" << c.describe());
+    int64_t age = c.core(n)->leader_contact_age_ticks();
+    CHECK((age == -1 || age >= 4));
+  }
+  REQUIRE(c.run_until([&] { return c.leader() != 0 && c.leader() != l; }, 20 * kElection));
+  uint64_t nl = c.leader();
+  c.run_for(3 * kTick);
+  INFO(c.describe());
+  CHECK(c.core(nl)->leader_contact_age_ticks() <= 2);
+  CHECK(c.core(nl)->leader_contact_age_ticks() >= 0);
+  uint64_t other = 6 - l - nl;
+  CHECK(c.core(other)->leader() == nl);
+  CHECK(c.core(other)->leader_contact_age_ticks() <= 2);
+  // The deposed leader, still cut off, never counts as fresh: it stepped
+  // down (no contact) or its quorum's answers are an election timeout old.
+  int64_t old_age = c.core(l)->leader_contact_age_ticks();
+  if (c.core(l)->role() == pw::consensus::Role::leader)
+    CHECK(old_age >= kElection / kTick - 2);
+  else
+    CHECK(old_age == -1);
+  c.heal_network();
+  REQUIRE(c.run_until([&] { return c.core(l)->leader() == nl; }, 10 * kElection));
+  c.run_for(2 * kTick);
+  CHECK(c.core(l)->leader_contact_age_ticks() <= 2);
+}

@@ -123,6 +123,53 @@ TEST_CASE("timing relations", "[conf][validate]") {
   CHECK(find_error(m, 13, "ha", "fence_margin", "must be less than lease (3s)"));
 }
 
+TEST_CASE("raft timing must fit the lease/2 freshness window (I3)", "[conf][validate]") {
+  ConfFixture fx;
+  // The defaults (heartbeat 100ms, election 1s, lease 3s) fit.
+  LoadResult d = fx.load(config(fx, "a", "a=10.0.0.1"));
+  INFO(all_errors(d));
+  CHECK(d.ok());
+
+  // Three heartbeats (1800ms) do not fit in 1.5s; the election timeout
+  // (1500ms, exactly lease/2) does.
+  LoadResult hb = fx.load(config(
+      fx, "a", "a=10.0.0.1", "[raft]\nelection_timeout = 1500ms\nheartbeat_interval = 600ms\n"));
+  INFO(all_errors(hb));
+  CHECK(find_error(hb, 14, "raft", "heartbeat_interval",
+                   "3 * heartbeat_interval (1800ms) must be at most half of [ha] lease (3s)"));
+  CHECK(find_error(hb, 14, "raft", "heartbeat_interval", "survive two lost heartbeats"));
+  CHECK(hb.errors.size() == 1);
+
+  LoadResult el = fx.load(config(fx, "a", "a=10.0.0.1", "[raft]\nelection_timeout = 2s\n"));
+  INFO(all_errors(el));
+  CHECK(find_error(el, 13, "raft", "election_timeout",
+                   "election_timeout (2s) must be at most half of [ha] lease (3s)"));
+  CHECK(el.errors.size() == 1);
+
+  // Only the lease is in the file: it is the key blamed.
+  LoadResult le = fx.load(config(fx, "a", "a=10.0.0.1", "[ha]\nlease = 1500ms\n"));
+  INFO(all_errors(le));
+  CHECK(find_error(le, 13, "ha", "lease",
+                   "election_timeout (1s) must be at most half of [ha] lease (1500ms)"));
+  CHECK(le.errors.size() == 1);
+
+  // Three heartbeats exactly lease/2 is allowed; the election timeout is not.
+  LoadResult both = fx.load(config(fx, "a", "a=10.0.0.1",
+                                   "[raft]\nelection_timeout = 4s\nheartbeat_interval = 1s\n"
+                                   "[ha]\nlease = 6s\n"));
+  INFO(all_errors(both));
+  CHECK(find_error(both, 13, "raft", "election_timeout", "at most half of [ha] lease (6s)"));
+  CHECK_FALSE(find_error(both, -1, "raft", "heartbeat_interval"));
+  CHECK(both.errors.size() == 1);
+
+  // Both at the boundary: valid.
+  LoadResult edge = fx.load(config(fx, "a", "a=10.0.0.1",
+                                   "[raft]\nelection_timeout = 1500ms\nheartbeat_interval = 500ms\n"
+                                   "[ha]\nlease = 3s\n"));
+  INFO(all_errors(edge));
+  CHECK(edge.ok());
+}
+
 TEST_CASE("[tls] is all or nothing; the API's HTTPS needs it", "[conf][validate]") {
   ConfFixture fx;
   std::string ca = fx.write("ca.pem", "ca\n");

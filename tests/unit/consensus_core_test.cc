@@ -218,3 +218,138 @@ TEST_CASE("core: misaddressed and malformed messages are ignored") {
   CHECK(c.term() == 0);
   CHECK_FALSE(c.has_ready());
 }
+
+namespace {
+
+Message msg(MsgType type, uint64_t from, uint64_t to, uint64_t term) {
+  Message m;
+  m.type = type;
+  m.from = from;
+  m.to = to;
+  m.term = term;
+  return m;
+}
+
+// Makes node 1 of a 3-node cluster leader with node 2's votes.
+void elect_node1(Core& c) {
+  for (int i = 0; i < 4 * c.options().election_ticks && c.role() == Role::follower; ++i) c.tick();
+  REQUIRE(c.role() == Role::pre_candidate);
+  drain(c);
+  Message pv = msg(MsgType::pre_vote_resp, 2, 1, c.term() + 1);
+  c.step(pv);
+  REQUIRE(c.role() == Role::candidate);
+  drain(c);
+  c.step(msg(MsgType::vote_resp, 2, 1, c.term()));
+  REQUIRE(c.role() == Role::leader);
+  drain(c);
+}
+
+}  // namespace
+
+TEST_CASE("core: follower contact age resets only on its leader's messages of the current term") {
+  Core c(opts(2));
+  CHECK(c.leader_contact_age_ticks() == -1);  // no leader yet
+  c.step(msg(MsgType::heartbeat, 1, 2, 2));   // leader 1 of term 2
+  drain(c);
+  REQUIRE(c.leader() == 1);
+  CHECK(c.leader_contact_age_ticks() == 0);
+  for (int i = 0; i < 3; ++i) c.tick();
+  CHECK(c.leader_contact_age_ticks() == 3);
+
+  // Another peer's message of the current term (a vote request, refused)...
+  c.step(msg(MsgType::vote, 3, 2, 2));
+  drain(c);
+  CHECK(c.leader_contact_age_ticks() == 3);
+  // ...and a heartbeat of a deposed leader of an older term do not count.
+  c.step(msg(MsgType::heartbeat, 3, 2, 1));
+  Ready rd = drain(c);
+  REQUIRE(rd.messages.size() == 1);  // it is told our term
+  CHECK(c.leader_contact_age_ticks() == 3);
+  CHECK(c.leader() == 1);
+
+  // The leader's heartbeat does; so do its appends.
+  c.tick();
+  CHECK(c.leader_contact_age_ticks() == 4);
+  c.step(msg(MsgType::heartbeat, 1, 2, 2));
+  drain(c);
+  CHECK(c.leader_contact_age_ticks() == 0);
+  c.tick();
+  c.tick();
+  Message app = msg(MsgType::app, 1, 2, 2);
+  c.step(app);
+  drain(c);
+  CHECK(c.leader_contact_age_ticks() == 0);
+
+  // A new term: contact with the old leader is no proof for it. Any
+  // message of term 3 makes us a follower of term 3 without a known leader
+  // (here a stray answer from node 3): no contact until the new leader speaks.
+  c.tick();
+  CHECK(c.leader_contact_age_ticks() == 1);
+  c.step(msg(MsgType::app_resp, 3, 2, 3));
+  drain(c);
+  CHECK(c.term() == 3);
+  CHECK(c.leader() == 0);
+  CHECK(c.leader_contact_age_ticks() == -1);
+  c.step(msg(MsgType::heartbeat, 3, 2, 3));
+  drain(c);
+  CHECK(c.leader() == 3);
+  CHECK(c.leader_contact_age_ticks() == 0);
+}
+
+TEST_CASE("core: follower that campaigns has no leader contact") {
+  Core c(opts(2));
+  c.step(msg(MsgType::heartbeat, 1, 2, 1));
+  drain(c);
+  CHECK(c.leader_contact_age_ticks() == 0);
+  for (int i = 0; i < 4 * c.options().election_ticks && c.role() == Role::follower; ++i) c.tick();
+  REQUIRE(c.role() == Role::pre_candidate);
+  CHECK(c.leader_contact_age_ticks() == -1);
+}
+
+TEST_CASE("core: leader contact age is the quorum's, itself counted as age 0") {
+  Core c(opts(1));
+  elect_node1(c);
+  // Elected, but no follower has answered the leader of this term yet.
+  CHECK(c.leader_contact_age_ticks() == -1);
+  c.step(msg(MsgType::heartbeat_resp, 2, 1, c.term()));
+  drain(c);
+  CHECK(c.leader_contact_age_ticks() == 0);
+
+  // One of two followers answering every tick keeps a 3-node quorum fresh.
+  for (int i = 0; i < 3; ++i) {
+    c.tick();
+    drain(c);
+    c.step(msg(MsgType::heartbeat_resp, 2, 1, c.term()));
+    drain(c);
+    CHECK(c.leader_contact_age_ticks() == 0);
+  }
+  // When it falls silent too, the age grows tick by tick (node 3 never answered).
+  for (int i = 1; i <= 5; ++i) {
+    c.tick();
+    drain(c);
+    REQUIRE(c.role() == Role::leader);
+    CHECK(c.leader_contact_age_ticks() == i);
+  }
+  // Node 3 answers (a rejected append counts: it acknowledges this term).
+  Message r = msg(MsgType::app_resp, 3, 1, c.term());
+  r.reject = true;
+  c.step(r);
+  drain(c);
+  CHECK(c.leader_contact_age_ticks() == 0);
+  // The second-youngest answer decides: 3 at age 2, 2 at age 7.
+  c.tick();
+  c.tick();
+  CHECK(c.leader_contact_age_ticks() == 2);
+}
+
+TEST_CASE("core: a single-node leader is always in contact") {
+  CoreOptions o = opts(1, 1);
+  Core c(o);
+  for (int i = 0; i < 2 * o.election_ticks && c.role() != Role::leader; ++i) c.tick();
+  REQUIRE(c.role() == Role::leader);
+  for (int i = 0; i < 50; ++i) {
+    c.tick();
+    drain(c);
+    CHECK(c.leader_contact_age_ticks() == 0);
+  }
+}

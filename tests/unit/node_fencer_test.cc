@@ -75,7 +75,8 @@ struct Dummy {
 // reaping is supervise()'s job.
 bool terminated(pid_t pid) {
   siginfo_t si{};
-  return waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
+  return waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         si.si_pid == pid;
 }
 
 // Kills the fencer child and waits until it is a zombie.
