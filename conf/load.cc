@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "base/log.h"
+#include "base/pg_syntax.h"
 #include "conf/config.h"
 #include "conf/ini_file.h"
 #include "conf/schema.h"
@@ -52,6 +53,13 @@ void check_parameter(const IniEntry& e, ErrorSink& sink, Config& c) {
   }
   if (const char* instead = managed_parameter(e.key)) {
     sink.add(e.line, e.section, e.key, std::string("is set by pgwarden; ") + instead);
+    return;
+  }
+  // Bare or quoted the PostgreSQL way ('...' with '' or \' inside): both are
+  // written as PostgreSQL reads them; a broken quote fails here, not at the
+  // server's first start.
+  if (pgsyntax::ConfValue v = pgsyntax::conf_value(e.value); !v.ok()) {
+    sink.add(e.line, e.section, e.key, "bad value: " + v.error);
     return;
   }
   c.pg_parameters[e.key] = e.value;

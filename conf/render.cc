@@ -45,7 +45,8 @@ std::string reference_markdown() {
   for (const std::string& section : section_names()) {
     if (section == kParametersSection) {
       out += "| `[" + section +
-             "]` *any* | | Passed to postgresql.conf as written (e.g. `shared_buffers = 1GB`); "
+             "]` *any* | | Passed to postgresql.conf bare or quoted as there (`shared_buffers = "
+             "1GB`, `ssl_cert_file = '/etc/ssl/x.crt'`; a broken quote is a config error); "
              "parameters pgwarden sets itself (port, listen_addresses, primary_conninfo, "
              "synchronous_standby_names, ...) are refused |\n";
       continue;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "base/log.h"
+#include "base/pg_syntax.h"
 #include "pgctl/fs.h"
 
 namespace pw::pgctl {
@@ -94,18 +95,7 @@ bool is_owned_parameter(const std::string& name) {
 }
 
 std::string conf_quote(const std::string& v) {
-  std::string out = "'";
-  for (char ch : v) {
-    if (ch == '\'')
-      out += "''";
-    else if (ch == '\\')
-      out += "\\\\";
-    else if (ch == '\n' || ch == '\r')
-      out += ' ';  // a value never spans lines
-    else
-      out += ch;
-  }
-  return out + "'";
+  return pgsyntax::quote_conf_value(v);
 }
 
 std::string conninfo_quote(const std::string& v) {
@@ -187,7 +177,13 @@ std::string render_managed_conf(const ManagedConf& c, std::vector<std::string>* 
                             ": pgwarden sets it itself (see docs/postgres.md)");
       continue;
     }
-    o << k << " = " << conf_quote(v) << "\n";
+    pgsyntax::ConfValue cv = pgsyntax::conf_value(v);
+    if (!cv.ok()) {
+      // load_config() refuses these; a caller that bypassed it gets a warning.
+      if (warnings) warnings->push_back("ignored parameter " + k + ": " + cv.error);
+      continue;
+    }
+    o << k << " = " << cv.text << "\n";
   }
   return o.str();
 }

@@ -32,7 +32,9 @@ struct ManagedConf {
   std::string socket_dir;
   size_t member_count = 0;  // sizes max_wal_senders / max_replication_slots
   uint32_t major = 0;       // server major version (setting names differ), 0 = latest
-  std::map<std::string, std::string> parameters;  // pass-through [postgresql.parameters]
+  /// Pass-through [postgresql.parameters], each value bare or already quoted
+  /// the PostgreSQL way (base/pg_syntax.h conf_value).
+  std::map<std::string, std::string> parameters;
   std::string synchronous_standby_names;
   // Standby side (empty upstream_host: no streaming, e.g. a standby with no primary yet).
   bool standby = false;

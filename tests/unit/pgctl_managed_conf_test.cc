@@ -90,6 +90,26 @@ TEST_CASE("pass-through parameters: ours win for owned keys, theirs for the rest
   CHECK_FALSE(is_owned_parameter("work_mem"));
 }
 
+TEST_CASE("parameters in PostgreSQL's quoted form are written once quoted, not twice") {
+  ManagedConf c = sample();
+  c.parameters = {{"ssl_cert_file", "'/etc/ssl/x.crt'"},
+                  {"ssl_key_file", "/etc/ssl/x.key"},
+                  {"log_line_prefix", "'%m [%p] it''s '"},
+                  {"search_path", "'\"$user\", public'  # comment"},
+                  {"broken", "'unterminated"}};
+  std::vector<std::string> warnings;
+  std::string out = render_managed_conf(c, &warnings);
+  CHECK_THAT(out, Catch::Contains("ssl_cert_file = '/etc/ssl/x.crt'\n"));
+  CHECK_THAT(out, Catch::Contains("ssl_key_file = '/etc/ssl/x.key'\n"));
+  CHECK_THAT(out, Catch::Contains("log_line_prefix = '%m [%p] it''s '\n"));
+  CHECK_THAT(out, Catch::Contains("search_path = '\"$user\", public'\n"));
+  CHECK_THAT(out, !Catch::Contains("''/etc"));
+  // load_config() refuses it; written anyway it would stop PostgreSQL.
+  CHECK_THAT(out, !Catch::Contains("broken"));
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], Catch::Contains("no closing quote"));
+}
+
 TEST_CASE("the pg_hba block and its splicing") {
   ManagedConf c = sample();
   std::string block = render_hba_block(c);
