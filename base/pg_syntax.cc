@@ -93,19 +93,18 @@ std::string cidr_problem(const std::string& a) {
   int fam = ip_family(ip);
   if (!fam) return "'" + a + "' is not an address: '" + ip + "' is not an IPv4 or IPv6 address";
   int max = fam == AF_INET ? 32 : 128;
-  bool digits = !len.empty() && len.size() <= 3 &&
-                std::all_of(len.begin(), len.end(),
-                            [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  bool digits = !len.empty() && len.size() <= 3 && std::all_of(len.begin(), len.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c));
+  });
   if (!digits || std::stoi(len) > max)
     return "'" + a + "': the prefix length must be 0.." + std::to_string(max);
   return "";
 }
 
-const char* const kTypes[] = {"local",      "host",         "hostssl",
-                              "hostnossl",  "hostgssenc",   "hostnogssenc"};
-const char* const kMethods[] = {"trust", "reject", "scram-sha-256", "md5",  "password",
-                                "gss",   "ident",  "peer",          "ldap", "radius",
-                                "cert",  "pam"};
+const char* const kTypes[] = {"local",     "host",       "hostssl",
+                              "hostnossl", "hostgssenc", "hostnogssenc"};
+const char* const kMethods[] = {"trust", "reject", "scram-sha-256", "md5",    "password", "gss",
+                                "ident", "peer",   "ldap",          "radius", "cert",     "pam"};
 
 }  // namespace
 
@@ -146,10 +145,9 @@ ConfValue conf_value(std::string_view raw) {
     }
   }
   if (!closed)
-    return {"",
-            "the quoted value " + std::string(v) +
-                " has no closing quote; inside quotes write a quote as '' and a backslash as "
-                "\\\\"};
+    return {"", "the quoted value " + std::string(v) +
+                    " has no closing quote; inside quotes write a quote as '' and a backslash as "
+                    "\\\\"};
   std::string_view rest = trim(v.substr(i + 1));
   if (!rest.empty() && rest[0] != '#')
     return {"", "unexpected text after the closing quote: '" + std::string(rest) +
@@ -195,8 +193,9 @@ std::string hba_line_problem(std::string_view line) {
       m = 5;
     } else if (addr != "all" && addr != "samehost" && addr != "samenet" &&
                !valid_hostname(addr[0] == '.' ? addr.substr(1) : addr)) {
-      return "'" + addr + "' is not an address (CIDR like 10.0.0.0/16, a host name, all, samehost "
-                          "or samenet)";
+      return "'" + addr +
+             "' is not an address (CIDR like 10.0.0.0/16, a host name, all, samehost "
+             "or samenet)";
     }
   }
   const std::string& method = f[m].text;

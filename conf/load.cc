@@ -92,6 +92,12 @@ const Member& Config::self() const {
   std::abort();
 }
 
+std::vector<std::string> Config::hba_rules() const {
+  std::vector<std::string> out = pg_hba_extra;
+  out.insert(out.end(), pg_hba_file_rules.begin(), pg_hba_file_rules.end());
+  return out;
+}
+
 LoadResult load_config(const std::string& path) {
   LoadResult r;
   r.config.source_file = path;
@@ -126,12 +132,13 @@ LoadResult load_config(const std::string& path) {
     }
     if (!is_known_section(e.section)) continue;  // reported once, at the header
     const std::string id = dotted(e.section, e.key);
-    if (auto it = kl.key_line.find(id); it != kl.key_line.end()) {
+    if (auto it = kl.key_line.find(id);
+        it != kl.key_line.end() && !repeatable_key(e.section, e.key)) {
       sink.add(e.line, e.section, e.key,
                "set twice; first set at line " + std::to_string(it->second) + " (remove one)");
       continue;
     }
-    kl.key_line.emplace(id, e.line);
+    kl.key_line.emplace(id, e.line);  // the first line, for a repeated key
     if (e.section == kParametersSection) {
       check_parameter(e, sink, r.config);
       continue;
@@ -159,6 +166,7 @@ LoadResult load_config(const std::string& path) {
 
   validate_cluster(r.config, kl, sink);
   validate_files(r.config, kl, sink);
+  load_hba_file(r.config, kl, sink);
 
   // File order; errors without a line (a missing key or file) go last.
   std::stable_sort(r.errors.begin(), r.errors.end(),

@@ -236,6 +236,56 @@ bool splice_hba(const std::string& existing, const std::string& block, std::stri
   return true;
 }
 
+std::string render_hba_extra_block(const ManagedConf& c, std::vector<std::string>* warnings) {
+  if (c.hba_extra.empty()) return "";
+  std::string o = std::string(kHbaExtraBegin) +
+                  ": [postgresql] hba_extra and hba_file, rewritten at every start\n";
+  for (const auto& rule : c.hba_extra) {
+    if (rule.find_first_of("\r\n") != std::string::npos) {
+      if (warnings) warnings->push_back("ignored hba_extra rule spanning several lines");
+      continue;
+    }
+    o += rule + "\n";
+  }
+  return o + kHbaExtraEnd + "\n";
+}
+
+bool splice_hba_extra(const std::string& existing, const std::string& block, std::string* out,
+                      std::string* error) {
+  std::vector<std::string> lines = split_lines(existing);
+  std::vector<std::string> kept;
+  bool inside = false;
+  for (const auto& l : lines) {
+    if (!inside && l.rfind(kHbaExtraBegin, 0) == 0) {
+      inside = true;
+    } else if (inside && l.rfind(kHbaExtraEnd, 0) == 0) {
+      inside = false;
+    } else if (!inside) {
+      kept.push_back(l);
+    }
+  }
+  if (inside) {
+    *error = std::string("pg_hba.conf has '") + kHbaExtraBegin + "' without '" + kHbaExtraEnd +
+             "': fix the file by hand (pgwarden will not guess where its block ends)";
+    return false;
+  }
+  std::string result;
+  bool placed = block.empty();
+  for (const auto& l : kept) {
+    result += l + "\n";
+    if (!placed && l.rfind(kHbaEnd, 0) == 0) {
+      result += block;
+      placed = true;
+    }
+  }
+  if (!placed) {
+    *error = std::string("pg_hba.conf has no '") + kHbaEnd + "' line to put hba_extra after";
+    return false;
+  }
+  *out = result;
+  return true;
+}
+
 std::string ensure_include(const std::string& text, bool* changed) {
   for (const auto& l : split_lines(text)) {
     std::string s = ltrim(l);
@@ -293,10 +343,13 @@ bool write_managed_files(const std::string& dir, const ManagedConf& c, bool serv
   std::string hba, spliced;
   std::string hba_path = dir + "/pg_hba.conf";
   if (!read_file(hba_path, &hba, &err)) hba.clear();
-  if (!splice_hba(hba, render_hba_block(c), &spliced, error)) {
+  std::vector<std::string> hba_warnings;
+  if (!splice_hba(hba, render_hba_block(c), &spliced, error) ||
+      !splice_hba_extra(spliced, render_hba_extra_block(c, &hba_warnings), &spliced, error)) {
     *error = hba_path + ": " + *error;
     return false;
   }
+  for (const auto& w : hba_warnings) PW_WARN("pgctl", "config %s", w.c_str());
   if (spliced != hba && !write_file_atomic(hba_path, spliced, 0600, error)) return false;
 
   if (server_stopped) {

@@ -145,6 +145,46 @@ TEST_CASE("the pg_hba block and its splicing") {
   CHECK_THAT(err, Catch::Contains("without"));
 }
 
+TEST_CASE("hba_extra rules: their own block, right below pgwarden's, above the operator's") {
+  ManagedConf c = sample();
+  c.hba_extra = {"host all app 10.0.0.0/16 scram-sha-256", "local all all peer",
+                 "host all x 1.2.3.4/32 trust\nhost all all 0.0.0.0/0 trust"};
+  std::vector<std::string> warnings;
+  std::string extra = render_hba_extra_block(c, &warnings);
+  CHECK(extra == std::string(kHbaExtraBegin) +
+                     ": [postgresql] hba_extra and hba_file, rewritten at every start\n"
+                     "host all app 10.0.0.0/16 scram-sha-256\n"
+                     "local all all peer\n" +
+                     kHbaExtraEnd + "\n");
+  CHECK(warnings.size() == 1);  // a rule with a line break would be two rules
+
+  const std::string initdb = "# initdb's\nhost all all 127.0.0.1/32 scram-sha-256\n";
+  std::string managed, out, err;
+  REQUIRE(splice_hba(initdb, render_hba_block(c), &managed, &err));
+  REQUIRE(splice_hba_extra(managed, extra, &out, &err));
+  // Order: pgwarden's block (first match), the extra rules, then initdb's
+  // lines, which would otherwise shadow an extra rule for 127.0.0.1.
+  CHECK(out == render_hba_block(c) + extra + initdb);
+  std::string again;
+  REQUIRE(splice_hba_extra(out, extra, &again, &err));
+  CHECK(again == out);  // idempotent
+
+  // Rules changed in the INI replace the old block; none left removes it.
+  ManagedConf c2 = sample();
+  c2.hba_extra = {"hostssl all all 10.9.0.0/16 scram-sha-256"};
+  std::string changed;
+  REQUIRE(splice_hba_extra(out, render_hba_extra_block(c2, nullptr), &changed, &err));
+  CHECK(changed == render_hba_block(c) + render_hba_extra_block(c2, nullptr) + initdb);
+  CHECK_THAT(changed, !Catch::Contains("10.0.0.0/16"));
+  std::string removed;
+  REQUIRE(splice_hba_extra(out, render_hba_extra_block(sample(), nullptr), &removed, &err));
+  CHECK(removed == render_hba_block(c) + initdb);
+
+  CHECK_FALSE(splice_hba_extra(managed + kHbaExtraBegin + "\nhost all all 1.2.3.4/32 trust\n",
+                               extra, &out, &err));
+  CHECK_THAT(err, Catch::Contains("without"));
+}
+
 TEST_CASE("the include line is added once, last") {
   bool changed = false;
   std::string conf = "shared_buffers = 128MB\n# include 'pgwarden.conf' (a comment)";
