@@ -51,6 +51,13 @@ struct Config {
   std::string pg_replication_password_file;  // required; mode 0600
   std::string pg_initdb_args;                // extra initdb arguments (space separated)
   bool pg_move_aside_foreign = false;        // I6: foreign data dir is moved aside only if on
+  std::string pg_superuser_password_file;    // optional; mode 0600
+  /// Extra pg_hba rules, validated: `hba_extra` keys in file order (the key
+  /// may repeat), then the rules of pg_hba_file (read at load, not rendered
+  /// back by render_config: hba_file names them).
+  std::vector<std::string> pg_hba_extra;
+  std::string pg_hba_file;  // optional; one pg_hba rule per line
+  std::vector<std::string> pg_hba_file_rules;
   std::map<std::string, std::string> pg_parameters;  // [postgresql.parameters]
 
   // [proxy]
@@ -95,7 +102,10 @@ struct Config {
   bool tag_nofailover = false;
   int tag_priority = 0;
 
-  const Member& self() const;  // the member named node_name (validated to exist)
+  const Member& self() const;
+  /// Every extra pg_hba rule in the order they are written: hba_extra, then
+  /// hba_file's.
+  std::vector<std::string> hba_rules() const;  // the member named node_name (validated to exist)
 };
 
 /// One validation or parse error: file, line (0 when the key is missing),

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "base/log.h"
+#include "base/pg_syntax.h"
 #include "conf/config.h"
 #include "conf/ini_file.h"
 #include "conf/schema.h"
@@ -54,6 +55,13 @@ void check_parameter(const IniEntry& e, ErrorSink& sink, Config& c) {
     sink.add(e.line, e.section, e.key, std::string("is set by pgwarden; ") + instead);
     return;
   }
+  // Bare or quoted the PostgreSQL way ('...' with '' or \' inside): both are
+  // written as PostgreSQL reads them; a broken quote fails here, not at the
+  // server's first start.
+  if (pgsyntax::ConfValue v = pgsyntax::conf_value(e.value); !v.ok()) {
+    sink.add(e.line, e.section, e.key, "bad value: " + v.error);
+    return;
+  }
   c.pg_parameters[e.key] = e.value;
 }
 
@@ -82,6 +90,12 @@ const Member& Config::self() const {
   // load_config() refuses a config without it; reaching here is a bug.
   PW_ERROR("conf", "self() called but node=%s is not in members", node_name.c_str());
   std::abort();
+}
+
+std::vector<std::string> Config::hba_rules() const {
+  std::vector<std::string> out = pg_hba_extra;
+  out.insert(out.end(), pg_hba_file_rules.begin(), pg_hba_file_rules.end());
+  return out;
 }
 
 LoadResult load_config(const std::string& path) {
@@ -118,12 +132,13 @@ LoadResult load_config(const std::string& path) {
     }
     if (!is_known_section(e.section)) continue;  // reported once, at the header
     const std::string id = dotted(e.section, e.key);
-    if (auto it = kl.key_line.find(id); it != kl.key_line.end()) {
+    if (auto it = kl.key_line.find(id);
+        it != kl.key_line.end() && !repeatable_key(e.section, e.key)) {
       sink.add(e.line, e.section, e.key,
                "set twice; first set at line " + std::to_string(it->second) + " (remove one)");
       continue;
     }
-    kl.key_line.emplace(id, e.line);
+    kl.key_line.emplace(id, e.line);  // the first line, for a repeated key
     if (e.section == kParametersSection) {
       check_parameter(e, sink, r.config);
       continue;
@@ -151,6 +166,7 @@ LoadResult load_config(const std::string& path) {
 
   validate_cluster(r.config, kl, sink);
   validate_files(r.config, kl, sink);
+  load_hba_file(r.config, kl, sink);
 
   // File order; errors without a line (a missing key or file) go last.
   std::stable_sort(r.errors.begin(), r.errors.end(),

@@ -1,6 +1,7 @@
 // conf/render.cc — render_config() prints the effective configuration as INI
 // that load_config() reads back to the same Config; reference_markdown()
 // prints the key table for README.md. Both walk conf/schema.
+#include <algorithm>
 #include <set>
 
 #include "conf/config.h"
@@ -27,6 +28,12 @@ std::string render_config(const Config& c) {
       // lists every key and still reads back to the same configuration.
       if (v.empty() && !k.required)
         out += std::string("; ") + k.key + " =   (not set)\n";
+      else if (repeatable_key(k.section, k.key))  // one line per value
+        for (size_t b = 0; b <= v.size();) {
+          size_t e = std::min(v.find('\n', b), v.size());
+          out += std::string(k.key) + " = " + v.substr(b, e - b) + "\n";
+          b = e + 1;
+        }
       else
         out += std::string(k.key) + " = " + v + "\n";
     }
@@ -45,7 +52,8 @@ std::string reference_markdown() {
   for (const std::string& section : section_names()) {
     if (section == kParametersSection) {
       out += "| `[" + section +
-             "]` *any* | | Passed to postgresql.conf as written (e.g. `shared_buffers = 1GB`); "
+             "]` *any* | | Passed to postgresql.conf bare or quoted as there (`shared_buffers = "
+             "1GB`, `ssl_cert_file = '/etc/ssl/x.crt'`; a broken quote is a config error); "
              "parameters pgwarden sets itself (port, listen_addresses, primary_conninfo, "
              "synchronous_standby_names, ...) are refused |\n";
       continue;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base/pg_syntax.h"
 #include "conf/schema_setters.h"
 
 namespace pw::conf {
@@ -47,6 +48,20 @@ std::string set_pg_listen(Config& c, const std::string& v) {
   }
   c.pg_listen_address = v;
   return "";
+}
+
+// One pg_hba rule per hba_extra line (the key repeats for more).
+std::string add_hba_extra(Config& c, const std::string& v) {
+  if (v.empty()) return empty_error();
+  std::string why = pgsyntax::hba_line_problem(v);
+  if (!why.empty()) return "not a pg_hba rule: " + why;
+  c.pg_hba_extra.push_back(v);
+  return "";
+}
+std::string show_hba_extra(const Config& c) {
+  std::string out;
+  for (const auto& r : c.pg_hba_extra) out += (out.empty() ? "" : "\n") + r;
+  return out;
 }
 
 #define DURATION(f, min) set_duration<&Config::f, min>, show_duration<&Config::f>
@@ -112,6 +127,16 @@ const std::vector<KeySpec> kSchema = {
     {"postgresql", "move_aside_foreign_data", false, nullptr,
      "Rename a data directory of another cluster aside (never deleted); off = refuse to start",
      BOOL(pg_move_aside_foreign)},
+    {"postgresql", "superuser_password_file", false, "(none)",
+     "File holding the superuser's password (set at bootstrap and every start); mode 0600",
+     PATH(pg_superuser_password_file)},
+    {"postgresql", "hba_extra", false, "(none)",
+     "One extra pg_hba rule (TYPE DATABASE USER [ADDRESS] METHOD), written below pgwarden's "
+     "block; repeat the key for more",
+     add_hba_extra, show_hba_extra},
+    {"postgresql", "hba_file", false, "(none)",
+     "File of extra pg_hba rules, one per line (# comments), added after hba_extra",
+     PATH(pg_hba_file)},
 
     {"proxy", "port", false, nullptr,
      "Read-write port clients connect to (forwarded to the primary)", PORT(proxy_port)},
@@ -211,6 +236,10 @@ const std::vector<std::string>& section_names() {
   return names;
 }
 
+bool repeatable_key(std::string_view section, std::string_view key) {
+  return section == "postgresql" && key == "hba_extra";
+}
+
 const KeySpec* find_key(std::string_view section, std::string_view key) {
   for (const KeySpec& k : kSchema)
     if (section == k.section && key == k.key) return &k;
@@ -247,7 +276,7 @@ const char* managed_parameter(std::string_view name) {
       {"listen_addresses", "set [postgresql] listen_address"},
       {"unix_socket_directories", "set [postgresql] socket_dir"},
       {"data_directory", "set [postgresql] data_dir"},
-      {"hba_file", "pgwarden writes pg_hba.conf (members only on PostgreSQL's port)"},
+      {"hba_file", "pgwarden writes pg_hba.conf; add rules with [postgresql] hba_extra or hba_file"},
       {"ident_file", "pgwarden manages the data directory's configuration files"},
       {"config_file", "pgwarden manages the data directory's configuration files"},
       {"primary_conninfo", "pgwarden points replicas at the current primary"},

@@ -31,6 +31,10 @@ struct KeySpec {
   std::string (*show)(const Config& c);
 };
 
+/// Keys that may be given several times (each occurrence adds to a list;
+/// `show` then returns one value per line).
+bool repeatable_key(std::string_view section, std::string_view key);
+
 /// Every key, grouped by section in the order sections are printed.
 const std::vector<KeySpec>& schema();
 /// Every section name in print order (includes kParametersSection).

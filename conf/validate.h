@@ -55,6 +55,11 @@ void validate_cluster(const Config& c, const KeyLines& kl, ErrorSink& sink);
 /// run_as_user, so secrets must be owned by that user.
 void validate_files(const Config& c, const KeyLines& kl, ErrorSink& sink);
 
+/// Reads [postgresql] hba_file into c.pg_hba_file_rules (blank lines and
+/// # comments skipped), each rule checked like hba_extra; an error names the
+/// hba_file key's line and the rule's line in that file.
+void load_hba_file(Config& c, const KeyLines& kl, ErrorSink& sink);
+
 /// What is wrong with a secret file, or "" when it is fine. `euid` is who
 /// checks; `run_as_uid` the user the daemon will read it as when euid is 0
 /// (nullopt when that user does not exist). Separate for testing.

@@ -1,7 +1,8 @@
 // conf/validate_files.cc — see validate.h: the files a config names. Secret
-// files (replication password, API token, TLS key) must exist, be readable
-// by the user the daemon runs as, be non-empty, and not be accessible to
-// group or others; certificates must exist and be readable.
+// files (replication and superuser passwords, API token, TLS key) must
+// exist, be readable by the user the daemon runs as, be non-empty, and not
+// be accessible to group or others; certificates and the hba_file must
+// exist and be readable, and the hba_file's rules are read and checked.
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -11,7 +12,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 
+#include "base/pg_syntax.h"
 #include "conf/validate.h"
 
 namespace pw::conf {
@@ -101,6 +104,26 @@ std::string readable_file_problem(const std::string& path, uid_t euid,
   return p;
 }
 
+void load_hba_file(Config& c, const KeyLines& kl, ErrorSink& sink) {
+  if (c.pg_hba_file.empty() || !kl.usable("postgresql", "hba_file")) return;
+  std::ifstream in(c.pg_hba_file);
+  if (!in) return;  // validate_files said why
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    size_t b = line.find_first_not_of(" \t");
+    if (b == std::string::npos || line[b] == '#') continue;
+    std::string rule = line.substr(b, line.find_last_not_of(" \t") + 1 - b);
+    std::string why = pgsyntax::hba_line_problem(rule);
+    if (!why.empty()) {
+      sink.at(kl, "postgresql", "hba_file",
+              c.pg_hba_file + ":" + std::to_string(n) + ": not a pg_hba rule: " + why);
+      continue;
+    }
+    c.pg_hba_file_rules.push_back(rule);
+  }
+}
+
 void validate_files(const Config& c, const KeyLines& kl, ErrorSink& sink) {
   const uid_t euid = geteuid();
   std::optional<uid_t> run_uid;
@@ -120,6 +143,8 @@ void validate_files(const Config& c, const KeyLines& kl, ErrorSink& sink) {
   };
   const FileKey files[] = {
       {"postgresql", "replication_password_file", c.pg_replication_password_file, true},
+      {"postgresql", "superuser_password_file", c.pg_superuser_password_file, true},
+      {"postgresql", "hba_file", c.pg_hba_file, false},
       {"api", "token_file", c.api_token_file, true},
       {"tls", "ca_file", c.tls_ca_file, false},
       {"tls", "cert_file", c.tls_cert_file, false},

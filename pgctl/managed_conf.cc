@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "base/log.h"
+#include "base/pg_syntax.h"
 #include "pgctl/fs.h"
 
 namespace pw::pgctl {
@@ -94,18 +95,7 @@ bool is_owned_parameter(const std::string& name) {
 }
 
 std::string conf_quote(const std::string& v) {
-  std::string out = "'";
-  for (char ch : v) {
-    if (ch == '\'')
-      out += "''";
-    else if (ch == '\\')
-      out += "\\\\";
-    else if (ch == '\n' || ch == '\r')
-      out += ' ';  // a value never spans lines
-    else
-      out += ch;
-  }
-  return out + "'";
+  return pgsyntax::quote_conf_value(v);
 }
 
 std::string conninfo_quote(const std::string& v) {
@@ -187,7 +177,13 @@ std::string render_managed_conf(const ManagedConf& c, std::vector<std::string>* 
                             ": pgwarden sets it itself (see docs/postgres.md)");
       continue;
     }
-    o << k << " = " << conf_quote(v) << "\n";
+    pgsyntax::ConfValue cv = pgsyntax::conf_value(v);
+    if (!cv.ok()) {
+      // load_config() refuses these; a caller that bypassed it gets a warning.
+      if (warnings) warnings->push_back("ignored parameter " + k + ": " + cv.error);
+      continue;
+    }
+    o << k << " = " << cv.text << "\n";
   }
   return o.str();
 }
@@ -235,6 +231,56 @@ bool splice_hba(const std::string& existing, const std::string& block, std::stri
     for (int i = 0; i < begin; ++i) result += lines[i] + "\n";
     result += block;
     for (size_t i = static_cast<size_t>(end) + 1; i < lines.size(); ++i) result += lines[i] + "\n";
+  }
+  *out = result;
+  return true;
+}
+
+std::string render_hba_extra_block(const ManagedConf& c, std::vector<std::string>* warnings) {
+  if (c.hba_extra.empty()) return "";
+  std::string o = std::string(kHbaExtraBegin) +
+                  ": [postgresql] hba_extra and hba_file, rewritten at every start\n";
+  for (const auto& rule : c.hba_extra) {
+    if (rule.find_first_of("\r\n") != std::string::npos) {
+      if (warnings) warnings->push_back("ignored hba_extra rule spanning several lines");
+      continue;
+    }
+    o += rule + "\n";
+  }
+  return o + kHbaExtraEnd + "\n";
+}
+
+bool splice_hba_extra(const std::string& existing, const std::string& block, std::string* out,
+                      std::string* error) {
+  std::vector<std::string> lines = split_lines(existing);
+  std::vector<std::string> kept;
+  bool inside = false;
+  for (const auto& l : lines) {
+    if (!inside && l.rfind(kHbaExtraBegin, 0) == 0) {
+      inside = true;
+    } else if (inside && l.rfind(kHbaExtraEnd, 0) == 0) {
+      inside = false;
+    } else if (!inside) {
+      kept.push_back(l);
+    }
+  }
+  if (inside) {
+    *error = std::string("pg_hba.conf has '") + kHbaExtraBegin + "' without '" + kHbaExtraEnd +
+             "': fix the file by hand (pgwarden will not guess where its block ends)";
+    return false;
+  }
+  std::string result;
+  bool placed = block.empty();
+  for (const auto& l : kept) {
+    result += l + "\n";
+    if (!placed && l.rfind(kHbaEnd, 0) == 0) {
+      result += block;
+      placed = true;
+    }
+  }
+  if (!placed) {
+    *error = std::string("pg_hba.conf has no '") + kHbaEnd + "' line to put hba_extra after";
+    return false;
   }
   *out = result;
   return true;
@@ -297,10 +343,13 @@ bool write_managed_files(const std::string& dir, const ManagedConf& c, bool serv
   std::string hba, spliced;
   std::string hba_path = dir + "/pg_hba.conf";
   if (!read_file(hba_path, &hba, &err)) hba.clear();
-  if (!splice_hba(hba, render_hba_block(c), &spliced, error)) {
+  std::vector<std::string> hba_warnings;
+  if (!splice_hba(hba, render_hba_block(c), &spliced, error) ||
+      !splice_hba_extra(spliced, render_hba_extra_block(c, &hba_warnings), &spliced, error)) {
     *error = hba_path + ": " + *error;
     return false;
   }
+  for (const auto& w : hba_warnings) PW_WARN("pgctl", "config %s", w.c_str());
   if (spliced != hba && !write_file_atomic(hba_path, spliced, 0600, error)) return false;
 
   if (server_stopped) {

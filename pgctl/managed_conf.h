@@ -32,7 +32,9 @@ struct ManagedConf {
   std::string socket_dir;
   size_t member_count = 0;  // sizes max_wal_senders / max_replication_slots
   uint32_t major = 0;       // server major version (setting names differ), 0 = latest
-  std::map<std::string, std::string> parameters;  // pass-through [postgresql.parameters]
+  /// Pass-through [postgresql.parameters], each value bare or already quoted
+  /// the PostgreSQL way (base/pg_syntax.h conf_value).
+  std::map<std::string, std::string> parameters;
   std::string synchronous_standby_names;
   // Standby side (empty upstream_host: no streaming, e.g. a standby with no primary yet).
   bool standby = false;
@@ -44,11 +46,14 @@ struct ManagedConf {
   // pg_hba
   std::string superuser;
   std::vector<std::string> member_addresses;
+  std::vector<std::string> hba_extra;  // operator rules, below the managed block
 };
 
 constexpr const char* kManagedConfName = "pgwarden.conf";
 constexpr const char* kHbaBegin = "# BEGIN pgwarden managed block";
 constexpr const char* kHbaEnd = "# END pgwarden managed block";
+constexpr const char* kHbaExtraBegin = "# BEGIN pgwarden hba_extra";
+constexpr const char* kHbaExtraEnd = "# END pgwarden hba_extra";
 
 /// Keys only pgwarden may set; the same keys in [postgresql.parameters] are
 /// ignored (with a warning) and stripped from postgresql.auto.conf.
@@ -73,6 +78,16 @@ std::string render_hba_block(const ManagedConf& c);
 /// prepended). False if a BEGIN marker has no END (refuse to guess).
 bool splice_hba(const std::string& existing, const std::string& block, std::string* out,
                 std::string* error);
+/// The block of hba_extra rules (with its own markers), "" when there are
+/// none. Lines that are not one rule (a line break inside) are dropped with
+/// a warning: conf/ validated them already.
+std::string render_hba_extra_block(const ManagedConf& c, std::vector<std::string>* warnings);
+/// `existing` (already spliced: it has the managed block) with its hba_extra
+/// block replaced by `block`, placed right after the managed block's END
+/// line — below pgwarden's rules, above the operator's own — or removed
+/// when `block` is empty. False if a marker is unpaired.
+bool splice_hba_extra(const std::string& existing, const std::string& block, std::string* out,
+                      std::string* error);
 /// postgresql.conf text with the include line appended if it is missing.
 std::string ensure_include(const std::string& postgresql_conf, bool* changed);
 /// postgresql.auto.conf text without lines that set owned parameters.

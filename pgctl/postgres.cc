@@ -303,6 +303,22 @@ class PostgresImpl final : public Postgres {
                                   o_.replication_user, std::move(password), std::move(cb));
   }
 
+  void ensure_superuser_password(Done cb) override {
+    if (o_.superuser_password_file.empty()) {
+      defer(base_, [cb] { cb(Result::success()); });
+      return;
+    }
+    std::string password, err;
+    if (!read_password_file(o_.superuser_password_file, &password, &err,
+                            "superuser password file")) {
+      fail_later(cb, "ensure_superuser_password: " + err);
+      return;
+    }
+    start_ensure_superuser_password(tasks_, local(o_.probe_timeout_ms * 5),
+                                    o_.probe_timeout_ms * 5, o_.superuser, std::move(password),
+                                    std::move(cb));
+  }
+
   void sync_slots(const std::vector<std::string>& names, Done cb) override {
     start_sync_slots(tasks_, local(o_.probe_timeout_ms * 5), o_.probe_timeout_ms * 5, names,
                      std::move(cb));
@@ -424,6 +440,7 @@ class PostgresImpl final : public Postgres {
     c.slot_name = slot_name(o_.node_name);
     c.superuser = o_.superuser;
     c.member_addresses = o_.member_addresses;
+    c.hba_extra = o_.hba_extra;
     if (standby && !up.host.empty() && !ensure_passfile(err)) return false;
     if (!write_managed_files(o_.data_dir, c, stopped, err)) return false;
     conf_ = c;

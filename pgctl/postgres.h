@@ -35,6 +35,11 @@ struct PgOptions {
   std::string passfile;          // pgpass written by pgctl (under socket_dir/state)
   std::string node_name;         // application_name; slot name derived from it
   std::vector<std::string> member_addresses;  // pg_hba: replication + proxies
+  /// Extra pg_hba rules ([postgresql] hba_extra / hba_file, validated by
+  /// conf/), written below pgwarden's block at every start.
+  std::vector<std::string> hba_extra;
+  /// Optional: the superuser's password, for ensure_superuser_password().
+  std::string superuser_password_file;  // never on a command line or in logs
   std::vector<std::string> initdb_args;
   std::map<std::string, std::string> parameters;  // [postgresql.parameters]
   std::string synchronous_standby_names;
@@ -155,6 +160,14 @@ class Postgres {
   /// absent, else resets its password/attributes; grants what pg_rewind
   /// needs. The password never appears in SQL text or logs.
   virtual void ensure_replication_role(Done cb) = 0;
+  /// Primary only: sets the superuser's password from
+  /// superuser_password_file (nothing to do, success, when none is
+  /// configured; the password is left as it is then). Same technique as
+  /// ensure_replication_role: a SCRAM verifier computed client-side, sent
+  /// with statement logging off; the password never appears in SQL text or
+  /// logs. Call it on the primary after bootstrap and after every start as
+  /// primary (the file may have changed).
+  virtual void ensure_superuser_password(Done cb) = 0;
   /// Primary only: makes the set of physical slots exactly `slot_names`
   /// (slots in use are not dropped; retried at the next call).
   virtual void sync_slots(const std::vector<std::string>& slot_names, Done cb) = 0;

@@ -1,4 +1,5 @@
-// pgctl/roles.h — the replication role on the primary: created (or its
+// pgctl/roles.h — the replication role (and the superuser's password) on
+// the primary. The replication role is created (or its
 // password and attributes brought back in line) with a SCRAM verifier
 // computed client-side by PQencryptPasswordConn, so neither the statement
 // text nor the server log ever holds the password itself; the session also
@@ -16,5 +17,13 @@ namespace pw::pgctl {
 
 void start_ensure_replication_role(TaskSet& tasks, const PqConn::Params& params, int64_t timeout_ms,
                                    const std::string& user, std::string password, Done cb);
+
+/// Sets the password of `user` (the superuser pgctl connects as, which
+/// exists since initdb) the same way: a client-side SCRAM verifier in an
+/// ALTER ROLE sent with statement and error-statement logging off. Only
+/// the password changes; the role's attributes are left alone.
+void start_ensure_superuser_password(TaskSet& tasks, const PqConn::Params& params,
+                                     int64_t timeout_ms, const std::string& user,
+                                     std::string password, Done cb);
 
 }  // namespace pw::pgctl

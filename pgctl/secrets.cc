@@ -10,25 +10,26 @@
 
 namespace pw::pgctl {
 
-bool read_password_file(const std::string& path, std::string* password, std::string* error) {
+bool read_password_file(const std::string& path, std::string* password, std::string* error,
+                        const std::string& what) {
   if (path.empty()) {
-    *error = "no replication_password_file configured";
+    *error = "no " + what + " configured";
     return false;
   }
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
-    *error = "cannot read replication password file " + path + ": " + errno_text(errno);
+    *error = "cannot read " + what + " " + path + ": " + errno_text(errno);
     return false;
   }
   if (st.st_mode & 077) {
-    *error = "replication password file " + path + " is readable by group or others: chmod 0600 it";
+    *error = what + " " + path + " is readable by group or others: chmod 0600 it";
     return false;
   }
   std::string text;
   if (!read_file(path, &text, error, 4096)) return false;
   std::string pw = text.substr(0, text.find_first_of("\r\n"));
   if (pw.empty()) {
-    *error = "replication password file " + path + " is empty";
+    *error = what + " " + path + " is empty";
     return false;
   }
   *password = pw;

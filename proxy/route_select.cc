@@ -3,6 +3,14 @@
 
 namespace pw::proxy {
 
+std::string format_valid_for_ms(const Route& r, int64_t now_ms) {
+  return r.valid_until_ms <= 0 ? "-" : std::to_string(r.valid_until_ms - now_ms);
+}
+
+std::string format_stale_for_ms(const Route& r, int64_t now_ms) {
+  return r.valid_until_ms <= 0 ? "-" : std::to_string(now_ms - r.valid_until_ms);
+}
+
 Pick pick_backend(const Route& r, ListenerKind kind, int64_t now_ms, uint64_t max_lag, bool fallback,
                   const uint64_t* replica_load) {
   Pick p;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "proxy/route.h"
 
@@ -22,6 +23,14 @@ struct Pick {
 /// True when the route may be used for forwarding at `now_ms` (I3: only
 /// before valid_until on the monotonic clock).
 inline bool route_fresh(const Route& r, int64_t now_ms) { return now_ms < r.valid_until_ms; }
+
+/// For log lines: how long the route stays valid after `now_ms`
+/// ("valid_for_ms=1200", negative once expired), or "-" when it never had a
+/// validity (valid_until_ms 0: no primary, e.g. right after bootstrap) — not
+/// a meaningless -<uptime>.
+std::string format_valid_for_ms(const Route& r, int64_t now_ms);
+/// The other side, for "stale_for_ms=": how long ago it expired, or "-".
+std::string format_stale_for_ms(const Route& r, int64_t now_ms);
 
 /// Chooses the backend for a new session. Read-write: the primary of a fresh
 /// route. Read-only: the replica with the fewest sessions (`replica_load[i]`)

@@ -176,9 +176,9 @@ void pause_session(Session* s, const char* reason) {
   // partition would otherwise log every connection), details at debug.
   if (s->w->stale_logged != s->w->route_gen) {
     s->w->stale_logged = s->w->route_gen;
-    PW_INFO("proxy", "pausing sessions thread=%d epoch=%llu reason=\"%s\" stale_for_ms=%lld", s->w->index,
+    PW_INFO("proxy", "pausing sessions thread=%d epoch=%llu reason=\"%s\" stale_for_ms=%s", s->w->index,
             static_cast<unsigned long long>(s->w->route->route.epoch), reason,
-            static_cast<long long>(mono_ms() - s->w->valid_until_ms));
+            format_stale_for_ms(s->w->route->route, mono_ms()).c_str());
   }
   PW_DEBUG("proxy", "session paused id=%llu epoch=%llu reason=\"%s\"", static_cast<unsigned long long>(s->id),
            static_cast<unsigned long long>(s->epoch), reason);

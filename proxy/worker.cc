@@ -151,10 +151,10 @@ void Worker::apply_route(std::shared_ptr<const RouteSnapshot> snap) {
   uint64_t closed = closed_by_route(stats) - closed0, paused_now = paused_count(stats);
   if (!renewal) {
     PW_INFO("proxy",
-            "route applied thread=%d epoch=%llu primary=%s:%u has_primary=%d replicas=%zu valid_for_ms=%lld "
+            "route applied thread=%d epoch=%llu primary=%s:%u has_primary=%d replicas=%zu valid_for_ms=%s "
             "sessions_closed=%llu sessions_paused=%llu",
             index, static_cast<unsigned long long>(r.epoch), r.primary.host.c_str(), r.primary.port,
-            r.has_primary ? 1 : 0, r.replicas.size(), static_cast<long long>(r.valid_until_ms - now),
+            r.has_primary ? 1 : 0, r.replicas.size(), format_valid_for_ms(r, now).c_str(),
             static_cast<unsigned long long>(closed), static_cast<unsigned long long>(paused_now));
   } else if (paused_now < paused0) {
     PW_INFO("proxy", "route renewed thread=%d epoch=%llu sessions_resumed=%llu sessions_paused=%llu", index,

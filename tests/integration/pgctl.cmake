@@ -2,7 +2,8 @@
 # postgres OS user (AS_POSTGRES). Loopback block 127.0.4.x, PostgreSQL on
 # port 15432 of a distinct address per node, so the tests run in parallel:
 # primary .11 (frozen .15), replication .12/.13, inspect .14, rewind .21/.22, pdeathsig .31,
-# clone liveness .41/.42, clone failure .52 cloning from .51 (nothing listens there).
+# clone liveness .41/.42, clone failure .52 cloning from .51 (nothing listens there),
+# access (parameters, hba_extra, superuser password) .61.
 set(PGCTL_IT ${CMAKE_CURRENT_LIST_DIR})
 
 pw_test(it_pgctl_primary SOURCES ${PGCTL_IT}/pgctl_primary_test.cc
@@ -23,4 +24,6 @@ add_dependencies(it_pgctl_pdeathsig pgctl_owner_helper)
 pw_test(it_pgctl_clone_liveness SOURCES ${PGCTL_IT}/pgctl_clone_liveness_test.cc
         LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 900)
 pw_test(it_pgctl_clone_failure SOURCES ${PGCTL_IT}/pgctl_clone_failure_test.cc
+        LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 300)
+pw_test(it_pgctl_access SOURCES ${PGCTL_IT}/pgctl_access_test.cc
         LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 300)

@@ -225,6 +225,27 @@ TEST_CASE("[postgresql.parameters] passes names through but refuses managed ones
   CHECK(r.errors.size() == 5);
 }
 
+TEST_CASE("[postgresql.parameters] takes bare and quoted values; a broken quote is refused",
+          "[conf][load]") {
+  ConfFixture fx;
+  LoadResult ok = fx.load(fx.minimal(
+      "[postgresql.parameters]\nssl_cert_file = '/etc/ssl/x.crt'\nssl_key_file = /etc/ssl/x.key\n"
+      "log_line_prefix = '%m it''s '\n"));
+  INFO(all_errors(ok));
+  REQUIRE(ok.ok());
+  CHECK(ok.config.pg_parameters.at("ssl_cert_file") == "'/etc/ssl/x.crt'");
+  CHECK(ok.config.pg_parameters.at("ssl_key_file") == "/etc/ssl/x.key");
+
+  LoadResult bad = fx.load(fx.minimal(
+      "[postgresql.parameters]\nssl_cert_file = '/etc/ssl/x.crt\nsearch_path = '$user', public\n"));
+  INFO(all_errors(bad));
+  CHECK(find_error(bad, 13, "postgresql.parameters", "ssl_cert_file", "no closing quote"));
+  CHECK(find_error(bad, 14, "postgresql.parameters", "search_path", "after the closing quote"));
+  CHECK(bad.errors.size() == 2);
+  CHECK_THAT(bad.errors[0].to_string(),
+             Catch::Contains("pgwarden.ini:13: [postgresql.parameters] ssl_cert_file: bad value"));
+}
+
 TEST_CASE("a missing or unreadable config file is one error at line 0", "[conf][load]") {
   LoadResult r = load_config("/nonexistent/dir/pgwarden.ini");
   REQUIRE(r.errors.size() == 1);

@@ -90,6 +90,26 @@ TEST_CASE("pass-through parameters: ours win for owned keys, theirs for the rest
   CHECK_FALSE(is_owned_parameter("work_mem"));
 }
 
+TEST_CASE("parameters in PostgreSQL's quoted form are written once quoted, not twice") {
+  ManagedConf c = sample();
+  c.parameters = {{"ssl_cert_file", "'/etc/ssl/x.crt'"},
+                  {"ssl_key_file", "/etc/ssl/x.key"},
+                  {"log_line_prefix", "'%m [%p] it''s '"},
+                  {"search_path", "'\"$user\", public'  # comment"},
+                  {"broken", "'unterminated"}};
+  std::vector<std::string> warnings;
+  std::string out = render_managed_conf(c, &warnings);
+  CHECK_THAT(out, Catch::Contains("ssl_cert_file = '/etc/ssl/x.crt'\n"));
+  CHECK_THAT(out, Catch::Contains("ssl_key_file = '/etc/ssl/x.key'\n"));
+  CHECK_THAT(out, Catch::Contains("log_line_prefix = '%m [%p] it''s '\n"));
+  CHECK_THAT(out, Catch::Contains("search_path = '\"$user\", public'\n"));
+  CHECK_THAT(out, !Catch::Contains("''/etc"));
+  // load_config() refuses it; written anyway it would stop PostgreSQL.
+  CHECK_THAT(out, !Catch::Contains("broken"));
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], Catch::Contains("no closing quote"));
+}
+
 TEST_CASE("the pg_hba block and its splicing") {
   ManagedConf c = sample();
   std::string block = render_hba_block(c);
@@ -122,6 +142,46 @@ TEST_CASE("the pg_hba block and its splicing") {
   CHECK(replaced == "# top\n" + render_hba_block(c2) + existing);
   CHECK_FALSE(
       splice_hba(std::string(kHbaBegin) + "\nhost all all 1.2.3.4/32 trust\n", block, &out, &err));
+  CHECK_THAT(err, Catch::Contains("without"));
+}
+
+TEST_CASE("hba_extra rules: their own block, right below pgwarden's, above the operator's") {
+  ManagedConf c = sample();
+  c.hba_extra = {"host all app 10.0.0.0/16 scram-sha-256", "local all all peer",
+                 "host all x 1.2.3.4/32 trust\nhost all all 0.0.0.0/0 trust"};
+  std::vector<std::string> warnings;
+  std::string extra = render_hba_extra_block(c, &warnings);
+  CHECK(extra == std::string(kHbaExtraBegin) +
+                     ": [postgresql] hba_extra and hba_file, rewritten at every start\n"
+                     "host all app 10.0.0.0/16 scram-sha-256\n"
+                     "local all all peer\n" +
+                     kHbaExtraEnd + "\n");
+  CHECK(warnings.size() == 1);  // a rule with a line break would be two rules
+
+  const std::string initdb = "# initdb's\nhost all all 127.0.0.1/32 scram-sha-256\n";
+  std::string managed, out, err;
+  REQUIRE(splice_hba(initdb, render_hba_block(c), &managed, &err));
+  REQUIRE(splice_hba_extra(managed, extra, &out, &err));
+  // Order: pgwarden's block (first match), the extra rules, then initdb's
+  // lines, which would otherwise shadow an extra rule for 127.0.0.1.
+  CHECK(out == render_hba_block(c) + extra + initdb);
+  std::string again;
+  REQUIRE(splice_hba_extra(out, extra, &again, &err));
+  CHECK(again == out);  // idempotent
+
+  // Rules changed in the INI replace the old block; none left removes it.
+  ManagedConf c2 = sample();
+  c2.hba_extra = {"hostssl all all 10.9.0.0/16 scram-sha-256"};
+  std::string changed;
+  REQUIRE(splice_hba_extra(out, render_hba_extra_block(c2, nullptr), &changed, &err));
+  CHECK(changed == render_hba_block(c) + render_hba_extra_block(c2, nullptr) + initdb);
+  CHECK_THAT(changed, !Catch::Contains("10.0.0.0/16"));
+  std::string removed;
+  REQUIRE(splice_hba_extra(out, render_hba_extra_block(sample(), nullptr), &removed, &err));
+  CHECK(removed == render_hba_block(c) + initdb);
+
+  CHECK_FALSE(splice_hba_extra(managed + kHbaExtraBegin + "\nhost all all 1.2.3.4/32 trust\n",
+                               extra, &out, &err));
   CHECK_THAT(err, Catch::Contains("without"));
 }
 

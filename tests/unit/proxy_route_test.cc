@@ -98,3 +98,14 @@ TEST_CASE("planned switchover: new connections are held, running sessions keep t
   next.primary = {"10.0.0.2", 15432, 0};
   REQUIRE(judge_session(next, b, 10, &why) == Verdict::close);
 }
+
+TEST_CASE("log formatting of a route's validity: '-' when it never had one") {
+  Route none;  // right after bootstrap: no primary, valid_until 0
+  none.has_primary = false;
+  CHECK(format_valid_for_ms(none, 2927711) == "-");  // was valid_for_ms=-2927711
+  CHECK(format_stale_for_ms(none, 2927711) == "-");
+  Route r = route(7, 10000);
+  CHECK(format_valid_for_ms(r, 8800) == "1200");
+  CHECK(format_valid_for_ms(r, 10300) == "-300");  // expired: still a real number
+  CHECK(format_stale_for_ms(r, 10300) == "300");
+}
