@@ -108,6 +108,9 @@ void Agent::applied(const Command& c, const ApplyEffect& e) {
       ctx_.lease.watch.renewal_applied(c.epoch, now);
       if (c.node == ctx_.self()) {
         ctx_.lease.hold.applied(c.epoch, c.seq);
+        PW_DEBUG("agent", "renewal applied epoch=%llu seq=%llu lease until %lld (now %lld)",
+                 static_cast<unsigned long long>(c.epoch), static_cast<unsigned long long>(c.seq),
+                 static_cast<long long>(ctx_.lease.hold.until_ms()), static_cast<long long>(now));
         if (ctx_.local.made_primary() && ctx_.lease.hold.holds(c.epoch, now))
           ctx_.fencer.arm(ctx_.pg().postmaster_pid(), ctx_.lease.hold.until_ms());
       }

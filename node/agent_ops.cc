@@ -6,6 +6,8 @@
 // wait (I1): the receiving node's view may lag, so it never moves the lock.
 #include "node/agent.h"
 
+#include <algorithm>
+
 namespace pw::node {
 
 namespace {
@@ -86,6 +88,19 @@ void Agent::reinit(const std::string& member, OpDone done) {
   const ClusterState& s = state();
   if (!is_member(ctx_.cfg, member)) return done({404, "unknown member '" + member + "'"});
   if (member == s.primary) return done({409, member + " is the primary; switch over first"});
+  if (ctx_.cfg.ha_synchronous_mode) {
+    // I4: a member of the committed synchronous set (or, with no primary,
+    // the last holder) may be the only one with some acknowledged commits;
+    // moved aside, they could only be brought back by hand.
+    bool in_set = std::find(s.sync.begin(), s.sync.end(), member) != s.sync.end();
+    if (in_set)
+      return done({409, member + " is in the synchronous standby set and may hold acknowledged commits no "
+                                 "other standby has; stop its PostgreSQL (the primary then drops it from the "
+                                 "set) and reinit it after that"});
+    if (s.primary.empty() && member == last_holder(s))
+      return done({409, member + " was the last primary and may hold the latest acknowledged commits; "
+                                 "reinit it once a primary runs again"});
+  }
   Command c;
   c.type = CmdType::reinit;
   c.node = member;

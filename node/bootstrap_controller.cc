@@ -138,6 +138,10 @@ void BootstrapController::run_chain(uint64_t claim) {
       ctx_.pg().ensure_replication_role(ctx_.activity.done([this, claim, lost](const pgctl::Result& r) {
         if (!r.ok) return fail(claim, "creating the replication role", r.error);
         if (lost()) return;
+        ctx_.activity.begin(AgentState::bootstrapping, "superuser password");
+        ctx_.pg().ensure_superuser_password(ctx_.activity.done([this, claim, lost](const pgctl::Result& r) {
+        if (!r.ok) return fail(claim, "setting the superuser password", r.error);
+        if (lost()) return;
         std::vector<std::string> slots;
         for (const auto& m : ctx_.other_members()) slots.push_back(pgctl::Postgres::slot_name(m));
         ctx_.activity.begin(AgentState::bootstrapping, "replication slots");
@@ -160,6 +164,7 @@ void BootstrapController::run_chain(uint64_t claim) {
             // stops PostgreSQL, and the marker moves the directory aside.
             if (ctx_.state().primary != ctx_.self()) running_ = false;
           });
+        }));
         }));
       }));
     }));

@@ -128,6 +128,7 @@ std::string ClusterState::encode() const {
   w.str(failover_to);
   w.u64(failover_epoch);
   w.boolean(reset_requested);
+  w.u64(renew_index);
   return w.take();
 }
 
@@ -170,9 +171,17 @@ std::optional<ClusterState> ClusterState::decode(const std::string& bytes) {
     s.failover_to = r.str();
     s.failover_epoch = r.u64();
     s.reset_requested = r.boolean();
+    s.renew_index = r.u64();
   }
   if (!r.ok() || !r.at_end()) return std::nullopt;
   return s;
+}
+
+std::string last_holder(const ClusterState& s) {
+  if (!s.primary.empty()) return s.primary;
+  for (auto h = s.history.rbegin(); h != s.history.rend(); ++h)
+    if (!h->node.empty()) return h->node;
+  return {};
 }
 
 ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
@@ -214,6 +223,10 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
     case CmdType::set_primary:
       if (s.init != InitKind::done) return rejected(c.type, "cluster not initialized");
       if (s.epoch != c.epoch) return rejected(c.type, "stale epoch");
+      // The decider saw the holder's lease expire on entries up to c.seq; a
+      // renewal committed after that (between its decision and this entry)
+      // means the holder may still hold the lease (I1).
+      if (c.seq != 0 && s.renew_index > c.seq) return rejected(c.type, "the holder renewed since the decision");
       s.primary = c.node;
       ++s.epoch;
       if (c.reason.rfind("failover", 0) == 0) ++s.failovers;
@@ -225,6 +238,7 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
       break;
     case CmdType::renew:
       if (s.epoch != c.epoch || s.primary != c.node) return rejected(c.type, "not the holder");
+      s.renew_index = index;
       break;
     case CmdType::ready:
       if (s.epoch != c.epoch || s.primary != c.node) return rejected(c.type, "not the holder");
@@ -258,6 +272,7 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
       s.reinit.erase(c.node);
       break;
     case CmdType::reset_cluster:
+      if (c.seq != 0 && s.renew_index > c.seq) return rejected(c.type, "the holder renewed since the decision");
       s.init = InitKind::absent;
       s.init_node.clear();
       s.system_id = 0;

@@ -19,7 +19,8 @@ enum class CmdType : uint8_t {
   clear_claim = 2,    // decider: the claim of `node` timed out / failed
   bootstrap_done = 3, // claimant: init = Done{system_id}; primary = node (new epoch)
   adopt = 4,          // decider: existing data of `node` becomes the cluster
-  set_primary = 5,    // decider: primary = node, epoch = expect_epoch + 1 (CAS)
+  set_primary = 5,    // decider: primary = node, epoch = expect_epoch + 1 (CAS); seq = the
+                      // index the decider had applied: refused if the holder renewed since
   renew = 6,          // holder: lease renewal of `epoch` (seq for logs)
   ready = 7,          // holder: epoch's primary accepts writes
   release = 8,        // holder: gives up the lock of `epoch`; `to` = successor or ""
@@ -87,6 +88,7 @@ struct ClusterState {
   std::string failover_to;      // pending operator failover target ("" = none)
   uint64_t failover_epoch = 0;  // ... requested while this epoch was current
   bool reset_requested = false; // pending operator reset-cluster
+  uint64_t renew_index = 0;     // raft index of the last applied renewal of `epoch`
   std::vector<HistoryEntry> history;  // newest last, bounded
   uint64_t failovers = 0, switchovers = 0;
 
@@ -104,6 +106,10 @@ struct ApplyEffect {
   bool primary_changed = false;
   std::string why_rejected;
 };
+
+/// The member that held the lock last: the primary, or after a release the
+/// most recent holder in the history ("" = none yet).
+std::string last_holder(const ClusterState& s);
 
 /// Applies `cmd` to `s` deterministically.
 ApplyEffect apply_command(ClusterState& s, const Command& cmd, uint64_t index);

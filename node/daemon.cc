@@ -75,6 +75,8 @@ pgctl::PgOptions pg_options(const conf::Config& c) {
       break;
     }
   o.initdb_args = split_words(c.pg_initdb_args);
+  o.hba_extra = c.hba_rules();  // [postgresql] hba_extra, then hba_file's rules
+  o.superuser_password_file = c.pg_superuser_password_file;
   o.parameters = c.pg_parameters;
   return o;
 }
@@ -160,9 +162,9 @@ int run_daemon(const conf::Config& cfg) {
     agent.set_raft(raft.get());
     int exit_code = 0;
     raft->set_fatal_handler([&](const std::string& why) {
-      // A node that cannot persist must not vote or acknowledge: stop, and
+      // A node that cannot persist (or apply) must not vote or acknowledge: stop, and
       // let PostgreSQL die with us (PDEATHSIG) rather than run unfenced.
-      PW_ERROR("node", "raft storage failed, exiting: %s", why.c_str());
+      PW_ERROR("node", "raft stopped, exiting: %s", why.c_str());
       exit_code = 1;
       event_base_loopbreak(base.get());
     });

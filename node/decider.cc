@@ -33,6 +33,9 @@ Command make(const DeciderInput& in, CmdType t, const std::string& node, std::st
   c.epoch = in.state->epoch;
   c.wall_ms = in.wall_ms;
   c.reason = std::move(reason);
+  // Decisions that replace a holder are refused at apply if it renewed after
+  // the entries this decision saw (cluster_state.cc).
+  if (t == CmdType::set_primary || t == CmdType::reset_cluster) c.seq = in.applied_index;
   return c;
 }
 
@@ -146,18 +149,23 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
   // the holder stopped writing, is proven to hold them all.
   // With the committed set empty PostgreSQL may have run asynchronously:
   // only the last holder is known to have every acknowledged commit.
+  // The last holder acknowledged every commit itself, so it is eligible too
+  // (with the set empty, the only one).
   std::vector<std::string> sync_set = s.sync;
-  if (sync_set.empty() && in.synchronous_mode && failover) {
-    std::string last = s.primary;
-    for (auto h = s.history.rbegin(); last.empty() && h != s.history.rend(); ++h) last = h->node;
-    if (!last.empty()) sync_set.push_back(last);
+  if (in.synchronous_mode && failover) {
+    std::string last = last_holder(s);
+    if (!last.empty() && std::find(sync_set.begin(), sync_set.end(), last) == sync_set.end())
+      sync_set.push_back(last);
   }
   std::string sync_unheard;
   uint64_t sync_max_lsn = 0;
   if (in.synchronous_mode && failover) {
     for (const auto& m : sync_set) {
       auto it = in.seen.find(m);
-      if (it == in.seen.end() || !it->second.fresh || it->second.received_ms < in.holder_gone_ms) {
+      // The status must describe the server after the holder stopped: sent
+      // after that moment plus the age of the probe it carries.
+      if (it == in.seen.end() || !it->second.fresh ||
+          it->second.received_ms < in.holder_gone_ms + in.status_lag_ms) {
         sync_unheard += (sync_unheard.empty() ? "" : ", ") + m;
         continue;
       }

@@ -31,12 +31,15 @@ struct DeciderInput {
   bool lease_expired = false;                   // LeaseWatch says the holder of state->epoch is gone
   int64_t holder_gone_ms = 0;                   // since when (monotonic) no holder can write: lease
                                                 // expiry, or the epoch's start when nobody holds it
+  int64_t status_lag_ms = 0;                    // a status may describe the server this much
+                                                // before it was sent (probe period)
   int64_t claim_age_ms = 0;                     // since this node applied the current claim
   int64_t bootstrap_timeout_ms = 120000;
   uint64_t maximum_lag_on_failover = 1 << 20;
   bool synchronous_mode = false;
   bool reinit_when_all_empty = false;
   int64_t wall_ms = 0;                          // for history entries
+  uint64_t applied_index = 0;                   // the state's last applied raft index
 };
 
 struct Decision {

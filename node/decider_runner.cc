@@ -61,12 +61,16 @@ DeciderInput DeciderRunner::input() const {
   const LeaseWatch& w = ctx_.lease.watch;
   in.lease_expired = !s.primary.empty() && w.expired(s.epoch, now);
   in.holder_gone_ms = s.primary.empty() ? w.last_renewal(s.epoch) : w.last_renewal(s.epoch) + ctx_.lease.params.wait_ms();
+  // A status carries the previous loop turn's probe: up to two turns old,
+  // plus the probe's own duration.
+  in.status_lag_ms = 3 * cfg.ha_loop_interval_ms;
   in.claim_age_ms = now - ctx_.lease.claim_applied_at;
   in.bootstrap_timeout_ms = cfg.ha_bootstrap_timeout_ms;
   in.maximum_lag_on_failover = cfg.ha_maximum_lag_on_failover;
   in.synchronous_mode = cfg.ha_synchronous_mode;
   in.reinit_when_all_empty = cfg.bootstrap_reinit_when_all_empty;
   in.wall_ms = ctx_.world.wall_ms();
+  in.applied_index = ctx_.sm.last_index();
   return in;
 }
 

@@ -12,6 +12,7 @@ void LocalPg::probe(std::function<void()> changed) {
   probe_inflight_ = true;
   pg_.probe([this, changed](const pgctl::Status& st) {
     probe_inflight_ = false;
+    ++probes_done_;
     bool was_running = status_.running;
     status_ = st;
     if (st.running && !st.in_recovery && pg_.postmaster_pid() > 0) primary_ = true;

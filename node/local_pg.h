@@ -55,6 +55,10 @@ class LocalPg {
   bool needs_rewind() const { return needs_rewind_; }
   void set_needs_rewind(bool v) { needs_rewind_ = v; }
 
+  /// Probes completed so far (a probe started after some moment is
+  /// complete once this passes the count then + 2).
+  uint64_t probes_done() const { return probes_done_; }
+
   /// Highest timeline seen for the current data directory (a standby
   /// reports the WAL receiver's, which disappears with its primary).
   uint32_t timeline();
@@ -64,6 +68,7 @@ class LocalPg {
   pgctl::Status status_;
   pgctl::DataDirInfo data_;
   bool probe_inflight_ = false;
+  uint64_t probes_done_ = 0;
   bool primary_ = false;        // we started or promoted it read-write
   bool needs_rewind_ = false;
   std::string following_;       // primary our running standby was pointed at

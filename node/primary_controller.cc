@@ -104,11 +104,17 @@ bool PrimaryController::reconcile() {
     ctx_.activity.begin(AgentState::preparing_primary, "(role)");
     ctx_.pg().ensure_replication_role(ctx_.activity.done([this, E](const pgctl::Result& r) {
       if (!r.ok) return;
-      std::vector<std::string> slots;
-      for (const auto& m : ctx_.other_members()) slots.push_back(pgctl::Postgres::slot_name(m));
-      ctx_.activity.begin(AgentState::preparing_primary, "(slots)");
-      ctx_.pg().sync_slots(slots, ctx_.activity.done([this, E](const pgctl::Result& r) {
-        if (r.ok) ctx_.prepared_epoch = E;
+      // The superuser password from [postgresql] superuser_password_file,
+      // at every new epoch (a changed file takes effect at the next one).
+      ctx_.activity.begin(AgentState::preparing_primary, "(superuser password)");
+      ctx_.pg().ensure_superuser_password(ctx_.activity.done([this, E](const pgctl::Result& r) {
+        if (!r.ok) return;
+        std::vector<std::string> slots;
+        for (const auto& m : ctx_.other_members()) slots.push_back(pgctl::Postgres::slot_name(m));
+        ctx_.activity.begin(AgentState::preparing_primary, "(slots)");
+        ctx_.pg().sync_slots(slots, ctx_.activity.done([this, E](const pgctl::Result& r) {
+          if (r.ok) ctx_.prepared_epoch = E;
+        }));
       }));
     }));
     return false;

@@ -28,6 +28,10 @@ void SyncController::set_names(const std::vector<std::string>& names) {
   ctx_.activity.begin(AgentState::sync_updating, "synchronous_standby_names = '" + value + "'");
   ctx_.pg().set_synchronous_standby_names(value, ctx_.activity.done([this, names, E](const pgctl::Result& r) {
     if (!r.ok) return;
+    if (epoch_ == E && pg_sync_.empty() && !names.empty()) {
+      probe_mark_ = ctx_.local.probes_done() + 2;  // leaving asynchronous mode
+      catch_up_lsn_ = 0;
+    }
     epoch_ = E;
     pg_sync_ = names;
   }));
@@ -75,6 +79,25 @@ bool SyncController::reconcile() {
     return true;
   }
   if (C != D) {
+    if (C.empty() && probe_mark_ != 0) {
+      // Commits acknowledged while asynchronous must reach a member of D first.
+      const pgctl::Status& st = ctx_.local.status();
+      if (catch_up_lsn_ == 0) {
+        if (ctx_.local.probes_done() < probe_mark_ || st.current_lsn == 0) {
+          ctx_.activity.set(AgentState::sync_updating, "measuring the position after leaving asynchronous mode");
+          return true;
+        }
+        catch_up_lsn_ = st.current_lsn;
+      }
+      uint64_t best = 0;
+      for (const auto& sb : st.standbys)
+        if (std::find(D.begin(), D.end(), sb.application_name) != D.end()) best = std::max(best, sb.replay_lsn);
+      if (best < catch_up_lsn_) {
+        ctx_.activity.set(AgentState::sync_updating, "waiting for a synchronous standby to catch up");
+        return true;
+      }
+      probe_mark_ = 0;
+    }
     commit(D, "committing the set PostgreSQL waits for");
     return true;
   }

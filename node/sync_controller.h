@@ -14,6 +14,12 @@
 // S = D while C = ∅, then commit C = D; to change S, commit C ∪ D before
 // widening S, and narrow S before committing the smaller C.
 //
+// Leaving asynchronous mode needs one more step: commits acknowledged while
+// S was empty are only on the primary. So after S = D takes effect, C = D is
+// committed only once a member of D has replayed past the primary's
+// position measured after the change (the most advanced member of C then
+// holds them too).
+//
 // At a new epoch PostgreSQL's setting is unknown (inherited), so the first
 // steps are C = ∅ then S = "": no `ready` (no client) before that.
 #pragma once
@@ -42,6 +48,8 @@ class SyncController {
   uint64_t epoch_ = 0;                // epoch whose synchronous_standby_names we manage
   std::vector<std::string> pg_sync_;  // S: names PostgreSQL waits for (ANY 1)
   bool inflight_ = false;
+  uint64_t probe_mark_ = 0;   // leaving async: a probe numbered past this saw the change
+  uint64_t catch_up_lsn_ = 0; // ... and the primary's position it reported (0 = not yet)
 };
 
 }  // namespace pw::node

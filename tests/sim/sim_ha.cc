@@ -17,8 +17,8 @@
 //       lease (bootstrap before the first lease excepted);
 //   I3  no usable route (a proxy that would forward now) leads to an older
 //       epoch's primary while a newer epoch's primary is writable;
-//   I4  (synchronous mode) a server that becomes writable holds every write
-//       a client saw acknowledged;
+//   I4  (synchronous mode) a server writable under a lease holds every
+//       write a client saw acknowledged;
 //   I5  one bootstrap per cluster generation (between operator resets);
 //   epochs never go back on a node.
 // Liveness: once every fault heals, a writable primary under its lease,
@@ -149,6 +149,8 @@ class HaSim : public sim::SimObserver {
       if (a.lease_until_ms() > 0) {
         ++n;
         holders += " " + node.name + "(epoch " + std::to_string(a.lease_epoch()) + ")";
+        if (verbose_)
+          holders += "[until " + std::to_string(a.lease_until_ms()) + " now " + std::to_string(world_.clock_ms(id)) + "]";
       }
       // Epochs never go back within a process's life.
       uint64_t e = a.state().epoch;
@@ -164,6 +166,10 @@ class HaSim : public sim::SimObserver {
       if (!node.proc || !node.proc->pg.primary()) continue;
       Agent& a = node.proc->agent;
       if (a.lease_until_ms() > 0) {
+        if (node.proc->checked_epoch != a.lease_epoch()) {
+          node.proc->checked_epoch = a.lease_epoch();
+          world_.check_holds_acked(id);
+        }
         // I3: nobody may still forward to an older epoch's primary.
         for (auto& [xid, x] : world_.nodes()) {
           if (!x.proc || cluster_->paused(xid)) continue;
@@ -397,7 +403,10 @@ int main(int argc, char** argv) {
   }
   const char* breaks = g_break.lease ? " --break-lease" : g_break.fencer ? " --break-fencer"
                        : g_break.route ? " --break-route" : g_break.sync ? " --break-sync" : "";
-  if (!verbose) log_set_level(LogLevel::error);
+  // Errors are part of the game (clones that fail, proposals dropped): only
+  // -v shows the log.
+  if (!verbose) log_set_level(static_cast<LogLevel>(static_cast<int>(LogLevel::error) + 1));
+  if (getenv("PW_SIM_DEBUG")) log_set_level(LogLevel::debug);
   Totals t;
   if (one_seed >= 0) {
     std::string err = run_seed(static_cast<uint64_t>(one_seed), one_nodes, verbose, &t);

@@ -48,7 +48,7 @@ void SimPostgres::kill(const char*) {
   });
 }
 
-void SimPostgres::become_writable() { w_.became_writable(node_); }
+void SimPostgres::become_writable() {}
 
 SimPostgres* SimPostgres::source(const pgctl::Upstream& u, std::string* why) {
   SimNode* n = w_.by_host(u.host);
@@ -239,6 +239,10 @@ void SimPostgres::demote(const pgctl::Upstream& upstream, pgctl::Done cb) {
 
 void SimPostgres::ensure_replication_role(pgctl::Done cb) {
   later(5, [this, cb] { cb(primary() ? Result::success() : Result::failure("replication role: not a primary")); });
+}
+
+void SimPostgres::ensure_superuser_password(pgctl::Done cb) {
+  later(2, [this, cb] { cb(primary() ? Result::success() : Result::failure("superuser password: not a primary")); });
 }
 
 void SimPostgres::sync_slots(const std::vector<std::string>&, pgctl::Done cb) {
@@ -581,7 +585,7 @@ void HaWorld::settle_sync_writes() {
   }
 }
 
-void HaWorld::became_writable(uint64_t id) {
+void HaWorld::check_holds_acked(uint64_t id) {
   SimNode& n = nodes_.at(id);
   std::set<uint64_t> have(n.disk.wal.begin(), n.disk.wal.end());
   uint64_t missing = 0, example = 0;

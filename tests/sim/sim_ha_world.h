@@ -77,6 +77,7 @@ class SimPostgres : public pgctl::Postgres {
   pgctl::Result move_aside(std::string* new_path) override;
   void demote(const pgctl::Upstream& upstream, pgctl::Done cb) override;
   void ensure_replication_role(pgctl::Done cb) override;
+  void ensure_superuser_password(pgctl::Done cb) override;
   void sync_slots(const std::vector<std::string>& slot_names, pgctl::Done cb) override;
   void set_synchronous_standby_names(const std::string& value, pgctl::Done cb) override;
   void probe(std::function<void(const pgctl::Status&)> cb) override;
@@ -188,6 +189,7 @@ struct SimProcess {
   int64_t kick_at = -1;
   proxy::Route route;
   uint64_t max_epoch = 0;
+  uint64_t checked_epoch = 0;  // lease epoch whose I4 check ran
 };
 
 struct SimNode {
@@ -243,8 +245,9 @@ class HaWorld {
   uint64_t writes_acked() const { return acked_.size(); }
   uint64_t next_system_id() { return 7000000000000000000ull + ++sysid_seq_; }
   pid_t next_pid() { return ++pid_seq_; }
-  /// Called when a simulated PostgreSQL becomes writable (I4 check).
-  void became_writable(uint64_t id);
+  /// I4: a server writable under a lease holds every acknowledged write
+  /// (checked when it is first seen so, per lease epoch).
+  void check_holds_acked(uint64_t id);
   /// An operator reset-cluster was committed: acknowledged writes before it
   /// are no longer promised (the operator started over).
   void forget_acked() { acked_.clear(); pending_.clear(); }
