@@ -88,6 +88,9 @@ void Agent::reinit(const std::string& member, OpDone done) {
   const ClusterState& s = state();
   if (!is_member(ctx_.cfg, member)) return done({404, "unknown member '" + member + "'"});
   if (member == s.primary) return done({409, member + " is the primary; switch over first"});
+  if (s.primary.empty() || s.ready_epoch != s.epoch)
+    return done({409, "no ready primary to clone from: reinit would leave " + member +
+                          " empty (and its data moved aside) until there is one; retry once a primary runs"});
   if (ctx_.cfg.ha_synchronous_mode) {
     // I4: a member of the committed synchronous set (or, with no primary,
     // the last holder) may be the only one with some acknowledged commits;
@@ -97,9 +100,6 @@ void Agent::reinit(const std::string& member, OpDone done) {
       return done({409, member + " is in the synchronous standby set and may hold acknowledged commits no "
                                  "other standby has; stop its PostgreSQL (the primary then drops it from the "
                                  "set) and reinit it after that"});
-    if (s.primary.empty() && member == last_holder(s))
-      return done({409, member + " was the last primary and may hold the latest acknowledged commits; "
-                                 "reinit it once a primary runs again"});
   }
   Command c;
   c.type = CmdType::reinit;
