@@ -4,6 +4,8 @@
 // holder can never move the lock: its command is applied as a no-op.
 #include "node/cluster_state.h"
 
+#include <algorithm>
+
 #include "node/bytes.h"
 
 namespace pw::node {
@@ -177,11 +179,14 @@ std::optional<ClusterState> ClusterState::decode(const std::string& bytes) {
   return s;
 }
 
-std::string last_holder(const ClusterState& s) {
-  if (!s.primary.empty()) return s.primary;
-  for (auto h = s.history.rbegin(); h != s.history.rend(); ++h)
-    if (!h->node.empty()) return h->node;
-  return {};
+std::vector<std::string> last_holders(const ClusterState& s) {
+  std::vector<std::string> out;
+  if (s.ready_epoch == 0) return out;
+  for (const auto& h : s.history)
+    if (h.epoch >= s.ready_epoch && !h.node.empty() &&
+        std::find(out.begin(), out.end(), h.node) == out.end())
+      out.push_back(h.node);
+  return out;
 }
 
 ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {

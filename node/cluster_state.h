@@ -107,9 +107,11 @@ struct ApplyEffect {
   std::string why_rejected;
 };
 
-/// The member that held the lock last: the primary, or after a release the
-/// most recent holder in the history ("" = none yet).
-std::string last_holder(const ClusterState& s);
+/// The holder of the newest epoch that became `ready` (the last primary
+/// clients could write to) and the holders of every epoch after it (each
+/// was chosen holding all of that primary's acknowledged commits, or
+/// replayed its final WAL in a switchover).
+std::vector<std::string> last_holders(const ClusterState& s);
 
 /// Applies `cmd` to `s` deterministically.
 ApplyEffect apply_command(ClusterState& s, const Command& cmd, uint64_t index);

@@ -143,34 +143,46 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
     max_lsn = std::max(max_lsn, seen.status.lsn);
     max_tl = std::max(max_tl, seen.status.timeline);
   }
-  // I4: with ANY 1 (every streaming standby), an acknowledged commit is on
-  // at least one member of the committed sync set, but which one is not
-  // known. Only the most advanced member, compared on statuses sent after
-  // the holder stopped writing, is proven to hold them all.
-  // With the committed set empty PostgreSQL may have run asynchronously:
-  // only the last holder is known to have every acknowledged commit.
-  // The last holder acknowledged every commit itself, so it is eligible too
-  // (with the set empty, the only one).
+  // I4, synchronous mode. With ANY 1 (every streaming standby) a commit
+  // acknowledged to a client is on the primary and on at least one member of
+  // the committed set C — which one is not known — so every member of C must
+  // be heard (statuses describing the servers after the holder stopped) and
+  // the candidate must be at least as advanced as all of them. The last
+  // primary clients could write to (the last ready holder) acknowledged every
+  // commit itself, and each holder after it was chosen holding them, so they
+  // are eligible too; with C empty (PostgreSQL may have run asynchronously)
+  // they are the only ones, and one of them must be heard.
   std::vector<std::string> sync_set = s.sync;
-  if (in.synchronous_mode && failover) {
-    std::string last = last_holder(s);
-    if (!last.empty() && std::find(sync_set.begin(), sync_set.end(), last) == sync_set.end())
-      sync_set.push_back(last);
-  }
   std::string sync_unheard;
   uint64_t sync_max_lsn = 0;
   if (in.synchronous_mode && failover) {
-    for (const auto& m : sync_set) {
+    auto heard = [&](const std::string& m) -> const MemberStatus* {
       auto it = in.seen.find(m);
-      // The status must describe the server after the holder stopped: sent
-      // after that moment plus the age of the probe it carries.
-      if (it == in.seen.end() || !it->second.fresh ||
-          it->second.received_ms < in.holder_gone_ms + in.status_lag_ms) {
-        sync_unheard += (sync_unheard.empty() ? "" : ", ") + m;
-        continue;
-      }
-      sync_max_lsn = std::max(sync_max_lsn, it->second.status.lsn);
+      if (it == in.seen.end() || !it->second.fresh || it->second.received_ms < in.holder_gone_ms + in.status_lag_ms)
+        return nullptr;
+      return &it->second.status;
+    };
+    // LSNs compare only on the newest timeline: WAL past an older
+    // timeline's fork was never acknowledged after the promotion that forked
+    // it, and that promotion chose a member holding everything before.
+    auto count = [&](const MemberStatus* st) {
+      if (st->timeline >= max_tl) sync_max_lsn = std::max(sync_max_lsn, st->lsn);
+    };
+    for (const auto& m : s.sync) {
+      if (const MemberStatus* st = heard(m)) count(st);
+      else sync_unheard += (sync_unheard.empty() ? "" : ", ") + m;
     }
+    bool holder_heard = false;
+    std::string holders;
+    for (const auto& last : last_holders(s)) {
+      holders += (holders.empty() ? "" : ", ") + last;
+      if (std::find(sync_set.begin(), sync_set.end(), last) == sync_set.end()) sync_set.push_back(last);
+      if (const MemberStatus* st = heard(last)) {
+        holder_heard = true;
+        count(st);
+      }
+    }
+    if (s.sync.empty() && !holder_heard) sync_unheard = holders.empty() ? "the last primary" : holders;
   }
   std::vector<const MemberStatus*> ok;
   for (const auto& m : in.members) {
