@@ -199,3 +199,107 @@ TEST_CASE("failover --to honours the target when it is eligible") {
   REQUIRE(d.propose);
   CHECK(d.propose->node == "n2");
 }
+
+// ---- issue 11: the holes the simulation and review found ----------------
+
+TEST_CASE("I4: a lagging sync member is not promoted while another member of the set is silent") {
+  // ANY 1 (n2, n3): the commit acknowledged last may be on n3 only. Old code
+  // promoted n2 (fresh, in the set, within maximum_lag_on_failover).
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.in.synchronous_mode = true;
+  f.state.sync = {"n2", "n3"};
+  f.standby("n2", 900);
+  f.report("n3", DataKind::cluster, false);  // silent
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE_FALSE(d.diagnostics.empty());
+  CHECK(d.diagnostics[0].message.find("n3") != std::string::npos);
+  // Heard again, and more advanced: n3 (not the lagging n2) is promoted.
+  f.standby("n3", 1000);
+  f.in.seen["n3"].received_ms = 10;
+  f.in.seen["n2"].received_ms = 10;
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n3");
+}
+
+TEST_CASE("I4: statuses older than the holder's end do not count") {
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.in.synchronous_mode = true;
+  f.in.holder_gone_ms = 5000;
+  f.in.status_lag_ms = 100;
+  f.state.sync = {"n2", "n3"};
+  f.standby("n2", 1000);
+  f.standby("n3", 900);
+  f.in.seen["n2"].received_ms = 5200;
+  f.in.seen["n3"].received_ms = 5050;  // may describe n3 before the last acknowledged commit
+  CHECK_FALSE(decide(f.in).propose);
+  f.in.seen["n3"].received_ms = 5101;
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n2");
+}
+
+TEST_CASE("I4: with the committed set empty only the last ready holder may come back") {
+  Fixture f;
+  f.initialized("");
+  f.state.ready_epoch = 4;
+  f.state.history.push_back({4, "n3", 2, 0, 0, "failover"});
+  f.state.history.push_back({5, "", 2, 0, 0, "release: PostgreSQL on n3 died"});
+  f.in.synchronous_mode = true;
+  f.standby("n2", 1000);  // more WAL, but never confirmed by a synchronous ack
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  f.standby("n3", 900);
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n3");
+}
+
+TEST_CASE("operator failover is a request the decider carries out after the lease wait") {
+  Fixture f;
+  f.initialized("n1");
+  f.state.failover_to = "n3";
+  f.state.failover_epoch = 5;
+  f.standby("n2", 1000);
+  f.standby("n3", 100);  // lagging: the operator accepts it
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);  // the holder's lease still runs
+  CHECK(d.diagnostics.at(0).code == "failover_waiting");
+  f.in.lease_expired = true;
+  f.in.maximum_lag_on_failover = 10;
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->type == CmdType::set_primary);
+  CHECK(d.propose->node == "n3");
+  f.state.paused = true;  // manual failover works in maintenance mode too
+  CHECK(decide(f.in).propose);
+}
+
+TEST_CASE("set_primary carries the applied index and is refused if the holder renewed after it") {
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.in.applied_index = 70;
+  f.standby("n2", 1000);
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->seq == 70);
+  ClusterState s = f.state;
+  Command renew;
+  renew.type = CmdType::renew;
+  renew.node = "n1";
+  renew.epoch = 5;
+  REQUIRE(apply_command(s, renew, 71).applied);  // committed between decision and set_primary
+  ApplyEffect e = apply_command(s, *d.propose, 72);
+  CHECK_FALSE(e.applied);
+  CHECK(s.primary == "n1");
+  ClusterState t = f.state;
+  REQUIRE(apply_command(t, renew, 69).applied);  // renewed before: the decision stands
+  CHECK(apply_command(t, *d.propose, 72).applied);
+  CHECK(t.primary == "n2");
+}
