@@ -113,6 +113,31 @@ Decision decide_claimed(const DeciderInput& in) {
     return d;
   }
   auto it = in.seen.find(s.init_node);
+  // A claimant that stopped reporting (killed, cut off) is presumed dead once
+  // it has been silent for claimant_silence_ms: the claim moves on in seconds
+  // instead of bootstrap_timeout. Safe even if it is alive: its every step
+  // re-checks the claim, and a late bootstrap_done is refused at apply.
+  bool fresh = it != in.seen.end() && it->second.fresh;
+  if (!fresh) {
+    int64_t since = std::max(in.now_ms - in.claim_age_ms, it == in.seen.end() ? int64_t{0} : it->second.received_ms);
+    int64_t silent = in.now_ms - since;
+    if (silent >= in.claimant_silence_ms) {
+      d.propose = make(in, CmdType::clear_claim, s.init_node, "bootstrap claimant silent");
+      d.diagnostics.push_back({"bootstrap_claimant_silent",
+                               s.init_node + " claimed the bootstrap and has not reported for " +
+                                   std::to_string(silent / 1000) + " s; the claim is cleared and another member "
+                                   "will bootstrap",
+                               "check the log of " + s.init_node + "; when it comes back it moves its "
+                               "half-made data directory aside and clones"});
+      return d;
+    }
+    d.diagnostics.push_back({"bootstrap_claimant_silent",
+                             s.init_node + " claimed the bootstrap and has not reported for " +
+                                 std::to_string(silent / 1000) + " s; the claim moves to another member if it "
+                                 "stays silent for " + std::to_string(in.claimant_silence_ms / 1000) + " s",
+                             "check that pgwarden runs on " + s.init_node + " and its raft port is reachable"});
+    return d;
+  }
   if (it != in.seen.end() && !it->second.status.last_error.empty())
     d.diagnostics.push_back({"bootstrap_failing",
                              s.init_node + " is bootstrapping and reports: " + it->second.status.last_error,

@@ -35,6 +35,7 @@ struct DeciderInput {
                                                 // before it was sent (probe period)
   int64_t claim_age_ms = 0;                     // since this node applied the current claim
   int64_t bootstrap_timeout_ms = 120000;
+  int64_t claimant_silence_ms = 3000;           // a claimant silent this long is presumed dead
   uint64_t maximum_lag_on_failover = 1 << 20;
   bool synchronous_mode = false;
   bool reinit_when_all_empty = false;

@@ -66,6 +66,7 @@ DeciderInput DeciderRunner::input() const {
   in.status_lag_ms = 3 * cfg.ha_loop_interval_ms;
   in.claim_age_ms = now - ctx_.lease.claim_applied_at;
   in.bootstrap_timeout_ms = cfg.ha_bootstrap_timeout_ms;
+  in.claimant_silence_ms = cfg.ha_lease_ms;  // as long as a holder may stay silent
   in.maximum_lag_on_failover = cfg.ha_maximum_lag_on_failover;
   in.synchronous_mode = cfg.ha_synchronous_mode;
   in.reinit_when_all_empty = cfg.bootstrap_reinit_when_all_empty;

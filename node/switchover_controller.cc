@@ -66,7 +66,12 @@ void SwitchoverController::reconcile() {
   if (ctx_.local.running()) return;  // stop still settling
   const MemberStatus* t = ctx_.members.fresh(target_, now);
   uint64_t final_lsn = ctx_.members.own().final_lsn;
-  bool caught_up = t && final_lsn != 0 && t->replay_lsn > final_lsn;
+  // Past our shutdown checkpoint *on our timeline*: a standby on another
+  // timeline (a former primary not rewound yet) can be past that LSN with
+  // different WAL (found by sim_ha: failover --to such a member, which turns
+  // into a forced switchover, lost acknowledged commits).
+  bool caught_up = t && final_lsn != 0 && t->replay_lsn > final_lsn && t->timeline == ctx_.local.data().timeline &&
+                   t->system_id == ctx_.local.data().system_id;
   if (!caught_up) {
     // Ten leases (30 s with the defaults): the target streamed when it was
     // chosen, so replaying one shutdown checkpoint takes far less.

@@ -303,3 +303,26 @@ TEST_CASE("set_primary carries the applied index and is refused if the holder re
   CHECK(apply_command(t, *d.propose, 72).applied);
   CHECK(t.primary == "n2");
 }
+
+TEST_CASE("a silent claimant loses its claim in seconds, with a diagnostic from the first doubt") {
+  Fixture f;
+  f.state.init = InitKind::claimed;
+  f.state.init_node = "n2";
+  f.in.now_ms = 100000;
+  f.in.claim_age_ms = 10000;
+  f.in.claimant_silence_ms = 3000;
+  f.report("n2", DataKind::empty);  // reporting: nothing to do
+  f.in.seen["n2"].received_ms = 99900;
+  CHECK_FALSE(decide(f.in).propose);
+  f.in.seen["n2"].fresh = false;    // silent for 1 s: doubt, said at once
+  f.in.seen["n2"].received_ms = 99000;
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE_FALSE(d.diagnostics.empty());
+  CHECK(d.diagnostics[0].code == "bootstrap_claimant_silent");
+  f.in.seen["n2"].received_ms = 96500;  // silent for 3.5 s: the claim moves
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->type == CmdType::clear_claim);
+  CHECK(d.propose->node == "n2");
+}
