@@ -295,6 +295,9 @@ void Agent::reconcile() {
   }
   if (s.switchover && s.switchover->first == ctx_.self()) return switchover_.reconcile();
   switchover_.reset();  // a switchover was cleared (aborted): resume as primary
+  if (ctx_.cfg.ha_synchronous_mode && !ctx_.local.running() && ctx_.lease.hold.holds(s.epoch, ctx_.now()) &&
+      !ctx_.local.empty() && sync_.prepare_start())
+    return;
   if (!primary_.reconcile()) return;
   // Synchronous mode: PostgreSQL's setting and the committed set are made
   // consistent for this epoch before any client is let in (I4).

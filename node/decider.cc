@@ -190,11 +190,13 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
     // LSNs compare only on the newest timeline: WAL past an older
     // timeline's fork was never acknowledged after the promotion that forked
     // it, and that promotion chose a member holding everything before.
+    // (Members of C are standbys of the last primary's timeline: always
+    // counted. A former holder on an older timeline is not.)
     auto count = [&](const MemberStatus* st) {
       if (st->timeline >= max_tl) sync_max_lsn = std::max(sync_max_lsn, st->lsn);
     };
     for (const auto& m : s.sync) {
-      if (const MemberStatus* st = heard(m)) count(st);
+      if (const MemberStatus* st = heard(m)) sync_max_lsn = std::max(sync_max_lsn, st->lsn);
       else sync_unheard += (sync_unheard.empty() ? "" : ", ") + m;
     }
     bool holder_heard = false;

@@ -37,6 +37,16 @@ void SyncController::set_names(const std::vector<std::string>& names) {
   }));
 }
 
+bool SyncController::prepare_start() {
+  const ClusterState& s = ctx_.state();
+  if (inflight_) return true;
+  std::vector<std::string> C = s.sync;
+  std::sort(C.begin(), C.end());
+  if (epoch_ == s.epoch && pg_sync_ == C) return false;
+  set_names(C);
+  return true;
+}
+
 bool SyncController::reconcile() {
   const ClusterState& s = ctx_.state();
   if (inflight_) return true;

@@ -39,6 +39,12 @@ class SyncController {
   bool reconcile();
   /// PostgreSQL's setting is known and safe for `epoch`.
   bool configured(uint64_t epoch) const { return epoch_ == epoch; }
+  /// Before PostgreSQL starts as primary: makes it start with the committed
+  /// set (a restarted daemon's PostgreSQL would otherwise start with an empty
+  /// setting — asynchronous — under a non-empty committed set, while the
+  /// epoch is already ready and clients are routed to it). Returns true while
+  /// that is in progress.
+  bool prepare_start();
 
  private:
   void commit(std::vector<std::string> members, const char* what);
