@@ -315,6 +315,25 @@ Decision decide(const DeciderInput& in) {
   const bool holder_gone = s.primary.empty() || in.lease_expired;
   if (!holder_gone) return d;
 
+  // Every reachable member is empty but some member is unreachable: that one
+  // may hold the only copy (a primary that is merely down). Resetting would
+  // discard it: the advice is to bring it back.
+  if (all_members_empty(in, false) && !all_members_empty(in, true)) {
+    std::vector<std::string> silent;
+    for (const auto& m : in.members)
+      if (!in.seen.count(m) || !in.seen.at(m).fresh) silent.push_back(m);
+    if (!silent.empty()) {
+      std::string last = s.primary.empty() ? std::string() : s.primary;
+      d.diagnostics.push_back(
+          {"data_member_unreachable",
+           "every reachable member reports an empty data directory; " + join(silent) +
+               " cannot be reached and may hold the cluster's data" +
+               (last.empty() ? std::string() : " (" + last + " is the last primary)"),
+           "bring " + join(silent) + " back (start pgwarden there, check the network between the nodes); "
+           "only if its data is lost for good: pgwarden ctl reset-cluster --confirm <cluster-name>"});
+      return d;
+    }
+  }
   // The seed's case: initialized, but nobody has data to run it from.
   if (all_members_empty(in, false)) {
     if (in.reinit_when_all_empty && all_members_empty(in, true)) {

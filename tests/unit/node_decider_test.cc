@@ -168,11 +168,16 @@ TEST_CASE("the seed's case is named, and resolved by reinit_when_all_empty") {
   Decision d = decide(f.in);
   CHECK_FALSE(d.propose);
   REQUIRE(d.diagnostics.size() == 1);
-  CHECK(d.diagnostics[0].code == "init_done_no_data");
-  CHECK(d.diagnostics[0].action.find("pgwarden ctl reset-cluster --confirm") != std::string::npos);
+  CHECK(d.diagnostics[0].code == "data_member_unreachable");  // n3 silent: it may hold the data
   f.in.reinit_when_all_empty = true;
   CHECK_FALSE(decide(f.in).propose);  // n3 silent: "every member" not proven
   f.report("n3", DataKind::empty);
+  f.in.reinit_when_all_empty = false;
+  d = decide(f.in);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "init_done_no_data");
+  CHECK(d.diagnostics[0].action.find("pgwarden ctl reset-cluster --confirm") != std::string::npos);
+  f.in.reinit_when_all_empty = true;
   d = decide(f.in);
   REQUIRE(d.propose);
   CHECK(d.propose->type == CmdType::reset_cluster);
@@ -325,4 +330,25 @@ TEST_CASE("a silent claimant loses its claim in seconds, with a diagnostic from 
   REQUIRE(d.propose);
   CHECK(d.propose->type == CmdType::clear_claim);
   CHECK(d.propose->node == "n2");
+}
+
+TEST_CASE("an unreachable member may hold the data: no reset advice until every member reports empty") {
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.report("n2", DataKind::empty);
+  f.report("n3", DataKind::empty);  // n1, the primary, is down with the only copy
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "data_member_unreachable");
+  CHECK(d.diagnostics[0].message.find("n1") != std::string::npos);
+  CHECK(d.diagnostics[0].action.find("bring n1 back") == 0);
+  f.in.reinit_when_all_empty = true;  // never resets with a member unheard
+  CHECK_FALSE(decide(f.in).propose);
+  f.report("n1", DataKind::empty);  // now every member says so: the seed's case
+  f.in.reinit_when_all_empty = false;
+  d = decide(f.in);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "init_done_no_data");
 }

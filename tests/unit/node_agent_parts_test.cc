@@ -1,0 +1,208 @@
+// Unit tests for the agent's parts (issue 11, "also seen" items), each on
+// the production class with a recording fake world, raft node and
+// PostgreSQL: renewals retried through a new leader at once, a release that
+// was not committed proposed again (and the releaser's lease ended first),
+// a former primary's directory always rewound before following, and a
+// bootstrap claim read back through the log before initdb.
+#include <catch2/catch.hpp>
+
+#include "node/agent_context.h"
+#include "node/bootstrap_controller.h"
+#include "node/lease_renewer.h"
+
+using namespace pw;
+using namespace pw::node;
+
+namespace {
+
+struct FakeWorld : AgentWorld {
+  int64_t now = 100000;
+  int wakes = 0;
+  std::optional<uint64_t> marker;
+  int64_t mono_ms() const override { return now; }
+  int64_t wall_ms() const override { return 1700000000000 + now; }
+  void wake(int64_t) override { ++wakes; }
+  void publish_route(const proxy::Route&) override {}
+  std::optional<uint64_t> read_marker() const override { return marker; }
+  void write_marker(uint64_t id) override { marker = id; }
+  void remove_marker() override { marker.reset(); }
+};
+
+struct FakeRaft : consensus::RaftNode {
+  uint64_t leader = 2;
+  std::vector<std::pair<Command, consensus::ProposalCallback>> proposals;
+  void start() override {}
+  void stop() override {}
+  void propose(const std::string& data, consensus::ProposalCallback cb) override {
+    proposals.push_back({*Command::decode(data), std::move(cb)});
+  }
+  void transfer_leadership(uint64_t) override {}
+  void broadcast_app(const std::string&) override {}
+  void send_app(uint64_t, const std::string&) override {}
+  void set_app_handler(consensus::AppMessageHandler) override {}
+  void set_leader_change_handler(std::function<void()>) override {}
+  bool is_leader() const override { return leader == 1; }
+  uint64_t leader_id() const override { return leader; }
+  uint64_t term() const override { return 3; }
+  uint64_t commit_index() const override { return 0; }
+  uint64_t applied_index() const override { return 0; }
+  uint64_t self_id() const override { return 1; }
+  int64_t last_heard_ms(uint64_t) const override { return 0; }
+  size_t count(CmdType t) const {
+    size_t n = 0;
+    for (const auto& p : proposals) n += p.first.type == t;
+    return n;
+  }
+};
+
+struct FakePg : pgctl::Postgres {
+  pgctl::DataDirInfo data;
+  std::vector<std::string> calls;
+  pgctl::DataDirInfo inspect() override { return data; }
+  void initdb(pgctl::Done) override { calls.push_back("initdb"); }
+  void start(pgctl::Role, const pgctl::Upstream&, pgctl::Done) override { calls.push_back("start"); }
+  void stop(pgctl::StopMode, pgctl::Done) override { calls.push_back("stop"); }
+  void promote(pgctl::Done) override { calls.push_back("promote"); }
+  void follow(const pgctl::Upstream&, pgctl::Done) override { calls.push_back("follow"); }
+  void basebackup(const pgctl::Upstream&, pgctl::Done) override { calls.push_back("basebackup"); }
+  void rewind(const pgctl::Upstream&, pgctl::Done) override { calls.push_back("rewind"); }
+  pgctl::Result move_aside(std::string*) override { calls.push_back("move_aside"); return {}; }
+  void demote(const pgctl::Upstream&, pgctl::Done) override {}
+  void ensure_replication_role(pgctl::Done) override {}
+  void ensure_superuser_password(pgctl::Done) override {}
+  void sync_slots(const std::vector<std::string>&, pgctl::Done) override {}
+  void set_synchronous_standby_names(const std::string&, pgctl::Done) override {}
+  void probe(std::function<void(const pgctl::Status&)>) override {}
+  pid_t postmaster_pid() const override { return 0; }
+  bool adopted() const override { return false; }
+  void set_expected_system_id(uint64_t) override {}
+  pgctl::CloneProgress clone_progress() const override { return {}; }
+  uint32_t bin_major_version() const override { return 15; }
+  void set_exit_handler(std::function<void(int)>) override {}
+};
+
+struct NoFencer : FencerPort {
+  void arm(pid_t, int64_t) override {}
+  FencerHealth supervise() override { return {}; }
+};
+
+struct Rig {
+  conf::Config cfg;
+  FakeWorld world;
+  FakeRaft raft;
+  FakePg pg;
+  NoFencer fencer;
+  ClusterStateMachine sm;
+  std::unique_ptr<AgentContext> ctx;
+  uint64_t index = 0;
+  Rig() {
+    cfg.node_name = "n1";
+    cfg.cluster_name = "t";
+    cfg.members = {{"n1", "10.0.0.1", 5010}, {"n2", "10.0.0.2", 5010}, {"n3", "10.0.0.3", 5010}};
+    ctx = std::make_unique<AgentContext>(cfg, world, sm, pg, fencer);
+    ctx->raft = &raft;
+  }
+  void apply(Command c) { sm.apply(++index, c.encode()); }
+  void primary_n1() {
+    Command claim;
+    claim.type = CmdType::claim;
+    claim.node = "n1";
+    apply(claim);
+    Command done;
+    done.type = CmdType::bootstrap_done;
+    done.node = "n1";
+    done.system_id = 7;
+    apply(done);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a renewal lost with its leader is proposed again at once through the new leader") {
+  Rig r;
+  r.primary_n1();
+  LeaseRenewer renewer(*r.ctx);
+  renewer.run();
+  REQUIRE(r.raft.count(CmdType::renew) == 1);
+  r.world.now += r.cfg.ha_lease_ms / 4 + 1;
+  renewer.run();  // the first is still in flight (sent to leader n2): wait
+  CHECK(r.raft.count(CmdType::renew) == 1);
+  r.raft.leader = 3;  // n2 vanished; n3 leads now
+  renewer.leader_changed();
+  renewer.run();
+  CHECK(r.raft.count(CmdType::renew) == 2);  // not lease/2 later: now
+  r.world.now += 1;
+  renewer.run();
+  CHECK(r.raft.count(CmdType::renew) == 2);
+}
+
+TEST_CASE("a release ends our lease first and is proposed again when it was not committed") {
+  Rig r;
+  r.primary_n1();
+  r.ctx->lease.hold.proposed(1, 5, r.world.now);
+  r.ctx->lease.hold.applied(1, 5);
+  REQUIRE(r.ctx->lease.hold.holds(1, r.world.now));
+  r.ctx->release(1, "", 0, "test");
+  CHECK_FALSE(r.ctx->lease.hold.holds(1, r.world.now));  // before the proposal can commit
+  REQUIRE(r.raft.count(CmdType::release) == 1);
+  r.ctx->release(1, "", 0, "test");
+  CHECK(r.raft.count(CmdType::release) == 1);  // in flight: once
+  r.raft.proposals.back().second({false, 0, "no leader known", false});
+  r.ctx->release(1, "", 0, "test");
+  CHECK(r.raft.count(CmdType::release) == 2);  // dropped: asked again
+}
+
+TEST_CASE("a directory that last ran as a primary is rewound before following, whatever the log says") {
+  // A crashed primary restarts and replays a log that still names it
+  // primary: its directory must still be marked for rewind.
+  Rig r;
+  r.primary_n1();
+  REQUIRE(r.sm.state().primary == "n1");
+  r.pg.data.kind = pgctl::DataDirInfo::Kind::cluster;
+  r.pg.data.system_id = 7;
+  r.pg.data.was_standby = false;
+  r.ctx->local.refresh();
+  CHECK(r.ctx->local.needs_rewind());
+  r.pg.data.was_standby = true;  // a standby's directory: no rewind needed
+  LocalPg fresh(r.pg);
+  fresh.refresh();
+  CHECK_FALSE(fresh.needs_rewind());
+}
+
+TEST_CASE("a replayed bootstrap claim is read back through the log before initdb") {
+  Rig r;
+  Command claim;
+  claim.type = CmdType::claim;
+  claim.node = "n1";
+  r.apply(claim);  // replayed from our own log after a restart
+  r.ctx->local.refresh();
+  BootstrapController boot(*r.ctx);
+  boot.reconcile();
+  CHECK(r.pg.calls.empty());  // no initdb on the replayed claim alone
+  REQUIRE(r.raft.count(CmdType::barrier) == 1);
+  SECTION("the claim is still ours once the barrier is applied: initdb") {
+    r.raft.proposals.back().second({true, r.index + 1, "", false});
+    Command b;
+    b.type = CmdType::barrier;
+    r.apply(b);
+    boot.reconcile();
+    REQUIRE(r.pg.calls.size() == 1);
+    CHECK(r.pg.calls[0] == "initdb");
+  }
+  SECTION("the claim was cleared and given on before the barrier: nothing") {
+    Command clear;
+    clear.type = CmdType::clear_claim;
+    clear.node = "n1";
+    r.apply(clear);
+    Command other;
+    other.type = CmdType::claim;
+    other.node = "n2";
+    r.apply(other);
+    r.raft.proposals.back().second({true, r.index + 1, "", false});
+    Command b;
+    b.type = CmdType::barrier;
+    r.apply(b);
+    boot.reconcile();
+    CHECK(r.pg.calls.empty());
+  }
+}
