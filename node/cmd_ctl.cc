@@ -3,6 +3,9 @@
 // prints the answer. Any node's API accepts every command: changes are
 // proposed through Raft, which forwards them to the leader.
 #include <algorithm>
+#include <cstdlib>
+#include <ctime>
+#include <unistd.h>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -24,7 +27,9 @@ const char* kUsage =
     "forwarded to the cluster's leader through Raft.\n"
     "\n"
     "Commands:\n"
-    "  list                          members, roles, lag, and the cluster's state\n"
+    "  list [--watch [SECONDS]]      members, roles, lag, and the cluster's state; --watch\n"
+    "                                redraws it in place every SECONDS (default 2) until\n"
+    "                                interrupted, or --count N times\n"
     "  status --json                 the raw GET /cluster document\n"
     "  history                       every change of primary\n"
     "  switchover [--to N] [--force] planned switchover (to the best standby without --to)\n"
@@ -133,6 +138,8 @@ bool read_token(const std::string& path, std::string* token, std::string* err) {
 struct CmdArgs {
   std::string to, confirm, member;
   bool force = false, json = false;
+  double watch_s = 0;  // list --watch: redraw period (0 = once)
+  long count = 0;      // list --watch --count N: stop after N redraws (0 = until interrupted)
 };
 
 bool parse_cmd_args(const Options& o, CmdArgs* c, std::string* err) {
@@ -156,6 +163,35 @@ bool parse_cmd_args(const Options& o, CmdArgs* c, std::string* err) {
       c->force = true;
     } else if (o.command == "reset-cluster" && take("--confirm", &c->confirm)) {
       if (!err->empty()) return false;
+    } else if (o.command == "list" && a[i] == "--watch") {
+      c->watch_s = 2;
+      if (i + 1 < a.size() && !a[i + 1].empty() && a[i + 1][0] != '-') {
+        char* end = nullptr;
+        double v = strtod(a[i + 1].c_str(), &end);
+        if (!end || *end || v < 0.05 || v > 86400) {
+          *err = "--watch takes a period in seconds between 0.05 and 86400, not '" + a[i + 1] + "'";
+          return false;
+        }
+        c->watch_s = v;
+        ++i;
+      }
+    } else if (o.command == "list" && (a[i] == "--count" || a[i].rfind("--count=", 0) == 0)) {
+      std::string v;
+      if (a[i] == "--count") {
+        if (i + 1 >= a.size()) {
+          *err = "--count needs a number";
+          return false;
+        }
+        v = a[++i];
+      } else {
+        v = a[i].substr(8);
+      }
+      char* end = nullptr;
+      c->count = strtol(v.c_str(), &end, 10);
+      if (!end || *end || c->count < 1) {
+        *err = "--count takes a positive number, not '" + v + "'";
+        return false;
+      }
     } else if (o.command == "status" && a[i] == "--json") {
       c->json = true;
     } else if (o.command == "reinit" && c->member.empty() && !a[i].empty() && a[i][0] != '-') {
@@ -165,6 +201,7 @@ bool parse_cmd_args(const Options& o, CmdArgs* c, std::string* err) {
       return false;
     }
   }
+  if (c->count > 0 && c->watch_s == 0) *err = "--count goes with --watch";
   if (o.command == "failover" && c->to.empty()) *err = "failover needs --to MEMBER";
   if (o.command == "reinit" && c->member.empty()) *err = "reinit needs the MEMBER to re-clone";
   if (o.command == "reset-cluster" && c->confirm.empty()) *err = "reset-cluster needs --confirm <cluster name>";
@@ -235,6 +272,25 @@ int run_ctl(const std::vector<std::string>& argv, FILE* out, FILE* err) {
   if (!resolve_target(o, &target, err)) return kExitUsage;
   const int timeout_ms = o.timeout_s * 1000;
 
+  if (o.command == "list" && c.watch_s > 0) {
+    // Like watch(1): clear, a header line, the table (or the error), wait.
+    for (long n = 0; c.count == 0 || n < c.count; ++n) {
+      if (n > 0) usleep(static_cast<useconds_t>(c.watch_s * 1e6));
+      HttpResult r = http_request(target, "GET", "/cluster", "", "", timeout_ms);
+      std::string body, e;
+      if (!r.ok) body = "pgwarden ctl list: " + r.error + "\n";
+      else if (r.status != 200) body = "pgwarden ctl list: " + target.url() + "/cluster answered " + std::to_string(r.status) + ": " + error_text(r) + "\n";
+      else if (auto v = parse_json(r.body, &e)) body = render_list(*v);
+      else body = "pgwarden ctl list: invalid JSON: " + e + "\n";
+      time_t now = time(nullptr);
+      char stamp[64];
+      strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", localtime(&now));
+      fprintf(out, "\033[H\033[2JEvery %gs: pgwarden ctl list (%s)    %s\n\n%s", c.watch_s, target.url().c_str(),
+              stamp, body.c_str());
+      fflush(out);
+    }
+    return kExitOk;
+  }
   bool read = o.command == "list" || o.command == "status" || o.command == "history";
   if (read) {
     std::string path = o.command == "history" ? "/history" : "/cluster";

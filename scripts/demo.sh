@@ -36,6 +36,15 @@ usage() { echo "usage: $0 start|stop|status DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 CMD=$1
 DIR_ARG=$2
+# The default DEMO_DIR is inside the clone. Cloned under a private directory
+# (/root/x, mode 0700) the daemons, which run as postgres, cannot reach it:
+# then the demo lives in a directory of its own under /var/tmp, named after
+# the clone so that demo-stop finds it again. Nothing in the clone changes mode.
+if [ "$(id -u)" -eq 0 ] && [ "$DIR_ARG" = "$REPO/demo-cluster" ] &&
+  ! runuser -u postgres -- test -x "$REPO" 2>/dev/null; then
+  DIR_ARG=/var/tmp/pgwarden-demo-$(printf %s "$REPO" | md5sum | cut -c1-8)
+  DEMO_DIR_MOVED=1
+fi
 
 # ---- settings ----------------------------------------------------------------
 
@@ -408,6 +417,8 @@ EOF
 }
 
 cmd_start() {
+  [ -z "${DEMO_DIR_MOVED:-}" ] ||
+    say "postgres cannot reach $REPO (a private parent directory): the demo cluster lives in $DIR_ARG"
   mkdir -p "$DIR_ARG"
   load_dir
   check_start_settings
@@ -423,6 +434,9 @@ cmd_start() {
   for i in "${NODES[@]}"; do start_node "$i"; done
   wait_ready
   print_tour
+  if [ -n "${DEMO_T0:-}" ]; then
+    say "from 'make -f Makefile.dist demo' to a working cluster: $(( $(date +%s) - DEMO_T0 )) s (build included)"
+  fi
 }
 
 # ---- stop ------------------------------------------------------------------------

@@ -27,3 +27,4 @@ pw_test(it_pgctl_clone_failure SOURCES ${PGCTL_IT}/pgctl_clone_failure_test.cc
         LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 300)
 pw_test(it_pgctl_access SOURCES ${PGCTL_IT}/pgctl_access_test.cc
         LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 300)
+set_property(TEST it_pgctl_pdeathsig APPEND PROPERTY ENVIRONMENT "PW_AS_POSTGRES_HELPERS=pgctl_owner_helper")

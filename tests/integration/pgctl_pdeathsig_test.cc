@@ -2,6 +2,7 @@
 // the postmaster dies (kill -9, no cleanup at all), PostgreSQL dies with it:
 // the postmaster was started with PR_SET_PDEATHSIG = SIGQUIT (immediate
 // shutdown), so within a deadline no process of the cluster remains.
+#include <cstdlib>
 #include <signal.h>
 #include <sys/types.h>
 
@@ -47,7 +48,11 @@ TEST_CASE("the postmaster dies when the process that started it is killed") {
   std::optional<pgctl::ChildExit> helper_exit;
   pgctl::ChildOptions co;
   co.name = "owner-helper";
-  co.argv = {PGCTL_OWNER_HELPER, td.path(), "127.0.4.31"};
+  // From the test's own directory (tests/support/as-postgres.sh may have
+  // copied both out of a build tree postgres cannot reach).
+  const char* dir = getenv("PW_HELPER_DIR");
+  std::string helper = dir ? std::string(dir) + "/pgctl_owner_helper" : std::string(PGCTL_OWNER_HELPER);
+  co.argv = {helper, td.path(), "127.0.4.31"};
   co.timeout_ms = 300000;
   co.on_line = [&](const std::string& line) {
     int pid = 0;

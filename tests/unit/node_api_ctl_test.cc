@@ -156,6 +156,20 @@ TEST_CASE("ctl list, status --json and history against a live API") {
         std::string::npos);
 }
 
+TEST_CASE("ctl list --watch redraws in place, like watch(1)") {
+  Fixture f;
+  Ctl w = ctl({"--api", f.url, "list", "--watch", "0.05", "--count", "3"});
+  INFO(w.err);
+  CHECK(w.code == 0);
+  size_t clears = 0, tables = 0;
+  for (size_t p = 0; (p = w.out.find("\033[H\033[2JEvery 0.05s: pgwarden ctl list", p)) != std::string::npos; ++p) ++clears;
+  for (size_t p = 0; (p = w.out.find("Cluster: demo  epoch 4  primary n1", p)) != std::string::npos; ++p) ++tables;
+  CHECK(clears == 3);
+  CHECK(tables == 3);
+  CHECK(ctl({"--api", f.url, "list", "--watch", "0"}).code == 2);
+  CHECK(ctl({"--api", f.url, "list", "--count", "2"}).code == 2);  // --count needs --watch
+}
+
 TEST_CASE("ctl changes: token from --token-file, refusals explained, exit codes") {
   Fixture f;
   f.backend.result = {200, "switchover from n1 to n3 started"};
