@@ -1,14 +1,18 @@
 """HA scenario 5: kill -9 of the primary's daemon (its PostgreSQL dies with
 it, PDEATHSIG) → a replica is promoted and accepts writes through every
 surviving node; the old node, restarted, rejoins as a replica (rewind) and
-receives new rows.
+receives new rows. A second client writes with one libpq connection string
+listing every node, the killed one first (docs/operations.md, "Connecting
+applications"): the dead entry point is skipped and no write fails.
 """
+import os
 import signal
+import subprocess
 import sys
 import threading
 import time
 
-from cluster import Cluster, wait_for
+from cluster import CLIENT_PASSWORD, IS_ROOT, PG_BIN, PG_USER, Cluster, wait_for
 
 BLOCK = 22
 
@@ -41,8 +45,31 @@ with Cluster(BLOCK) as c:
                 if not ok:
                     failures.append((n.name, started))
             time.sleep(0.1)
+    all_hosts = ",".join([c.node(old).host] + [n.host for n in survivors])
+    multi = {"attempts": 0, "failures": []}
+
+    def multi_host_writer():
+        conninfo = (f"host={all_hosts} port=5432 dbname=postgres user=postgres "
+                    "target_session_attrs=read-write connect_timeout=30")
+        env = dict(os.environ, PGPASSWORD=CLIENT_PASSWORD)
+        i = 0
+        while not stop.is_set():
+            i += 1
+            cmd = [os.path.join(PG_BIN, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo,
+                   "-c", f"INSERT INTO t(note) VALUES ('multi {i}')"]
+            if IS_ROOT:
+                cmd = ["runuser", "-u", PG_USER, "--"] + cmd
+            started = time.monotonic()
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+            if kill_at[0] is not None and started > kill_at[0]:
+                multi["attempts"] += 1
+                if r.returncode != 0:
+                    multi["failures"].append(r.stderr.strip())
+            time.sleep(0.1)
     th = threading.Thread(target=clients)
     th.start()
+    th2 = threading.Thread(target=multi_host_writer)
+    th2.start()
     time.sleep(0.5)
     t0 = time.monotonic()
     kill_at[0] = t0
@@ -53,8 +80,12 @@ with Cluster(BLOCK) as c:
     time.sleep(1)
     stop.set()
     th.join()
+    th2.join()
     assert not failures, f"{len(failures)} of {attempts[0]} connections failed during the failover"
     print(f"{attempts[0]} client connections during the failover, none failed")
+    assert multi["attempts"] > 0, "the multi-host writer made no attempt after the kill"
+    assert not multi["failures"], f"multi-host writes failed: {multi['failures'][:3]}"
+    print(f"{multi['attempts']} writes with host={all_hosts} target_session_attrs=read-write, none failed")
     for n in survivors:
         wait_for(f"a write through {n.name}:5432",
                  lambda n=n: n.psql(f"INSERT INTO t(note) VALUES ('after via {n.name}')", check=False) is not None, 30)
