@@ -52,6 +52,7 @@ struct Config {
   std::string pg_initdb_args;                // extra initdb arguments (space separated)
   bool pg_move_aside_foreign = false;        // I6: foreign data dir is moved aside only if on
   std::string pg_superuser_password_file;    // optional; mode 0600
+  std::string pg_bootstrap_sql_file;         // optional; run once on the new primary at bootstrap
   /// Extra pg_hba rules, validated: `hba_extra` keys in file order (the key
   /// may repeat), then the rules of pg_hba_file (read at load, not rendered
   /// back by render_config: hba_file names them).

@@ -130,6 +130,10 @@ const std::vector<KeySpec> kSchema = {
     {"postgresql", "superuser_password_file", false, "(none)",
      "File holding the superuser's password (set at bootstrap and every start); mode 0600",
      PATH(pg_superuser_password_file)},
+    {"postgresql", "bootstrap_sql_file", false, "(none)",
+     "SQL run once by psql (ON_ERROR_STOP) as the superuser on the new primary at bootstrap, "
+     "before clients are let in: roles, databases, extensions",
+     PATH(pg_bootstrap_sql_file)},
     {"postgresql", "hba_extra", false, "(none)",
      "One extra pg_hba rule (TYPE DATABASE USER [ADDRESS] METHOD), written below pgwarden's "
      "block; repeat the key for more",

@@ -145,6 +145,7 @@ void validate_files(const Config& c, const KeyLines& kl, ErrorSink& sink) {
       {"postgresql", "replication_password_file", c.pg_replication_password_file, true},
       {"postgresql", "superuser_password_file", c.pg_superuser_password_file, true},
       {"postgresql", "hba_file", c.pg_hba_file, false},
+      {"postgresql", "bootstrap_sql_file", c.pg_bootstrap_sql_file, false},
       {"api", "token_file", c.api_token_file, true},
       {"tls", "ca_file", c.tls_ca_file, false},
       {"tls", "cert_file", c.tls_cert_file, false},

@@ -142,6 +142,10 @@ void BootstrapController::run_chain(uint64_t claim) {
         ctx_.pg().ensure_superuser_password(ctx_.activity.done([this, claim, lost](const pgctl::Result& r) {
         if (!r.ok) return fail(claim, "setting the superuser password", r.error);
         if (lost()) return;
+        ctx_.activity.begin(AgentState::bootstrapping, "bootstrap SQL");
+        ctx_.pg().run_sql_file(ctx_.cfg.pg_bootstrap_sql_file, ctx_.activity.done([this, claim, lost](const pgctl::Result& r) {
+        if (!r.ok) return fail(claim, "running bootstrap_sql_file", r.error);
+        if (lost()) return;
         std::vector<std::string> slots;
         for (const auto& m : ctx_.other_members()) slots.push_back(pgctl::Postgres::slot_name(m));
         ctx_.activity.begin(AgentState::bootstrapping, "replication slots");
@@ -164,6 +168,7 @@ void BootstrapController::run_chain(uint64_t claim) {
             // stops PostgreSQL, and the marker moves the directory aside.
             if (ctx_.state().primary != ctx_.self()) running_ = false;
           });
+        }));
         }));
         }));
       }));

@@ -319,6 +319,37 @@ class PostgresImpl final : public Postgres {
                                     std::move(cb));
   }
 
+  void run_sql_file(const std::string& path, Done cb) override {
+    if (path.empty()) {
+      defer(base_, [cb] { cb(Result::success()); });
+      return;
+    }
+    if (!pm_.running()) {
+      fail_later(cb, "cannot run " + path + ": PostgreSQL is not running");
+      return;
+    }
+    ChildOptions co;
+    co.name = "bootstrap-sql";
+    co.argv = {o_.bin_dir + "/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", o_.socket_dir, "-p",
+               std::to_string(o_.port), "-U", o_.superuser, "-d", "postgres", "-f", path};
+    co.timeout_ms = o_.op_timeout_ms;
+    co.pdeathsig = SIGKILL;
+    std::string err;
+    tool_ = Child::spawn(
+        base_, std::move(co),
+        [this, cb, path](const ChildExit& ex) {
+          retire_tool();
+          if (!ex.ok()) {
+            cb(Result::failure("psql -f " + path + " " + ex.error_text()));
+            return;
+          }
+          PW_INFO("pgctl", "ran %s", path.c_str());
+          cb(Result::success());
+        },
+        &err);
+    if (!tool_) fail_later(cb, "cannot run psql: " + err);
+  }
+
   void sync_slots(const std::vector<std::string>& names, Done cb) override {
     start_sync_slots(tasks_, local(o_.probe_timeout_ms * 5), o_.probe_timeout_ms * 5, names,
                      std::move(cb));

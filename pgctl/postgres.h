@@ -168,6 +168,10 @@ class Postgres {
   /// logs. Call it on the primary after bootstrap and after every start as
   /// primary (the file may have changed).
   virtual void ensure_superuser_password(Done cb) = 0;
+  /// Runs the SQL file at `path` once with psql (-X, ON_ERROR_STOP, one
+  /// statement at a time, so CREATE DATABASE works) as the superuser over
+  /// the unix socket; its output is logged. Empty path: success.
+  virtual void run_sql_file(const std::string& path, Done cb) = 0;
   /// Primary only: makes the set of physical slots exactly `slot_names`
   /// (slots in use are not dropped; retried at the next call).
   virtual void sync_slots(const std::vector<std::string>& slot_names, Done cb) = 0;

@@ -121,6 +121,29 @@ TEST_CASE("parameters in both forms, hba_extra rules, the superuser password") {
   q = sql(loop.base, tcp(su, "wrong"), "SELECT 1");
   CHECK_FALSE(q.ok);
 
+  // bootstrap_sql_file: statements one at a time (CREATE DATABASE cannot run
+  // in a transaction block), psql meta-commands, stop at the first error.
+  std::string sql_file = td / "bootstrap.sql";
+  write_text(sql_file,
+             "CREATE ROLE app LOGIN;\nCREATE DATABASE appdb OWNER app;\n\\connect appdb\n"
+             "CREATE TABLE public.boot(x int);\nINSERT INTO public.boot VALUES (7);\n",
+             0644);
+  r = wait_op(loop.base, [&](pgctl::Done d) { pg->run_sql_file(sql_file, d); });
+  REQUIRE(r.error == "");
+  pgctl::PqConn::Params appdb = local(o);
+  for (auto& kv : appdb)
+    if (kv.first == "dbname") kv.second = "appdb";
+  q = sql(loop.base, appdb, "SELECT x, (SELECT datdba::regrole::text FROM pg_database WHERE datname = 'appdb') FROM public.boot");
+  REQUIRE(q.error == "");
+  CHECK(q.rows[0] == std::vector<std::string>{"7", "app"});
+  write_text(sql_file, "CREATE TABLE public.ok1(i int);\nCREATE TABLEX broken;\nCREATE TABLE public.never(i int);\n", 0644);
+  r = wait_op(loop.base, [&](pgctl::Done d) { pg->run_sql_file(sql_file, d); });
+  CHECK_FALSE(r.ok);
+  CHECK_THAT(r.error, Catch::Contains("bootstrap.sql") && Catch::Contains("syntax error"));
+  q = sql(loop.base, local(o), "SELECT to_regclass('public.never') IS NULL");
+  REQUIRE(q.error == "");
+  CHECK(q.at(0, 0) == "t");  // ON_ERROR_STOP: nothing after the error ran
+
   // A file that others may read is refused, and nothing changes.
   chmod(o.superuser_password_file.c_str(), 0644);
   r = wait_op(loop.base, [&](pgctl::Done d) { pg->ensure_superuser_password(d); });

@@ -78,6 +78,7 @@ class SimPostgres : public pgctl::Postgres {
   void demote(const pgctl::Upstream& upstream, pgctl::Done cb) override;
   void ensure_replication_role(pgctl::Done cb) override;
   void ensure_superuser_password(pgctl::Done cb) override;
+  void run_sql_file(const std::string&, pgctl::Done cb) override { ensure_superuser_password(std::move(cb)); }
   void sync_slots(const std::vector<std::string>& slot_names, pgctl::Done cb) override;
   void set_synchronous_standby_names(const std::string& value, pgctl::Done cb) override;
   void probe(std::function<void(const pgctl::Status&)> cb) override;

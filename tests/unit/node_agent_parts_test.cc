@@ -70,6 +70,7 @@ struct FakePg : pgctl::Postgres {
   void demote(const pgctl::Upstream&, pgctl::Done) override {}
   void ensure_replication_role(pgctl::Done) override {}
   void ensure_superuser_password(pgctl::Done) override {}
+  void run_sql_file(const std::string&, pgctl::Done) override {}
   void sync_slots(const std::vector<std::string>&, pgctl::Done) override {}
   void set_synchronous_standby_names(const std::string&, pgctl::Done) override {}
   void probe(std::function<void(const pgctl::Status&)>) override {}
