@@ -51,8 +51,8 @@ TEST_CASE("the postmaster dies when the process that started it is killed") {
   // From the test's own directory (tests/support/as-postgres.sh may have
   // copied both out of a build tree postgres cannot reach).
   const char* dir = getenv("PW_HELPER_DIR");
-  std::string helper = dir ? std::string(dir) + "/pgctl_owner_helper" : std::string(PGCTL_OWNER_HELPER);
-  co.argv = {helper, td.path(), "127.0.4.31"};
+  std::string helper_path = dir ? std::string(dir) + "/pgctl_owner_helper" : std::string(PGCTL_OWNER_HELPER);
+  co.argv = {helper_path, td.path(), "127.0.4.31"};
   co.timeout_ms = 300000;
   co.on_line = [&](const std::string& line) {
     int pid = 0;
