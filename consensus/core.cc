@@ -444,6 +444,14 @@ void Core::handle_heartbeat(const Message& m) {
   Message r;
   r.type = MsgType::heartbeat_resp;
   r.to = m.from;
+  if (m.commit > log_.last_index()) {
+    // The leader believes we hold entries we do not have: our state dir was
+    // wiped or replaced since we acknowledged them. Say so, with our last
+    // index; otherwise an idle leader keeps sending heartbeats only and
+    // never learns that we need the log again.
+    r.reject = true;
+    r.index = log_.last_index();
+  }
   send(std::move(r));
 }
 
