@@ -193,6 +193,41 @@ TEST_CASE("a far-behind follower gets a snapshot") {
   CHECK(c.core(f)->commit() == c.core(l)->commit());
 }
 
+TEST_CASE("a brand-new cluster's first committed entry carries its cluster id, created once") {
+  auto first_id = [](uint64_t seed, bool crash_first_leader) {
+    SimCluster c(base_opts(3, seed));
+    if (crash_first_leader) {
+      // The first leader dies before anyone else got its entry 1: the next
+      // first leader draws its own id, and only that one is committed.
+      REQUIRE(c.run_until([&] { return c.leader() != 0; }, 20 * kElection));
+      uint64_t l = c.leader();
+      c.crash(l);
+      REQUIRE(c.run_until([&] { return c.leader() != 0 && c.committed_length() >= 1; },
+                          20 * kElection));
+      c.restart(l);
+    } else {
+      elect(c);
+    }
+    REQUIRE(c.run_until([&] { return c.converged() && c.committed_length() >= 1; }, 10 * kElection));
+    auto id = pw::consensus::cluster_id_of(c.committed_entry(1));
+    REQUIRE(id);
+    CHECK(*id != 0);
+    // Every node holds the same entry 1 (log matching makes it one id).
+    for (uint64_t n = 1; n <= 3; ++n)
+      CHECK(pw::consensus::cluster_id_of(c.core(n)->log().slice(1, 2, 1 << 20).at(0)) == id);
+    // Later leaders do not mint another one.
+    c.crash(c.leader());
+    REQUIRE(c.run_until([&] { return c.leader() != 0; }, 20 * kElection));
+    c.run_for(5 * kTick);
+    for (uint64_t i = 2; i <= c.committed_length(); ++i)
+      CHECK(c.committed_entry(i).data.empty());  // later no-ops carry nothing
+    return *id;
+  };
+  uint64_t a = first_id(1, false), b = first_id(2, false);
+  CHECK(a != b);  // two clusters with the same name and members still differ
+  first_id(3, true);
+}
+
 TEST_CASE("a follower whose disk is wiped and restarted converges within a bounded time") {
   // Issue 13: the leader never probed below the follower's old match, so a
   // member restarted with an empty state dir was never caught up.
