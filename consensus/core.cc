@@ -139,7 +139,34 @@ void Core::become_leader() {
   // The no-op lets this term commit, which is how entries of older terms
   // (that the new leader cannot count replicas for) get committed.
   uint64_t idx = 0;
-  append_as_leader(EntryType::noop, std::string(), &idx);
+  std::string data;
+  if (log_.last_index() == 0) {
+    // A brand-new cluster: this no-op is the first entry, and it names the
+    // cluster. If this term ends before it commits, the next first leader
+    // draws another; only the one committed at index 1 counts.
+    uint64_t id = 0;
+    while (id == 0) id = next_rand();
+    data = encode_cluster_id_entry(id);
+    PW_INFO("raft", "id=%llu new cluster: proposing cluster_id=%016llx as entry 1",
+            (unsigned long long)opts_.id, (unsigned long long)id);
+  }
+  append_as_leader(EntryType::noop, std::move(data), &idx);
+}
+
+std::string encode_cluster_id_entry(uint64_t id) {
+  std::string s = "cid1";
+  for (int i = 7; i >= 0; --i) s.push_back(static_cast<char>((id >> (8 * i)) & 0xff));
+  return s;
+}
+
+std::optional<uint64_t> cluster_id_of(const Entry& e) {
+  if (e.index != 1 || e.type != EntryType::noop || e.data.size() != 12 ||
+      e.data.compare(0, 4, "cid1") != 0)
+    return std::nullopt;
+  uint64_t id = 0;
+  for (size_t i = 4; i < 12; ++i) id = (id << 8) | static_cast<uint8_t>(e.data[i]);
+  if (id == 0) return std::nullopt;
+  return id;
 }
 
 int Core::poll(uint64_t from, bool granted, int* rejected) {
@@ -444,6 +471,14 @@ void Core::handle_heartbeat(const Message& m) {
   Message r;
   r.type = MsgType::heartbeat_resp;
   r.to = m.from;
+  if (m.commit > log_.last_index()) {
+    // The leader believes we hold entries we do not have: our state dir was
+    // wiped or replaced since we acknowledged them. Say so, with our last
+    // index; otherwise an idle leader keeps sending heartbeats only and
+    // never learns that we need the log again.
+    r.reject = true;
+    r.index = log_.last_index();
+  }
   send(std::move(r));
 }
 

@@ -89,6 +89,15 @@ struct ProposalFate {
 };
 const char* outcome_name(ProposalFate::Outcome o);
 
+/// The cluster id (identity.h). The first leader of a brand-new cluster (a
+/// leader elected with an empty log) writes a random non-zero id into the
+/// data of its no-op at index 1: "cid1" + u64 big-endian. Raft commits one
+/// entry at index 1, so the whole cluster agrees on one id, created once.
+std::string encode_cluster_id_entry(uint64_t id);
+/// The id carried by `e` if it is such an entry (index 1, no-op, that exact
+/// layout); nullopt otherwise (e.g. the plain no-op of an older version).
+std::optional<uint64_t> cluster_id_of(const Entry& e);
+
 /// One batch of work for the caller. Carry it out in this order:
 /// 1. snapshot (persist atomically, restore the application from it),
 /// 2. entries (append durably; entries[0].index may be <= the stored last

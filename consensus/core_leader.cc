@@ -177,7 +177,15 @@ void Core::step_leader(const Message& m) {
         uint64_t next_probe = m.reject_hint;
         if (m.log_term > 0)
           next_probe = log_.find_conflict_by_term(m.reject_hint, m.log_term).first;
+        uint64_t old_match = pr.match;
         if (pr.maybe_decr_to(m.index, next_probe)) {
+          if (pr.match < old_match)
+            PW_INFO("raft",
+                    "id=%llu follower=%llu lost entries it had acknowledged (match=%llu, "
+                    "it now has up to %llu): resending from there%s",
+                    (unsigned long long)opts_.id, (unsigned long long)m.from,
+                    (unsigned long long)old_match, (unsigned long long)pr.match,
+                    log_.term(pr.match) ? "" : " (compacted: snapshot)");
           if (pr.state == Progress::State::replicate) pr.become_probe();
           maybe_send_append(m.from, true);
         }
@@ -216,10 +224,23 @@ void Core::step_leader(const Message& m) {
       }
       break;
     }
-    case MsgType::heartbeat_resp:
+    case MsgType::heartbeat_resp: {
       pr.recent_active = true;
       pr.last_answer_tick = ticks_;
       pr.probe_sent = false;
+      bool lost_log = m.reject && m.index < pr.match && pr.state == Progress::State::replicate;
+      if (lost_log) {
+        // It reports a log shorter than its match (wiped state dir). Only
+        // probe: the probe's own rejection, which answers the one append in
+        // flight, is what may lower match (Progress::maybe_decr_to), so a
+        // stale or duplicated heartbeat answer costs one round trip at most.
+        PW_INFO("raft",
+                "id=%llu follower=%llu reports last_index=%llu below its match=%llu "
+                "(state dir wiped?): probing to catch it up",
+                (unsigned long long)opts_.id, (unsigned long long)m.from,
+                (unsigned long long)m.index, (unsigned long long)pr.match);
+        pr.become_probe();
+      }
       // The follower is reachable: make room if the window filled up with
       // apps that were probably lost.
       if (pr.state == Progress::State::replicate && pr.inflight.size() >= opts_.max_inflight)
@@ -228,8 +249,9 @@ void Core::step_leader(const Message& m) {
       // entries: after a snapshot sent to a dead follower, `next` can point
       // past the log, and only a probe's rejection (with its hint) moves it
       // back; without it the follower waited for the next proposal.
-      if (pr.match < log_.last_index()) maybe_send_append(m.from, true);
+      if (pr.match < log_.last_index() || lost_log) maybe_send_append(m.from, true);
       break;
+    }
     default:
       break;
   }

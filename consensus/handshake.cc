@@ -2,6 +2,7 @@
 // payload; every accessor fails instead of reading past the end.
 #include "consensus/handshake.h"
 
+#include <cstdio>
 #include <cstring>
 
 namespace pw::consensus {
@@ -92,8 +93,27 @@ std::string encode_handshake(const HandshakeMsg& m) {
     put_u64(s, m.node_id);
     put_str(s, m.cluster);
     put_str(s, m.node_name);
+    if (m.cluster_id) put_u64(s, *m.cluster_id);
   }
   return s;
+}
+
+std::string cluster_id_text(uint64_t id) {
+  char buf[24];
+  snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(id));
+  return buf;
+}
+
+std::string cluster_id_mismatch(const std::string& self, uint64_t ours, const std::string& peer,
+                                uint64_t theirs) {
+  return "cluster id mismatch: member '" + peer + "' has cluster id " + cluster_id_text(theirs) +
+         ", this node '" + self + "' has " + cluster_id_text(ours) +
+         ": one of the two state directories was left from an earlier cluster with the same "
+         "name and members, and its Raft log must not be merged into this one. The stale one is "
+         "on the node the other members refuse too (usually '" +
+         peer +
+         "'): stop pgwarden on that node, move its state_dir aside, start it again: it will be "
+         "caught up";
 }
 
 std::optional<HandshakeMsg> decode_handshake(std::string_view data, std::string* error) {
@@ -127,6 +147,14 @@ std::optional<HandshakeMsg> decode_handshake(std::string_view data, std::string*
         *error = "truncated handshake body";
         return std::nullopt;
       }
+      if (!r.done()) {  // optional trailer: the cluster id
+        uint64_t id = 0;
+        if (!r.u64(&id)) {
+          *error = "truncated cluster id";
+          return std::nullopt;
+        }
+        m.cluster_id = id;
+      }
       break;
     case static_cast<uint8_t>(HandshakeKind::reject):
       m.kind = HandshakeKind::reject;
@@ -140,7 +168,7 @@ std::optional<HandshakeMsg> decode_handshake(std::string_view data, std::string*
       return std::nullopt;
   }
   if (!r.done()) {
-    *error = "trailing bytes after handshake";
+    *error = kTrailingBytesError;
     return std::nullopt;
   }
   return m;

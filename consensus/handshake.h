@@ -8,11 +8,18 @@
 //
 // Handshake frame body (after the length; integers big-endian):
 //   u8 version=1 | u8 type=1 | magic "PGWR" | u8 kind | body
-//   kind 1 Hello  (dialer → acceptor): u64 node_id, str cluster, str node_name
-//   kind 2 Accept (acceptor → dialer): u64 node_id, str cluster, str node_name
+//   kind 1 Hello  (dialer → acceptor): u64 node_id, str cluster, str node_name [, u64 cluster_id]
+//   kind 2 Accept (acceptor → dialer): u64 node_id, str cluster, str node_name [, u64 cluster_id]
 //   kind 3 Reject (acceptor → dialer): str reason
 // where str = u16 length + bytes. Decoding is total: any byte string yields
 // either a message or an error text, never a crash.
+//
+// The trailing cluster_id (the random id a cluster is given once, see
+// identity.h; 0 = not known yet) is optional so that versions without it
+// still talk to this one: a hello without it decodes with cluster_id unset,
+// and an acceptor answers such a hello without it. Older acceptors refuse a
+// hello that carries it ("trailing bytes after handshake"); the dialer then
+// redials that peer without it (Transport).
 #pragma once
 
 #include <cstdint>
@@ -41,8 +48,22 @@ struct HandshakeMsg {
   uint64_t node_id = 0;   // hello / accept
   std::string cluster;    // hello / accept
   std::string node_name;  // hello / accept
-  std::string reason;     // reject
+  /// hello / accept: the sender's cluster id (0 = not known yet); nullopt =
+  /// field absent (a peer from before cluster ids, or for such a peer).
+  std::optional<uint64_t> cluster_id;
+  std::string reason;  // reject
 };
+
+/// Reject reason an acceptor without cluster ids gives for a hello that has
+/// one (decode_handshake's error for it): the dialer retries without the field.
+inline constexpr char kTrailingBytesError[] = "trailing bytes after handshake";
+
+/// The refusal text for a peer whose cluster id differs from ours: names both
+/// ids, what it means and the fix. `peer` is the member name of the other side.
+std::string cluster_id_mismatch(const std::string& self, uint64_t ours, const std::string& peer,
+                                uint64_t theirs);
+/// "0x0123456789abcdef".
+std::string cluster_id_text(uint64_t id);
 
 /// Writes the 4-byte length prefix for a payload of `len` bytes into `out`.
 void put_frame_header(uint8_t out[kLengthPrefixSize], uint32_t len);

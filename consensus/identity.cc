@@ -15,7 +15,7 @@ namespace pw::consensus {
 namespace {
 
 constexpr char kFile[] = "identity";
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 2;  // 1: without cluster_id
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -59,12 +59,14 @@ std::optional<ClusterIdentity> read_identity(const std::string& dir) {
   if (crc32c(raw.data(), raw.size() - 4) != stored_crc) throw corrupt("checksum mismatch");
   Reader r(std::string_view(raw).substr(4, raw.size() - 8));
   uint8_t version = r.u8("version");
-  if (r.ok() && version != kVersion) throw corrupt("unknown version " + std::to_string(version));
+  if (r.ok() && version != kVersion && version != 1)
+    throw corrupt("unknown version " + std::to_string(version));
   ClusterIdentity id;
   id.cluster_name = r.bytes("cluster name");
   uint32_t n = r.u32("member count");
   if (r.ok() && n > r.remaining() / 4) r.fail("member count too large");
   for (uint32_t i = 0; i < n && r.ok(); ++i) id.members.push_back(r.bytes("member"));
+  if (r.ok() && version >= 2) id.cluster_id = r.u64("cluster id");
   if (r.ok() && !r.at_end()) r.fail("trailing bytes");
   if (!r.ok()) throw corrupt(r.error());
   return id;
@@ -77,6 +79,7 @@ void write_identity(const std::string& dir, const ClusterIdentity& id) {
   w.bytes(id.cluster_name);
   w.u32(static_cast<uint32_t>(id.members.size()));
   for (const auto& m : id.members) w.bytes(m);
+  w.u64(id.cluster_id);
   w.u32(crc32c(w.str()));
   write_file_atomic(dir, kFile, w.str());
 }
@@ -122,6 +125,13 @@ void check_identity(const std::string& dir, const ClusterIdentity& want) {
   write_identity(dir, want);
   PW_INFO("raft", "state_dir=%s initialized for cluster=%s members=%s", dir.c_str(),
           want.cluster_name.c_str(), join(want.members).c_str());
+}
+
+void save_cluster_id(const std::string& dir, uint64_t cluster_id) {
+  auto id = read_identity(dir);
+  if (!id) throw std::runtime_error("cannot record the cluster id: " + dir + "/identity is missing");
+  id->cluster_id = cluster_id;
+  write_identity(dir, *id);
 }
 
 }  // namespace pw::consensus

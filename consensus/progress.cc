@@ -65,12 +65,27 @@ bool Progress::maybe_update(uint64_t n) {
 
 bool Progress::maybe_decr_to(uint64_t rejected, uint64_t match_hint) {
   if (state == State::replicate) {
-    if (rejected <= match) return false;  // stale: we already know it matches further
+    if (rejected < match) return false;  // stale: we already know it matches further
     next = match + 1;
     return true;
   }
-  // probe/snapshot: only the answer to the outstanding probe counts.
+  // probe/snapshot: only the answer to the outstanding probe counts. The
+  // caller has checked the term (a rejection of another term never gets
+  // here), so (rejected index, term) names the one probe in flight.
   if (next == 0 || next - 1 != rejected) return false;
+  if (state == State::probe && rejected == match && match_hint < match) {
+    // The follower rejects the very entry it acknowledged earlier in this
+    // term: a live follower never truncates below an entry of the current
+    // leader, so it lost its log (a wiped or replaced state directory).
+    // Forget what it had and probe from what it has now; if those entries
+    // were compacted, maybe_send_append falls back to a snapshot. Lowering
+    // match only withdraws a vote from the commit count: it never commits
+    // anything that was not already committed.
+    match = match_hint;
+    next = match_hint + 1;
+    probe_sent = false;
+    return true;
+  }
   next = std::max(std::min(rejected, match_hint + 1), match + 1);
   probe_sent = false;
   return true;

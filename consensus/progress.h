@@ -38,7 +38,11 @@ struct Progress {
   bool maybe_update(uint64_t n);
   /// The follower rejected an app whose preceding index was `rejected`;
   /// `match_hint` is the highest index that may match. Returns false for a
-  /// stale rejection (nothing changed).
+  /// stale rejection (nothing changed). In probe state, a rejection of the
+  /// probe at `match` itself with a hint below it (the follower lost the
+  /// entries it had acknowledged: its state dir was wiped) lowers `match` to
+  /// the hint; any other rejection never moves `next` below `match + 1`.
+  /// Callers pass only rejections of the current term.
   bool maybe_decr_to(uint64_t rejected, uint64_t match_hint);
   /// Records that an app ending at `last` was sent (`entries` > 0 entries).
   void sent(uint64_t last, size_t entries);

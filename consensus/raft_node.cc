@@ -75,6 +75,7 @@ class RaftNodeImpl final : public RaftNode {
   int64_t last_heard_ms(uint64_t id) const override { return transport_->last_heard_ms(id); }
   PeerStats peer_stats(uint64_t id) const override { return transport_->stats(id); }
   int64_t leader_contact_ms() const override;
+  uint64_t cluster_id() const override { return cluster_id_; }
 
  private:
   std::string on_frame(uint64_t from, std::string_view frame);
@@ -88,6 +89,8 @@ class RaftNodeImpl final : public RaftNode {
   void save_hard_state(const HardState& hs);
   void flush_commit();
   void on_soft_state(const SoftState& s);
+  void adopt_cluster_id(uint64_t id, const std::string& source);
+  void maybe_adopt_leader_cluster_id();
   void fail(const std::string& why);
   void fail_pending(const std::string& why);
   const Peer* peer(uint64_t id) const;
@@ -113,6 +116,7 @@ class RaftNodeImpl final : public RaftNode {
   std::optional<HardState> pending_hs_;  // newer commit index, not yet persisted
   int64_t hs_saved_ms_ = 0;
   SoftState soft_;
+  uint64_t cluster_id_ = 0;  // identity.h; 0 = not known yet
   bool in_ready_ = false;                        // between core_->ready() and advance()
   std::vector<std::function<void()>> deferred_;  // core calls made meanwhile
   bool started_ = false;
@@ -152,6 +156,7 @@ RaftNodeImpl::RaftNodeImpl(event_base* base, const RaftOptions& opts, StateMachi
   so.dir = opts_.state_dir;
   so.identity = identity;
   store_ = std::make_unique<LogStore>(so);  // checks the identity, recovers a torn tail
+  if (auto stored = read_identity(opts_.state_dir)) cluster_id_ = stored->cluster_id;
 
   const InitialState& init = store_->initial_state();
   saved_hs_ = init.hard_state;
@@ -169,7 +174,10 @@ RaftNodeImpl::RaftNodeImpl(event_base* base, const RaftOptions& opts, StateMachi
   co.peers = ids;
   co.election_ticks = opts_.election_ticks;
   co.heartbeat_ticks = opts_.heartbeat_ticks;
-  co.seed = std::random_device{}() ^ (static_cast<uint64_t>(mono_us()) << 16) ^ opts_.self_id;
+  // 64 random bits: the seed also draws the cluster id of a brand-new cluster.
+  std::random_device rd;
+  co.seed = ((static_cast<uint64_t>(rd()) << 32) | rd()) ^ static_cast<uint64_t>(mono_us()) ^
+            opts_.self_id;
   // Keep every message well inside one frame (entries + envelope).
   co.max_msg_bytes = std::min<uint64_t>(co.max_msg_bytes, opts_.max_frame_size / 4);
   co.max_proposal_bytes = std::min<uint64_t>(co.max_proposal_bytes, opts_.max_frame_size / 4);
@@ -182,6 +190,7 @@ RaftNodeImpl::RaftNodeImpl(event_base* base, const RaftOptions& opts, StateMachi
   to.max_frame_size = opts_.max_frame_size;
   to.max_queue_bytes = opts_.max_send_queue_bytes;
   to.tls = opts_.tls;
+  to.cluster_id = cluster_id_;
   transport_ = std::make_unique<Transport>(base_, to);
   transport_->set_frame_handler(
       [this](uint64_t from, std::string_view frame) { return on_frame(from, frame); });
@@ -348,6 +357,7 @@ void RaftNodeImpl::tick_cb(int, short, void* arg) {
   n->core_->tick();
   n->tick_at_ms_[static_cast<size_t>(n->core_->ticks() % kTickHistory)] = now;
   n->drain();
+  n->maybe_adopt_leader_cluster_id();
   if (n->pending_hs_ && !n->failed_ &&
       mono_ms() - n->hs_saved_ms_ >= n->opts_.commit_persist_interval_ms) {
     try {
@@ -467,6 +477,7 @@ void RaftNodeImpl::flush_commit() {
 
 void RaftNodeImpl::apply_committed(const std::vector<Entry>& entries) {
   for (const Entry& e : entries) {
+    if (auto id = cluster_id_of(e)) adopt_cluster_id(*id, "committed entry 1");
     if (e.index <= applied_) continue;  // covered by a snapshot already restored
     // Leader no-ops and empty proposals carry nothing for the application.
     if (e.type == EntryType::normal && !e.data.empty()) {
@@ -525,6 +536,37 @@ void RaftNodeImpl::on_soft_state(const SoftState& s) {
   if (s.role != old.role || s.term != old.term || s.leader != old.leader) {
     PW_INFO(kComp, "role=%s term=%llu leader=%s", role_name(s.role),
             static_cast<unsigned long long>(s.term), lead ? lead->name.c_str() : "none");
+  }
+}
+
+void RaftNodeImpl::adopt_cluster_id(uint64_t id, const std::string& source) {
+  if (id == 0 || id == cluster_id_) return;
+  if (cluster_id_ != 0) {
+    // Cannot happen through the handshake check; keep ours, say it loudly.
+    PW_ERROR(kComp, "cluster_id=%s from %s differs from this node's cluster_id=%s: keeping ours",
+             cluster_id_text(id).c_str(), source.c_str(), cluster_id_text(cluster_id_).c_str());
+    return;
+  }
+  save_cluster_id(opts_.state_dir, id);  // durable before any handshake carries it
+  cluster_id_ = id;
+  transport_->set_cluster_id(id);
+  PW_INFO(kComp, "cluster_id=%s recorded in state_dir=%s (from %s)", cluster_id_text(id).c_str(),
+          opts_.state_dir.c_str(), source.c_str());
+}
+
+void RaftNodeImpl::maybe_adopt_leader_cluster_id() {
+  // A member that starts empty (new, or its state dir moved aside) may be
+  // caught up by a snapshot and never see entry 1: it takes the id of the
+  // leader it follows, as that leader announced it in its handshake.
+  if (cluster_id_ != 0 || failed_ || stopped_ || soft_.role != Role::follower || soft_.leader == 0)
+    return;
+  uint64_t id = transport_->peer_cluster_id(soft_.leader);
+  if (id == 0) return;
+  const Peer* lead = peer(soft_.leader);
+  try {
+    adopt_cluster_id(id, "leader " + (lead ? lead->name : std::to_string(soft_.leader)));
+  } catch (const std::exception& e) {
+    fail(e.what());
   }
 }
 

@@ -137,6 +137,10 @@ class RaftNode {
   /// more than 1024 ticks old). Never later than the true instant: the
   /// contact is dated at the tick that preceded it.
   virtual int64_t leader_contact_ms() const { return 0; }
+  /// This cluster's id (identity.h): created once, by the first leader of a
+  /// brand-new cluster, and recorded in the state dir; 0 = not known yet.
+  /// Peers with another non-zero id are refused at the handshake.
+  virtual uint64_t cluster_id() const { return 0; }
   /// Transport counters for peer `id` (all zero for self or unknown ids).
   virtual PeerStats peer_stats(uint64_t id) const {
     (void)id;

@@ -253,7 +253,36 @@ void Transport::on_connected(Connection* c) {
   hello.node_id = self_.id;
   hello.cluster = opts_.cluster_name;
   hello.node_name = self_.name;
+  PeerLink* p = link(c->peer_id);
+  if (!p || !p->legacy_hello) hello.cluster_id = opts_.cluster_id;
   c->send_frame(encode_handshake(hello));
+}
+
+std::string Transport::check_cluster_id(PeerLink& p, std::optional<uint64_t> theirs) {
+  p.cluster_id = theirs.value_or(0);
+  if (!theirs || *theirs == 0 || opts_.cluster_id == 0 || *theirs == opts_.cluster_id) return {};
+  std::string why = cluster_id_mismatch(self_.name, opts_.cluster_id, p.peer.name, *theirs);
+  if (p.mismatch_logged != *theirs) {
+    p.mismatch_logged = *theirs;
+    PW_ERROR(kComp, "peer=%s refused: %s", p.peer.name.c_str(), why.c_str());
+  }
+  return why;
+}
+
+void Transport::set_cluster_id(uint64_t id) {
+  if (id == 0 || id == opts_.cluster_id) return;
+  opts_.cluster_id = id;
+  for (auto& [pid, p] : peers_) {
+    if (p.cluster_id == 0 || p.cluster_id == id) continue;
+    std::string why = check_cluster_id(p, p.cluster_id);
+    if (p.out) p.out->close(why);
+    if (p.in) p.in->close(why);
+  }
+}
+
+uint64_t Transport::peer_cluster_id(uint64_t peer) const {
+  const PeerLink* p = link(peer);
+  return p ? p->cluster_id : 0;
 }
 
 void Transport::handle_accept(Connection* c, PeerLink& p, std::string_view payload) {
@@ -263,7 +292,16 @@ void Transport::handle_accept(Connection* c, PeerLink& p, std::string_view paylo
   if (m->version != kProtocolVersion)
     return c->close("peer speaks raft protocol version " + std::to_string(m->version) +
                     ", this node speaks " + std::to_string(kProtocolVersion));
-  if (m->kind == HandshakeKind::reject) return c->close("refused by peer: " + m->reason);
+  if (m->kind == HandshakeKind::reject) {
+    if (m->reason.find(kTrailingBytesError) != std::string::npos && !p.legacy_hello) {
+      // A version from before cluster ids: redial without the field. The
+      // cluster id is then not checked on this connection (docs/consensus.md).
+      PW_WARN(kComp, "peer=%s predates cluster ids: redialing without the cluster id",
+              p.peer.name.c_str());
+      p.legacy_hello = true;
+    }
+    return c->close("refused by peer: " + m->reason);
+  }
   if (m->kind != HandshakeKind::accept) return c->close("unexpected handshake message from peer");
   if (m->cluster != opts_.cluster_name || m->node_id != p.peer.id || m->node_name != p.peer.name)
     return c->close("peer at " + c->remote() + " is '" + m->node_name + "' (id " +
@@ -274,6 +312,7 @@ void Transport::handle_accept(Connection* c, PeerLink& p, std::string_view paylo
     std::string why = TlsContext::cert_names_member(c->ssl(), p.peer.name);
     if (!why.empty()) return c->close("peer certificate mismatch: " + why);
   }
+  if (std::string why = check_cluster_id(p, m->cluster_id); !why.empty()) return c->close(why);
   c->established = true;
   c->established_ms = mono_ms();
   c->set_frame_limit(opts_.max_frame_size);
@@ -361,11 +400,16 @@ void Transport::handle_hello(Connection* c, std::string_view payload) {
       return refuse(c, "peer " + who + " certificate mismatch: " + why);
     }
   }
+  if (std::string why = check_cluster_id(*p, m->cluster_id); !why.empty()) {
+    ++p->stats.refusals;
+    return refuse(c, why);
+  }
   HandshakeMsg acc;
   acc.kind = HandshakeKind::accept;
   acc.node_id = self_.id;
   acc.cluster = opts_.cluster_name;
   acc.node_name = self_.name;
+  if (m->cluster_id) acc.cluster_id = opts_.cluster_id;  // a legacy dialer gets a legacy accept
   c->send_frame(encode_handshake(acc));
   c->peer_id = p->peer.id;
   c->established = true;

@@ -28,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -56,6 +57,9 @@ struct TransportOptions {
   int64_t handshake_timeout_ms = 5000;  // connect + TLS + handshake
   int64_t keepalive_ms = 1000;          // idle outbound sends an empty frame
   int64_t idle_timeout_ms = 10000;      // silent inbound is closed
+  /// This cluster's id (identity.h; 0 = not known yet). A peer whose
+  /// handshake carries another non-zero id is refused (cluster_id_mismatch).
+  uint64_t cluster_id = 0;
 };
 
 // PeerStats (the per-peer counters) is declared in raft_node.h.
@@ -93,6 +97,13 @@ class Transport : private ConnectionOwner {
   PeerStats stats(uint64_t id) const;
   int64_t last_heard_ms(uint64_t id) const;
   const TransportOptions& options() const { return opts_; }
+  /// Adopts the cluster id once it is known (it is never changed after):
+  /// later handshakes carry it, and established connections of a peer that
+  /// announced another non-zero id are closed.
+  void set_cluster_id(uint64_t id);
+  /// The cluster id `peer` announced in its latest handshake (either
+  /// direction); 0 = none or not known yet.
+  uint64_t peer_cluster_id(uint64_t peer) const;
   const Peer& self() const;
 
  private:
@@ -107,6 +118,9 @@ class Transport : private ConnectionOwner {
     int64_t backoff_ms = 0;
     std::string last_out_reason;  // last outbound failure logged (dedupe)
     bool dropping = false;        // in a queue-full episode (logged once)
+    uint64_t cluster_id = 0;      // announced in its latest handshake (0 = unknown)
+    bool legacy_hello = false;    // peer refused our hello's cluster id: it predates them
+    uint64_t mismatch_logged = 0;  // its cluster id we last logged a mismatch for
     PeerStats stats;
   };
 
@@ -120,6 +134,9 @@ class Transport : private ConnectionOwner {
   void handle_hello(Connection* c, std::string_view payload);
   void handle_accept(Connection* c, PeerLink& p, std::string_view payload);
   void refuse(Connection* c, const std::string& reason);
+  /// Empty if `theirs` (from `p`'s handshake) may join us; else the reason,
+  /// logged at error level once per distinct id.
+  std::string check_cluster_id(PeerLink& p, std::optional<uint64_t> theirs);
   void log_inbound_refusal(const std::string& key, const std::string& what,
                            const std::string& reason);
   void sweep();

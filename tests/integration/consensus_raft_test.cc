@@ -3,7 +3,9 @@
 // (127.0.3.71-73 and .81-83) with real fsync'ed state directories: elect a
 // leader, commit 10,000 proposals, survive a follower and then the leader
 // being killed and restarted from their state directories (with snapshots
-// and log compaction on the way), and refuse a node of another cluster.
+// and log compaction on the way), and refuse a node of another cluster
+// (and, on 127.0.8.11-13, a state dir left from an earlier cluster with the
+// same name: issue 13).
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <mutex>
@@ -11,6 +13,7 @@
 
 #include "base/clock.h"
 #include "consensus/codec.h"
+#include "consensus/handshake.h"
 #include "consensus/transport.h"
 #include "consensus_raft_support.h"
 #include "support/consensus_loop.h"
@@ -447,4 +450,102 @@ TEST_CASE("raft: a throwing StateMachine::apply is reported as an apply failure,
   CHECK(fatal[0].find("storage") == std::string::npos);
   CHECK(log.count_lines({"ERROR", "node stopping: state machine apply failed at index"}) == 1);
   CHECK(sm.count == 1);  // "fine" was applied, nothing after the failure
+}
+
+TEST_CASE("raft: a state dir left from an earlier cluster with the same name is refused",
+          "[raft][issue13]") {
+  // Issue 13. Two clusters with the same name and members (a rebuild), on
+  // the 127.0.8.x block: the second one gets a node whose state dir comes
+  // from the first. Both started at term 1, so without the cluster id its
+  // old log looked consistent and was silently merged.
+  TempDir old_dir("pw-raft-old"), dir("pw-raft-new");
+  LogCapture log(dir / "log");
+  auto cid = [](RaftTestNode& n) { return n.loop.run([&] { return n.node->cluster_id(); }); };
+  uint64_t old_id = 0;
+  {
+    auto old_nodes = make_cluster(old_dir, "127.0.8.", {11, 12, 13}, "raft-same");
+    for (auto& n : old_nodes) n->start();
+    int leader = wait_leader(old_nodes);
+    REQUIRE(leader >= 0);
+    Tally t;
+    old_nodes[leader]->propose_many(50, "old", &t);
+    require_all_committed(t, 50, *old_nodes[leader]);
+    require_converged(old_nodes, leader);
+    old_id = cid(*old_nodes[0]);
+    CHECK(old_id != 0);
+    REQUIRE(pw::test::wait_for(
+        [&] {
+          for (auto& n : old_nodes)
+            if (cid(*n) != old_id) return false;
+          return true;
+        },
+        30000));
+  }  // the old cluster is gone; its state dirs stay
+
+  auto nodes = make_cluster(dir, "127.0.8.", {11, 12, 13}, "raft-same");
+  for (auto& n : nodes) n->start();
+  int leader = wait_leader(nodes);
+  REQUIRE(leader >= 0);
+  Tally t1;
+  nodes[leader]->propose_many(30, "new", &t1);
+  require_all_committed(t1, 30, *nodes[leader]);
+  require_converged(nodes, leader);
+  uint64_t new_id = cid(*nodes[leader]);
+  REQUIRE(new_id != 0);
+  CHECK(new_id != old_id);
+  REQUIRE(pw::test::wait_for(
+      [&] {
+        for (auto& n : nodes)
+          if (cid(*n) != new_id) return false;
+        return true;
+      },
+      30000));
+
+  // Node 3 comes back with the old cluster's state dir.
+  int victim = leader == 2 ? 1 : 2;
+  std::string victim_name = nodes[victim]->opts.peers[static_cast<size_t>(victim)].name;
+  nodes[victim]->kill();
+  std::string good_dir = nodes[victim]->opts.state_dir;
+  nodes[victim]->opts.state_dir = old_dir / victim_name;
+  nodes[victim]->start();
+  CHECK(cid(*nodes[victim]) == old_id);
+  // Both others refuse it, naming both ids, the cause and the fix.
+  REQUIRE(pw::test::wait_for(
+      [&] {
+        return log.count_lines({"cluster id mismatch", cluster_id_text(old_id),
+                                cluster_id_text(new_id), "earlier cluster with the same name",
+                                "move its state_dir aside"}) >= 2;
+      },
+      30000));
+  // The others keep working without it.
+  int l2 = -1;
+  REQUIRE(pw::test::wait_for(
+      [&] {
+        l2 = agreed_leader(nodes);
+        if (l2 < 0) {  // the stale node does not follow: ask the two good ones
+          for (int i = 0; i < 3; ++i)
+            if (i != victim && nodes[i]->is_leader()) l2 = i;
+        }
+        return l2 >= 0;
+      },
+      60000));
+  Tally t2;
+  nodes[l2]->propose_many(20, "more", &t2);
+  require_all_committed(t2, 20, *nodes[l2]);
+  // Its old log was not merged: it still holds the old cluster's 50 entries
+  // and none of the new ones, and its id is unchanged.
+  CHECK(nodes[victim]->sm_view().count == 50);
+  CHECK(cid(*nodes[victim]) == old_id);
+  for (int i = 0; i < 3; ++i)
+    if (i != victim) CHECK(nodes[i]->sm_view().count == 50);  // 30 + 20 of this cluster
+
+  // The fix from the message: move its state dir aside and start it again.
+  nodes[victim]->kill();
+  nodes[victim]->opts.state_dir = good_dir + "-fresh";
+  int64_t t0 = pw::mono_ms();
+  nodes[victim]->start();
+  require_converged(nodes, l2);
+  INFO("caught up after " << pw::mono_ms() - t0 << " ms");
+  CHECK(pw::mono_ms() - t0 < 10000);  // issue 13: back in sync within 10 s
+  CHECK(cid(*nodes[victim]) == new_id);
 }

@@ -193,6 +193,84 @@ TEST_CASE("a far-behind follower gets a snapshot") {
   CHECK(c.core(f)->commit() == c.core(l)->commit());
 }
 
+TEST_CASE("a brand-new cluster's first committed entry carries its cluster id, created once") {
+  auto first_id = [](uint64_t seed, bool crash_first_leader) {
+    SimCluster c(base_opts(3, seed));
+    if (crash_first_leader) {
+      // The first leader dies before anyone else got its entry 1: the next
+      // first leader draws its own id, and only that one is committed.
+      REQUIRE(c.run_until([&] { return c.leader() != 0; }, 20 * kElection));
+      uint64_t l = c.leader();
+      c.crash(l);
+      REQUIRE(c.run_until([&] { return c.leader() != 0 && c.committed_length() >= 1; },
+                          20 * kElection));
+      c.restart(l);
+    } else {
+      elect(c);
+    }
+    REQUIRE(c.run_until([&] { return c.converged() && c.committed_length() >= 1; }, 10 * kElection));
+    auto id = pw::consensus::cluster_id_of(c.committed_entry(1));
+    REQUIRE(id);
+    CHECK(*id != 0);
+    // Every node holds the same entry 1 (log matching makes it one id).
+    for (uint64_t n = 1; n <= 3; ++n)
+      CHECK(pw::consensus::cluster_id_of(c.core(n)->log().slice(1, 2, 1 << 20).at(0)) == id);
+    // Later leaders do not mint another one.
+    c.crash(c.leader());
+    REQUIRE(c.run_until([&] { return c.leader() != 0; }, 20 * kElection));
+    c.run_for(5 * kTick);
+    for (uint64_t i = 2; i <= c.committed_length(); ++i)
+      CHECK(c.committed_entry(i).data.empty());  // later no-ops carry nothing
+    return *id;
+  };
+  uint64_t a = first_id(1, false), b = first_id(2, false);
+  CHECK(a != b);  // two clusters with the same name and members still differ
+  first_id(3, true);
+}
+
+TEST_CASE("a follower whose disk is wiped and restarted converges within a bounded time") {
+  // Issue 13: the leader never probed below the follower's old match, so a
+  // member restarted with an empty state dir was never caught up.
+  bool compacted = GENERATE(false, true);
+  bool busy = GENERATE(false, true);
+  ClusterOptions o = base_opts(3, 7);
+  if (compacted) o.compact_every = 10;
+  SimCluster c(o);
+  uint64_t l = elect(c);
+  uint64_t f = some_follower(c, l);
+  for (int i = 0; i < 40; ++i) {
+    c.propose(l, label("p", static_cast<uint64_t>(i)));
+    c.run_for(kTick);
+  }
+  REQUIRE(c.run_until([&] { return c.converged(); }, 5 * kElection));
+  REQUIRE(c.core(l)->progress(f)->match == c.core(l)->last_index());
+  c.wipe(f);
+  c.restart(f);
+  REQUIRE(c.core(f)->last_index() == 0);
+  if (busy) {
+    for (int i = 0; i < 20; ++i) {
+      c.propose(l, label("q", static_cast<uint64_t>(i)));
+      c.run_for(kTick);
+    }
+  }
+  // Idle or busy, the wiped member is back within two election timeouts
+  // (it used to stay empty for good).
+  REQUIRE(c.run_until(
+      [&] {
+        return c.converged() && c.core(f)->commit() == c.core(l)->commit() &&
+               c.core(f)->commit() == c.committed_length();
+      },
+      2 * kElection));
+  CHECK(c.leader() == l);
+  if (compacted) CHECK(c.stats().snapshots_installed >= 1);
+  auto* lsm = dynamic_cast<DigestStateMachine*>(c.state_machine(l));
+  auto* fsm = dynamic_cast<DigestStateMachine*>(c.state_machine(f));
+  CHECK(fsm->digest() == lsm->digest());
+  c.propose(l, "after wipe");
+  c.run_for(5 * kTick);
+  CHECK(c.core(f)->commit() == c.core(l)->commit());
+}
+
 TEST_CASE("proposals: forwarded from a follower, and dropped without a leader") {
   SimCluster c(base_opts(5));
   FateLog fl;

@@ -223,6 +223,14 @@ void SimCluster::restart(uint64_t id) {
   for (auto* o : observers_) o->on_restart(id);
 }
 
+void SimCluster::wipe(uint64_t id) {
+  crash(id);
+  Node& n = node(id);
+  n.disk = Disk{};
+  if (!opts_.storage_dir.empty())
+    std::filesystem::remove_all(opts_.storage_dir + "/n" + std::to_string(n.id));
+}
+
 void SimCluster::cut(uint64_t from, uint64_t to) {
   cuts_.insert({from, to});
 }

@@ -191,6 +191,9 @@ class SimCluster {
   void disarm_crashes();
   /// Restarts a crashed node from its simulated disk.
   void restart(uint64_t node);
+  /// Kills `node` if it is up and empties its disk, as if its state
+  /// directory had been moved aside; restart() then starts it empty.
+  void wipe(uint64_t node);
 
   /// Drops every message from `from` to `to` (one direction) until healed.
   void cut(uint64_t from, uint64_t to);

@@ -5,6 +5,7 @@
 // validation, CRC32C known answers.
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <memory>
 
 #include "base/log.h"
 #include "consensus/core.h"
@@ -352,4 +353,115 @@ TEST_CASE("core: a single-node leader is always in contact") {
     drain(c);
     CHECK(c.leader_contact_age_ticks() == 0);
   }
+}
+
+namespace {
+
+// Three cores wired by hand: every Ready is carried out at once (no storage,
+// no loss), messages are delivered in order to the cores that are up.
+struct Trio {
+  std::vector<std::unique_ptr<Core>> cores;
+  uint64_t seed = 99;
+  Trio() {
+    for (uint64_t i = 1; i <= 3; ++i) cores.push_back(std::make_unique<Core>(opts(i)));
+  }
+  Core& at(uint64_t id) { return *cores[id - 1]; }
+  void pump() {
+    for (bool more = true; more;) {
+      more = false;
+      std::vector<Message> out;
+      for (auto& c : cores) {
+        while (c->has_ready()) {
+          Ready rd = c->ready();
+          for (auto& m : rd.messages) out.push_back(m);
+          c->advance(rd);
+          more = true;
+        }
+      }
+      for (auto& m : out) at(m.to).step(m);
+    }
+  }
+  void tick() {
+    for (auto& c : cores) c->tick();
+    pump();
+  }
+  uint64_t leader() {
+    for (auto& c : cores)
+      if (c->role() == Role::leader) return c->id();
+    return 0;
+  }
+  // A node whose state directory was moved aside: a brand-new core.
+  void wipe(uint64_t id) {
+    CoreOptions o = opts(id);
+    o.seed = ++seed * 7919;
+    cores[id - 1] = std::make_unique<Core>(o);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("core: a follower wiped mid-run is caught up (probing, or a snapshot if compacted)") {
+  bool compacted = GENERATE(false, true);
+  Trio t;
+  for (int i = 0; i < 100 && t.leader() == 0; ++i) t.tick();
+  uint64_t lead = t.leader();
+  REQUIRE(lead != 0);
+  for (int i = 0; i < 20; ++i) t.at(lead).propose(label("v", static_cast<uint64_t>(i)));
+  t.pump();
+  t.tick();
+  uint64_t last = t.at(lead).last_index();
+  REQUIRE(t.at(lead).commit() == last);
+  uint64_t victim = lead == 3 ? 2 : 3;
+  REQUIRE(t.at(lead).progress(victim)->match == last);
+  if (compacted) {
+    t.at(lead).compact(t.at(lead).applied(), "state");
+    REQUIRE(!t.at(lead).log().term(1));  // index 1 is gone: only a snapshot can help
+  }
+
+  t.wipe(victim);
+  REQUIRE(t.at(victim).last_index() == 0);
+  // The cluster is idle: no proposal forces an append. The wiped follower's
+  // heartbeat answers alone must get it back within a few ticks.
+  for (int i = 0; i < 10; ++i) t.tick();
+  REQUIRE(t.leader() == lead);
+  CHECK(t.at(victim).last_index() == last);
+  CHECK(t.at(victim).commit() == last);
+  CHECK(t.at(lead).progress(victim)->match == last);
+  CHECK(t.at(lead).progress(victim)->state == Progress::State::replicate);
+  if (compacted) CHECK(t.at(victim).log().snapshot().index == last);
+
+  // And it keeps up with new entries.
+  t.at(lead).propose("after");
+  t.tick();
+  CHECK(t.at(victim).commit() == last + 1);
+}
+
+TEST_CASE("progress: only the answer to the probe in flight may lower match") {
+  Progress pr;
+  pr.become_replicate();
+  pr.maybe_update(10);
+  pr.sent(12, 2);
+  // A stale rejection (an app before match 10 was established) changes nothing.
+  CHECK_FALSE(pr.maybe_decr_to(7, 0));
+  CHECK(pr.match == 10);
+  // A rejection above match sends the leader back to probing from match.
+  CHECK(pr.maybe_decr_to(11, 0));
+  CHECK(pr.match == 10);
+  CHECK(pr.next == 11);
+  pr.become_probe();
+  pr.sent(10, 0);
+  // Rejections of other probes (another index) are ignored, whatever their hint.
+  CHECK_FALSE(pr.maybe_decr_to(8, 0));
+  CHECK_FALSE(pr.maybe_decr_to(11, 0));
+  CHECK(pr.match == 10);
+  // The probe at match itself is rejected with hint 0: the follower lost its
+  // log. Match drops to what it has, and the next probe starts there.
+  CHECK(pr.maybe_decr_to(10, 0));
+  CHECK(pr.match == 0);
+  CHECK(pr.next == 1);
+  CHECK_FALSE(pr.probe_sent);
+  // A replayed copy of that rejection no longer answers the probe in flight.
+  pr.sent(0, 0);
+  CHECK_FALSE(pr.maybe_decr_to(10, 0));
+  CHECK(pr.next == 1);
 }

@@ -53,7 +53,53 @@ TEST_CASE("handshake: every truncation and trailing garbage is refused", "[hands
   }
   std::string err;
   CHECK_FALSE(decode_handshake(enc + "x", &err));
-  CHECK(err == "trailing bytes after handshake");
+  CHECK(err == "truncated cluster id");
+  CHECK_FALSE(decode_handshake(enc + std::string(8, '\0') + "x", &err));
+  CHECK(err == kTrailingBytesError);
+}
+
+TEST_CASE("handshake: the cluster id is an optional trailer, bounds-checked", "[handshake]") {
+  HandshakeMsg m;
+  m.kind = GENERATE(HandshakeKind::hello, HandshakeKind::accept);
+  m.node_id = 2;
+  m.cluster = "c";
+  m.node_name = "n2";
+  std::string legacy = encode_handshake(m);  // a peer from before cluster ids
+  std::string err;
+  auto back = decode_handshake(legacy, &err);
+  REQUIRE(back);
+  CHECK_FALSE(back->cluster_id);
+
+  m.cluster_id = 0x0123456789abcdefull;
+  std::string enc = encode_handshake(m);
+  REQUIRE(enc.size() == legacy.size() + 8);
+  back = decode_handshake(enc, &err);
+  REQUIRE(back);
+  REQUIRE(back->cluster_id);
+  CHECK(*back->cluster_id == 0x0123456789abcdefull);
+  CHECK(back->node_name == "n2");
+  // A cluster id not known yet (0) is carried as such, not as "absent".
+  m.cluster_id = 0;
+  back = decode_handshake(encode_handshake(m), &err);
+  REQUIRE(back);
+  CHECK(back->cluster_id == std::optional<uint64_t>(0));
+  // Every cut inside the id is refused; only the cut before it is a legacy message.
+  for (size_t n = legacy.size() + 1; n < enc.size(); ++n) {
+    CHECK_FALSE(decode_handshake(enc.substr(0, n), &err));
+    CHECK(err == "truncated cluster id");
+  }
+}
+
+TEST_CASE("handshake: a different cluster id is refused naming both ids, the cause and the fix",
+          "[handshake]") {
+  std::string why = cluster_id_mismatch("db1", 0x1111, "db3", 0xabcdef);
+  CHECK(why.find("0x0000000000001111") != std::string::npos);
+  CHECK(why.find("0x0000000000abcdef") != std::string::npos);
+  CHECK(why.find("state directories was left from an earlier cluster with the same name") !=
+        std::string::npos);
+  CHECK(why.find("stop pgwarden on that node, move its state_dir aside, start it again: it "
+                 "will be caught up") != std::string::npos);
+  CHECK(why.find("'db3'") != std::string::npos);
 }
 
 TEST_CASE("handshake: other versions decode far enough to be named", "[handshake]") {
