@@ -48,9 +48,10 @@ void AgentLoop::wake(int64_t delay_ms) {
     return;
   }
   if (!later_ev_) return;
-  timeval when{};
-  // Keep the earliest delayed wake-up (a later one is covered by the tick).
-  if (event_pending(later_ev_, EV_TIMEOUT, &when)) return;
+  // One delayed wake-up at a time: a request made while one is pending is
+  // served by it or, at the latest, by the next loop tick (the only delayed
+  // request today is the switchover's drain, well above a tick).
+  if (event_pending(later_ev_, EV_TIMEOUT, nullptr)) return;
   timeval tv{delay_ms / 1000, static_cast<suseconds_t>((delay_ms % 1000) * 1000)};
   event_add(later_ev_, &tv);
 }

@@ -46,7 +46,7 @@ class AgentLoop : public AgentWorld {
   Agent* agent_ = nullptr;
   event* tick_ev_ = nullptr;
   event* kick_ev_ = nullptr;
-  event* later_ev_ = nullptr;  // one delayed wake-up (the earliest asked)
+  event* later_ev_ = nullptr;  // one delayed wake-up at a time
 };
 
 }  // namespace pw::node
