@@ -14,6 +14,8 @@ Activity::Activity(AgentWorld& world, std::function<uint64_t()> epoch, std::func
 
 void Activity::set(AgentState s, const std::string& detail) {
   if (s == state_ && detail == detail_) return;
+  // Healthy again: an older failure no longer describes this member.
+  if (s == AgentState::streaming || s == AgentState::primary) last_error_.clear();
   PW_INFO("agent", "state %s -> %s (%s) epoch=%llu", agent_state_name(state_), agent_state_name(s),
           describe(s, detail).c_str(), static_cast<unsigned long long>(epoch_()));
   state_ = s;

@@ -65,6 +65,13 @@ void Agent::tick() {
   ctx_.local.probe([this] { ctx_.kick(); });
   if (!ctx_.activity.busy() && !ctx_.local.status().running) ctx_.local.refresh();
   fencer_health_ = ctx_.fencer.supervise();
+  if (bootstrap_.running() && ctx_.local.made_primary() && !ctx_.lease.hold.holds(state().epoch, ctx_.now())) {
+    // Bootstrap runs PostgreSQL read-write before any lease exists. If this
+    // agent freezes, the decider gives the claim away after it has been
+    // silent for a lease; the fencer stops the orphan before that (found by
+    // sim_ha: a paused claimant's server stayed writable beside the new one).
+    ctx_.fencer.arm(ctx_.pg().postmaster_pid(), ctx_.now() + ctx_.cfg.ha_lease_ms - ctx_.cfg.ha_loop_interval_ms);
+  }
   gossip();
   decider_.run();
   renewer_.run();

@@ -2,6 +2,7 @@
 // authentication. The health endpoints are in api_health.cc, the POST
 // bodies in api_mutations.cc.
 #include "node/api_handlers.h"
+#include "node/api_ui.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -28,7 +29,8 @@ ApiResponse error_response(int status, const std::string& message) { return json
 bool is_read_path(const std::string& p) {
   static const char* const kPaths[] = {"/",         "/primary",  "/leader",   "/master",   "/read-write",
                                        "/replica",  "/read-only", "/health",  "/liveness", "/readiness",
-                                       "/patroni",  "/cluster",  "/history", "/proxy",    "/metrics"};
+                                       "/patroni",  "/cluster",  "/history", "/proxy",    "/metrics",
+                                       "/ui"};
   for (const char* k : kPaths)
     if (p == k) return true;
   return false;
@@ -124,6 +126,13 @@ void ApiHandlers::handle(const ApiRequest& req, ApiReply reply) {
   if (path == "/cluster") return reply(cluster());
   if (path == "/history") return reply(history());
   if (path == "/proxy") return reply(proxy());
+  if (path == "/ui") {
+    ApiResponse r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = std::string(ui_page());
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return reply(std::move(r));
+  }
   return reply(metrics());
 }
 

@@ -10,9 +10,14 @@ using Kind = pgctl::DataDirInfo::Kind;
 void LocalPg::probe(std::function<void()> changed) {
   if (probe_inflight_) return;
   probe_inflight_ = true;
-  pg_.probe([this, changed](const pgctl::Status& st) {
+  uint64_t marks = marks_;
+  pg_.probe([this, changed, marks](const pgctl::Status& st) {
     probe_inflight_ = false;
     ++probes_done_;
+    // An operation finished while this probe ran (a start, a stop): what it
+    // recorded is newer than what the probe saw (found through /ui: a probe
+    // from before a standby's start made the agent start it twice).
+    if (marks != marks_) return;
     bool was_running = status_.running;
     status_ = st;
     if (st.running && !st.in_recovery && pg_.postmaster_pid() > 0) primary_ = true;

@@ -37,14 +37,22 @@ class LocalPg {
   bool running() const { return status_.running || primary_; }
 
   // Facts the controllers record after their operations.
-  void mark_primary() { primary_ = true; status_.running = true; status_.in_recovery = false; needs_rewind_ = false; }
+  void mark_primary() {
+    ++marks_;
+    primary_ = true;
+    status_.running = true;
+    status_.in_recovery = false;
+    needs_rewind_ = false;
+  }
   void mark_standby(const std::string& following) {
+    ++marks_;
     primary_ = false;
     status_.running = true;
     status_.in_recovery = true;
     following_ = following;
   }
   void mark_stopped() {
+    ++marks_;
     primary_ = false;
     status_.running = false;
     following_.clear();
@@ -69,6 +77,7 @@ class LocalPg {
   pgctl::DataDirInfo data_;
   bool probe_inflight_ = false;
   uint64_t probes_done_ = 0;
+  uint64_t marks_ = 0;  // facts recorded by operations; a probe started before one is stale
   bool primary_ = false;        // we started or promoted it read-write
   bool needs_rewind_ = false;
   std::string following_;       // primary our running standby was pointed at

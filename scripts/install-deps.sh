@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs pgwarden's build, test and benchmark dependencies from Debian
-# packages. Idempotent: when everything is present it only runs dpkg-query.
+# packages (chromium: the headless browser test of the /ui status page). Idempotent: when everything is present it only runs dpkg-query.
 set -euo pipefail
 
 packages=(
@@ -8,6 +8,7 @@ packages=(
   libevent-dev libssl-dev libpq-dev libinih-dev catch2
   postgresql-15 postgresql-client-15 iproute2 iptables openssl procps psmisc
   python3 python3-jinja2 python3-yaml ansible-core
+  chromium
 )
 # Benchmarks and fuzzing: cheap to install, needed by bench/ and the fuzz ctest.
 if [ "${PGWARDEN_MINIMAL_DEPS:-0}" != 1 ]; then

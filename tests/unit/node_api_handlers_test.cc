@@ -453,3 +453,22 @@ TEST_CASE("oversize body and bodies of any bytes never crash") {
     error_of(e);
   }
 }
+
+TEST_CASE("/ui: one self-contained HTML page that reads the JSON endpoints") {
+  FakeApiBackend b;
+  ApiResponse r = call(b, "GET", "/ui");
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "text/html; charset=utf-8");
+  CHECK(r.body.rfind("<!doctype html>", 0) == 0);
+  for (const char* endpoint : {"fetch(path", "\"/cluster\"", "\"/history\"", "\"/proxy\""})
+    CHECK(r.body.find(endpoint) != std::string::npos);
+  for (const char* id : {"id=\"primary\"", "id=\"members\"", "id=\"diagnostics\"", "id=\"history\"", "id=\"proxy\""})
+    CHECK(r.body.find(id) != std::string::npos);
+  // No external assets: nothing loaded from another origin.
+  CHECK(r.body.find("src=\"http") == std::string::npos);
+  CHECK(r.body.find("href=\"http") == std::string::npos);
+  CHECK(r.body.find("<script src") == std::string::npos);
+  CHECK(r.body.find("<link") == std::string::npos);
+  // "/" stays Patroni's primary check, not the page.
+  CHECK(call(b, "GET", "/").content_type == "application/json");
+}
