@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs pgwarden's build, test and benchmark dependencies from Debian
-# packages (chromium: the headless browser test of the /ui status page). Idempotent: when everything is present it only runs dpkg-query.
+# packages (chromium: the headless browser test of the /ui status page).
+# Idempotent: when everything is present it only runs dpkg-query.
 set -euo pipefail
 
 packages=(
