@@ -8,8 +8,8 @@
 # postgres user cannot traverse. Then the test binary (and the helper
 # programs beside it that tests start, named in PW_AS_POSTGRES_HELPERS) is
 # copied to a private temporary directory owned by postgres and run from
-# there; PW_HELPER_DIR tells the test where its helpers are. Nothing in the
-# user's directories changes mode.
+# there, from that directory; PW_HELPER_DIR tells the test where its helpers
+# are. Nothing in the user's directories changes mode.
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then
   exec "$@"
@@ -27,6 +27,9 @@ for h in ${PW_AS_POSTGRES_HELPERS:-}; do
 done
 chown -R postgres: "$tmp"
 chmod 0700 "$tmp"
+# Child tools (psql, pg_basebackup) must not start in a directory postgres
+# cannot enter (ctest runs tests from the build tree).
+cd "$tmp"
 set +e
 runuser -u postgres -- env PATH="$PATH" TMPDIR="${TMPDIR:-/tmp}" PW_HELPER_DIR="$tmp" "$tmp/$(basename "$bin")" "$@"
 rc=$?
