@@ -227,7 +227,17 @@ class HaSim : public sim::SimObserver {
       case 6: a.set_paused(true, done); paused_cluster_ = true; break;
       case 7: case 8: a.set_paused(false, done); break;
       case 9: case 10: a.reinit(target, done); break;
-      default: a.reset_cluster("sim", done); break;
+      default: {
+        // Like an operator following the advice: reset-cluster only where
+        // pgwarden says the data is gone (init_done_no_data). A reset
+        // while a member with data is away starts a new cluster beside it,
+        // which only that operator can sort out.
+        bool advised = false;
+        for (const auto& x : a.diagnostics()) advised |= x.code == "init_done_no_data";
+        if (advised) a.reset_cluster("sim", done);
+        else a.switchover("", false, done);
+        break;
+      }
     }
     ++ops_;
   }
