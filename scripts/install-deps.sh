@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs pgwarden's build, test and benchmark dependencies from Debian
-# packages (chromium: the headless browser test of the /ui status page).
+# packages (chromium: the headless browser test of the /ui status page;
+# prometheus: promtool for the alert rules in packaging/monitoring/).
 # Idempotent: when everything is present it only runs dpkg-query.
 set -euo pipefail
 
@@ -9,7 +10,7 @@ packages=(
   libevent-dev libssl-dev libpq-dev libinih-dev catch2
   postgresql-15 postgresql-client-15 iproute2 iptables openssl procps psmisc
   python3 python3-jinja2 python3-yaml ansible-core
-  chromium
+  chromium prometheus
 )
 # Benchmarks and fuzzing: cheap to install, needed by bench/ and the fuzz ctest.
 if [ "${PGWARDEN_MINIMAL_DEPS:-0}" != 1 ]; then
@@ -36,5 +37,9 @@ $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 # haproxy's package starts a system service on :80 we never use; benchmarks run their own.
 if printf '%s\n' "${missing[@]}" | grep -q '^haproxy$'; then
   $SUDO systemctl disable --now haproxy >/dev/null 2>&1 || true
+fi
+# Likewise prometheus's service on :9090: the tests only need promtool.
+if printf '%s\n' "${missing[@]}" | grep -q '^prometheus$'; then
+  $SUDO systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
 fi
 echo "install-deps: done"
