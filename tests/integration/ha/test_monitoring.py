@@ -56,9 +56,15 @@ try:
         victim = next(n for n in c.nodes if n.name != p)
         victim.kill()
         line = re.compile(r'^pgwarden_member_up\{member="([^"]+)"\} (\d+)$', re.M)
-        wait_for(f"{victim.name} reported down in /metrics",
-                 lambda: dict(line.findall(metrics(c.node(p)))).get(victim.name) == "0", 60)
-        captured = dict(line.findall(metrics(c.node(p))))
+        want = {n.name: ("0" if n is victim else "1") for n in c.nodes}
+        got = {}
+
+        def victim_down_others_up():
+            got.clear()
+            got.update(line.findall(metrics(c.node(p))))
+            return got == want
+        wait_for(f"{victim.name} down and the others up in /metrics", victim_down_others_up, 60)
+        captured = dict(got)
         print(f"captured from {p}'s /metrics: pgwarden_member_up {captured}")
         series = [{"series": f'pgwarden_member_up{{job="demo",instance="{c.node(p).host}:8008",member="{m}"}}',
                    "values": f"{v}x20"} for m, v in sorted(captured.items())]
