@@ -55,6 +55,10 @@ void Agent::start() {
 void Agent::kick_now() {
   uint64_t final_lsn = ctx_.members.own().final_lsn;
   decider_.run();
+  // A lock that just became ours is renewed now, not at the next tick: the
+  // promotion waits for the lease (up to a loop interval saved per failover
+  // and switchover). The renewer keeps its own period.
+  renewer_.run();
   publish_route();
   reconcile();
   // A switchover's final LSN is news the target is waiting for.
