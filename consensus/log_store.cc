@@ -77,7 +77,7 @@ std::string encode_record(const Entry& e) {
 
 LogStore::LogStore(const LogStoreOptions& opts) : opts_(opts) {
   make_dirs(opts_.dir);
-  if (!opts_.identity.cluster_name.empty()) check_identity(opts_.dir, opts_.identity);
+  if (!opts_.identity.cluster_name.empty()) check_identity(opts_.dir, opts_.identity, opts_.check_members);
   load();
 }
 
