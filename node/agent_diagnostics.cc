@@ -11,9 +11,9 @@ Diagnostics local_diagnostics(const AgentContext& ctx, const FencerHealth& fence
   int64_t now = ctx.now();
   if (ctx.raft && ctx.fresh_since() == 0 && now - started_ms > 2 * cfg.raft_election_timeout_ms) {
     std::string unreachable, reachable = cfg.node_name;
-    for (const auto& m : cfg.members) {
-      if (m.name == cfg.node_name) continue;
-      int64_t h = ctx.raft->last_heard_ms(ctx.member_id(m.name));
+    for (const auto& m : ctx.roster()) {
+      if (m.name == cfg.node_name || !m.voter) continue;  // learners do not make a quorum
+      int64_t h = ctx.raft->last_heard_ms(m.id);
       if (h == 0 || now - h > 2 * cfg.raft_election_timeout_ms)
         unreachable += (unreachable.empty() ? "" : ", ") + m.name + " (" + m.host + ":" + std::to_string(m.raft_port) + ")";
       else
