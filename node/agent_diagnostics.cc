@@ -37,6 +37,19 @@ Diagnostics local_diagnostics(const AgentContext& ctx, const FencerHealth& fence
                      (unreachable.empty() ? std::string("none (election in progress)") : unreachable),
                  action});
   }
+  if (ctx.raft) {
+    if (std::string drift = ctx.raft->membership_drift(); !drift.empty())
+      d.push_back({"members_file_drift", drift,
+                   "edit [cluster] members in this node's file to match `pgwarden ctl member list` (only "
+                   "a brand-new cluster starts from it; nothing else needs a restart)"});
+    if (ctx.roster_epoch() > 0 && !ctx.is_member(cfg.node_name))
+      d.push_back({"not_a_member",
+                   "this node (" + cfg.node_name + ") is not a member of the cluster (membership epoch " +
+                       std::to_string(ctx.roster_epoch()) + "): it was removed, or not added yet",
+                   "to (re)join: on a member run `pgwarden ctl member add " + cfg.node_name + "=" +
+                       cfg.self().host + "`; a removed node must first be stopped and have its state "
+                       "directory moved aside (its old identity is refused for good)"});
+  }
   const ClusterState& s = ctx.state();
   const pgctl::DataDirInfo& data = ctx.local.data();
   if (s.init == InitKind::done && data.kind == pgctl::DataDirInfo::Kind::cluster && data.system_id != s.system_id)
