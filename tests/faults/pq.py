@@ -39,6 +39,13 @@ _lib.PQgetvalue.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
 _lib.PQgetisnull.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
 _lib.PQclear.argtypes = [ctypes.c_void_p]
 
+# Server notices (e.g. "terminating connection due to immediate shutdown")
+# would go to stderr by default; attempts are classified from results.
+_NOTICE_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)(lambda arg, msg: None)
+_lib.PQsetNoticeProcessor.restype = ctypes.c_void_p
+_lib.PQsetNoticeProcessor.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
+                                      ctypes.c_void_p]
+
 CONNECTION_OK = 0
 PGRES_COMMAND_OK = 1
 PGRES_TUPLES_OK = 2
@@ -74,6 +81,7 @@ class Conn:
         self._c = _lib.PQconnectdb(dsn.encode())
         if not self._c:
             raise PqError("out of memory")
+        _lib.PQsetNoticeProcessor(self._c, ctypes.cast(_NOTICE_CB, ctypes.c_void_p), None)
         if _lib.PQstatus(self._c) != CONNECTION_OK:
             err = _first_line(_lib.PQerrorMessage(self._c))
             self.close()
