@@ -236,11 +236,28 @@ def run_mode(args, sync, rng, report):
     finally:
         if wl:
             wl.stop()
+        if cl and failures:
+            save_logs(cl, f"{args.report_path[:-3]}-{mode}-logs")
         if cl:
             cl.close()
         topo.destroy()
     write_section(report, mode, args, results, failures, time.monotonic() - started)
     return failures
+
+
+def save_logs(cl, dest):
+    """Keeps the members' logs of a failed run beside the report."""
+    import shutil
+    os.makedirs(dest, exist_ok=True)
+    for n in cl.nodes:
+        try:
+            shutil.copy(n.log, os.path.join(dest, f"{n.name}.log"))
+        except OSError:
+            pass
+    for f in os.listdir(cl.root):
+        if f.startswith("delayer-"):
+            shutil.copy(os.path.join(cl.root, f), dest)
+    print(f"fault harness: members' logs kept in {dest}", flush=True)
 
 
 def fmt(v):
@@ -320,6 +337,7 @@ def main():
         args.seed = random.SystemRandom().randrange(1, 1_000_000)
     rng = random.Random(args.seed)
     report_path = os.path.abspath(args.report or f"faults-{args.mode}-{args.seed}.md")
+    args.report_path = report_path
 
     def on_signal(sig, frame):
         raise SystemExit(f"fault harness: signal {sig}, cleaning up")
