@@ -78,11 +78,16 @@ def pick_schedule(args, rng):
 def wait_converged(cl, timeout):
     """Seconds until converged; raises Abort with the last reason on timeout."""
     t0 = time.monotonic()
-    why = "?"
+    why, shown = "?", None
     while time.monotonic() - t0 < timeout:
         ok, why = cl.convergence_state()
         if ok:
             return time.monotonic() - t0
+        # Each new reason once, after a few seconds: what a slow
+        # convergence waited for is the first thing to look at.
+        if time.monotonic() - t0 > 3 and why != shown:
+            print(f"    +{time.monotonic() - t0:.1f}s not converged: {why}", flush=True)
+            shown = why
         time.sleep(0.2)
     raise Abort(f"no convergence within {timeout:.0f}s: {why}")
 
