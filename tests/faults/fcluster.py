@@ -134,7 +134,9 @@ class FaultCluster(ha.Cluster):
             return False, f"members disagree on the primary: {sorted(map(str, prims))}"
         p, epoch, ready = prims.pop()
         if not p or epoch != ready:
-            return False, f"no ready primary (primary={p} epoch={epoch} ready={ready})"
+            diags = {d.get("code") for v in views.values() for d in v.get("diagnostics", [])}
+            return False, (f"no ready primary (primary={p} epoch={epoch} ready={ready})" +
+                           (f" diagnostics: {','.join(sorted(diags))}" if diags else ""))
         for n in self.nodes:
             if n.name == p:
                 continue

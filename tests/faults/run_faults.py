@@ -241,7 +241,7 @@ def run_mode(args, sync, rng, report):
     finally:
         if wl:
             wl.stop()
-        if cl and failures:
+        if cl and (failures or args.keep_logs):
             save_logs(cl, f"{args.report_path[:-3]}-{mode}-logs")
         if cl:
             cl.close()
@@ -332,6 +332,7 @@ def main():
     ap.add_argument("--hold-nofail", type=float, default=4.0,
                     help="hold of a fault after which no failover is expected (s)")
     ap.add_argument("--converge-timeout", type=float, default=90.0)
+    ap.add_argument("--keep-logs", action="store_true", help="keep the members' logs beside the report")
     ap.add_argument("--deadline", type=float, default=0, help="stop starting cycles after this many s (0: none)")
     args = ap.parse_args()
     if os.geteuid() != 0:
