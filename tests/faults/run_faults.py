@@ -307,15 +307,17 @@ def write_section(report, mode, args, results, failures, elapsed):
         if c:
             w(f"* **{fname}**: " + "; ".join(f"{n}× `{e}`" for e, n in c.most_common(8)))
     w("")
-    lost = [(r["cycle"], r["fault"], d) for r in results for d in r["_lost_detail"]]
+    lost = [r for r in results if r["_lost_detail"]]
     if lost:
         w("### Acknowledged then lost\n")
-        w("| cycle | fault | id | acked by | acked at (s after fault) |")
-        w("|---|---|---|---|---|")
-        for cyc, fname, (i, srv, dt) in lost[:50]:
-            w(f"| {cyc} | {fname} | {i} | {srv} | {dt:.3f} |")
-        if len(lost) > 50:
-            w(f"\n({len(lost) - 50} more)")
+        w("| cycle | fault | ids | acked by | acked at, s after the fault (first – last) | a few ids |")
+        w("|---|---|---|---|---|---|")
+        for r in lost:
+            d = r["_lost_detail"]
+            by = ",".join(sorted({srv for _, srv, _ in d}))
+            ts = [dt for _, _, dt in d]
+            w(f"| {r['cycle']} | {r['fault']} | {len(d)} | {by} | {min(ts):.3f} – {max(ts):.3f} | "
+              f"{' '.join(str(i) for i, _, _ in d[:3])}{' ...' if len(d) > 3 else ''} |")
         w("")
 
 
