@@ -43,6 +43,11 @@ void Agent::set_raft(consensus::RaftNode* raft) {
 void Agent::start() {
   ctx_.pg().set_exit_handler([this](int status) {
     PW_WARN("agent", "postgres exited status=%d epoch=%llu", status, static_cast<unsigned long long>(state().epoch));
+    // It died read-write: its WAL may run past a successor's fork point, so
+    // it is rewound before it follows anyone (I6), even if it is restarted
+    // as a standby first (no primary yet) and the directory then looks like
+    // a standby's.
+    if (ctx_.local.made_primary()) ctx_.local.set_needs_rewind(true);
     ctx_.local.mark_stopped();
     ctx_.fencer.disarm();
     primary_.postgres_died();
