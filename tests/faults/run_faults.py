@@ -29,7 +29,6 @@ import random
 import re
 import signal
 import statistics
-import subprocess
 import sys
 import time
 import traceback
