@@ -75,6 +75,14 @@ with Cluster(BLOCK, n=6, node_extra=node_extra) as c:
     assert r.stdout.count("voter") == 5, r.stdout
     print("grown to 5 voters, all streaming")
 
+    # ---- switchover to a grown member ---------------------------------------
+    before = c.primary()
+    ctl(n["n1"], "switchover", "--to", "n5")
+    wait_for("n5 to be the ready primary", lambda: c.primary() == "n5", 60)
+    wait_for("a write through n1's proxy to n5",
+             lambda: n["n1"].psql("INSERT INTO t(via) VALUES ('switched')", check=False, timeout=5) is not None, 30)
+    print(f"switchover inside 5: {before} -> n5")
+
     # ---- failover inside the 5-node cluster --------------------------------
     old = c.primary()
     c.node(old).kill()

@@ -22,15 +22,24 @@ def recover(node, *args):
     return r
 
 
-with Cluster(BLOCK, extra={"raft": {"recover_hint_after": "3s"}}) as c:
-    c.start()
+def host(i):
+    return f"127.0.{BLOCK}.{10 + i}"
+
+
+seed = ", ".join(f"n{i}={host(i)}" for i in (1, 2, 3))
+node_extra = {f"n{i}": {"cluster": {"members": seed}} for i in (1, 2, 3)}
+node_extra["n4"] = {"cluster": {"members": seed + f", n4={host(4)}"}}  # added after the recovery
+
+with Cluster(BLOCK, n=4, extra={"raft": {"recover_hint_after": "3s"}}, node_extra=node_extra) as c:
+    for x in c.nodes[:3]:
+        x.start()
     p = c.wait_primary(timeout=90)
     c.wait_streaming(2)
     c.node(p).psql("CREATE TABLE t(id int primary key)")
     c.node(p).psql("INSERT INTO t SELECT generate_series(1, 1000)")
-    survivor = next(n for n in c.nodes if n.name != p)
+    survivor = next(n for n in c.nodes[:3] if n.name != p)
     wait_for("the rows on the survivor", lambda: survivor.local_psql("SELECT count(*) FROM t") == "1000", 30)
-    lost = [n for n in c.nodes if n is not survivor]
+    lost = [n for n in c.nodes[:3] if n is not survivor]
     for n in lost:
         pm = n.postmaster_pid()
         n.kill()  # SIGKILL: its PostgreSQL dies with it (PDEATHSIG)
@@ -86,4 +95,22 @@ with Cluster(BLOCK, extra={"raft": {"recover_hint_after": "3s"}}) as c:
     writable = back.psql("SELECT NOT pg_is_in_recovery()", port=15432, host=back.state_dir, check=False, timeout=3)
     assert writable != "t", f"{back.name} came back writable"
     print(f"{back.name} came back with its old state: ignored, the survivor kept serving")
+    back.kill()
+
+    # New members can be added to the recovered cluster.
+    fresh = c.nodes[3]
+    r = subprocess.run([PGWARDEN, "ctl", "-c", survivor.ini, "member", "add", f"n4={fresh.host}"],
+                       capture_output=True, text=True, timeout=60)
+    print(r.stdout, r.stderr)
+    assert r.returncode == 0, r.returncode
+    fresh.start()
+
+    def n4_voter():
+        code, body = survivor.api("/membership")
+        return code == 200 and '"name":"n4"' in body.replace(" ", "") and '"role":"voter"' in body.split('"name":"n4"')[1][:200].replace(" ", "")
+    wait_for("n4 to join the recovered cluster as a voter", n4_voter, 120)
+    wait_for("a write through n4's proxy",
+             lambda: fresh.psql("INSERT INTO t VALUES (5000)", check=False, timeout=5) is not None, 60)
+    wait_for("every row on n4", lambda: fresh.local_psql("SELECT count(*) FROM t") == "1022", 30)
+    print("n4 added to the recovered cluster: a voter, streaming, writable through its proxy")
 sys.exit(0)
