@@ -51,6 +51,16 @@ class FakeApiBackend : public node::ApiBackend {
   void reset_cluster(const std::string& confirm, node::OpDone done) override {
     record({"reset_cluster", confirm, false}, std::move(done));
   }
+  std::optional<node::MembershipFacts> membership_facts;  // nullopt: raft not running
+  std::optional<node::MembershipFacts> membership() const override { return membership_facts; }
+  void member_add(const std::string& name, const std::string& host, uint16_t port, bool stay_learner,
+                  node::OpDone done) override {
+    record({"member_add", name + "=" + host + ":" + std::to_string(port) + (stay_learner ? " learner" : ""), false},
+           std::move(done));
+  }
+  void member_remove(const std::string& name, node::OpDone done) override {
+    record({"member_remove", name, false}, std::move(done));
+  }
 
   /// A healthy three-member cluster n1 (primary, ready), n2 and n3
   /// (streaming replicas, n3 lagging 3 MiB), seen from `self`.

@@ -472,3 +472,48 @@ TEST_CASE("/ui: one self-contained HTML page that reads the JSON endpoints") {
   // "/" stays Patroni's primary check, not the page.
   CHECK(call(b, "GET", "/").content_type == "application/json");
 }
+
+TEST_CASE("/membership and /member/add, /member/remove: document, validation, auth") {
+  FakeApiBackend b = FakeApiBackend::healthy();
+  CHECK(call(b, "GET", "/membership").status == 503);  // raft not running
+  pw::node::MembershipFacts f;
+  f.committed.epoch = 12;
+  f.committed.next_id = 5;
+  f.committed.members = {{1, "n1", "10.0.0.1", 5010, true, false}, {4, "n4", "10.0.0.4", 5011, false, true}};
+  f.pending = true;
+  f.drift = "the file disagrees";
+  b.membership_facts = f;
+  ApiResponse r = call(b, "GET", "/membership", "", "");  // a read: no token needed (a joining node asks)
+  REQUIRE(r.status == 200);
+  JsonValue v = json(r);
+  CHECK(v.str_or("cluster") == "demo");
+  CHECK(v.uint_or("epoch") == 12);
+  CHECK(v.uint_or("next_id") == 5);
+  CHECK(v.bool_or("pending"));
+  CHECK(v.str_or("config_drift") == "the file disagrees");
+  REQUIRE(v.get("members")->items.size() == 2);
+  const JsonValue& l = v.get("members")->items[1];
+  CHECK(l.str_or("name") == "n4");
+  CHECK(l.uint_or("port") == 5011);
+  CHECK(l.str_or("role") == "learner");
+  CHECK(l.bool_or("stays_learner"));
+
+  CHECK(call(b, "POST", "/member/add", "{\"name\": \"n5\", \"host\": \"10.0.0.5\"}", "").status == 401);
+  CHECK(call(b, "POST", "/member/add", "{\"name\": \"n5\"}").status == 400);
+  CHECK(call(b, "POST", "/member/add", "{\"host\": \"10.0.0.5\"}").status == 400);
+  CHECK(error_of(call(b, "POST", "/member/add", "{\"name\": \"n5\", \"host\": \"h\", \"port\": 70000}"))
+            .find("port") != std::string::npos);
+  CHECK(call(b, "POST", "/member/add", "{\"name\": \"n5\", \"host\": \"h\", \"learner\": \"yes\"}").status == 400);
+  CHECK(call(b, "POST", "/member/add", "{\"name\": \"n5\", \"host\": \"h\", \"voter\": true}").status == 400);
+  CHECK(call(b, "GET", "/member/add").status == 405);
+  REQUIRE(b.calls.empty());
+  CHECK(call(b, "POST", "/member/add", "{\"name\": \"n5\", \"host\": \"10.0.0.5\", \"port\": 5012, \"learner\": true}")
+            .status == 200);
+  CHECK(call(b, "POST", "/member/remove", "{\"name\": \"n2\"}").status == 200);
+  CHECK(call(b, "POST", "/member/remove", "{}").status == 400);
+  REQUIRE(b.calls.size() == 2);
+  CHECK(b.calls[0].op == "member_add");
+  CHECK(b.calls[0].arg == "n5=10.0.0.5:5012 learner");
+  CHECK(b.calls[1].op == "member_remove");
+  CHECK(b.calls[1].arg == "n2");
+}
