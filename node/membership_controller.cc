@@ -71,6 +71,13 @@ void MembershipController::remove(const std::string& name, OpDone done) {
   if (!x) return done({404, "'" + name + "' is not a member (pgwarden ctl member list)"});
   if (ctx_.state().primary == name)
     return done({409, name + " holds the primary lock: switch over first (pgwarden ctl switchover --to OTHER), then remove it"});
+  const auto& C = ctx_.state().sync;
+  if (std::find(C.begin(), C.end(), name) != C.end())
+    // Synchronous mode (I4): a member of the committed set may hold the only
+    // copy of acknowledged commits, and failover waits to hear from every
+    // member of the set; a removed member is never heard again.
+    return done({409, name + " is in the synchronous standby set: stop pgwarden on " + name +
+                          " first (the primary then drops it from the set), then remove it"});
   if (ctx_.raft->membership_in_force().epoch != m.epoch)
     return done({409, "a membership change is still in progress: retry once it has committed"});
   if (removal_) return done({409, "a removal of " + removal_->name + " is in progress"});
