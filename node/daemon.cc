@@ -93,6 +93,9 @@ proxy::ProxyOptions proxy_options(const conf::Config& c) {
   o.readonly_fallback = c.proxy_readonly_fallback;
   o.shutdown_grace_ms = c.proxy_shutdown_grace_ms;
   o.threads = c.proxy_threads;
+  o.pause_timeout_ms = c.proxy_pause_timeout_ms;
+  // Member hosts are resolved once by Proxy::start, never per published route.
+  for (const auto& m : c.members) o.backend_hosts.push_back(m.host);
   return o;
 }
 
