@@ -4,6 +4,7 @@
 // the route is stale; a pause longer than pause_timeout ends the session (a
 // 57P03 answer when nothing reached the server yet); backend host names are
 // resolved once at start and never looked up when a route is published.
+#include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -107,13 +108,20 @@ TEST_CASE("I3: client bytes queued toward the server are not flushed once the ro
   REQUIRE(c >= 0);
   // Far more than the kernel buffers hold between client, proxy and sink:
   // the proxy ends up with a partial write and bytes queued for the sink.
-  std::atomic<bool> writer_done{false};
   std::thread writer([&] {
     std::string chunk(1 << 20, 'x');
     for (int i = 0; i < 64; ++i)
       if (!send_all(c, chunk)) break;  // the proxy closes the session below
-    writer_done = true;
   });
+  struct Joiner {  // a failed REQUIRE must not leave a joinable thread behind
+    int fd;
+    std::thread& t;
+    ~Joiner() {
+      shutdown(fd, SHUT_RDWR);
+      if (t.joinable()) t.join();
+      close(fd);
+    }
+  } joiner{c, writer};
   REQUIRE(wait_for([&] { return p->counters().readwrite.queued_bytes_now > 0; }));
   // The route goes stale (same epoch, expired): a renewal-shaped publish that
   // re-judges nobody; the session must notice before it flushes the queue.
@@ -130,9 +138,6 @@ TEST_CASE("I3: client bytes queued toward the server are not flushed once the ro
   REQUIRE(sink.received() == k.readwrite.bytes_client_to_server - k.readwrite.queued_bytes_now);
   REQUIRE(p->counters().readwrite.closed_epoch_change == 1);
   REQUIRE(p->counters().readwrite.queued_bytes_now == 0);
-  shutdown(c, SHUT_RDWR);
-  writer.join();
-  close(c);
 }
 
 TEST_CASE("a session paused past pause_timeout is closed") {
@@ -151,8 +156,11 @@ TEST_CASE("a session paused past pause_timeout is closed") {
   REQUIRE(send_all(c, "more"));  // not forwarded: the route is stale
   REQUIRE(wait_for([&] { return p->counters().readwrite.paused_total == 1; }));
   REQUIRE(wait_for([&] { return p->counters().readwrite.closed_pause_timeout == 1; }));
+  // Closed, with no message injected mid-protocol (a reset when the unread
+  // "more" was still in the proxy's receive buffer).
   char x;
-  REQUIRE(recv(c, &x, 1, 0) == 0);  // closed, no injected message mid-protocol
+  ssize_t got = recv(c, &x, 1, 0);
+  REQUIRE((got == 0 || (got < 0 && errno == ECONNRESET)));
   REQUIRE(wait_for([&] { return sink.done(); }));
   REQUIRE(sink.received() == startup_packet().size());
   Counters k = p->counters();
