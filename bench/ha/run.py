@@ -37,6 +37,7 @@ ap.add_argument("--trials", type=int, default=5)
 ap.add_argument("--build", default=os.path.join(HERE, "..", "..", "build"))
 ap.add_argument("--block", type=int, default=60)
 ap.add_argument("--switchovers", type=int, default=1, help="switchovers per trial (each measured)")
+ap.add_argument("--trace", action="store_true", help="print the write attempts around each longest gap")
 ap.add_argument("--skip-failover", action="store_true", help="no crash failover / rejoin (switchover work)")
 args = ap.parse_args()
 os.environ["PW_BINARY_DIR"] = os.path.abspath(args.build)
@@ -112,7 +113,7 @@ def switchover(c):
     c.wait_streaming(2, timeout=60)
     p = c.primary()
     target = next(n.name for n in c.nodes if n.name != p)
-    times, fails = [], [0]
+    times, fails, attempts = [], [0], []
     stop = threading.Event()
 
     def writer():
@@ -121,7 +122,10 @@ def switchover(c):
             i += 1
             # A connect timeout longer than the switchover: a held
             # connection is a pause, not a failure (psql's default is none).
-            if write_ok(c.nodes[i % 3], timeout=10):
+            t_start = time.time()
+            ok = write_ok(c.nodes[i % 3], timeout=10)
+            attempts.append((t_start, time.time(), c.nodes[i % 3].name, ok))
+            if ok:
                 times.append((time.monotonic(), time.time()))
             else:
                 fails[0] += 1
@@ -142,6 +146,12 @@ def switchover(c):
     print(f"  longest gap {g[0]:.3f}s from {time.strftime('%H:%M:%S', time.gmtime(g[1]))}.{int(g[1] * 1000) % 1000:03d}Z"
           f" to {time.strftime('%H:%M:%S', time.gmtime(g[2]))}.{int(g[2] * 1000) % 1000:03d}Z, {fails[0]} failed",
           flush=True)
+    if args.trace:
+        def hms(t):
+            return time.strftime('%H:%M:%S', time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}"
+        for a in attempts:
+            if a[1] >= g[1] - 0.2 and a[0] <= g[2] + 0.2:
+                print(f"    attempt via {a[2]} {hms(a[0])} -> {hms(a[1])} {'ok' if a[3] else 'FAILED'}")
     so_gap.append(g[0])
     so_failed.append(fails[0])
 
