@@ -43,26 +43,13 @@ void SwitchoverController::reconcile() {
       if (r.ranked.empty()) return abort("no eligible standby");
       target = r.ranked.front();
     }
-    if (drain_until_ == 0) {
+    if (!drained_) {
       // Every proxy withdraws the route when it applies the switchover; give
       // them (and statements already running) a moment before the shutdown,
       // so no client is cut mid-statement or routed to a server shutting down.
-      drain_started_ = now;
-      drain_until_ = now + kDrainFloorMs;
-      ctx_.world.wake(kDrainFloorMs);
-      ctx_.activity.set(AgentState::switchover_draining);
-      return;
-    }
-    if (now < drain_until_) {
-      // The delayed wake-up can land a little early (libevent measures from
-      // its cached loop time): ask again for the rest instead of waiting for
-      // the next tick (measured: 130-280 ms of the write gap).
-      ctx_.world.wake(drain_until_ - now);
-      return;
-    }
-    if (!drained_) {
+      drain_until_ = now + kDrainMaxMs;
       ctx_.activity.begin(AgentState::switchover_draining);
-      ctx_.pg().wait_for_clients(kDrainMaxMs - (now - drain_started_),
+      ctx_.pg().wait_for_clients(kDrainFloorMs, kDrainMaxMs,
                                  ctx_.activity.done([this](const pgctl::Result&) { drained_ = drain_until_ != 0; }));
       return;
     }

@@ -31,8 +31,7 @@ class SwitchoverController {
   const DeciderRunner& decider_;
   bool switching_ = false;
   int64_t started_ = 0;
-  int64_t drain_started_ = 0;
-  int64_t drain_until_ = 0;  // the drain's floor: ask PostgreSQL only after this
+  int64_t drain_until_ = 0;  // a drain is running (its bound), 0 = none
   bool drained_ = false;     // client sessions gone (or the drain's bound passed)
   std::string target_;
 };

@@ -182,12 +182,12 @@ class PostgresImpl final : public Postgres {
     });
   }
 
-  void wait_for_clients(int64_t max_ms, Done cb) override {
+  void wait_for_clients(int64_t min_ms, int64_t max_ms, Done cb) override {
     if (!pm_.running() || max_ms <= 0) {
       defer(base_, [cb] { cb(Result::success()); });
       return;
     }
-    const int64_t deadline = mono_ms() + max_ms;
+    const int64_t start = mono_ms(), deadline = start + max_ms, not_before = start + min_ms;
     auto left = std::make_shared<std::string>("?");
     SqlTask& t = tasks_.add(local(max_ms + 2000), max_ms + 2000, "wait_for_clients",
                             [cb, left, max_ms](const Result& r) {
@@ -198,7 +198,7 @@ class PostgresImpl final : public Postgres {
                                         left->c_str(), static_cast<long long>(max_ms));
                               cb(Result::success());
                             });
-    t.start([deadline, left](SqlTask& t) { poll_clients(t, deadline, left); });
+    t.start([not_before, deadline, left](SqlTask& t) { poll_clients(t, not_before, deadline, left); });
   }
 
   void follow(const Upstream& upstream, Done cb) override {
@@ -425,15 +425,17 @@ class PostgresImpl final : public Postgres {
     });
   }
 
-  static void poll_clients(SqlTask& t, int64_t deadline, std::shared_ptr<std::string> left) {
+  static void poll_clients(SqlTask& t, int64_t not_before, int64_t deadline, std::shared_ptr<std::string> left) {
     t.run("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
-          {}, [deadline, left](SqlTask& t, const QueryResult& r) {
+          {}, [not_before, deadline, left](SqlTask& t, const QueryResult& r) {
             *left = r.rows.empty() ? "?" : r.at(0, 0);
-            if (*left == "0" || mono_ms() >= deadline) {
+            int64_t now = mono_ms();
+            if ((*left == "0" && now >= not_before) || now >= deadline) {
               t.finish(Result::success());
               return;
             }
-            t.later(10, [deadline, left](SqlTask& t) { poll_clients(t, deadline, left); });
+            int64_t wait = *left == "0" ? std::min<int64_t>(10, not_before - now) : 10;
+            t.later(wait, [not_before, deadline, left](SqlTask& t) { poll_clients(t, not_before, deadline, left); });
           });
   }
 
