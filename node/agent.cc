@@ -53,6 +53,10 @@ void Agent::start() {
 }
 
 void Agent::kick_now() {
+  // Our PostgreSQL started or stopped taking writes: the others' proxies
+  // hold or release new clients on it, so tell them before anything else
+  // (a new primary's "serving" then always precedes its `ready`).
+  if (ctx_.serving() != serving_told_) gossip();
   uint64_t final_lsn = ctx_.members.own().final_lsn;
   decider_.run();
   // A lock that just became ours is renewed now, not at the next tick: the
@@ -245,6 +249,8 @@ void Agent::gossip() {
   own.agent_state = ctx_.activity.text();
   own.last_error = ctx_.activity.last_error();
   own.decider_diags = (ctx_.raft && ctx_.raft->is_leader()) ? decider_.diagnostics() : Diagnostics{};
+  own.serving_known = true;
+  own.serving = serving_told_ = ctx_.serving();
   own.grant_ms = leader_grant_ms(ctx_);
   own.grant_epoch = own.grant_ms > 0 ? state().epoch : 0;
   if (ctx_.raft) ctx_.raft->broadcast_app(ctx_.members.next_own_message());
@@ -366,6 +372,7 @@ void Agent::shutdown(std::function<void()> done) {
   ctx_.stopping = true;
   ctx_.activity.set_stopping();
   ctx_.activity.set(AgentState::stopping);
+  if (ctx_.raft) gossip();  // a stopping primary takes no new clients (MemberStatus::serving)
   stopped_cb_ = std::move(done);
   bool primary = state().primary == ctx_.self();
   auto finish = [this, primary](const pgctl::Result&) {
