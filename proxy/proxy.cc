@@ -126,6 +126,7 @@ class ProxyImpl final : public Proxy {
 
   uint16_t port() const override { return port_; }
   uint16_t readonly_port() const override { return ro_port_; }
+  uint32_t threads() const override { return shared_.opts.threads; }
 
  private:
   static void check_port_free(const std::string& host, uint16_t port) {

@@ -25,7 +25,10 @@ struct ProxyOptions {
   uint64_t readonly_max_lag = 1ull << 20;
   bool readonly_fallback = true;
   int64_t shutdown_grace_ms = 5000;
-  uint32_t threads = 1;  // >1: one SO_REUSEPORT listener per thread
+  /// Proxy threads. >1: one SO_REUSEPORT listener per thread (the kernel
+  /// spreads connections; a connection stays on one thread, so one client's
+  /// latency does not change). 0 = one per CPU this process may run on.
+  uint32_t threads = 1;
   /// Bytes read per syscall into the thread's shared scratch buffer; also the
   /// most a blocked session keeps per direction (backpressure bound).
   uint32_t io_chunk = 65536;
@@ -92,6 +95,8 @@ class Proxy {
   /// The bound ports (useful when the options asked for port 0). 0 = none.
   virtual uint16_t port() const = 0;
   virtual uint16_t readonly_port() const = 0;
+  /// Proxy threads running (ProxyOptions::threads, 0 resolved).
+  virtual uint32_t threads() const = 0;
 };
 
 }  // namespace pw::proxy
