@@ -55,8 +55,24 @@ def summary(name, xs, unit="s"):
     print(f"{name:44s} median {med:6.2f}{unit}  min {min(xs):6.2f}{unit}  max {max(xs):6.2f}{unit}  (n={len(xs)})")
 
 
+last_error = {}
+
+
 def write_ok(node, sql="INSERT INTO bench DEFAULT VALUES", timeout=2):
-    return node.psql(sql, check=False, timeout=timeout) is not None
+    """One psql through node's proxy; a failure's message is kept in last_error."""
+    env = dict(os.environ, PGCONNECT_TIMEOUT=str(int(timeout)), PGPASSWORD=H.CLIENT_PASSWORD)
+    cmd = [os.path.join(H.PG_BIN, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+           "-h", node.host, "-p", "5432", "-U", "postgres", "-d", "postgres", "-c", sql]
+    if H.IS_ROOT:
+        cmd = ["runuser", "-u", H.PG_USER, "--"] + cmd
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 5, env=env)
+    except subprocess.TimeoutExpired:
+        last_error[node.name] = "timeout"
+        return False
+    if r.returncode != 0:
+        last_error[node.name] = r.stderr.strip().replace("\n", " | ")
+    return r.returncode == 0
 
 
 def poll_until_write(nodes, t0, timeout=60):
@@ -129,6 +145,9 @@ def switchover(c):
                 times.append((time.monotonic(), time.time()))
             else:
                 fails[0] += 1
+                print(f"    FAILED write via {c.nodes[i % 3].name} at "
+                      f"{time.strftime('%H:%M:%S', time.gmtime(t_start))}.{int(t_start * 1000) % 1000:03d}Z: "
+                      f"{last_error.get(c.nodes[i % 3].name, '?')}", flush=True)
             time.sleep(0.05)
     th = threading.Thread(target=writer)
     th.start()
