@@ -39,6 +39,7 @@ struct Config {
   int64_t raft_heartbeat_interval_ms = 100;
   uint64_t raft_max_frame_size = 16ull << 20;
   uint64_t raft_snapshot_entries = 10000;  // snapshot + compact every N applied
+  int64_t raft_recover_hint_after_ms = 300000;  // no_quorum this long: point to `pgwarden recover`
 
   // [postgresql]
   std::string pg_bin_dir;   // required

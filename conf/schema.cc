@@ -103,6 +103,10 @@ const std::vector<KeySpec> kSchema = {
     {"raft", "snapshot_entries", false, nullptr,
      "Snapshot and compact the log every N applied entries",
      INT(raft_snapshot_entries, 1, 1000000000)},
+    {"raft", "recover_hint_after", false, nullptr,
+     "After this long without a quorum the no_quorum diagnostic names `pgwarden recover "
+     "--force-members` (for members gone for good)",
+     DURATION(raft_recover_hint_after_ms, 1)},
 
     {"postgresql", "bin_dir", true, nullptr,
      "Directory of initdb, postgres, pg_ctl, pg_basebackup, pg_rewind", PATH(pg_bin_dir)},

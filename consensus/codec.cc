@@ -3,7 +3,8 @@
 //   u8 flags (bit0 reject, bit1 transfer; other bits must be 0),
 //   u64 reject_hint, proposal_id, target,
 //   u32 n, n x entry {u64 term, u64 index, u8 type, u32 len, data},
-//   u8 has_snapshot, [u64 index, u64 term, u32 len, data],
+//   u8 has_snapshot (0 none, 1 present, 2 present with a membership),
+//   [u64 index, u64 term, u32 len, data [, u32 len, membership]],
 //   u32 len, reason
 // Counts are checked against the bytes left before anything is reserved, so
 // a hostile count can never make us allocate more than the payload size.
@@ -140,7 +141,7 @@ std::string encode_frame(FrameType type, std::string_view payload) {
 
 std::string encode_message(const Message& m) {
   Writer w;
-  size_t hint = 96 + m.snapshot.data.size() + m.reason.size();
+  size_t hint = 100 + m.snapshot.data.size() + m.snapshot.config.size() + m.reason.size();
   for (const auto& e : m.entries) hint += 21 + e.data.size();
   w.str().reserve(hint);
   w.u8(static_cast<uint8_t>(m.type));
@@ -161,13 +162,17 @@ std::string encode_message(const Message& m) {
     w.u8(static_cast<uint8_t>(e.type));
     w.bytes(e.data);
   }
-  if (m.snapshot.index == 0 && m.snapshot.term == 0 && m.snapshot.data.empty()) {
+  if (m.snapshot.index == 0 && m.snapshot.term == 0 && m.snapshot.data.empty() &&
+      m.snapshot.config.empty()) {
     w.u8(0);
   } else {
-    w.u8(1);
+    // Flag 2 only when there is a membership, so a cluster that never
+    // changed its membership still talks to a version without them.
+    w.u8(m.snapshot.config.empty() ? 1 : 2);
     w.u64(m.snapshot.index);
     w.u64(m.snapshot.term);
     w.bytes(m.snapshot.data);
+    if (!m.snapshot.config.empty()) w.bytes(m.snapshot.config);
   }
   w.bytes(m.reason);
   return w.take();
@@ -208,21 +213,26 @@ bool decode_message(std::string_view payload, Message* out, std::string* err) {
     e.term = r.u64("entry term");
     e.index = r.u64("entry index");
     uint8_t et = r.u8("entry type");
-    if (r.ok() && et > static_cast<uint8_t>(EntryType::noop))
+    if (r.ok() && et > static_cast<uint8_t>(EntryType::config))
       r.fail("unknown entry type " + std::to_string(et));
     e.type = static_cast<EntryType>(et);
     e.data = r.bytes("entry data");
     m.entries.push_back(std::move(e));
   }
   uint8_t has_snap = r.u8("snapshot flag");
-  if (r.ok() && has_snap > 1) r.fail("bad snapshot flag " + std::to_string(has_snap));
-  if (has_snap == 1) {
+  if (r.ok() && has_snap > 2) r.fail("bad snapshot flag " + std::to_string(has_snap));
+  if (has_snap >= 1) {
     m.snapshot.index = r.u64("snapshot index");
     m.snapshot.term = r.u64("snapshot term");
     m.snapshot.data = r.bytes("snapshot data");
+    if (has_snap == 2) {
+      m.snapshot.config = r.bytes("snapshot membership");
+      if (r.ok() && m.snapshot.config.empty()) r.fail("empty membership marked present");
+    }
     // The encoder writes an empty snapshot as absent; accepting it as
     // present would give one message two encodings (found by the fuzzer).
-    if (r.ok() && m.snapshot.index == 0 && m.snapshot.term == 0 && m.snapshot.data.empty())
+    if (r.ok() && m.snapshot.index == 0 && m.snapshot.term == 0 && m.snapshot.data.empty() &&
+        m.snapshot.config.empty())
       r.fail("empty snapshot marked present");
   }
   m.reason = r.bytes("reason");

@@ -37,7 +37,11 @@ Core::Core(const CoreOptions& opts, const InitialState& initial) : opts_(opts) {
     throw std::invalid_argument("raft core: duplicate peer id");
   if (!opts_.peers.empty() && opts_.peers.front() == 0)
     throw std::invalid_argument("raft core: peer id 0");
-  if (!is_peer(opts_.id)) throw std::invalid_argument("raft core: self id not among peers");
+  if (opts_.initial_members.members.empty()) {
+    std::vector<MemberInfo> seed;
+    for (uint64_t p : opts_.peers) seed.push_back(MemberInfo{p, std::to_string(p), "", 0, true});
+    opts_.initial_members = seed_membership(std::move(seed));
+  }
   if (opts_.election_ticks < 2 || opts_.heartbeat_ticks < 1 ||
       opts_.heartbeat_ticks >= opts_.election_ticks)
     throw std::invalid_argument(
@@ -47,6 +51,7 @@ Core::Core(const CoreOptions& opts, const InitialState& initial) : opts_(opts) {
   rng_state_ = opts_.seed ^ (opts_.id * 0x9E3779B97F4A7C15ull);
   prop_nonce_ = next_rand();
   log_.load(initial.snapshot, initial.entries, initial.hard_state.commit);
+  config_ = config_at(log_.last_index());
   term_ = initial.hard_state.term;
   vote_ = initial.hard_state.vote;
   prev_hard_ = initial.hard_state;
@@ -55,10 +60,6 @@ Core::Core(const CoreOptions& opts, const InitialState& initial) : opts_(opts) {
   role_ = Role::follower;
   prev_soft_ = SoftState{role_, lead_, term_};
   commit_term_seen_ = log_.term(log_.committed()).value_or(0);
-}
-
-bool Core::is_peer(uint64_t id) const {
-  return std::binary_search(opts_.peers.begin(), opts_.peers.end(), id);
 }
 
 uint64_t Core::next_rand() {
@@ -97,11 +98,11 @@ void Core::reset(uint64_t term) {
   lead_transferee_ = 0;
   votes_.clear();
   prs_.clear();
-  for (uint64_t p : opts_.peers) {
-    if (p == opts_.id) continue;
+  for (const MemberInfo& m : config_.members) {
+    if (m.id == opts_.id) continue;
     Progress pr;
     pr.next = log_.last_index() + 1;
-    prs_.emplace(p, pr);
+    prs_.emplace(m.id, pr);
   }
 }
 
@@ -172,12 +173,16 @@ std::optional<uint64_t> cluster_id_of(const Entry& e) {
 int Core::poll(uint64_t from, bool granted, int* rejected) {
   votes_.emplace(from, granted);  // first answer per voter counts
   int yes = 0, no = 0;
-  for (auto& [id, g] : votes_) (g ? yes : no)++;
+  // Only voters of the configuration in force count (it may have changed
+  // during the campaign).
+  for (auto& [id, g] : votes_)
+    if (config_.is_voter(id)) (g ? yes : no)++;
   if (rejected) *rejected = no;
   return yes;
 }
 
 void Core::campaign(bool pre, bool transfer) {
+  if (!can_campaign()) return;
   uint64_t vote_term;
   MsgType type;
   if (pre) {
@@ -200,7 +205,7 @@ void Core::campaign(bool pre, bool transfer) {
   }
   PW_DEBUG("raft", "id=%llu campaign pre=%d term=%llu", (unsigned long long)opts_.id, pre ? 1 : 0,
            (unsigned long long)vote_term);
-  for (uint64_t p : opts_.peers) {
+  for (uint64_t p : config_.voters()) {
     if (p == opts_.id) continue;
     Message m;
     m.type = type;
@@ -221,6 +226,7 @@ void Core::tick() {
   } else {
     tick_election();
   }
+  maybe_step_down_removed();
   resolve_proposals();
 }
 
@@ -228,6 +234,13 @@ void Core::tick_election() {
   ++election_elapsed_;
   if (election_elapsed_ >= randomized_timeout_) {
     election_elapsed_ = 0;
+    if (!can_campaign()) {
+      // A learner does not stand, but it must stop believing in a leader it
+      // no longer hears: check-quorum's "leader active" would otherwise make
+      // it ignore the vote requests a newer configuration may need from it.
+      lead_ = 0;
+      return;
+    }
     campaign(opts_.pre_vote, false);
   }
 }
@@ -241,7 +254,17 @@ bool Core::valid_message(const Message& m) const {
   if (static_cast<uint8_t>(m.type) < 1 || static_cast<uint8_t>(m.type) > kMaxMsgType)
     return bad("unknown type");
   if (m.to != opts_.id) return bad("addressed to another node");
-  if (m.from == opts_.id || !is_peer(m.from)) return bad("sender is not a peer");
+  if (m.from == 0 || m.from == opts_.id) return bad("sender is not a peer");
+  // A member removed from the configuration is out for good (its id is
+  // never reused); ids not known yet may belong to a newer configuration.
+  if (sender_removed(m.from)) return bad("sender was removed from the cluster");
+  // An id we do not know yet may be a leader of a configuration we have not
+  // received (this node lags); only a leader's messages can come from it.
+  bool leader_traffic =
+      m.type == MsgType::app || m.type == MsgType::heartbeat || m.type == MsgType::snap;
+  if (!leader_traffic && !config_.contains(m.from) &&
+      !(config_.epoch > log_.committed() && committed_membership().contains(m.from)))
+    return bad("sender is not a member");
   bool termless =
       m.type == MsgType::prop || m.type == MsgType::prop_resp || m.type == MsgType::transfer_leader;
   if (termless != (m.term == 0)) return bad("term does not fit the type");
@@ -347,6 +370,10 @@ void Core::step(const Message& m) {
 
 void Core::handle_vote_request(const Message& m) {
   bool pre = m.type == MsgType::pre_vote;
+  // Votes are answered whatever our configuration says of the candidate
+  // (dissertation §4.1): a member we see as a learner may hold a newer
+  // configuration and the only up-to-date log (Core::can_campaign).
+  // Removed members and unknown ids never get here (valid_message).
   // We can grant if we already voted for this candidate, or have not voted
   // and know no leader in this term, or it is a pre-vote for a future term.
   bool can_vote = vote_ == m.from || (vote_ == 0 && lead_ == 0) || (pre && m.term > term_);
@@ -387,6 +414,7 @@ void Core::step_follower(const Message& m) {
       handle_snapshot(m);
       break;
     case MsgType::timeout_now:
+      if (!can_campaign()) break;
       PW_INFO("raft", "id=%llu leadership transfer from=%llu: campaigning term=%llu",
               (unsigned long long)opts_.id, (unsigned long long)m.from,
               (unsigned long long)term_ + 1);
@@ -451,6 +479,7 @@ void Core::handle_append(const Message& m) {
   }
   if (auto last = log_.maybe_append(m.index, m.log_term, m.commit, m.entries)) {
     r.index = *last;
+    refresh_config(m.index + 1);
   } else {
     // Fast back-off: point the leader at our last index whose term is not
     // above the one it tried, so one round trip skips a whole divergent term.
@@ -498,6 +527,7 @@ void Core::handle_snapshot(const Message& m) {
             (unsigned long long)opts_.id, (unsigned long long)s.index, (unsigned long long)s.term,
             (unsigned long long)m.from);
     log_.restore(s);
+    refresh_config(0);
     r.index = log_.last_index();
   }
   send(std::move(r));
@@ -538,11 +568,16 @@ void Core::advance(const Ready& rd) {
   if (!rd.committed_entries.empty()) log_.applied_to(rd.committed_entries.back().index);
   // Our own entries just became durable, which may complete a quorum.
   if (role_ == Role::leader && maybe_commit()) bcast_append();
+  maybe_step_down_removed();
   resolve_proposals();
 }
 
 const Snapshot& Core::compact(uint64_t index, std::string data) {
-  log_.compact(index, std::move(data));
+  Membership at = config_at(index);
+  std::string cfg = at.epoch == 0 && at == base_config() && log_.snapshot().config.empty()
+                        ? std::string()  // never changed: stay readable by older versions
+                        : encode_membership(at);
+  log_.compact(index, std::move(data), std::move(cfg));
   PW_DEBUG("raft", "id=%llu compacted index=%llu", (unsigned long long)opts_.id,
            (unsigned long long)index);
   return log_.snapshot();

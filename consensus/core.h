@@ -18,7 +18,11 @@
 // first), randomized election timeouts in [T, 2T), heartbeats, log matching
 // with fast back-off (conflict term/index hints), InstallSnapshot, compaction
 // driven by the application, a no-op entry on election, proposal forwarding
-// with a reported fate. Membership is static (CoreOptions::peers).
+// with a reported fate, and single-server membership changes with learners
+// (membership.h): the configuration in force is the latest one in the log,
+// only voters vote and count towards quorums, learners and removed nodes
+// never campaign, and a leader removed from the configuration steps down
+// once its removal commits.
 //
 // Not thread-safe: one owner thread calls everything.
 #pragma once
@@ -30,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "consensus/membership.h"
 #include "consensus/message.h"
 #include "consensus/progress.h"
 #include "consensus/raft_log.h"
@@ -41,7 +46,13 @@ const char* role_name(Role r);
 
 struct CoreOptions {
   uint64_t id = 0;              ///< this node, one of `peers`
-  std::vector<uint64_t> peers;  ///< every voting member, self included (ids 1..N)
+  /// The seed configuration: every voting member of a brand-new cluster
+  /// (ids 1..N). Used until the log or a snapshot carries a configuration.
+  /// Self need not be among them (a node joining an existing cluster).
+  std::vector<uint64_t> peers;
+  /// The same seed with names and addresses (for membership()); optional:
+  /// when empty, it is built from `peers` with the ids as names.
+  Membership initial_members;
   int election_ticks = 10;      ///< T: election timeout randomized in [T, 2T) ticks
   int heartbeat_ticks = 1;      ///< leader heartbeat interval; must be < election_ticks
   /// RNG seed (election timeouts, wire proposal ids). Deterministic for a
@@ -150,6 +161,20 @@ class Core {
   /// max_proposal_bytes the proposal is dropped at once (reported in the next Ready).
   uint64_t propose(std::string data);
 
+  /// Proposes a new membership (single-server change, see membership.h);
+  /// `to.epoch` is ignored. Its fate comes like any proposal's. Refused at
+  /// once (dropped, with the reason) when: not the leader and none known; a
+  /// change is still uncommitted; this leader has not yet committed an
+  /// entry of its own term (the dissertation's fix for single-server
+  /// changes across leader changes); a transfer is in progress; or
+  /// check_change() refuses it. A follower forwards it to the leader.
+  uint64_t propose_config(const Membership& to);
+  /// The configuration in force here: the latest in the log (committed or not).
+  const Membership& membership() const { return config_; }
+  /// The latest committed configuration (what survives any leader change).
+  Membership committed_membership() const { return config_at(log_.committed()); }
+  bool is_voter() const { return config_.is_voter(opts_.id); }
+
   /// Asks for leadership to move to `to`. On the leader: catches `to` up,
   /// then sends it timeout_now; aborted if not done within an election
   /// timeout. Proposals are refused meanwhile. On a follower: forwarded to
@@ -244,12 +269,25 @@ class Core {
   void drop_proposal(uint64_t id, uint64_t index, ProposalFate::Outcome outcome,
                      std::string reason);
   void tick_proposals();
+  uint64_t propose_entry(EntryType type, std::string data);
+  std::string config_refusal(const Membership& to) const;
+  std::string prop_config_refusal(const Entry& e) const;
+
+  // membership (core_membership.cc)
+  void refresh_config(uint64_t from_index);
+  void set_config(Membership c);
+  Membership config_at(uint64_t index) const;
+  Membership base_config() const;
+  void maybe_step_down_removed();
+  bool can_campaign() const;
+  bool sender_removed(uint64_t id) const;
+  int voter_quorum() const { return static_cast<int>(config_.voter_count() / 2 + 1); }
 
   uint64_t next_rand();
-  int quorum() const { return static_cast<int>(opts_.peers.size() / 2 + 1); }
-  bool is_peer(uint64_t id) const;
+  int quorum() const { return voter_quorum(); }
 
   CoreOptions opts_;
+  Membership config_;  // in force: the latest config entry in the log, else the snapshot's, else the seed
   uint64_t term_ = 0;
   uint64_t vote_ = 0;
   uint64_t lead_ = 0;

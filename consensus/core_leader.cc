@@ -29,7 +29,16 @@ void Core::append_as_leader(EntryType type, std::string data, uint64_t* index) {
   e.type = type;
   e.data = std::move(data);
   *index = e.index;
+  std::optional<Membership> cfg;
+  if (type == EntryType::config) {
+    cfg = decode_membership(e.data, nullptr);  // validated by the proposer's checks
+    if (cfg) {
+      cfg->epoch = e.index;
+      e.data = encode_membership(*cfg);  // the epoch is the entry's own index
+    }
+  }
   log_.append({std::move(e)});
+  if (cfg) set_config(std::move(*cfg));
   // Our own match counts only once the entry is durable (see advance()).
 }
 
@@ -88,10 +97,18 @@ void Core::bcast_heartbeat() {
 }
 
 bool Core::maybe_commit() {
+  // Voters only; a leader that is not a voter itself (it is being
+  // removed) counts the others and steps down once that commits.
   std::vector<uint64_t> matches;
-  matches.reserve(prs_.size() + 1);
-  matches.push_back(log_.stable());
-  for (auto& [id, pr] : prs_) matches.push_back(pr.match);
+  for (uint64_t v : config_.voters()) {
+    if (v == opts_.id) {
+      matches.push_back(log_.stable());
+    } else {
+      auto it = prs_.find(v);
+      matches.push_back(it == prs_.end() ? 0 : it->second.match);
+    }
+  }
+  if (matches.empty()) return false;
   std::sort(matches.begin(), matches.end(), std::greater<uint64_t>());
   uint64_t mci = matches[static_cast<size_t>(quorum() - 1)];
   // Only entries of the current term are committed by counting (§5.4.2).
@@ -105,19 +122,26 @@ int64_t Core::leader_contact_age_ticks() const {
   // followers sort last. The quorum-th youngest is how long ago a quorum,
   // us included, last confirmed this term's leadership.
   std::vector<int64_t> ages;
-  ages.reserve(prs_.size() + 1);
-  ages.push_back(0);
-  for (const auto& [id, pr] : prs_)
-    ages.push_back(pr.last_answer_tick < 0 ? INT64_MAX : ticks_ - pr.last_answer_tick);
+  for (uint64_t v : config_.voters()) {
+    if (v == opts_.id) {
+      ages.push_back(0);
+      continue;
+    }
+    auto it = prs_.find(v);
+    ages.push_back(it == prs_.end() || it->second.last_answer_tick < 0
+                       ? INT64_MAX
+                       : ticks_ - it->second.last_answer_tick);
+  }
+  if (ages.empty()) return -1;
   std::sort(ages.begin(), ages.end());
   int64_t age = ages[static_cast<size_t>(quorum() - 1)];
   return age == INT64_MAX ? -1 : age;
 }
 
 bool Core::quorum_active() {
-  int active = 1;  // self
+  int active = is_voter() ? 1 : 0;  // self
   for (auto& [id, pr] : prs_) {
-    if (pr.recent_active) ++active;
+    if (pr.recent_active && config_.is_voter(id)) ++active;
     pr.recent_active = false;
   }
   return active >= quorum();
@@ -258,7 +282,7 @@ void Core::step_leader(const Message& m) {
 }
 
 void Core::handle_transfer(uint64_t to) {
-  if (!is_peer(to) || to == opts_.id) return;
+  if (!config_.is_voter(to) || to == opts_.id) return;
   if (lead_transferee_ == to) return;  // already in progress
   abort_transfer("superseded by a transfer to another node");
   lead_transferee_ = to;
@@ -282,7 +306,7 @@ void Core::transfer_leadership(uint64_t to) {
     handle_transfer(to);
     return;
   }
-  if (lead_ == 0 || to == lead_ || !is_peer(to)) return;
+  if (lead_ == 0 || to == lead_ || !config_.is_voter(to)) return;
   Message m;
   m.type = MsgType::transfer_leader;
   m.to = lead_;

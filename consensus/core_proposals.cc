@@ -36,7 +36,32 @@ void Core::drop_proposal(uint64_t id, uint64_t index, ProposalFate::Outcome outc
   fates_.push_back(std::move(f));
 }
 
-uint64_t Core::propose(std::string data) {
+uint64_t Core::propose(std::string data) { return propose_entry(EntryType::normal, std::move(data)); }
+
+uint64_t Core::propose_config(const Membership& to) {
+  Membership c = to;
+  c.epoch = 0;
+  if (role_ == Role::leader) {
+    std::string why = config_refusal(c);
+    if (!why.empty()) {
+      uint64_t id = next_proposal_id_++;
+      drop_proposal(id, 0, ProposalFate::Outcome::dropped, why);
+      return id;
+    }
+  }
+  return propose_entry(EntryType::config, encode_membership(c));
+}
+
+std::string Core::config_refusal(const Membership& to) const {
+  if (config_.epoch > log_.committed())
+    return "membership change at index " + std::to_string(config_.epoch) +
+           " is not committed yet: one change at a time";
+  if (log_.term(log_.committed()).value_or(0) != term_)
+    return "this leader has not committed an entry of its term yet (retry in a moment)";
+  return check_change(config_, to);
+}
+
+uint64_t Core::propose_entry(EntryType type, std::string data) {
   uint64_t id = next_proposal_id_++;
   if (data.size() > opts_.max_proposal_bytes) {
     drop_proposal(id, 0, ProposalFate::Outcome::dropped,
@@ -50,7 +75,7 @@ uint64_t Core::propose(std::string data) {
       return id;
     }
     uint64_t idx = 0;
-    append_as_leader(EntryType::normal, std::move(data), &idx);
+    append_as_leader(type, std::move(data), &idx);
     awaiting_commit_.emplace(idx, Awaiting{id, term_});
     bcast_append();
     return id;
@@ -64,6 +89,7 @@ uint64_t Core::propose(std::string data) {
   m.to = lead_;
   m.proposal_id = id + prop_nonce_;
   Entry e;
+  e.type = type;
   e.data = std::move(data);
   m.entries.push_back(std::move(e));
   send(std::move(m));
@@ -99,9 +125,15 @@ void Core::handle_leader_prop(const Message& m) {
   } else if (m.entries[0].data.size() > opts_.max_proposal_bytes) {
     r.reject = true;
     r.reason = "proposal too large";
+  } else if (m.entries[0].type == EntryType::noop) {
+    r.reject = true;
+    r.reason = "a no-op cannot be proposed";
+  } else if (std::string why = prop_config_refusal(m.entries[0]); !why.empty()) {
+    r.reject = true;
+    r.reason = why;
   } else {
     uint64_t idx = 0;
-    append_as_leader(EntryType::normal, m.entries[0].data, &idx);
+    append_as_leader(m.entries[0].type, m.entries[0].data, &idx);
     r.index = idx;
     r.log_term = term_;
     bcast_append();
@@ -113,6 +145,14 @@ void Core::handle_leader_prop(const Message& m) {
     seen_order_.pop_front();
   }
   send(std::move(r));
+}
+
+std::string Core::prop_config_refusal(const Entry& e) const {
+  if (e.type != EntryType::config) return "";
+  std::string err;
+  auto c = decode_membership(e.data, &err);
+  if (!c) return err;
+  return config_refusal(*c);
 }
 
 void Core::handle_prop_resp(const Message& m) {

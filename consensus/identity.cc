@@ -100,10 +100,12 @@ std::string identity_diff(const ClusterIdentity& stored, const ClusterIdentity& 
   return "";
 }
 
-void check_identity(const std::string& dir, const ClusterIdentity& want) {
+void check_identity(const std::string& dir, const ClusterIdentity& want, bool compare_members) {
   auto stored = read_identity(dir);
   if (stored) {
-    std::string diff = identity_diff(*stored, want);
+    ClusterIdentity cmp = want;
+    if (!compare_members) cmp.members = stored->members;
+    std::string diff = identity_diff(*stored, cmp);
     if (!diff.empty())
       throw std::runtime_error(
           "state directory " + dir + " belongs to another cluster configuration: " + diff +

@@ -46,7 +46,12 @@ std::string identity_diff(const ClusterIdentity& stored, const ClusterIdentity& 
 /// (else std::runtime_error naming the difference and what to do). If it has
 /// none: creates it when the directory holds no Raft state yet, and refuses
 /// (std::runtime_error) when it does (log/hard state without identity).
-void check_identity(const std::string& dir, const ClusterIdentity& want);
+/// With `compare_members` false only the cluster name is compared: once the
+/// log carries a membership (membership.h) it, not the configuration's
+/// member list, says who the members are (RaftNode checks the list itself
+/// while the log has none).
+void check_identity(const std::string& dir, const ClusterIdentity& want,
+                    bool compare_members = true);
 
 /// Records `cluster_id` in `dir`'s identity file (which must exist; see
 /// check_identity), atomically. Throws std::runtime_error on I/O errors.

@@ -77,7 +77,7 @@ std::string encode_record(const Entry& e) {
 
 LogStore::LogStore(const LogStoreOptions& opts) : opts_(opts) {
   make_dirs(opts_.dir);
-  if (!opts_.identity.cluster_name.empty()) check_identity(opts_.dir, opts_.identity);
+  if (!opts_.identity.cluster_name.empty()) check_identity(opts_.dir, opts_.identity, opts_.check_members);
   load();
 }
 
@@ -117,16 +117,23 @@ void LogStore::load() {
   std::string sn_path = dir + "/" + kSnapshot;
   if (read_file(sn_path, &raw)) {
     auto* p = reinterpret_cast<const unsigned char*>(raw.data());
-    bool ok = raw.size() >= 29 && memcmp(p, "PWSN", 4) == 0 && p[4] == 1 &&
-              get32(p + 21) == raw.size() - 29 &&
+    bool ok = raw.size() >= 29 && memcmp(p, "PWSN", 4) == 0 && (p[4] == 1 || p[4] == 2) &&
               crc32c(p, raw.size() - 4) == get32(p + raw.size() - 4);
+    size_t data_len = ok ? get32(p + 21) : 0, cfg_len = 0;
+    if (ok && p[4] == 1) ok = data_len == raw.size() - 29;
+    if (ok && p[4] == 2) {
+      ok = data_len <= raw.size() - 33;
+      if (ok) cfg_len = get32(p + 25 + data_len);
+      ok = ok && cfg_len == raw.size() - 33 - data_len && cfg_len > 0;
+    }
     if (!ok)
       throw std::runtime_error(
           "raft snapshot file " + sn_path + " is corrupt (size " + std::to_string(raw.size()) +
           ", byte offset 0: bad magic, version, length or checksum)." + advice(dir));
     snapshot_.index = get64(p + 5);
     snapshot_.term = get64(p + 13);
-    snapshot_.data.assign(raw.data() + 25, raw.size() - 29);
+    snapshot_.data.assign(raw.data() + 25, data_len);
+    if (cfg_len) snapshot_.config.assign(raw.data() + 29 + data_len, cfg_len);
   }
   // Segments, in index order.
   DIR* d = opendir(dir.c_str());
@@ -285,7 +292,7 @@ void LogStore::load_segment(Segment& seg, bool last, std::vector<Entry>* out) {
     e.term = get64(pl);
     e.index = get64(pl + 8);
     uint8_t type = pl[16];
-    if (type > static_cast<uint8_t>(EntryType::noop))
+    if (type > static_cast<uint8_t>(EntryType::config))
       throw corrupt(off, "unknown entry type " + std::to_string(type));
     e.type = static_cast<EntryType>(type);
     uint64_t expect = seg.first_index + seg.offsets.size();
@@ -422,10 +429,13 @@ namespace {
 std::string encode_snapshot(const Snapshot& s) {
   Writer w;
   w.str() = "PWSN";
-  w.u8(1);
+  // Version 2 adds the membership; a snapshot without one stays version 1,
+  // readable by versions before membership changes.
+  w.u8(s.config.empty() ? 1 : 2);
   w.u64(s.index);
   w.u64(s.term);
   w.bytes(s.data);
+  if (!s.config.empty()) w.bytes(s.config);
   w.u32(crc32c(w.str()));
   return w.take();
 }

@@ -37,8 +37,9 @@ namespace pw::consensus {
 struct LogStoreOptions {
   std::string dir;                       ///< created (mode 0700) if missing
   uint64_t segment_bytes = 64ull << 20;  ///< roll to a new segment past this size
-  /// If cluster_name is set, check_identity(dir, identity) runs first.
+  /// If cluster_name is set, check_identity(dir, identity, check_members) runs first.
   ClusterIdentity identity;
+  bool check_members = true;
 };
 
 class LogStore {

@@ -15,6 +15,7 @@ namespace pw::consensus {
 enum class EntryType : uint8_t {
   normal = 0,  ///< application data, handed to StateMachine::apply
   noop = 1,    ///< appended by every new leader to commit entries of older terms; never applied
+  config = 2,  ///< a new cluster membership (membership.h), in effect once in the log
 };
 
 /// One replicated log entry. Indices start at 1; (index, term) identifies an
@@ -46,6 +47,9 @@ struct Snapshot {
   uint64_t index = 0;
   uint64_t term = 0;
   std::string data;
+  /// The membership in effect at `index` (encode_membership); empty = the
+  /// seed list (no change was made up to `index`).
+  std::string config;
 
   bool operator==(const Snapshot&) const = default;
   bool empty() const { return index == 0; }

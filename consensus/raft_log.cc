@@ -183,7 +183,7 @@ void RaftLog::restore(const Snapshot& s) {
   pending_snapshot_ = true;
 }
 
-void RaftLog::compact(uint64_t index, std::string data) {
+void RaftLog::compact(uint64_t index, std::string data, std::string config) {
   if (index <= snapshot_.index || index > applied_)
     throw std::invalid_argument("cannot compact at " + std::to_string(index) + ": must be in (" +
                                 std::to_string(snapshot_.index) + ", applied " +
@@ -191,7 +191,7 @@ void RaftLog::compact(uint64_t index, std::string data) {
   uint64_t t = *term(index);
   entries_.erase(entries_.begin(),
                  entries_.begin() + static_cast<ptrdiff_t>(index - snapshot_.index));
-  snapshot_ = Snapshot{index, t, std::move(data)};
+  snapshot_ = Snapshot{index, t, std::move(data), std::move(config)};
 }
 
 }  // namespace pw::consensus

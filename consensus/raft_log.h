@@ -81,7 +81,7 @@ class RaftLog {
   /// applied = stable = s.index once persisted; pending until snapshot_persisted().
   void restore(const Snapshot& s);
   /// Application-driven compaction at applied index `index` (see Core::compact).
-  void compact(uint64_t index, std::string data);
+  void compact(uint64_t index, std::string data, std::string config = {});
 
  private:
   Snapshot snapshot_;

@@ -76,6 +76,20 @@ class RaftNodeImpl final : public RaftNode {
   PeerStats peer_stats(uint64_t id) const override { return transport_->stats(id); }
   int64_t leader_contact_ms() const override;
   uint64_t cluster_id() const override { return cluster_id_; }
+  Membership membership() const override {
+    // Scanning back for the latest committed config entry is cheap but not
+    // free; the agent asks every loop turn, so cache per commit index.
+    if (cached_commit_ != core_->commit() || !cached_membership_valid_) {
+      cached_membership_ = core_->committed_membership();
+      cached_commit_ = core_->commit();
+      cached_membership_valid_ = true;
+    }
+    return cached_membership_;
+  }
+  std::string membership_drift() const override {
+    Membership m = membership();
+    return m.epoch == 0 ? std::string() : pw::consensus::membership_drift(m, opts_.peers);
+  }
 
  private:
   std::string on_frame(uint64_t from, std::string_view frame);
@@ -123,6 +137,9 @@ class RaftNodeImpl final : public RaftNode {
   bool stopped_ = false;
   bool failed_ = false;
   std::string fail_reason_;  // why the node failed (for the replay error)
+  mutable Membership cached_membership_;  // membership(): committed, as of cached_commit_
+  mutable uint64_t cached_commit_ = 0;
+  mutable bool cached_membership_valid_ = false;
   // Mono ms at which Core tick number k was taken, for k in the last
   // kTickHistory ticks (index k % kTickHistory); tick 0 is start().
   static constexpr int64_t kTickHistory = 1024;
@@ -155,6 +172,10 @@ RaftNodeImpl::RaftNodeImpl(event_base* base, const RaftOptions& opts, StateMachi
   LogStoreOptions so;
   so.dir = opts_.state_dir;
   so.identity = identity;
+  // The member list is compared below, only while the log carries no
+  // membership of its own (membership.h): after a change or a recover
+  // --force-members, the committed membership is the truth.
+  so.check_members = false;
   store_ = std::make_unique<LogStore>(so);  // checks the identity, recovers a torn tail
   if (auto stored = read_identity(opts_.state_dir)) cluster_id_ = stored->cluster_id;
 
@@ -181,7 +202,15 @@ RaftNodeImpl::RaftNodeImpl(event_base* base, const RaftOptions& opts, StateMachi
   // Keep every message well inside one frame (entries + envelope).
   co.max_msg_bytes = std::min<uint64_t>(co.max_msg_bytes, opts_.max_frame_size / 4);
   co.max_proposal_bytes = std::min<uint64_t>(co.max_proposal_bytes, opts_.max_frame_size / 4);
+  co.initial_members = seed_membership(seed_members(opts_.peers));
   core_ = std::make_unique<Core>(co, init);
+  if (core_->membership().epoch == 0) {
+    check_identity(opts_.state_dir, identity, true);  // throws naming the difference
+  } else if (std::string drift = pw::consensus::membership_drift(core_->membership(), opts_.peers);
+             !drift.empty()) {
+    PW_WARN(kComp, "membership epoch=%llu: %s",
+            static_cast<unsigned long long>(core_->membership().epoch), drift.c_str());
+  }
 
   TransportOptions to;
   to.cluster_name = opts_.cluster_name;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "consensus/membership.h"
 #include "consensus/state_machine.h"
 
 struct event_base;
@@ -66,6 +67,13 @@ struct PeerStats {
   bool connected_in = false;               // an inbound connection from the peer established now
   int64_t last_heard_ms = 0;               // mono ms of the last frame received (0 = never)
 };
+
+/// The seed membership of the configured `peers` (every one a voter).
+std::vector<MemberInfo> seed_members(const std::vector<Peer>& peers);
+/// "" when the configured members agree with `m` (names and raft
+/// addresses); otherwise what differs, and that the configuration file is
+/// only the seed list and should be brought in line (the node acts on `m`).
+std::string membership_drift(const Membership& m, const std::vector<Peer>& configured);
 
 /// Outcome of a proposal: committed at `index` (already applied to the
 /// StateMachine when the callback runs), or not (`index` = 0, `error` says
@@ -141,6 +149,12 @@ class RaftNode {
   /// brand-new cluster, and recorded in the state dir; 0 = not known yet.
   /// Peers with another non-zero id are refused at the handshake.
   virtual uint64_t cluster_id() const { return 0; }
+  /// The latest committed membership (membership.h). Test doubles without
+  /// membership changes may keep the default: the seed never changes.
+  virtual Membership membership() const { return {}; }
+  /// Non-empty when the configuration file's members disagree with the
+  /// committed membership: what differs and what to do (a diagnostic).
+  virtual std::string membership_drift() const { return {}; }
   /// Transport counters for peer `id` (all zero for self or unknown ids).
   virtual PeerStats peer_stats(uint64_t id) const {
     (void)id;

@@ -113,6 +113,7 @@ void Agent::tick() {
   renewer_.run();
   publish_route();
   reconcile();
+  if (ctx_.fresh_since() != 0) ctx_.quorum_seen_ms = ctx_.now();
   Diagnostics d = local_diagnostics(ctx_, fencer_health_, started_at_);
   Diagnostics from_decider = decider_.diagnostics();
   if (ctx_.raft && !ctx_.raft->is_leader()) {

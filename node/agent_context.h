@@ -55,6 +55,7 @@ struct AgentContext {
   uint64_t prepared_epoch = 0;    // epoch for which the primary's role and slots exist
   RouteGrant grant;
   bool stopping = false;
+  int64_t quorum_seen_ms = 0;  // when this node last had leader contact (no_quorum's duration)
 
   const ClusterState& state() const { return sm.state(); }
   const std::string& self() const { return cfg.node_name; }

@@ -1,6 +1,8 @@
 // node/agent_diagnostics.cc — see agent_diagnostics.h.
 #include "node/agent_diagnostics.h"
 
+#include <algorithm>
+
 namespace pw::node {
 
 Diagnostics local_diagnostics(const AgentContext& ctx, const FencerHealth& fencer, int64_t started_ms) {
@@ -8,18 +10,32 @@ Diagnostics local_diagnostics(const AgentContext& ctx, const FencerHealth& fence
   const conf::Config& cfg = ctx.cfg;
   int64_t now = ctx.now();
   if (ctx.raft && ctx.fresh_since() == 0 && now - started_ms > 2 * cfg.raft_election_timeout_ms) {
-    std::string unreachable;
+    std::string unreachable, reachable = cfg.node_name;
     for (const auto& m : cfg.members) {
       if (m.name == cfg.node_name) continue;
       int64_t h = ctx.raft->last_heard_ms(ctx.member_id(m.name));
       if (h == 0 || now - h > 2 * cfg.raft_election_timeout_ms)
         unreachable += (unreachable.empty() ? "" : ", ") + m.name + " (" + m.host + ":" + std::to_string(m.raft_port) + ")";
+      else
+        reachable += "," + m.name;
+    }
+    std::string action =
+        "start pgwarden on the unreachable members and check that their raft port is open "
+        "between the nodes; this node will not act as primary meanwhile";
+    std::string head = "no quorum: ";
+    int64_t since = std::max(ctx.quorum_seen_ms, started_ms);
+    if (now - since > cfg.raft_recover_hint_after_ms) {
+      // The message changes once, when the hint appears, so the log shows it.
+      head = "no quorum for more than " + std::to_string(cfg.raft_recover_hint_after_ms / 1000) + "s: ";
+      action += ". If they are gone for good: stop pgwarden on every survivor, run `pgwarden recover "
+                "--force-members " + reachable + "` on this node (it prints what is kept and lost; add "
+                "--confirm " + cfg.cluster_name + " to carry it out), start it again, then add new "
+                "members (docs/operations.md, \"Recovering from a lost quorum\")";
     }
     d.push_back({"no_quorum",
-                 "no quorum: this node cannot reach a majority of the cluster; unreachable: " +
+                 head + "this node cannot reach a majority of the cluster; unreachable: " +
                      (unreachable.empty() ? std::string("none (election in progress)") : unreachable),
-                 "start pgwarden on the unreachable members and check that their raft port is open "
-                 "between the nodes; this node will not act as primary meanwhile"});
+                 action});
   }
   const ClusterState& s = ctx.state();
   const pgctl::DataDirInfo& data = ctx.local.data();

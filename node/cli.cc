@@ -12,6 +12,8 @@ namespace {
 const Subcommand kSubcommands[] = {
     {"run", "run the daemon for this host (raft, PostgreSQL, proxy, API)", cmd_run},
     {"ctl", "see and steer the cluster through a node's HTTP API (list, switchover, ...)", cmd_ctl},
+    {"recover", "get out of a lost quorum: keep only the surviving members (daemon stopped)",
+     cmd_recover},
     {"check-config", "validate a configuration file and print the effective settings",
      cmd_check_config},
 };

@@ -55,5 +55,6 @@ bool load_config_or_report(const char* cmd, const std::string& path, conf::Confi
 int cmd_check_config(int argc, char** argv);  // node/cmd_check_config.cc
 int cmd_run(int argc, char** argv);           // node/cmd_run.cc
 int cmd_ctl(int argc, char** argv);           // node/cmd_ctl.cc
+int cmd_recover(int argc, char** argv);       // node/cmd_recover.cc
 
 }  // namespace pw::node

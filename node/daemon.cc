@@ -24,6 +24,7 @@
 #include "node/api_server.h"
 #include "node/cluster_state.h"
 #include "node/fencer.h"
+#include "node/raft_config.h"
 #include "pgctl/postgres.h"
 #include "proxy/proxy.h"
 
@@ -36,24 +37,6 @@ std::vector<std::string> split_words(const std::string& s) {
   std::vector<std::string> out;
   for (std::string w; in >> w;) out.push_back(w);
   return out;
-}
-
-consensus::RaftOptions raft_options(const conf::Config& c) {
-  consensus::RaftOptions o;
-  o.cluster_name = c.cluster_name;
-  for (size_t i = 0; i < c.members.size(); ++i) {
-    const auto& m = c.members[i];
-    o.peers.push_back({i + 1, m.name, m.host, m.raft_port});
-    if (m.name == c.node_name) o.self_id = i + 1;
-  }
-  o.state_dir = c.state_dir;
-  o.tick_ms = c.raft_tick_ms;
-  o.election_ticks = static_cast<int>(std::max<int64_t>(2, c.raft_election_timeout_ms / c.raft_tick_ms));
-  o.heartbeat_ticks = static_cast<int>(std::max<int64_t>(1, c.raft_heartbeat_interval_ms / c.raft_tick_ms));
-  o.max_frame_size = c.raft_max_frame_size;
-  o.snapshot_entries = c.raft_snapshot_entries;
-  o.tls = {c.tls_ca_file, c.tls_cert_file, c.tls_key_file};
-  return o;
 }
 
 pgctl::PgOptions pg_options(const conf::Config& c) {

@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
     m.type = static_cast<MsgType>(t);
     m.from = 1, m.to = 2, m.term = 3, m.index = 4, m.log_term = 3, m.commit = 2;
     if (t == 1 || t == 10) m.entries.push_back(Entry{3, 5, EntryType::normal, "data"});
-    if (t == 9) m.snapshot = Snapshot{4, 3, "snapshot"};
+    if (t == 9) m.snapshot = Snapshot{4, 3, "snapshot", {}};
     if (t == 11) m.reason = "why";
     for (int frame = 0; frame < 2; ++frame) {
       std::string bytes = frame ? encode_message_frame(m) : encode_message(m);

@@ -17,3 +17,5 @@ set_tests_properties(sim_consensus_storage PROPERTIES LABELS sim TIMEOUT 900
 
 pw_test(sim_consensus_scenarios SOURCES ${CMAKE_CURRENT_LIST_DIR}/scenarios_test.cc
         LINK pw_sim_cluster LABELS sim TIMEOUT 300)
+pw_test(sim_membership_scenarios SOURCES ${CMAKE_CURRENT_LIST_DIR}/membership_scenarios_test.cc
+        LINK pw_sim_cluster LABELS sim TIMEOUT 300)

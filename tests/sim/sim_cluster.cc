@@ -66,6 +66,7 @@ void SimStats::add(const SimStats& o) {
       compactions += o.compactions, transfers += o.transfers;
   partitions += o.partitions, asym_partitions += o.asym_partitions,
       leader_isolations += o.leader_isolations;
+  config_proposals += o.config_proposals, config_committed += o.config_committed;
 }
 
 struct SimCluster::Node {
@@ -136,7 +137,9 @@ void SimCluster::fail(const std::string& what) const {
 void SimCluster::start_core(Node& n) {
   consensus::CoreOptions co;
   co.id = n.id;
-  for (auto& m : nodes_) co.peers.push_back(m->id);
+  for (auto& m : nodes_)
+    if (opts_.seed_members == 0 || m->id <= static_cast<uint64_t>(opts_.seed_members))
+      co.peers.push_back(m->id);
   co.election_ticks = opts_.election_ticks;
   co.heartbeat_ticks = opts_.heartbeat_ticks;
   co.seed = mix(mix(opts_.seed, n.id), ++n.incarnation);
@@ -283,6 +286,22 @@ uint64_t SimCluster::propose(uint64_t id, const std::string& data) {
   n.proposals[pid] = tracked_.size() - 1;
   ++stats_.proposals;
   if (!n.in_ready) process_ready(n);  // else the running loop picks it up
+  return pid;
+}
+
+uint64_t SimCluster::propose_config(uint64_t id, const consensus::Membership& to) {
+  Node& n = node(id);
+  if (!n.up) throw std::logic_error("sim: propose_config on a crashed node");
+  uint64_t pid = n.core->propose_config(to);
+  Tracked t;
+  t.data = "config: " + to.describe();
+  t.node = id;
+  t.config = true;
+  tracked_.push_back(t);
+  n.proposals[pid] = tracked_.size() - 1;
+  ++stats_.proposals;
+  ++stats_.config_proposals;
+  if (!n.in_ready) process_ready(n);
   return pid;
 }
 
@@ -640,14 +659,16 @@ void SimCluster::check_fate(Node& n, const ProposalFate& f) {
   switch (f.outcome) {
     case ProposalFate::Outcome::committed:
       ++stats_.committed;
+      if (t.config) ++stats_.config_committed;
       if (f.index == 0 || f.index > committed_.size() ||
-          committed_[f.index - 1].entry.data != t.data)
+          (t.config ? committed_[f.index - 1].entry.type != consensus::EntryType::config
+                    : committed_[f.index - 1].entry.data != t.data))
         fail("proposal '" + t.data + "' reported committed at " + std::to_string(f.index) +
              " but the committed log holds something else there");
       break;
     case ProposalFate::Outcome::dropped:
       ++stats_.dropped;
-      if (opts_.unique_payloads && data_index_.count(t.data))
+      if (opts_.unique_payloads && !t.config && data_index_.count(t.data))
         fail("proposal '" + t.data + "' reported dropped (" + f.reason +
              ") but it is committed at index " + std::to_string(data_index_[t.data]));
       break;
@@ -658,7 +679,11 @@ void SimCluster::check_fate(Node& n, const ProposalFate& f) {
 }
 
 bool SimCluster::converged() const {
+  uint64_t l = leader();
+  if (l == 0) return false;
+  consensus::Membership members = node(l).core->committed_membership();
   for (auto& n : nodes_) {
+    if (!members.contains(n->id)) continue;
     if (!n->up) return false;
     if (n->core->commit() != committed_.size() || n->applied != committed_.size()) return false;
   }
@@ -667,7 +692,7 @@ bool SimCluster::converged() const {
 
 void SimCluster::check_proposal_fates() const {
   for (const Tracked& t : tracked_) {
-    if (!t.decided) continue;
+    if (!t.decided || t.config) continue;  // config fates were checked when reported
     if (t.outcome == ProposalFate::Outcome::dropped && data_index_.count(t.data))
       fail("dropped proposal '" + t.data + "' (" + t.reason + ") is in the final log at " +
            std::to_string(data_index_.at(t.data)));

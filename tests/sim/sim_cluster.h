@@ -82,6 +82,9 @@ struct NetFaults {
 
 struct ClusterOptions {
   int nodes = 3;
+  /// The seed configuration is nodes 1..seed_members (0 = all); the others
+  /// start outside the cluster and can join through propose_config().
+  int seed_members = 0;
   uint64_t seed = 1;
   int election_ticks = 10;
   int heartbeat_ticks = 1;
@@ -143,6 +146,7 @@ struct SimStats {
   uint64_t elections = 0, proposals = 0, committed = 0, dropped = 0, unknown = 0;
   uint64_t snapshots_sent = 0, snapshots_installed = 0, compactions = 0, transfers = 0;
   uint64_t partitions = 0, asym_partitions = 0, leader_isolations = 0;
+  uint64_t config_proposals = 0, config_committed = 0;
   void add(const SimStats& o);
 };
 
@@ -170,6 +174,9 @@ class SimCluster {
   /// May be called from observer callbacks (e.g. on_apply): the Ready being
   /// handled is finished first, then the proposal's effects are processed.
   uint64_t propose(uint64_t node, const std::string& data);
+  /// Proposes a membership change on `node` (tracked for its fate like any
+  /// proposal: a committed fate must point at a config entry).
+  uint64_t propose_config(uint64_t node, const consensus::Membership& to);
   void transfer_leadership(uint64_t node, uint64_t to);
   /// Sends an application message (gossip, member status) from `from` to `to`
   /// through the same faulty network as Raft messages (loss, duplication,
@@ -213,8 +220,9 @@ class SimCluster {
   uint64_t committed_length() const { return committed_.size(); }
   /// Entry of the checked committed log (1-based).
   const Entry& committed_entry(uint64_t index) const { return committed_[index - 1].entry; }
-  /// True when every up node has applied the whole committed log and all
-  /// agree on it (checked through the state machine safety check).
+  /// True when every member of the leader's committed configuration is up
+  /// and has applied the whole committed log (removed nodes and nodes never
+  /// added are not waited for).
   bool converged() const;
   /// Index at which `data` was committed (0 = not committed), for unique payloads.
   uint64_t committed_index_of(const std::string& data) const {
@@ -301,6 +309,7 @@ class SimCluster {
     uint64_t index = 0;
     std::string reason;
     bool decided = false;
+    bool config = false;  // a membership change (its entry's bytes are the leader's)
   };
   std::vector<Tracked> tracked_;                          // every proposal made through propose()
   std::unordered_map<std::string, uint64_t> data_index_;  // committed payload -> index

@@ -5,7 +5,9 @@
 //
 // Each seed draws its own fault mix (loss up to 30%, duplication, delays,
 // partitions, one-way cuts, leader isolation, crashes incl. torn Ready
-// handling, restarts, leadership transfers, compaction, clock drift), runs a
+// handling, restarts, leadership transfers, compaction, clock drift, and
+// membership changes: learners added, promoted, demoted, members removed —
+// the leader too — and changes that must be refused), runs a
 // chaos phase, heals everything, and then demands liveness: a leader within
 // a bounded number of election timeouts, a new proposal committed, every node
 // converged. Safety is checked after every event by SimCluster.
@@ -15,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -41,6 +44,67 @@ uint64_t random_up(SimCluster& c, int nodes) {
     if (c.up(id)) return id;
   }
   return 0;
+}
+
+// "n<id>" without `literal + std::to_string()`, which g++ 12 -O2 flags
+// with a false -Wrestrict warning.
+std::string node_name(uint64_t id) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "n%llu", static_cast<unsigned long long>(id));
+  return buf;
+}
+
+// One random membership change proposed at `at` (the leader or a follower,
+// which forwards it), built from the configuration `at` has in force: add a
+// node never added (mostly as a learner), promote, demote, remove (the
+// leader too), or an invalid change of two voters at once, which must be
+// refused. Stale views are fine: the leader checks the change against its own.
+void change_membership(SimCluster& c, pw::sim::SimRng& rng, uint64_t at, int nodes, bool verbose) {
+  using pw::consensus::MemberInfo;
+  using pw::consensus::Membership;
+  Membership cur = c.core(at)->membership();
+  Membership to = cur;
+  int op = static_cast<int>(rng.below(5));
+  auto pick = [&](bool voter) -> MemberInfo* {
+    std::vector<MemberInfo*> v;
+    for (auto& m : to.members)
+      if (m.voter == voter) v.push_back(&m);
+    return v.empty() ? nullptr : v[rng.below(v.size())];
+  };
+  if (op == 0) {  // add a node that was never a member
+    std::vector<uint64_t> fresh;
+    for (uint64_t id = cur.next_id; id <= static_cast<uint64_t>(nodes); ++id) fresh.push_back(id);
+    if (fresh.empty()) return;
+    uint64_t id = fresh[rng.below(fresh.size())];
+    to.members.push_back(MemberInfo{id, node_name(id), "", 0, rng.chance(0.2)});
+    std::sort(to.members.begin(), to.members.end(),
+              [](const MemberInfo& a, const MemberInfo& b) { return a.id < b.id; });
+    to.next_id = id + 1;
+  } else if (op == 1) {  // promote a learner
+    MemberInfo* m = pick(false);
+    if (!m) return;
+    m->voter = true;
+  } else if (op == 2) {  // demote a voter
+    MemberInfo* m = pick(true);
+    if (!m) return;
+    m->voter = false;
+  } else if (op == 3) {  // remove a member, the leader included
+    if (to.members.size() <= 1) return;
+    size_t i = rng.below(to.members.size());
+    to.members.erase(to.members.begin() + static_cast<ptrdiff_t>(i));
+  } else {  // invalid: two voters change at once
+    int flipped = 0;
+    for (auto& m : to.members)
+      if (flipped < 2) {
+        m.voter = !m.voter;
+        ++flipped;
+      }
+    if (flipped < 2) return;
+  }
+  if (verbose)
+    printf("t=%lld node %llu proposes membership %s (in force there: %s)\n", (long long)c.now_us(),
+           (unsigned long long)at, to.describe().c_str(), cur.describe().c_str());
+  c.propose_config(at, to);
 }
 
 // Where --storage puts its LogStore directories: tmpfs when there is one
@@ -73,6 +137,11 @@ SeedResult run_seed(uint64_t seed, int nodes, bool verbose, bool storage) {
   // Safety must not depend on the optional extensions: some seeds run without.
   o.pre_vote = !cfg.chance(0.1);
   o.check_quorum = !cfg.chance(0.1);
+  // Membership changes in half of the seeds; with 5 nodes, half of those
+  // start as a 3-member cluster that can grow (3 <-> 5).
+  const bool changes = cfg.chance(0.5);
+  if (changes && nodes == 5 && cfg.chance(0.5)) o.seed_members = 3;
+  const double p_member = changes ? 0.01 + cfg.unit() * 0.04 : 0;
   const int64_t election_us = o.election_ticks * o.tick_us;
   struct Cleanup {
     std::string dir;
@@ -163,6 +232,9 @@ SeedResult run_seed(uint64_t seed, int nodes, bool verbose, bool storage) {
         if (verbose) printf("t=%lld network kind=%d\n", (long long)c.now_us(), kind);
       }
       if (cfg.chance(0.01)) draw_faults();
+      if (cfg.chance(p_member)) {
+        if (uint64_t n = random_up(c, nodes)) change_membership(c, cfg, n, nodes, verbose);
+      }
       if (cfg.chance(p_transfer)) {
         if (uint64_t l = c.leader()) c.transfer_leadership(l, 1 + cfg.below(nodes));
       }
@@ -219,7 +291,8 @@ void print_stats(const SimStats& s) {
       "partitions=%llu one_way_cuts=%llu leader_isolations=%llu; crashes=%llu (mid-Ready=%llu) "
       "restarts=%llu pauses=%llu; "
       "leaders_elected=%llu transfers=%llu; snapshots sent=%llu installed=%llu compactions=%llu; "
-      "proposals=%llu committed=%llu dropped=%llu unknown=%llu\n",
+      "proposals=%llu committed=%llu dropped=%llu unknown=%llu; "
+      "membership changes proposed=%llu committed=%llu\n",
       (unsigned long long)s.delivered, (unsigned long long)s.lost, (unsigned long long)s.duplicated,
       (unsigned long long)s.cut, (unsigned long long)s.partitions,
       (unsigned long long)s.asym_partitions, (unsigned long long)s.leader_isolations,
@@ -228,7 +301,8 @@ void print_stats(const SimStats& s) {
       (unsigned long long)s.transfers, (unsigned long long)s.snapshots_sent,
       (unsigned long long)s.snapshots_installed, (unsigned long long)s.compactions,
       (unsigned long long)s.proposals, (unsigned long long)s.committed,
-      (unsigned long long)s.dropped, (unsigned long long)s.unknown);
+      (unsigned long long)s.dropped, (unsigned long long)s.unknown,
+      (unsigned long long)s.config_proposals, (unsigned long long)s.config_committed);
 }
 
 }  // namespace

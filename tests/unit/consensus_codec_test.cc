@@ -29,7 +29,7 @@ Message sample(MsgType t) {
     m.entries.push_back(Entry{6, 42, EntryType::noop, ""});
     m.entries.push_back(Entry{7, 43, EntryType::normal, std::string("bin\0ary", 7)});
   }
-  if (t == MsgType::snap) m.snapshot = Snapshot{40, 6, std::string(1000, 's')};
+  if (t == MsgType::snap) m.snapshot = Snapshot{40, 6, std::string(1000, 's'), {}};
   if (t == MsgType::prop_resp) m.reason = "leadership transfer in progress";
   return m;
 }

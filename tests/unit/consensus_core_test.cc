@@ -95,7 +95,7 @@ TEST_CASE("raft log: compaction and restore") {
   CHECK(log.term(8) == 1u);
   CHECK_FALSE(log.term(7).has_value());
   CHECK(log.snapshot().data == "state@8");
-  log.restore(Snapshot{20, 3, "leader"});
+  log.restore(Snapshot{20, 3, "leader", {}});
   CHECK(log.last_index() == 20);
   CHECK(log.committed() == 20);
   CHECK(log.has_pending_snapshot());
@@ -103,7 +103,14 @@ TEST_CASE("raft log: compaction and restore") {
 
 TEST_CASE("core: option validation") {
   CoreOptions o = opts(4);
-  CHECK_THROWS_AS(Core(o), std::invalid_argument);  // self not a peer
+  {
+    // A node outside the seed is a node joining an existing cluster: allowed,
+    // but it never stands for election (it is no voter).
+    Core joining(o);
+    for (int i = 0; i < 100; ++i) joining.tick();
+    CHECK(joining.role() == Role::follower);
+    CHECK(joining.term() == 0);
+  }
   o = opts(1);
   o.heartbeat_ticks = 10;
   CHECK_THROWS_AS(Core(o), std::invalid_argument);
@@ -181,7 +188,7 @@ TEST_CASE("core: follower rejection carries a hint that skips a divergent term")
 TEST_CASE("core: restart keeps term, vote and log, and replays committed entries") {
   InitialState init;
   init.hard_state = HardState{5, 3, 4};
-  init.snapshot = Snapshot{2, 1, "snap"};
+  init.snapshot = Snapshot{2, 1, "snap", {}};
   init.entries = ents(1, 6, 1);  // 1..2 covered by the snapshot: skipped
   Core c(opts(1), init);
   CHECK(c.term() == 5);
@@ -205,11 +212,12 @@ TEST_CASE("core: restart keeps term, vote and log, and replays committed entries
 TEST_CASE("core: misaddressed and malformed messages are ignored") {
   Core c(opts(2));
   Message m;
-  m.type = MsgType::app;
-  m.from = 9;  // not a peer
+  m.type = MsgType::vote;
+  m.from = 9;  // not a member: only a (newer) leader's traffic is accepted from it
   m.to = 2;
   m.term = 4;
   c.step(m);
+  m.type = MsgType::app;
   m.from = 1;
   m.to = 3;  // not us
   c.step(m);

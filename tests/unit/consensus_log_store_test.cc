@@ -244,7 +244,7 @@ TEST_CASE("log store: compaction deletes whole segments below the snapshot") {
     s.append(make_entries(1, 40, 1));
     size_t before = s.segment_count();
     REQUIRE(before >= 5);
-    s.save_snapshot(Snapshot{25, 1, "state@25"});
+    s.save_snapshot(Snapshot{25, 1, "state@25", {}});
     CHECK(s.segment_count() < before);
     CHECK(s.first_index() <= 26);
     CHECK(s.first_index() > 1);
@@ -252,7 +252,7 @@ TEST_CASE("log store: compaction deletes whole segments below the snapshot") {
     s.append(make_entries(41, 42, 2));
   }
   LogStore s(opts_for(dir.path(), 250));
-  CHECK(s.snapshot() == Snapshot{25, 1, "state@25"});
+  CHECK(s.snapshot() == Snapshot{25, 1, "state@25", {}});
   auto& e = s.initial_state().entries;
   REQUIRE(!e.empty());
   CHECK(e.front().index == 26);
@@ -265,7 +265,7 @@ TEST_CASE("log store: a snapshot from the leader replaces the log") {
   {
     LogStore s(opts_for(dir.path()));
     s.append(make_entries(1, 5, 1));
-    s.apply_snapshot(Snapshot{100, 7, "leader state"});
+    s.apply_snapshot(Snapshot{100, 7, "leader state", {}});
     CHECK(s.last_index() == 100);
     CHECK(s.segment_count() == 0);
     CHECK_THROWS_AS(s.append(make_entries(50, 50, 7)), std::logic_error);
@@ -284,7 +284,7 @@ TEST_CASE("log store: an interrupted snapshot install discards the disagreeing l
     s.append(make_entries(1, 10, 1));
     // As if apply_snapshot(index 5, term 2) crashed after writing the
     // snapshot file: the old log (term 1 at index 5) is still there.
-    s.save_snapshot(Snapshot{5, 2, "other history"});
+    s.save_snapshot(Snapshot{5, 2, "other history", {}});
   }
   LogStore s(opts_for(dir.path()));
   CHECK(s.snapshot().index == 5);
@@ -334,10 +334,10 @@ TEST_CASE("log store: snapshots with empty and short data round-trip") {
     {
       LogStore s(opts_for(dir.path()));
       s.append(make_entries(1, 5, 1));
-      s.save_snapshot(Snapshot{3, 1, data});
+      s.save_snapshot(Snapshot{3, 1, data, {}});
     }
     LogStore s(opts_for(dir.path()));
-    CHECK(s.snapshot() == Snapshot{3, 1, data});
+    CHECK(s.snapshot() == Snapshot{3, 1, data, {}});
     CHECK(s.initial_state().entries.size() == 2);
   }
 }
