@@ -25,6 +25,7 @@ Usage (as root or the postgres user):
 import argparse
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -117,6 +118,7 @@ def main():
                                        "synchronous_commit": "off"},
              "proxy": proxy}
     haproxy = None
+    cfg_dir = tempfile.mkdtemp(prefix="pw-daemon-bench-")
     node_extra = {}
     if args.ab_threads:
         a, b = args.ab_threads.split(",")
@@ -142,7 +144,6 @@ def main():
             if H.IS_ROOT:
                 init = ["runuser", "-u", H.PG_USER, "--"] + init
             subprocess.run(init, check=True, capture_output=True, timeout=900)
-            cfg_dir = tempfile.mkdtemp(prefix="pw-daemon-bench-")
             cfg = os.path.join(cfg_dir, "haproxy.cfg")
             with open(cfg, "w") as f:
                 f.write("global\n  maxconn 2000\ndefaults\n  mode tcp\n  timeout connect 5s\n"
@@ -175,6 +176,7 @@ def main():
                 except subprocess.TimeoutExpired:
                     haproxy.kill()
                     haproxy.wait()
+            shutil.rmtree(cfg_dir, ignore_errors=True)
 
 
 def measure(targets):
