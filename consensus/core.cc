@@ -39,7 +39,7 @@ Core::Core(const CoreOptions& opts, const InitialState& initial) : opts_(opts) {
     throw std::invalid_argument("raft core: peer id 0");
   if (opts_.initial_members.members.empty()) {
     std::vector<MemberInfo> seed;
-    for (uint64_t p : opts_.peers) seed.push_back(MemberInfo{p, std::to_string(p), "", 0, true});
+    for (uint64_t p : opts_.peers) seed.push_back(MemberInfo{p, std::to_string(p), "", 0, true, false});
     opts_.initial_members = seed_membership(std::move(seed));
   }
   if (opts_.election_ticks < 2 || opts_.heartbeat_ticks < 1 ||

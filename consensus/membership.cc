@@ -41,7 +41,7 @@ std::string Membership::describe() const {
   std::string s;
   for (const auto& m : members) {
     if (!s.empty()) s += ' ';
-    s += m.name + "(" + std::to_string(m.id) + (m.voter ? "" : ",learner") + ")";
+    s += m.name + "(" + std::to_string(m.id) + (m.voter ? "" : m.stay_learner ? ",learner,stays" : ",learner") + ")";
   }
   return s.empty() ? "(none)" : s;
 }
@@ -70,7 +70,7 @@ std::string encode_membership(const Membership& m) {
     w.bytes(x.host);
     w.u8(static_cast<uint8_t>(x.port >> 8));
     w.u8(static_cast<uint8_t>(x.port & 0xff));
-    w.u8(x.voter ? 1 : 0);
+    w.u8(static_cast<uint8_t>((x.voter ? 1 : 0) | (x.stay_learner ? 2 : 0)));
   }
   return w.take();
 }
@@ -95,9 +95,10 @@ std::optional<Membership> decode_membership(std::string_view data, std::string* 
     x.host = r.bytes("member host");
     uint16_t hi = r.u8("port"), lo = r.u8("port");
     x.port = static_cast<uint16_t>(hi << 8 | lo);
-    uint8_t v = r.u8("voter flag");
-    if (r.ok() && v > 1) r.fail("voter flag " + std::to_string(v));
-    x.voter = v == 1;
+    uint8_t v = r.u8("member flags");
+    if (r.ok() && v > 3) r.fail("member flags " + std::to_string(v));
+    x.voter = v & 1;
+    x.stay_learner = v & 2;
     m.members.push_back(std::move(x));
   }
   if (r.ok() && !r.at_end()) r.fail("trailing bytes");

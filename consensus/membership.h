@@ -31,6 +31,8 @@ struct MemberInfo {
   std::string host;  ///< raft address
   uint16_t port = 0;
   bool voter = true;  ///< false: a learner (replicated to, never counted in a quorum)
+  /// A learner by choice (e.g. a DR replica): never promoted automatically.
+  bool stay_learner = false;
 
   bool operator==(const MemberInfo&) const = default;
 };
@@ -59,7 +61,7 @@ struct Membership {
 Membership seed_membership(std::vector<MemberInfo> members);
 
 /// Entry / snapshot payload: "PWM1" u64 epoch, u64 next_id, u32 n, n x {u64 id,
-/// str name, str host, u16 port, u8 voter}. In a log entry the epoch is the
+/// str name, str host, u16 port, u8 flags: bit 0 voter, bit 1 stay_learner}. In a log entry the epoch is the
 /// entry's own index.
 std::string encode_membership(const Membership& m);
 /// Total: any bytes give a membership or an error text (nullopt).

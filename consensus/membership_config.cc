@@ -9,7 +9,7 @@ namespace pw::consensus {
 
 std::vector<MemberInfo> seed_members(const std::vector<Peer>& peers) {
   std::vector<MemberInfo> v;
-  for (const Peer& p : peers) v.push_back(MemberInfo{p.id, p.name, p.host, p.port, true});
+  for (const Peer& p : peers) v.push_back(MemberInfo{p.id, p.name, p.host, p.port, true, false});
   return v;
 }
 

@@ -42,6 +42,22 @@ namespace {
 
 constexpr const char* kComp = "raft";
 
+// The members of `m` as transport peers, plus this node (by name, with its
+// address from the file) if it is not a member: the transport always needs self.
+std::vector<Peer> peers_with_self(const Membership& m, const std::string& self_name,
+                                  const std::vector<Peer>& seed) {
+  std::vector<Peer> v;
+  bool self_in = false;
+  for (const MemberInfo& x : m.members) {
+    v.push_back(Peer{x.id, x.name, x.host, x.port});
+    self_in = self_in || x.name == self_name;
+  }
+  if (!self_in)
+    for (const Peer& p : seed)
+      if (p.name == self_name) v.push_back(p);
+  return v;
+}
+
 // Everything after the 4-byte length: what Transport::send takes.
 std::string_view after_length(const std::string& frame) {
   return std::string_view(frame).substr(kLengthPrefixSize);
@@ -86,9 +102,11 @@ class RaftNodeImpl final : public RaftNode {
     }
     return cached_membership_;
   }
+  Membership membership_in_force() const override { return core_->membership(); }
+  void propose_membership(const Membership& to, ProposalCallback cb) override;
   std::string membership_drift() const override {
     Membership m = membership();
-    return m.epoch == 0 ? std::string() : pw::consensus::membership_drift(m, opts_.peers);
+    return m.epoch == 0 ? std::string() : pw::consensus::membership_drift(m, seed_peers_);
   }
 
  private:
@@ -137,6 +155,12 @@ class RaftNodeImpl final : public RaftNode {
   bool stopped_ = false;
   bool failed_ = false;
   std::string fail_reason_;  // why the node failed (for the replay error)
+  std::vector<Peer> seed_peers_;  // [cluster] members as configured (identity, drift)
+  uint64_t transport_epoch_ = 0;  // membership epoch the transport's peers follow
+  /// The transport follows the membership in force (new members are
+  /// dialed before the first message to them leaves).
+  void sync_peers();
+  std::string self_name_;
   mutable Membership cached_membership_;  // membership(): committed, as of cached_commit_
   mutable uint64_t cached_commit_ = 0;
   mutable bool cached_membership_valid_ = false;
@@ -156,6 +180,7 @@ RaftNodeImpl::RaftNodeImpl(event_base* base, const RaftOptions& opts, StateMachi
     : base_(base), opts_(opts), sm_(sm) {
   if (!sm_) throw std::invalid_argument("raft: no state machine");
   // Member i of the config has id i + 1: the identity lists names in id order.
+  seed_peers_ = opts_.peers;
   std::vector<Peer> peers = opts_.peers;
   std::sort(peers.begin(), peers.end(), [](const Peer& a, const Peer& b) { return a.id < b.id; });
   ClusterIdentity identity;
@@ -190,6 +215,36 @@ RaftNodeImpl::RaftNodeImpl(event_base* base, const RaftOptions& opts, StateMachi
     applied_ = snapshot_index_ = init.snapshot.index;
   }
 
+  // Our id and the peers come from the membership the log carries (or that
+  // a joining node was given); the file's order only seeds a new cluster.
+  std::string& self_name = self_name_;
+  for (const Peer& p : seed_peers_)
+    if (p.id == opts_.self_id) self_name = p.name;
+  Membership seed =
+      opts_.joined ? *opts_.joined : seed_membership(seed_members(seed_peers_));
+  {
+    CoreOptions probe;
+    probe.id = opts_.self_id;
+    probe.peers = ids;
+    probe.initial_members = seed;
+    Membership m = Core(probe, init).membership();
+    if (const MemberInfo* me = m.find_name(self_name)) {
+      if (me->id != opts_.self_id)
+        PW_INFO(kComp, "member %s has id %llu in the membership (epoch %llu), not %llu as its "
+                "place in [cluster] members says: using %llu",
+                self_name.c_str(), static_cast<unsigned long long>(me->id),
+                static_cast<unsigned long long>(m.epoch),
+                static_cast<unsigned long long>(opts_.self_id),
+                static_cast<unsigned long long>(me->id));
+      opts_.self_id = me->id;
+    } else if (m.epoch > 0) {
+      PW_WARN(kComp, "this node (%s) is not a member of the cluster (membership epoch %llu: %s): "
+              "it stays passive; add it with `pgwarden ctl member add`",
+              self_name.c_str(), static_cast<unsigned long long>(m.epoch), m.describe().c_str());
+    }
+    opts_.peers = peers_with_self(m, self_name, seed_peers_);
+  }
+
   CoreOptions co;
   co.id = opts_.self_id;
   co.peers = ids;
@@ -202,11 +257,12 @@ RaftNodeImpl::RaftNodeImpl(event_base* base, const RaftOptions& opts, StateMachi
   // Keep every message well inside one frame (entries + envelope).
   co.max_msg_bytes = std::min<uint64_t>(co.max_msg_bytes, opts_.max_frame_size / 4);
   co.max_proposal_bytes = std::min<uint64_t>(co.max_proposal_bytes, opts_.max_frame_size / 4);
-  co.initial_members = seed_membership(seed_members(opts_.peers));
+  co.initial_members = seed;
   core_ = std::make_unique<Core>(co, init);
-  if (core_->membership().epoch == 0) {
+  transport_epoch_ = core_->membership().epoch;
+  if (core_->membership().epoch == 0 && !opts_.joined) {
     check_identity(opts_.state_dir, identity, true);  // throws naming the difference
-  } else if (std::string drift = pw::consensus::membership_drift(core_->membership(), opts_.peers);
+  } else if (std::string drift = pw::consensus::membership_drift(core_->membership(), seed_peers_);
              !drift.empty()) {
     PW_WARN(kComp, "membership epoch=%llu: %s",
             static_cast<unsigned long long>(core_->membership().epoch), drift.c_str());
@@ -304,6 +360,24 @@ void RaftNodeImpl::propose(const std::string& data, ProposalCallback cb) {
     return;
   }
   uint64_t id = core_->propose(data);
+  callbacks_[id] = std::move(cb);
+  schedule_drain();
+}
+
+void RaftNodeImpl::propose_membership(const Membership& to, ProposalCallback cb) {
+  if (stopped_) {
+    ProposalResult r;
+    r.error = failed_ ? "node failed" : "node stopped";
+    cb(r);
+    return;
+  }
+  if (in_ready_) {
+    deferred_.push_back(
+        [this, to, cb = std::move(cb)]() mutable { propose_membership(to, std::move(cb)); });
+    return;
+  }
+  PW_INFO(kComp, "membership change proposed: %s", to.describe().c_str());
+  uint64_t id = core_->propose_config(to);
   callbacks_[id] = std::move(cb);
   schedule_drain();
 }
@@ -475,6 +549,7 @@ void RaftNodeImpl::drain_one(Ready& rd) {
     else
       pending_hs_ = hs;  // commit index only: persisted by the tick timer
   }
+  sync_peers();
   // Only now is everything the messages promise durable.
   if (!stopped_) {
     for (const Message& m : rd.messages) {
@@ -491,6 +566,14 @@ void RaftNodeImpl::drain_one(Ready& rd) {
   }
   apply_committed(rd.committed_entries);
   for (const ProposalFate& f : rd.proposals) report(f);
+}
+
+void RaftNodeImpl::sync_peers() {
+  const Membership& m = core_->membership();
+  if (m.epoch == transport_epoch_) return;
+  transport_epoch_ = m.epoch;
+  opts_.peers = peers_with_self(m, self_name_, seed_peers_);
+  transport_->set_peers(opts_.peers);
 }
 
 void RaftNodeImpl::save_hard_state(const HardState& hs) {

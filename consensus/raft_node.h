@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,11 @@ struct TlsOptions {
 struct RaftOptions {
   std::string cluster_name;
   uint64_t self_id = 0;
-  std::vector<Peer> peers;       // every member, self included
+  std::vector<Peer> peers;       // [cluster] members (the seed), self included; ids = position
+  /// The membership a node joining an existing cluster was given (daemon's
+  /// discovery); it replaces `peers` as the seed, and the id of this
+  /// node's name in it is its id.
+  std::optional<Membership> joined;
   std::string state_dir;         // log segments, hard state, snapshots, identity
   int64_t tick_ms = 100;
   int election_ticks = 10;       // randomized in [election_ticks, 2*election_ticks)
@@ -152,6 +157,16 @@ class RaftNode {
   /// The latest committed membership (membership.h). Test doubles without
   /// membership changes may keep the default: the seed never changes.
   virtual Membership membership() const { return {}; }
+  /// The membership in force here: the latest in the log, maybe uncommitted.
+  virtual Membership membership_in_force() const { return membership(); }
+  /// Proposes a membership change (Core::propose_config: single-server,
+  /// one at a time, checked by the leader). `cb` as for propose().
+  virtual void propose_membership(const Membership& to, ProposalCallback cb) {
+    (void)to;
+    ProposalResult r;
+    r.error = "membership changes are not supported here";
+    cb(r);
+  }
   /// Non-empty when the configuration file's members disagree with the
   /// committed membership: what differs and what to do (a diagnostic).
   virtual std::string membership_drift() const { return {}; }

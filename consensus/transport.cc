@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -88,6 +89,57 @@ Transport::~Transport() {
   event_free(sweep_ev_);
   event_free(relisten_ev_);
   event_free(reap_ev_);
+}
+
+void Transport::drop_link(std::map<uint64_t, PeerLink>::iterator it, const char* why) {
+  PeerLink& l = it->second;
+  PW_INFO(kComp, "peer=%s id=%llu forgotten: %s", l.peer.name.c_str(),
+          static_cast<unsigned long long>(l.peer.id), why);
+  if (l.out) l.out->close(why);
+  if (l.in) l.in->close(why);
+  event_del(l.retry_ev);
+  event_free(l.retry_ev);
+  peers_.erase(it);
+}
+
+void Transport::set_peers(const std::vector<Peer>& peers) {
+  std::set<uint64_t> want;
+  for (const Peer& p : peers) {
+    if (p.id == opts_.self_id) continue;
+    auto it = peers_.find(p.id);
+    if (it != peers_.end()) {
+      const Peer& q = it->second.peer;
+      if (q.host == p.host && q.port == p.port && q.name == p.name) {
+        want.insert(p.id);
+        continue;
+      }
+      drop_link(it, "member address changed");
+    }
+    sockaddr_storage addr{};
+    socklen_t len = 0;
+    try {
+      resolve(p.host, p.port, &addr, &len);
+    } catch (const std::exception& e) {
+      PW_ERROR(kComp, "peer=%s id=%llu left out: %s", p.name.c_str(),
+               static_cast<unsigned long long>(p.id), e.what());
+      continue;
+    }
+    want.insert(p.id);
+    PeerLink& l = peers_[p.id];
+    l.owner = this;
+    l.peer = p;
+    l.addr = addr;
+    l.addr_len = len;
+    l.retry_ev = event_new(base_, -1, 0, &Transport::retry_cb, &l);
+    PW_INFO(kComp, "peer=%s id=%llu added addr=%s:%u", p.name.c_str(),
+            static_cast<unsigned long long>(p.id), p.host.c_str(), static_cast<unsigned>(p.port));
+    dial(l);
+  }
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    auto next = std::next(it);
+    if (!want.count(it->first)) drop_link(it, "no longer a member");
+    it = next;
+  }
 }
 
 const Peer& Transport::self() const {

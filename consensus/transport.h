@@ -93,6 +93,12 @@ class Transport : private ConnectionOwner {
   /// than max_frame_size is refused (logged, counted as a drop).
   bool send(uint64_t to, std::string_view frame);
 
+  /// Replaces the set of peers (a membership change): new members are
+  /// resolved and dialed, removed ones disconnected and forgotten, members
+  /// whose address changed redialed. Self in `peers` is ignored. A member
+  /// whose address does not resolve is logged and left out.
+  void set_peers(const std::vector<Peer>& peers);
+
   bool connected(uint64_t to) const;
   PeerStats stats(uint64_t id) const;
   int64_t last_heard_ms(uint64_t id) const;
@@ -143,6 +149,7 @@ class Transport : private ConnectionOwner {
   PeerLink* link(uint64_t id);
   const PeerLink* link(uint64_t id) const;
   void reap_later(Connection* c);
+  void drop_link(std::map<uint64_t, PeerLink>::iterator it, const char* why);
 
   static void accept_cb(evconnlistener* l, int fd, sockaddr* addr, int len, void* arg);
   static void accept_error_cb(evconnlistener* l, void* arg);

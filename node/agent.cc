@@ -22,7 +22,8 @@ Agent::Agent(const conf::Config& cfg, AgentWorld& world, ClusterStateMachine& sm
       primary_(ctx_),
       sync_(ctx_),
       switchover_(ctx_, decider_),
-      standby_(ctx_) {
+      standby_(ctx_),
+      membership_(ctx_) {
   started_at_ = world.mono_ms();
 }
 
@@ -33,6 +34,7 @@ void Agent::attach_observer() {
 
 void Agent::set_raft(consensus::RaftNode* raft) {
   ctx_.raft = raft;
+  ctx_.refresh_roster();
   raft->set_app_handler([this](uint64_t from, const std::string& d) { on_status_message(from, d); });
   raft->set_leader_change_handler([this] {
     renewer_.leader_changed();
@@ -98,6 +100,7 @@ void Agent::watch_switchover_replay() {
 }
 
 void Agent::tick() {
+  ctx_.refresh_roster();
   ctx_.local.probe([this] { ctx_.kick(); });
   if (!ctx_.activity.busy() && !ctx_.local.status().running) ctx_.local.refresh();
   fencer_health_ = ctx_.fencer.supervise();
@@ -113,6 +116,7 @@ void Agent::tick() {
   renewer_.run();
   publish_route();
   reconcile();
+  membership_.run();
   if (ctx_.fresh_since() != 0) ctx_.quorum_seen_ms = ctx_.now();
   Diagnostics d = local_diagnostics(ctx_, fencer_health_, started_at_);
   Diagnostics from_decider = decider_.diagnostics();

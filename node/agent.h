@@ -33,19 +33,14 @@
 #include "node/diagnostic.h"
 #include "node/lease_renewer.h"
 #include "node/primary_controller.h"
+#include "node/membership_controller.h"
+#include "node/op_result.h"
 #include "node/standby_controller.h"
 #include "node/switchover_controller.h"
 #include "node/sync_controller.h"
 
 namespace pw::node {
 
-/// Result of an operator request (switchover, pause, ...): ok or an error
-/// an HTTP handler can return as-is.
-struct OpResult {
-  int http_status = 200;
-  std::string message;
-};
-using OpDone = std::function<void(const OpResult&)>;
 
 class Agent {
  public:
@@ -70,6 +65,12 @@ class Agent {
   void set_paused(bool paused, OpDone done);
   void reinit(const std::string& member, OpDone done);
   void reset_cluster(const std::string& confirm, OpDone done);
+  /// Membership changes (MembershipController).
+  void member_add(const std::string& name, const std::string& host, uint16_t port, bool stay_learner,
+                  OpDone done) {
+    membership_.add(name, host, port, stay_learner, std::move(done));
+  }
+  void member_remove(const std::string& name, OpDone done) { membership_.remove(name, std::move(done)); }
 
   // Views for the API and the simulation's checkers.
   const ClusterState& state() const { return ctx_.state(); }
@@ -91,6 +92,9 @@ class Agent {
   const pgctl::Status& pg_status() const { return ctx_.local.status(); }
   consensus::RaftNode* raft() const { return ctx_.raft; }
   const conf::Config& config() const { return ctx_.cfg; }
+  /// The members this node acts on (AgentContext::roster).
+  const std::vector<AgentContext::RosterEntry>& roster() const { return ctx_.roster(); }
+  std::string member_name(uint64_t raft_id) const { return ctx_.member_name(raft_id); }
   const FencerHealth& fencer_health() const { return fencer_health_; }
 
  private:
@@ -112,6 +116,7 @@ class Agent {
   SyncController sync_;
   SwitchoverController switchover_;
   StandbyController standby_;
+  MembershipController membership_;
   Diagnostics diags_;
   std::string diag_key_;  // to log diagnostics once per change
   uint64_t route_epoch_ = 0;

@@ -29,6 +29,7 @@ AgentContext::AgentContext(const conf::Config& c, AgentWorld& w, ClusterStateMac
           w, [this] { return state().epoch; }, [this] { local.refresh(); }, [this] { kick(); }) {
   members.own().nofailover = c.tag_nofailover;
   members.own().priority = c.tag_priority;
+  refresh_roster();
 }
 
 void AgentContext::propose(Command c, std::function<void(bool)> then) {
@@ -73,25 +74,55 @@ int64_t AgentContext::fresh_since() const {
   return contact;
 }
 
+bool AgentContext::refresh_roster() {
+  consensus::Membership m = raft ? raft->membership() : consensus::Membership{};
+  uint64_t epoch = m.epoch;
+  if (epoch == roster_epoch_) return false;
+  std::vector<RosterEntry> r;
+  if (epoch == 0) {
+    for (size_t i = 0; i < cfg.members.size(); ++i) {
+      const auto& x = cfg.members[i];
+      r.push_back({i + 1, x.name, x.host, x.raft_port, true, false});
+    }
+  } else {
+    for (const auto& x : m.members) r.push_back({x.id, x.name, x.host, x.port, x.voter, x.stay_learner});
+  }
+  roster_ = std::move(r);
+  roster_epoch_ = epoch;
+  members.set_members(member_names());
+  if (epoch != 0) PW_INFO("agent", "members (epoch %llu): %s", (unsigned long long)epoch, m.describe().c_str());
+  return true;
+}
+
+bool AgentContext::is_member(const std::string& name) const {
+  return std::any_of(roster_.begin(), roster_.end(), [&](const RosterEntry& e) { return e.name == name; });
+}
+
 std::string AgentContext::host_of(const std::string& member) const {
-  for (const auto& m : cfg.members)
+  for (const auto& m : roster_)
     if (m.name == member) return m.host;
   return {};
 }
-std::vector<std::string> AgentContext::member_names() const { return names_of(cfg); }
+std::vector<std::string> AgentContext::member_names() const {
+  std::vector<std::string> v;
+  for (const auto& m : roster_) v.push_back(m.name);
+  return v;
+}
 std::vector<std::string> AgentContext::other_members() const {
   std::vector<std::string> v;
-  for (const auto& m : cfg.members)
+  for (const auto& m : roster_)
     if (m.name != cfg.node_name) v.push_back(m.name);
   return v;
 }
 uint64_t AgentContext::member_id(const std::string& name) const {
-  for (size_t i = 0; i < cfg.members.size(); ++i)
-    if (cfg.members[i].name == name) return i + 1;
+  for (const auto& m : roster_)
+    if (m.name == name) return m.id;
   return 0;
 }
 std::string AgentContext::member_name(uint64_t id) const {
-  return id >= 1 && id <= cfg.members.size() ? cfg.members[id - 1].name : std::string();
+  for (const auto& m : roster_)
+    if (m.id == id) return m.name;
+  return {};
 }
 
 }  // namespace pw::node

@@ -53,6 +53,7 @@ struct AgentContext {
   Activity activity;
   uint64_t release_proposed = 0;  // epoch whose release is in flight (0 = none)
   uint64_t prepared_epoch = 0;    // epoch for which the primary's role and slots exist
+  uint64_t slots_roster_epoch = UINT64_MAX;  // membership epoch the primary's slots were made for
   RouteGrant grant;
   bool stopping = false;
   int64_t quorum_seen_ms = 0;  // when this node last had leader contact (no_quorum's duration)
@@ -82,12 +83,32 @@ struct AgentContext {
   /// (0 = not fresh).
   int64_t fresh_since() const;
 
+  /// The members as this node acts on them: the committed membership once
+  /// the log carries one (membership changes, recover), else [cluster]
+  /// members with ids by position. Refreshed by refresh_roster().
+  struct RosterEntry {
+    uint64_t id = 0;
+    std::string name, host;
+    uint16_t raft_port = 0;
+    bool voter = true, stay_learner = false;
+  };
+  const std::vector<RosterEntry>& roster() const { return roster_; }
+  uint64_t roster_epoch() const { return roster_epoch_; }
+  /// Re-reads the committed membership; returns true if it changed (the
+  /// member view follows it).
+  bool refresh_roster();
+  bool is_member(const std::string& name) const;
+
   std::string host_of(const std::string& member) const;
   pgctl::Upstream upstream_of(const std::string& member) const { return {host_of(member), cfg.pg_port}; }
   std::vector<std::string> member_names() const;
   std::vector<std::string> other_members() const;
   uint64_t member_id(const std::string& name) const;
   std::string member_name(uint64_t id) const;
+
+ private:
+  std::vector<RosterEntry> roster_;
+  uint64_t roster_epoch_ = UINT64_MAX;  // membership epoch of roster_ (max = not built yet)
 };
 
 }  // namespace pw::node

@@ -11,9 +11,9 @@ Diagnostics local_diagnostics(const AgentContext& ctx, const FencerHealth& fence
   int64_t now = ctx.now();
   if (ctx.raft && ctx.fresh_since() == 0 && now - started_ms > 2 * cfg.raft_election_timeout_ms) {
     std::string unreachable, reachable = cfg.node_name;
-    for (const auto& m : cfg.members) {
-      if (m.name == cfg.node_name) continue;
-      int64_t h = ctx.raft->last_heard_ms(ctx.member_id(m.name));
+    for (const auto& m : ctx.roster()) {
+      if (m.name == cfg.node_name || !m.voter) continue;  // learners do not make a quorum
+      int64_t h = ctx.raft->last_heard_ms(m.id);
       if (h == 0 || now - h > 2 * cfg.raft_election_timeout_ms)
         unreachable += (unreachable.empty() ? "" : ", ") + m.name + " (" + m.host + ":" + std::to_string(m.raft_port) + ")";
       else
@@ -36,6 +36,19 @@ Diagnostics local_diagnostics(const AgentContext& ctx, const FencerHealth& fence
                  head + "this node cannot reach a majority of the cluster; unreachable: " +
                      (unreachable.empty() ? std::string("none (election in progress)") : unreachable),
                  action});
+  }
+  if (ctx.raft) {
+    if (std::string drift = ctx.raft->membership_drift(); !drift.empty())
+      d.push_back({"members_file_drift", drift,
+                   "edit [cluster] members in this node's file to match `pgwarden ctl member list` (only "
+                   "a brand-new cluster starts from it; nothing else needs a restart)"});
+    if (ctx.roster_epoch() > 0 && !ctx.is_member(cfg.node_name))
+      d.push_back({"not_a_member",
+                   "this node (" + cfg.node_name + ") is not a member of the cluster (membership epoch " +
+                       std::to_string(ctx.roster_epoch()) + "): it was removed, or not added yet",
+                   "to (re)join: on a member run `pgwarden ctl member add " + cfg.node_name + "=" +
+                       cfg.self().host + "`; a removed node must first be stopped and have its state "
+                       "directory moved aside (its old identity is refused for good)"});
   }
   const ClusterState& s = ctx.state();
   const pgctl::DataDirInfo& data = ctx.local.data();

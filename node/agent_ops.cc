@@ -10,21 +10,13 @@
 
 namespace pw::node {
 
-namespace {
-bool is_member(const conf::Config& cfg, const std::string& name) {
-  for (const auto& m : cfg.members)
-    if (m.name == name) return true;
-  return false;
-}
-}  // namespace
-
 void Agent::switchover(const std::string& to, bool force, OpDone done) {
   const ClusterState& s = state();
   if (s.init != InitKind::done || s.primary.empty() || s.ready_epoch != s.epoch)
     return done({409, "no ready primary to switch over from; use failover --to instead"});
   if (s.switchover) return done({409, "a switchover is already pending: " + s.switchover->first + " -> " + s.switchover->second});
   if (!to.empty()) {
-    if (!is_member(ctx_.cfg, to)) return done({404, "unknown member '" + to + "'"});
+    if (!ctx_.is_member(to)) return done({404, "unknown member '" + to + "'"});
     if (to == s.primary) return done({409, to + " is already the primary"});
     if (!force) {
       Ranking r = rank_candidates(decider_.input(), s.primary, false);
@@ -45,7 +37,7 @@ void Agent::switchover(const std::string& to, bool force, OpDone done) {
 void Agent::failover(const std::string& to, OpDone done) {
   const ClusterState& s = state();
   if (to.empty()) return done({400, "failover needs a target: --to <member>"});
-  if (!is_member(ctx_.cfg, to)) return done({404, "unknown member '" + to + "'"});
+  if (!ctx_.is_member(to)) return done({404, "unknown member '" + to + "'"});
   if (s.init != InitKind::done) return done({409, "the cluster is not bootstrapped"});
   if (to == s.primary) return done({409, to + " is already the primary"});
   const bool holder_alive = !s.primary.empty() && !ctx_.lease.watch.expired(s.epoch, ctx_.now());
@@ -86,7 +78,7 @@ void Agent::set_paused(bool paused, OpDone done) {
 
 void Agent::reinit(const std::string& member, OpDone done) {
   const ClusterState& s = state();
-  if (!is_member(ctx_.cfg, member)) return done({404, "unknown member '" + member + "'"});
+  if (!ctx_.is_member(member)) return done({404, "unknown member '" + member + "'"});
   if (member == s.primary) return done({409, member + " is the primary; switch over first"});
   if (s.primary.empty() || s.ready_epoch != s.epoch)
     return done({409, "no ready primary to clone from: reinit would leave " + member +

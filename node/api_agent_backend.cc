@@ -21,7 +21,7 @@ ClusterFacts AgentBackend::cluster() const {
   c.state = agent_->state();
   c.diagnostics = agent_->diagnostics();
   std::map<std::string, SeenStatus> seen = agent_->seen();
-  for (const conf::Member& m : cfg.members) {
+  for (const auto& m : agent_->roster()) {
     MemberFacts f;
     f.name = m.name;
     f.host = m.host;
@@ -35,8 +35,7 @@ ClusterFacts AgentBackend::cluster() const {
   if (consensus::RaftNode* r = agent_->raft()) {
     c.raft_term = r->term();
     uint64_t leader = r->leader_id();
-    // Raft ids are the members' positions in the configuration, from 1.
-    if (leader >= 1 && leader <= cfg.members.size()) c.decider = cfg.members[leader - 1].name;
+    c.decider = agent_->member_name(leader);
   }
   return c;
 }
@@ -73,6 +72,25 @@ void AgentBackend::set_paused(bool paused, OpDone done) { agent_->set_paused(pau
 void AgentBackend::reinit(const std::string& member, OpDone done) { agent_->reinit(member, std::move(done)); }
 void AgentBackend::reset_cluster(const std::string& confirm, OpDone done) {
   agent_->reset_cluster(confirm, std::move(done));
+}
+
+std::optional<MembershipFacts> AgentBackend::membership() const {
+  consensus::RaftNode* r = agent_->raft();
+  if (!r) return std::nullopt;
+  MembershipFacts f;
+  f.committed = r->membership();
+  f.pending = r->membership_in_force().epoch != f.committed.epoch;
+  f.drift = r->membership_drift();
+  return f;
+}
+
+void AgentBackend::member_add(const std::string& name, const std::string& host, uint16_t port, bool stay_learner,
+                              OpDone done) {
+  agent_->member_add(name, host, port, stay_learner, std::move(done));
+}
+
+void AgentBackend::member_remove(const std::string& name, OpDone done) {
+  agent_->member_remove(name, std::move(done));
 }
 
 }  // namespace pw::node

@@ -25,6 +25,10 @@ class AgentBackend : public ApiBackend {
   void set_paused(bool paused, OpDone done) override;
   void reinit(const std::string& member, OpDone done) override;
   void reset_cluster(const std::string& confirm, OpDone done) override;
+  std::optional<MembershipFacts> membership() const override;
+  void member_add(const std::string& name, const std::string& host, uint16_t port, bool stay_learner,
+                  OpDone done) override;
+  void member_remove(const std::string& name, OpDone done) override;
 
  private:
   Agent* agent_;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "consensus/membership.h"
 #include "node/agent.h"
 #include "node/cluster_state.h"
 #include "node/diagnostic.h"
@@ -63,6 +64,13 @@ struct FencerFacts {
   uint64_t restarts = 0;   // restarts since the process started
 };
 
+/// The committed membership (GET /membership, `ctl member list`).
+struct MembershipFacts {
+  consensus::Membership committed;
+  bool pending = false;  // a change is in the log but not committed yet
+  std::string drift;     // the configuration file disagrees: what and what to do
+};
+
 class ApiBackend {
  public:
   virtual ~ApiBackend() = default;
@@ -82,6 +90,17 @@ class ApiBackend {
   virtual void set_paused(bool paused, OpDone done) = 0;
   virtual void reinit(const std::string& member, OpDone done) = 0;
   virtual void reset_cluster(const std::string& confirm, OpDone done) = 0;
+  /// Membership (defaults: not available here).
+  virtual std::optional<MembershipFacts> membership() const { return std::nullopt; }
+  virtual void member_add(const std::string& name, const std::string& host, uint16_t port, bool stay_learner,
+                          OpDone done) {
+    (void)name, (void)host, (void)port, (void)stay_learner;
+    done({501, "membership changes are not available on this node"});
+  }
+  virtual void member_remove(const std::string& name, OpDone done) {
+    (void)name;
+    done({501, "membership changes are not available on this node"});
+  }
 };
 
 }  // namespace pw::node

@@ -30,7 +30,7 @@ bool is_read_path(const std::string& p) {
   static const char* const kPaths[] = {"/",         "/primary",  "/leader",   "/master",   "/read-write",
                                        "/replica",  "/read-only", "/health",  "/liveness", "/readiness",
                                        "/patroni",  "/cluster",  "/history", "/proxy",    "/metrics",
-                                       "/ui"};
+                                       "/ui",       "/membership"};
   for (const char* k : kPaths)
     if (p == k) return true;
   return false;
@@ -91,7 +91,7 @@ ApiHandlers::ApiHandlers(ApiBackend* backend, std::optional<std::string> token)
 
 bool ApiHandlers::is_mutation_path(const std::string& p) {
   return p == "/switchover" || p == "/failover" || p == "/pause" || p == "/resume" || p == "/reinit" ||
-         p == "/reset-cluster";
+         p == "/reset-cluster" || p == "/member/add" || p == "/member/remove";
 }
 
 void ApiHandlers::handle(const ApiRequest& req, ApiReply reply) {
@@ -126,6 +126,7 @@ void ApiHandlers::handle(const ApiRequest& req, ApiReply reply) {
   if (path == "/cluster") return reply(cluster());
   if (path == "/history") return reply(history());
   if (path == "/proxy") return reply(proxy());
+  if (path == "/membership") return reply(membership());
   if (path == "/ui") {
     ApiResponse r;
     r.content_type = "text/html; charset=utf-8";
@@ -134,6 +135,26 @@ void ApiHandlers::handle(const ApiRequest& req, ApiReply reply) {
     return reply(std::move(r));
   }
   return reply(metrics());
+}
+
+ApiResponse ApiHandlers::membership() {
+  std::optional<MembershipFacts> f = backend_->membership();
+  if (!f) return error_response(503, "the membership is not known yet (raft is not running)");
+  JsonWriter w;
+  w.begin_object();
+  w.field("cluster", backend_->cluster().cluster_name);
+  w.field("epoch", f->committed.epoch).field("next_id", f->committed.next_id).field("pending", f->pending);
+  w.key("members").begin_array();
+  for (const auto& m : f->committed.members) {
+    w.begin_object();
+    w.field("id", m.id).field("name", m.name).field("host", m.host).field("port", static_cast<uint64_t>(m.port));
+    w.field("role", m.voter ? "voter" : "learner").field("stays_learner", m.stay_learner);
+    w.end_object();
+  }
+  w.end_array();
+  if (!f->drift.empty()) w.field("config_drift", f->drift);
+  w.end_object();
+  return json_response(200, w.take());
 }
 
 ApiResponse ApiHandlers::cluster() {

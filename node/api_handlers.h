@@ -54,6 +54,7 @@ class ApiHandlers {
   ApiResponse cluster();
   ApiResponse history();
   ApiResponse proxy();
+  ApiResponse membership();
   ApiResponse metrics();
   void mutation(const std::string& path, const ApiRequest& req, ApiReply reply);
   /// nullopt when authorized, else the 401/403 response.

@@ -94,6 +94,8 @@ void ApiHandlers::mutation(const std::string& path, const ApiRequest& req, ApiRe
   else if (path == "/failover") allowed = {"to", "candidate", "leader"};
   else if (path == "/reinit") allowed = {"member"};
   else if (path == "/reset-cluster") allowed = {"confirm"};
+  else if (path == "/member/add") allowed = {"name", "host", "port", "learner"};
+  else if (path == "/member/remove") allowed = {"name"};
   std::string err;
   JsonValue body = parse_body(req.body, allowed, &err);
   if (!err.empty()) return reply(error_response(400, err));
@@ -107,6 +109,27 @@ void ApiHandlers::mutation(const std::string& path, const ApiRequest& req, ApiRe
     if (confirm.empty())
       return reply(error_response(400, "reset-cluster needs {\"confirm\": \"<cluster name>\"}"));
     return backend_->reset_cluster(confirm, done);
+  }
+
+  if (path == "/member/add" || path == "/member/remove") {
+    std::string name, host;
+    if (!string_member(body, {"name"}, &name, &err)) return reply(error_response(400, err));
+    if (name.empty()) return reply(error_response(400, path.substr(1) + " needs {\"name\": \"<member>\"}"));
+    if (path == "/member/remove") return backend_->member_remove(name, done);
+    if (!string_member(body, {"host"}, &host, &err)) return reply(error_response(400, err));
+    if (host.empty()) return reply(error_response(400, "member/add needs {\"host\": \"<address>\"}"));
+    uint16_t port = 0;
+    if (const JsonValue* p = body.get("port"); p && !p->is_null()) {
+      if (!p->is_number() || !p->integer || *p->integer < 1 || *p->integer > 65535)
+        return reply(error_response(400, "'port' must be a whole number between 1 and 65535"));
+      port = static_cast<uint16_t>(*p->integer);
+    }
+    bool learner = false;
+    if (const JsonValue* l = body.get("learner"); l && !l->is_null()) {
+      if (!l->is_bool()) return reply(error_response(400, "'learner' must be true or false"));
+      learner = l->b;
+    }
+    return backend_->member_add(name, host, port, learner, done);
   }
 
   // The remaining endpoints name members: unknown names are a 404 here,

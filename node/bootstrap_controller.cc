@@ -162,6 +162,7 @@ void BootstrapController::run_chain(uint64_t claim) {
                   static_cast<unsigned long long>(d.system_id));
           ctx_.activity.set(AgentState::bootstrapping, "committing");
           ctx_.prepared_epoch = ctx_.state().epoch + 1;  // role and slots are done for the epoch it opens
+          ctx_.slots_roster_epoch = ctx_.roster_epoch();
           ctx_.propose(c, [this](bool) {
             // Committed is not enough: bootstrap_done is rejected at apply
             // when the claim was cleared meanwhile. The fence check then

@@ -38,6 +38,12 @@ const char* kUsage =
     "  resume                        leave maintenance mode\n"
     "  reinit MEMBER                 MEMBER moves its data directory aside and clones again\n"
     "  reset-cluster --confirm NAME  forget the bootstrap (a cluster whose data is gone)\n"
+    "  member list                   the committed membership: ids, addresses, voter/learner\n"
+    "  member add NAME=HOST[:PORT] [--learner]\n"
+    "                                add a member (a learner until its PostgreSQL streams;\n"
+    "                                --learner: it stays one, e.g. a DR replica)\n"
+    "  member remove NAME            remove a member for good (switch over first if it is\n"
+    "                                the primary)\n"
     "\n"
     "Options:\n"
     "  -c, --config FILE   this host's config: the API address, token file and TLS CA\n"
@@ -137,7 +143,8 @@ bool read_token(const std::string& path, std::string* token, std::string* err) {
 // The command's arguments: "--to N", "--force", "--confirm NAME", "--json".
 struct CmdArgs {
   std::string to, confirm, member;
-  bool force = false, json = false;
+  std::vector<std::string> words;  // member: list | add NAME=HOST[:PORT] | remove NAME
+  bool force = false, json = false, learner = false;
   double watch_s = 0;  // list --watch: redraw period (0 = once)
   long count = 0;      // list --watch --count N: stop after N redraws (0 = until interrupted)
 };
@@ -194,6 +201,10 @@ bool parse_cmd_args(const Options& o, CmdArgs* c, std::string* err) {
       }
     } else if (o.command == "status" && a[i] == "--json") {
       c->json = true;
+    } else if (o.command == "member" && a[i] == "--learner") {
+      c->learner = true;
+    } else if (o.command == "member" && !a[i].empty() && a[i][0] != '-') {
+      c->words.push_back(a[i]);
     } else if (o.command == "reinit" && c->member.empty() && !a[i].empty() && a[i][0] != '-') {
       c->member = a[i];
     } else {
@@ -205,6 +216,18 @@ bool parse_cmd_args(const Options& o, CmdArgs* c, std::string* err) {
   if (o.command == "failover" && c->to.empty()) *err = "failover needs --to MEMBER";
   if (o.command == "reinit" && c->member.empty()) *err = "reinit needs the MEMBER to re-clone";
   if (o.command == "reset-cluster" && c->confirm.empty()) *err = "reset-cluster needs --confirm <cluster name>";
+  if (o.command == "member") {
+    const auto& w = c->words;
+    std::string sub = w.empty() ? "" : w[0];
+    if (sub != "list" && sub != "add" && sub != "remove")
+      *err = "member needs list, add NAME=HOST[:PORT] or remove NAME";
+    else if (sub == "list" && w.size() != 1)
+      *err = "member list takes no arguments";
+    else if (sub != "list" && w.size() != 2)
+      *err = "member " + sub + " needs exactly one " + (sub == "add" ? "NAME=HOST[:PORT]" : "NAME");
+    else if (c->learner && sub != "add")
+      *err = "--learner goes with member add";
+  }
   return err->empty();
 }
 
@@ -262,7 +285,7 @@ int run_ctl(const std::vector<std::string>& argv, FILE* out, FILE* err) {
   }
   if (o.command.empty()) return usage(err, "no command given");
   static const char* kCommands[] = {"list", "status", "history", "switchover", "failover",
-                                    "pause", "resume", "reinit", "reset-cluster"};
+                                    "pause", "resume", "reinit", "reset-cluster", "member"};
   if (std::find(std::begin(kCommands), std::end(kCommands), o.command) == std::end(kCommands))
     return usage(err, "unknown command '" + o.command + "'");
   CmdArgs c;
@@ -289,6 +312,22 @@ int run_ctl(const std::vector<std::string>& argv, FILE* out, FILE* err) {
               stamp, body.c_str());
       fflush(out);
     }
+    return kExitOk;
+  }
+  if (o.command == "member" && c.words[0] == "list") {
+    HttpResult r = http_request(target, "GET", "/membership", "", "", timeout_ms);
+    if (!r.ok) {
+      fprintf(err, "pgwarden ctl member list: %s\n", r.error.c_str());
+      return kExitFailure;
+    }
+    std::string e;
+    auto v = r.status == 200 ? parse_json(r.body, &e) : std::nullopt;
+    if (!v) {
+      fprintf(err, "pgwarden ctl member list: %s/membership answered %d: %s\n", target.url().c_str(), r.status,
+              r.status == 200 ? e.c_str() : error_text(r).c_str());
+      return kExitFailure;
+    }
+    fputs(render_members(*v).c_str(), out);
     return kExitOk;
   }
   bool read = o.command == "list" || o.command == "status" || o.command == "history";
@@ -335,9 +374,39 @@ int run_ctl(const std::vector<std::string>& argv, FILE* out, FILE* err) {
     body.field("member", c.member);
   } else if (o.command == "reset-cluster") {
     body.field("confirm", c.confirm);
+  } else if (o.command == "member" && c.words[0] == "remove") {
+    body.field("name", c.words[1]);
+  } else if (o.command == "member") {  // add NAME=HOST[:PORT]
+    const std::string& spec = c.words[1];
+    size_t eq = spec.find('=');
+    std::string name = eq == std::string::npos ? "" : spec.substr(0, eq);
+    std::string addr = eq == std::string::npos ? "" : spec.substr(eq + 1);
+    std::string host = addr;
+    long port = 0;
+    size_t colon = addr.rfind(':');
+    if (colon != std::string::npos && addr.find(':') == colon) {  // host:port (IPv6 needs [..])
+      host = addr.substr(0, colon);
+      char* end = nullptr;
+      port = strtol(addr.c_str() + colon + 1, &end, 10);
+      if (!end || *end || port < 1 || port > 65535) return usage(err, "bad port in '" + spec + "'");
+    } else if (!addr.empty() && addr.front() == '[') {
+      size_t close = addr.find(']');
+      if (close == std::string::npos) return usage(err, "bad address in '" + spec + "'");
+      host = addr.substr(1, close - 1);
+      if (close + 1 < addr.size()) {
+        if (addr[close + 1] != ':') return usage(err, "bad address in '" + spec + "'");
+        char* end = nullptr;
+        port = strtol(addr.c_str() + close + 2, &end, 10);
+        if (!end || *end || port < 1 || port > 65535) return usage(err, "bad port in '" + spec + "'");
+      }
+    }
+    if (name.empty() || host.empty()) return usage(err, "member add needs NAME=HOST[:PORT], not '" + spec + "'");
+    body.field("name", name).field("host", host);
+    if (port) body.field("port", static_cast<int64_t>(port));
+    if (c.learner) body.field("learner", true);
   }
   body.end_object();
-  std::string path = "/" + o.command;
+  std::string path = o.command == "member" ? "/member/" + c.words[0] : "/" + o.command;
   HttpResult r = http_request(target, "POST", path, body.str(), token, timeout_ms);
   if (!r.ok) {
     fprintf(err, "pgwarden ctl %s: %s\n", o.command.c_str(), r.error.c_str());

@@ -23,6 +23,8 @@ int run_ctl(const std::vector<std::string>& args, FILE* out, FILE* err);
 std::string render_list(const JsonValue& cluster);
 /// `ctl history`: a table from a GET /history document.
 std::string render_history(const JsonValue& history);
+/// The GET /membership document as a table (`ctl member list`).
+std::string render_members(const JsonValue& membership);
 
 /// A bordered text table like patronictl's; `right` marks right-aligned columns.
 std::string render_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows,

@@ -130,4 +130,22 @@ std::string render_history(const JsonValue& h) {
                       {true, false, true, false, false, false});
 }
 
+std::string render_members(const JsonValue& m) {
+  std::vector<std::vector<std::string>> rows;
+  if (const JsonValue* ms = m.get("members"); ms && ms->is_array()) {
+    for (const JsonValue& x : ms->items) {
+      std::string role = x.str_or("role");
+      if (role == "learner" && x.bool_or("stays_learner")) role += " (stays)";
+      rows.push_back({std::to_string(x.uint_or("id")), x.str_or("name"),
+                      x.str_or("host") + ":" + std::to_string(x.uint_or("port")), role});
+    }
+  }
+  std::string out = "Membership epoch " + std::to_string(m.uint_or("epoch")) +
+                    (m.uint_or("epoch") == 0 ? " (the seed list: never changed)" : "") +
+                    (m.bool_or("pending") ? ", a change is pending" : "") + "\n";
+  out += render_table({"Id", "Member", "Raft address", "Role"}, rows, {true, false, false, false});
+  if (!m.str_or("config_drift").empty()) out += "Warning: " + m.str_or("config_drift") + "\n";
+  return out;
+}
+
 }  // namespace pw::node

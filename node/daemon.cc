@@ -24,6 +24,7 @@
 #include "node/api_server.h"
 #include "node/cluster_state.h"
 #include "node/fencer.h"
+#include "node/join_discovery.h"
 #include "node/raft_config.h"
 #include "pgctl/postgres.h"
 #include "proxy/proxy.h"
@@ -156,7 +157,10 @@ int run_daemon(const conf::Config& cfg) {
     });
     Agent agent(cfg, loop, sm, *pg, fencer);
     agent.attach_observer();
-    auto raft = consensus::RaftNode::open(base.get(), raft_options(cfg), &sm);
+    consensus::RaftOptions ro = raft_options(cfg);
+    // A node added with `ctl member add` learns its id from the cluster.
+    if (never_in_raft(cfg.state_dir)) ro.joined = discover_membership(cfg);
+    auto raft = consensus::RaftNode::open(base.get(), ro, &sm);
     px = proxy::Proxy::start(proxy_options(cfg));
     agent.set_raft(raft.get());
     int exit_code = 0;

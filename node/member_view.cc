@@ -1,6 +1,8 @@
 // node/member_view.cc — see member_view.h.
 #include "node/member_view.h"
 
+#include <algorithm>
+
 #include "base/log.h"
 
 namespace pw::node {
@@ -62,6 +64,16 @@ bool MemberView::all_acked(uint64_t epoch, int64_t now, int64_t silence_ms) cons
     return false;
   }
   return true;
+}
+
+void MemberView::set_members(std::vector<std::string> members) {
+  members_ = std::move(members);
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    if (std::find(members_.begin(), members_.end(), it->first) == members_.end())
+      it = peers_.erase(it);
+    else
+      ++it;
+  }
 }
 
 int64_t MemberView::last_heard(const std::string& name) const {

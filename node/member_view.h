@@ -37,6 +37,9 @@ class MemberView {
   /// or has been silent longer than `silence_ms` — its route cannot still
   /// be valid.
   bool all_acked(uint64_t epoch, int64_t now, int64_t silence_ms) const;
+  /// The members changed (membership change): statuses of those no longer
+  /// members are forgotten.
+  void set_members(std::vector<std::string> members);
   /// When the last status from `name` arrived (0 = never).
   int64_t last_heard(const std::string& name) const;
 

@@ -113,10 +113,25 @@ bool PrimaryController::reconcile() {
         std::vector<std::string> slots;
         for (const auto& m : ctx_.other_members()) slots.push_back(pgctl::Postgres::slot_name(m));
         ctx_.activity.begin(AgentState::preparing_primary, "(slots)");
-        ctx_.pg().sync_slots(slots, ctx_.activity.done([this, E](const pgctl::Result& r) {
-          if (r.ok) ctx_.prepared_epoch = E;
+        uint64_t roster = ctx_.roster_epoch();
+        ctx_.pg().sync_slots(slots, ctx_.activity.done([this, E, roster](const pgctl::Result& r) {
+          if (!r.ok) return;
+          ctx_.prepared_epoch = E;
+          ctx_.slots_roster_epoch = roster;
         }));
       }));
+    }));
+    return false;
+  }
+  if (ctx_.slots_roster_epoch != ctx_.roster_epoch()) {
+    // The membership changed: a new member's clone needs its slot (and a
+    // removed member's slot must not hold WAL forever).
+    std::vector<std::string> slots;
+    for (const auto& m : ctx_.other_members()) slots.push_back(pgctl::Postgres::slot_name(m));
+    uint64_t roster = ctx_.roster_epoch();
+    ctx_.activity.begin(AgentState::preparing_primary, "(slots for the new membership)");
+    ctx_.pg().sync_slots(slots, ctx_.activity.done([this, roster](const pgctl::Result& r) {
+      if (r.ok) ctx_.slots_roster_epoch = roster;
     }));
     return false;
   }

@@ -398,6 +398,22 @@ class PostgresImpl final : public Postgres {
     reload_and_wait("set_synchronous_standby_names", std::move(cb));
   }
 
+  void set_member_addresses(const std::vector<std::string>& addresses, Done cb) override {
+    o_.member_addresses = addresses;
+    if (!pm_.running() || !conf_written_) {
+      // The next start writes it; an adopted server keeps its own pg_hba
+      // until pgwarden restarts it.
+      defer(base_, [cb] { cb(Result::success()); });
+      return;
+    }
+    std::string err;
+    if (!write_conf(conf_.standby, current_upstream_, false, &err)) {
+      fail_later(cb, "set_member_addresses: " + err);
+      return;
+    }
+    reload_and_wait("set_member_addresses", std::move(cb));
+  }
+
   void probe(std::function<void(const Status&)> cb) override {
     start_probe(tasks_, local(o_.probe_timeout_ms), o_.probe_timeout_ms, std::move(cb));
   }

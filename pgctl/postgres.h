@@ -184,6 +184,13 @@ class Postgres {
   /// Rewrites pgwarden.conf and reloads; success once the server reports the
   /// value. Not running: remembered for the next start.
   virtual void set_synchronous_standby_names(const std::string& value, Done cb) = 0;
+  /// The members' addresses changed (a membership change): rewrites
+  /// pg_hba's managed block and reloads a running server; a stopped one
+  /// gets it at its next start. The default (test doubles) only succeeds.
+  virtual void set_member_addresses(const std::vector<std::string>& addresses, Done cb) {
+    (void)addresses;
+    cb(Result::success());
+  }
 
   /// One probe over the unix socket (probe_timeout_ms bounds it); may run
   /// alongside an operation.

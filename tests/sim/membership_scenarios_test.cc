@@ -63,7 +63,7 @@ Membership with(Membership m, uint64_t id, bool voter) {
   if (it != m.members.end()) {
     it->voter = voter;
   } else {
-    m.members.push_back(MemberInfo{id, node_name(id), "", 0, voter});
+    m.members.push_back(MemberInfo{id, node_name(id), "", 0, voter, false});
     std::sort(m.members.begin(), m.members.end(),
               [](const MemberInfo& a, const MemberInfo& b) { return a.id < b.id; });
     m.next_id = std::max(m.next_id, id + 1);
@@ -186,7 +186,7 @@ TEST_CASE("membership: a removed leader steps down after the removal commits, ne
   CHECK(c.core(c.leader())->term() == term);  // it never disturbed the remaining two
   // Re-adding the same id is refused.
   Membership back = c.core(c.leader())->membership();
-  back.members.push_back(MemberInfo{l, "again", "", 0, true});
+  back.members.push_back(MemberInfo{l, "again", "", 0, true, false});
   std::sort(back.members.begin(), back.members.end(),
             [](const MemberInfo& a, const MemberInfo& b) { return a.id < b.id; });
   ProposalFate again = change(c, log, back);

@@ -76,7 +76,7 @@ void change_membership(SimCluster& c, pw::sim::SimRng& rng, uint64_t at, int nod
     for (uint64_t id = cur.next_id; id <= static_cast<uint64_t>(nodes); ++id) fresh.push_back(id);
     if (fresh.empty()) return;
     uint64_t id = fresh[rng.below(fresh.size())];
-    to.members.push_back(MemberInfo{id, node_name(id), "", 0, rng.chance(0.2)});
+    to.members.push_back(MemberInfo{id, node_name(id), "", 0, rng.chance(0.2), false});
     std::sort(to.members.begin(), to.members.end(),
               [](const MemberInfo& a, const MemberInfo& b) { return a.id < b.id; });
     to.next_id = id + 1;

@@ -1,0 +1,166 @@
+// node/membership_controller.cc — see membership_controller.h.
+#include "node/membership_controller.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "base/log.h"
+
+namespace pw::node {
+namespace {
+
+bool valid_name(const std::string& n) {
+  return !n.empty() && n.size() <= 64 && std::all_of(n.begin(), n.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+}  // namespace
+
+void MembershipController::propose(consensus::Membership to, const std::string& what, OpDone done) {
+  if (!ctx_.raft) return done({503, "raft is not running yet"});
+  changing_ = true;
+  ctx_.raft->propose_membership(to, [this, what, done](const consensus::ProposalResult& r) {
+    changing_ = false;
+    ctx_.kick();
+    if (r.committed) {
+      PW_INFO("agent", "membership change committed at index %llu: %s",
+              (unsigned long long)r.index, what.c_str());
+      return done({200, what});
+    }
+    done({r.maybe_committed ? 504 : 409,
+          "not done: " + r.error + (r.maybe_committed ? " (it may still take effect: check `pgwarden ctl member list`)" : "")});
+  });
+}
+
+void MembershipController::add(const std::string& name, const std::string& host, uint16_t port,
+                               bool stay_learner, OpDone done) {
+  if (!valid_name(name))
+    return done({400, "member name '" + name + "' must be 1-64 letters, digits, '-', '_' or '.'"});
+  if (host.empty()) return done({400, "member add needs a host: NAME=HOST[:PORT]"});
+  if (!ctx_.raft) return done({503, "raft is not running yet"});
+  consensus::Membership m = ctx_.raft->membership();
+  if (ctx_.raft->membership_in_force().epoch != m.epoch)
+    return done({409, "a membership change is still in progress: retry once it has committed"});
+  if (m.find_name(name))
+    return done({409, "'" + name + "' is already a member (pgwarden ctl member list)"});
+  consensus::MemberInfo x;
+  x.id = m.next_id;
+  x.name = name;
+  x.host = host;
+  x.port = port ? port : ctx_.cfg.raft_port;
+  x.voter = false;
+  x.stay_learner = stay_learner;
+  m.members.push_back(x);
+  std::sort(m.members.begin(), m.members.end(),
+            [](const consensus::MemberInfo& a, const consensus::MemberInfo& b) { return a.id < b.id; });
+  m.next_id = x.id + 1;
+  std::string what = "added " + name + " (" + host + ":" + std::to_string(x.port) + ") as a learner with id " +
+                     std::to_string(x.id) +
+                     (stay_learner ? " (it stays a learner)"
+                                   : "; it becomes a voter once its PostgreSQL streams") +
+                     ". Start pgwarden on " + host + " with its own [node] name = " + name +
+                     " and [cluster] members listing at least one current member";
+  propose(std::move(m), what, std::move(done));
+}
+
+void MembershipController::remove(const std::string& name, OpDone done) {
+  if (!ctx_.raft) return done({503, "raft is not running yet"});
+  consensus::Membership m = ctx_.raft->membership();
+  const consensus::MemberInfo* x = m.find_name(name);
+  if (!x) return done({404, "'" + name + "' is not a member (pgwarden ctl member list)"});
+  if (ctx_.state().primary == name)
+    return done({409, name + " holds the primary lock: switch over first (pgwarden ctl switchover --to OTHER), then remove it"});
+  if (ctx_.raft->membership_in_force().epoch != m.epoch)
+    return done({409, "a membership change is still in progress: retry once it has committed"});
+  if (removal_) return done({409, "a removal of " + removal_->name + " is in progress"});
+  removal_ = PendingRemoval{name, std::move(done), ctx_.now() + 3 * ctx_.cfg.raft_election_timeout_ms};
+  continue_removal();
+}
+
+void MembershipController::continue_removal() {
+  if (!removal_ || changing_ || !ctx_.raft) return;
+  consensus::Membership m = ctx_.raft->membership();
+  const consensus::MemberInfo* x = m.find_name(removal_->name);
+  if (!x) {
+    OpDone d = std::move(removal_->done);
+    removal_.reset();
+    return d({200, "already removed"});
+  }
+  // The raft leader being removed hands leadership to another voter first,
+  // so the cluster is never without a leader while the change commits.
+  if (ctx_.raft->leader_id() == x->id && ctx_.now() < removal_->deadline) {
+    if (ctx_.raft->is_leader()) {
+      for (const auto& v : m.members)
+        if (v.voter && v.id != x->id) {
+          ctx_.raft->transfer_leadership(v.id);
+          break;
+        }
+    }
+    return;  // next turn: the new leader (or this node, via forwarding) proposes
+  }
+  std::string name = removal_->name;
+  OpDone done = std::move(removal_->done);
+  removal_.reset();
+  m.members.erase(std::remove_if(m.members.begin(), m.members.end(),
+                                 [&](const consensus::MemberInfo& y) { return y.name == name; }),
+                  m.members.end());
+  propose(std::move(m),
+          "removed " + name + " (its id is never reused; stop pgwarden on it and move its state directory aside before it joins again)",
+          std::move(done));
+}
+
+void MembershipController::promote_learners() {
+  if (!ctx_.raft || !ctx_.raft->is_leader() || changing_) return;
+  consensus::Membership m = ctx_.raft->membership();
+  if (ctx_.raft->membership_in_force().epoch != m.epoch) return;
+  for (auto& x : m.members) {
+    if (x.voter || x.stay_learner) continue;
+    const MemberStatus* st = ctx_.members.fresh(x.name, ctx_.now());
+    // Caught up: its PostgreSQL streams from the primary (its raft log is
+    // current too, or it would not have the primary to clone from).
+    if (!st || !st->pg_running || !st->streaming) continue;
+    x.voter = true;
+    std::string name = x.name;
+    propose(std::move(m), "promoted " + name + " to voter", [name](const OpResult& r) {
+      if (r.http_status != 200) PW_INFO("agent", "promoting %s: %s (retried)", name.c_str(), r.message.c_str());
+    });
+    return;  // one change at a time
+  }
+}
+
+void MembershipController::sync_hba() {
+  if (hba_busy_ || hba_epoch_ == ctx_.roster_epoch() || ctx_.activity.busy()) return;
+  std::vector<std::string> addrs;
+  bool loopback = false;
+  for (const auto& m : ctx_.roster()) {
+    addrs.push_back(m.host);
+    loopback = loopback || m.host.rfind("127.", 0) == 0;
+  }
+  // On one machine connections between members leave from 127.0.0.1.
+  if (loopback) addrs.push_back("127.0.0.1");
+  uint64_t epoch = ctx_.roster_epoch();
+  if (hba_epoch_ == UINT64_MAX && epoch == 0) {  // pgctl was created with the file's list
+    hba_epoch_ = epoch;
+    return;
+  }
+  hba_busy_ = true;
+  ctx_.pg().set_member_addresses(addrs, [this, epoch](const pgctl::Result& r) {
+    hba_busy_ = false;
+    if (r.ok) {
+      hba_epoch_ = epoch;
+      PW_INFO("agent", "pg_hba follows membership epoch %llu", (unsigned long long)epoch);
+    } else {
+      PW_WARN("agent", "pg_hba update for membership epoch %llu failed: %s (retried)",
+              (unsigned long long)epoch, r.error.c_str());
+    }
+  });
+}
+
+void MembershipController::run() {
+  sync_hba();
+  continue_removal();
+  promote_learners();
+}
+
+}  // namespace pw::node

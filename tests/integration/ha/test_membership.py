@@ -1,0 +1,117 @@
+"""Issue 14, membership through the log, on real daemons and PostgreSQL:
+grow 3 -> 5 (`ctl member add`: a learner that becomes a voter once its
+PostgreSQL streams), fail over inside the 5-node cluster, replace the dead
+primary's host by a new member under a new name whose [cluster] members
+does not give it its id (it learns id 6 from the cluster), then shrink back
+to 3 (`ctl member remove`), writing through the proxies all along.
+"""
+import subprocess
+import sys
+
+from cluster import PGWARDEN, Cluster, wait_for
+
+BLOCK = 43
+
+
+def host(i):
+    return f"127.0.{BLOCK}.{10 + i}"
+
+
+seed = ", ".join(f"n{i}={host(i)}" for i in (1, 2, 3))
+node_extra = {f"n{i}": {"cluster": {"members": seed}} for i in (1, 2, 3)}
+# n4, n5: the seed plus themselves (their place happens to match the id they get).
+for i in (4, 5):
+    node_extra[f"n{i}"] = {"cluster": {"members": seed + f", n{i}={host(i)}"}}
+# n6 replaces a dead host: its file lists two survivors and itself, so its
+# position (3) is not its id (6): it must learn the id from the cluster.
+node_extra["n6"] = {"cluster": {"members": f"n2={host(2)}, n3={host(3)}, n6={host(6)}"}}
+
+
+def ctl(node, *args, ok=True):
+    r = subprocess.run([PGWARDEN, "ctl", "-c", node.ini] + list(args), capture_output=True, text=True, timeout=60)
+    print(f"$ pgwarden ctl {' '.join(args)}  (on {node.name}) -> {r.returncode}\n{r.stdout}{r.stderr}", flush=True)
+    if ok:
+        assert r.returncode == 0, r.returncode
+    return r
+
+
+def members(node):
+    code, body = node.api("/membership")
+    assert code == 200, (code, body)
+    import json
+    return {m["name"]: m for m in json.loads(body)["members"]}
+
+
+with Cluster(BLOCK, n=6, node_extra=node_extra) as c:
+    n = {x.name: x for x in c.nodes}
+    for i in (1, 2, 3):
+        n[f"n{i}"].start()
+    p = c.wait_primary(timeout=90)
+    c.wait_streaming(2)
+    c.node(p).psql("CREATE TABLE t(id serial primary key, via text)")
+    c.node(p).psql("INSERT INTO t(via) SELECT 'seed' FROM generate_series(1, 100)")
+    r = ctl(n["n1"], "member", "list")
+    assert "epoch 0" in r.stdout and r.stdout.count("voter") == 3
+
+    # Refusals come with reasons, and change nothing.
+    r = ctl(n["n1"], "member", "add", "n2=" + host(2), ok=False)
+    assert r.returncode == 1 and "already a member" in r.stderr
+    r = ctl(n["n1"], "member", "remove", p, ok=False)
+    assert r.returncode == 1 and "switch over first" in r.stderr
+    r = ctl(n["n1"], "member", "add", "bad", ok=False)
+    assert r.returncode == 2
+
+    # ---- grow 3 -> 5 -------------------------------------------------------
+    for name in ("n4", "n5"):
+        r = ctl(n["n2"], "member", "add", f"{name}={host(int(name[1]))}")
+        assert "as a learner" in r.stdout
+        assert members(n["n1"])[name]["role"] == "learner"
+        n[name].start()
+        wait_for(f"{name} to become a voter", lambda name=name: members(n["n1"])[name]["role"] == "voter", 120)
+        wait_for(f"{name}'s write through its own proxy",
+                 lambda name=name: n[name].psql(f"INSERT INTO t(via) VALUES ('{name}')", check=False, timeout=5) is not None, 60)
+    c.wait_streaming(4, timeout=120)
+    r = ctl(n["n5"], "member", "list")
+    assert r.stdout.count("voter") == 5, r.stdout
+    print("grown to 5 voters, all streaming")
+
+    # ---- failover inside the 5-node cluster --------------------------------
+    old = c.primary()
+    c.node(old).kill()
+    new = c.wait_primary(timeout=90, not_name=old)
+    survivor = next(x for x in c.nodes if x.running() and x.name != new)
+    wait_for("a write through a survivor after the failover",
+             lambda: survivor.psql("INSERT INTO t(via) VALUES ('after-failover')", check=False, timeout=5) is not None, 60)
+    print(f"failover inside 5: {old} -> {new}")
+
+    # ---- replace the dead host under a new name -----------------------------
+    ctl(survivor, "member", "remove", old)
+    assert old not in members(survivor)
+    r = ctl(survivor, "member", "add", f"n6={host(6)}")
+    assert "id 6" in r.stdout, r.stdout
+    n["n6"].start()
+    wait_for("n6 to become a voter", lambda: members(survivor).get("n6", {}).get("role") == "voter", 120)
+    assert "joining: " in n["n6"].log_text() and "id 6" in n["n6"].log_text()
+    wait_for("a write through n6's proxy",
+             lambda: n["n6"].psql("INSERT INTO t(via) VALUES ('n6')", check=False, timeout=5) is not None, 60)
+    print(f"{old} replaced by n6")
+
+    # ---- shrink to 3 --------------------------------------------------------
+    keep_primary = c.primary()
+    to_remove = [x for x in ("n4", "n5", "n2", "n3") if x != keep_primary and x != old][:2]
+    for name in to_remove:
+        ctl(n["n6"], "member", "remove", name)
+        n[name].stop()
+    m = members(n["n6"])
+    assert len(m) == 3 and all(v["role"] == "voter" for v in m.values()), m
+    wait_for("a write through n6 after shrinking",
+             lambda: n["n6"].psql("INSERT INTO t(via) VALUES ('shrunk')", check=False, timeout=5) is not None, 60)
+    # A removed node that comes back with its state changes nothing.
+    n[to_remove[0]].start()
+    for i in range(10):
+        assert n["n6"].psql(f"INSERT INTO t(via) VALUES ('r{i}')", check=False, timeout=5) is not None
+    assert len(members(n["n6"])) == 3
+    total = c.node(c.primary()).psql("SELECT count(*) FROM t")
+    print(f"shrunk to 3 ({sorted(m)}); rows: {total}")
+    assert int(total) >= 100 + 2 + 1 + 1 + 1 + 10
+sys.exit(0)
