@@ -45,6 +45,11 @@ void Agent::set_raft(consensus::RaftNode* raft) {
 void Agent::start() {
   ctx_.pg().set_exit_handler([this](int status) {
     PW_WARN("agent", "postgres exited status=%d epoch=%llu", status, static_cast<unsigned long long>(state().epoch));
+    // It died read-write: its WAL may run past a successor's fork point, so
+    // it is rewound before it follows anyone (I6), even if it is restarted
+    // as a standby first (no primary yet) and the directory then looks like
+    // a standby's.
+    if (ctx_.local.made_primary()) ctx_.local.set_needs_rewind(true);
     ctx_.local.mark_stopped();
     ctx_.fencer.disarm();
     primary_.postgres_died();
@@ -356,9 +361,26 @@ void Agent::reconcile() {
   }
   if (s.switchover && s.switchover->first == ctx_.self()) return switchover_.reconcile();
   switchover_.reset();  // a switchover was cleared (aborted): resume as primary
-  if (ctx_.cfg.ha_synchronous_mode && !ctx_.local.running() && ctx_.lease.hold.holds(s.epoch, ctx_.now()) &&
-      !ctx_.local.empty() && sync_.prepare_start())
-    return;
+  if (ctx_.cfg.ha_synchronous_mode && !ctx_.local.empty() && ctx_.lease.hold.holds(s.epoch, ctx_.now()) &&
+      !ctx_.lease.hold.must_fence(s.epoch, ctx_.now())) {
+    if (s.ready_epoch != s.epoch) {
+      // A new epoch: commit C = {} and reset PostgreSQL's setting *before*
+      // promoting and preparing (role, password), not after. This node's
+      // PostgreSQL may carry the names of an earlier epoch it led (the
+      // setting survives its stop, rewind and restart as a standby); promoted
+      // with them, the role update waits for a synchronous standby that
+      // cannot come — standbys follow only a ready primary — and the epoch
+      // never became ready (found by the fault harness: isolate_peers twice
+      // in synchronous mode). Nothing is writable for clients before `ready`,
+      // so committing the empty set first is as safe as right after.
+      if (!sync_.configured(s.epoch)) {
+        sync_.reconcile();
+        return;
+      }
+    } else if (!ctx_.local.running() && sync_.prepare_start()) {
+      return;
+    }
+  }
   if (!primary_.reconcile()) return;
   // Synchronous mode: PostgreSQL's setting and the committed set are made
   // consistent for this epoch before any client is let in (I4).

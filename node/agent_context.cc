@@ -24,7 +24,16 @@ AgentContext::AgentContext(const conf::Config& c, AgentWorld& w, ClusterStateMac
       lease(LeaseParams{c.ha_lease_ms, c.ha_max_clock_drift, c.ha_fence_grace_ms, c.ha_fence_margin_ms}),
       local(pg),
       // A status is fresh for four loop turns (at least a second).
-      members(c.node_name, names_of(c), std::max<int64_t>(1000, 4 * c.ha_loop_interval_ms), w.mono_ms()),
+      // Status numbers start at the wall clock in microseconds: a restarted
+      // daemon numbered from 1 again, and peers dropped its statuses as
+      // "reordered duplicates" until the count passed its predecessor's —
+      // minutes during which the decider saw the member as unreachable and
+      // synchronous-mode failover was blocked (found by the fault harness).
+      // Status messages are far rarer than one per microsecond, so a
+      // successor always starts above; a clock stepped back by more than
+      // the duplicate window (1000) is taken as a restart anyway.
+      members(c.node_name, names_of(c), std::max<int64_t>(1000, 4 * c.ha_loop_interval_ms), w.mono_ms(),
+              static_cast<uint64_t>(std::max<int64_t>(0, w.wall_ms())) * 1000),
       activity(
           w, [this] { return state().epoch; }, [this] { local.refresh(); }, [this] { kick(); }) {
   members.own().nofailover = c.tag_nofailover;

@@ -8,8 +8,12 @@
 namespace pw::node {
 
 MemberView::MemberView(std::string self, std::vector<std::string> members, int64_t fresh_window_ms,
-                       int64_t started_ms)
-    : self_(std::move(self)), members_(std::move(members)), window_ms_(fresh_window_ms), started_ms_(started_ms) {
+                       int64_t started_ms, uint64_t seq_base)
+    : self_(std::move(self)),
+      members_(std::move(members)),
+      window_ms_(fresh_window_ms),
+      started_ms_(started_ms),
+      seq_(seq_base) {
   own_.name = self_;
 }
 
@@ -31,7 +35,7 @@ bool MemberView::received(const std::string& from_name, const std::string& data,
   }
   auto it = peers_.find(st->name);
   if (it != peers_.end() && st->seq != 0 && st->seq <= it->second.first.seq && st->seq + 1000 > it->second.first.seq)
-    return false;  // reordered duplicate (a restarted sender starts again from a low seq)
+    return false;  // reordered duplicate (a restarted sender starts above: see seq_base)
   uint64_t old_ack = it == peers_.end() ? 0 : it->second.first.acked_epoch;
   const std::string name = st->name;  // (the assignment below moves *st first)
   auto& slot = peers_[name];

@@ -17,7 +17,13 @@ namespace pw::node {
 
 class MemberView {
  public:
-  MemberView(std::string self, std::vector<std::string> members, int64_t fresh_window_ms, int64_t started_ms);
+  /// `seq_base`: the first status is numbered seq_base + 1. Give each
+  /// process a base above any number its predecessor on this host could
+  /// have reached (AgentContext: wall clock in microseconds), so peers take
+  /// a restarted member's statuses at once instead of dropping them as
+  /// reordered duplicates until the count catches up.
+  MemberView(std::string self, std::vector<std::string> members, int64_t fresh_window_ms, int64_t started_ms,
+             uint64_t seq_base = 0);
 
   MemberStatus& own() { return own_; }
   const MemberStatus& own() const { return own_; }
@@ -49,7 +55,7 @@ class MemberView {
   int64_t window_ms_;
   int64_t started_ms_;
   MemberStatus own_;
-  uint64_t seq_ = 0;
+  uint64_t seq_;
   std::map<std::string, std::pair<MemberStatus, int64_t>> peers_;  // name -> {status, received at}
 };
 

@@ -115,6 +115,20 @@ void StandbyController::reconcile() {
     not_streaming_since_ = 0;
     return;
   }
+  if (local.following() != P && local.needs_rewind() && primary_alive(P)) {
+    // Started as a standby while no primary existed (to stay a failover
+    // candidate) from a directory that last ran read-write: it must be
+    // rewound before following (I6). Following by reload first only failed
+    // to stream on the forked timeline until the not-streaming timeout —
+    // ~10 s more before the replica streamed (found by the fault harness,
+    // kill_postmaster and sigstop of a primary).
+    PW_INFO("agent", "directory last ran as a primary; stopping to rewind before following %s", P.c_str());
+    ctx_.activity.begin(AgentState::stopping_to_rewind);
+    ctx_.pg().stop(pgctl::StopMode::fast, ctx_.activity.done([this](const pgctl::Result& r) {
+      if (r.ok) ctx_.local.mark_stopped();
+    }));
+    return;
+  }
   if (local.following() != P) {
     ctx_.activity.begin(AgentState::following, P);
     std::string target = P;

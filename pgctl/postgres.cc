@@ -526,7 +526,10 @@ class PostgresImpl final : public Postgres {
     c.listen_address = o_.listen_address;
     c.port = o_.port;
     c.socket_dir = o_.socket_dir;
-    c.member_count = o_.member_addresses.size();
+    // max_wal_senders follows the member count, but only a restart can
+    // change it: while the server runs (pg_hba reloads after a membership
+    // change) the value it started with is kept.
+    c.member_count = pm_.running() && conf_written_ ? conf_.member_count : o_.member_addresses.size();
     c.major = bin_major_;
     c.parameters = o_.parameters;
     c.synchronous_standby_names = o_.synchronous_standby_names;

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs pgwarden's build, test and benchmark dependencies from Debian
 # packages (chromium: the headless browser test of the /ui status page;
-# prometheus: promtool for the alert rules in packaging/monitoring/).
+# prometheus: promtool for the alert rules in packaging/monitoring/;
+# libnetfilter-queue-dev: the fault harness's NFQUEUE delayer, tests/faults/).
 # Idempotent: when everything is present it only runs dpkg-query.
 set -euo pipefail
 
 packages=(
   cmake g++ make pkg-config
-  libevent-dev libssl-dev libpq-dev libinih-dev catch2
+  libevent-dev libssl-dev libpq-dev libinih-dev catch2 libnetfilter-queue-dev
   postgresql-15 postgresql-client-15 iproute2 iptables openssl procps psmisc
   python3 python3-jinja2 python3-yaml ansible-core
   chromium prometheus

@@ -140,6 +140,7 @@ void SimCluster::start_core(Node& n) {
   for (auto& m : nodes_)
     if (opts_.seed_members == 0 || m->id <= static_cast<uint64_t>(opts_.seed_members))
       co.peers.push_back(m->id);
+  co.initial_members = opts_.seed_membership;
   co.election_ticks = opts_.election_ticks;
   co.heartbeat_ticks = opts_.heartbeat_ticks;
   co.seed = mix(mix(opts_.seed, n.id), ++n.incarnation);

@@ -85,6 +85,8 @@ struct ClusterOptions {
   /// The seed configuration is nodes 1..seed_members (0 = all); the others
   /// start outside the cluster and can join through propose_config().
   int seed_members = 0;
+  /// Names and addresses of the seed members (optional; default: ids as names).
+  consensus::Membership seed_membership;
   uint64_t seed = 1;
   int election_ticks = 10;
   int heartbeat_ticks = 1;

@@ -65,6 +65,13 @@ class HaSim : public sim::SimObserver {
     o.max_drift = 0.02;  // rates within ±2%: pairwise ratio within the 5% the lease assumes
     o.compact_every = 40;
     o.unique_payloads = false;
+    // The raft seed carries the members' names and addresses, as RaftNode's
+    // does, so membership changes reach the agents with the names they use.
+    std::vector<consensus::MemberInfo> initial;
+    for (auto& [id, sn] : world_.nodes())
+      for (const auto& m : sn.cfg.members)
+        if (m.name == sn.name) initial.push_back({id, m.name, m.host, m.raft_port, true, false});
+    o.seed_membership = consensus::seed_membership(initial);
     cluster_ = std::make_unique<SimCluster>(o, [this](uint64_t id) { return world_.make_state_machine(id); });
     world_.attach(cluster_.get());
     world_.set_verbose(verbose);
@@ -221,12 +228,26 @@ class HaSim : public sim::SimObserver {
     Agent& a = world_.node(up[rng.below(up.size())]).proc->agent;
     std::string target = "n" + std::to_string(1 + rng.below(world_.nodes().size()));
     auto done = [this](const OpResult& r) { ++(r.http_status == 200 ? ops_ok_ : ops_refused_); };
-    switch (rng.below(12)) {
+    switch (rng.below(13)) {
       case 0: case 1: case 2: a.switchover(rng.chance(0.5) ? target : "", false, done); break;
       case 3: case 4: case 5: a.failover(target, done); break;
       case 6: a.set_paused(true, done); paused_cluster_ = true; break;
       case 7: case 8: a.set_paused(false, done); break;
       case 9: case 10: a.reinit(target, done); break;
+      case 12: {
+        // Membership: in 5-node runs, remove a member (down to 3 voters);
+        // the agents' rosters, slots and routes follow the committed change.
+        consensus::Membership m = a.raft() ? a.raft()->membership() : consensus::Membership{};
+        if (world_.nodes().size() >= 5 && m.voter_count() > 3) {
+          a.member_remove(target, [this, done](const OpResult& r) {
+            if (r.http_status == 200) ++member_removals_;  // committed (refusals: primary, pending, ...)
+            done(r);
+          });
+        } else {
+          a.switchover("", false, done);
+        }
+        break;
+      }
       default: {
         // Like an operator following the advice: reset-cluster only where
         // pgwarden says the data is gone (init_done_no_data). A reset
@@ -278,13 +299,13 @@ class HaSim : public sim::SimObserver {
   std::map<std::string, int64_t> grace_until_;
   int64_t last_bg_ = 0, last_write_ = 0;
   uint64_t bootstraps_ = 0, failovers_ = 0, switchovers_ = 0, resets_ = 0, lease_events_ = 0;
-  uint64_t ops_ = 0, ops_ok_ = 0, ops_refused_ = 0;
+  uint64_t ops_ = 0, ops_ok_ = 0, ops_refused_ = 0, member_removals_ = 0;
   bool paused_cluster_ = false;
 };
 
 struct Totals {
   uint64_t seeds = 0, failovers = 0, switchovers = 0, crashes = 0, partitions = 0, pauses = 0, pm_kills = 0;
-  uint64_t ops = 0, resets = 0, acked = 0, lost_async = 0, lease_events = 0;
+  uint64_t ops = 0, resets = 0, member_removals = 0, acked = 0, lost_async = 0, lease_events = 0;
 };
 
 /// One seed: bootstrap, then random faults and operator requests, then heal
@@ -374,6 +395,7 @@ std::string run_seed(uint64_t seed, int nodes, bool verbose, Totals* t) {
     t->switchovers += h.switchovers_;
     t->ops += h.ops_;
     t->resets += h.resets_;
+    t->member_removals += h.member_removals_;
     t->lease_events += h.lease_events_;
     t->acked += h.world().writes_acked();
     t->lost_async += h.world().lost_async();
@@ -453,12 +475,12 @@ int main(int argc, char** argv) {
                                     : "the broken protection went unnoticed (checker too weak?)");
   printf(
       "sim_ha: %llu seeds, faults: %llu crashes, %llu partitions/cuts, %llu paused agents, %llu postmaster kills, "
-      "loss up to 30%%, duplication, reordering, clock drift ±2%%; %llu operator requests (%llu resets); "
+      "loss up to 30%%, duplication, reordering, clock drift ±2%%; %llu operator requests (%llu resets, %llu member removals committed); "
       "%llu failovers, %llu switchovers; %llu writes acknowledged, %llu lost in asynchronous mode, 0 in synchronous "
       "mode (checked); I1/I2/I3/I4/I5/epoch checks after every event (%llu with a lease held): %s\n",
       (unsigned long long)t.seeds, (unsigned long long)t.crashes, (unsigned long long)t.partitions,
       (unsigned long long)t.pauses, (unsigned long long)t.pm_kills, (unsigned long long)t.ops,
-      (unsigned long long)t.resets, (unsigned long long)t.failovers, (unsigned long long)t.switchovers,
+      (unsigned long long)t.resets, (unsigned long long)t.member_removals, (unsigned long long)t.failovers, (unsigned long long)t.switchovers,
       (unsigned long long)t.acked, (unsigned long long)t.lost_async, (unsigned long long)t.lease_events,
       failed ? "FAILED" : "ok");
   return failed ? 1 : 0;

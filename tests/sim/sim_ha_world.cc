@@ -358,6 +358,30 @@ int64_t SimRaft::last_heard_ms(uint64_t id) const {
   auto it = heard_.find(id);
   return it == heard_.end() ? 0 : it->second;
 }
+consensus::Membership SimRaft::membership() const {
+  if (w_.cluster().up(node_)) last_membership_ = w_.cluster().core(node_)->committed_membership();
+  return last_membership_;
+}
+
+consensus::Membership SimRaft::membership_in_force() const {
+  return w_.cluster().up(node_) ? w_.cluster().core(node_)->membership() : last_membership_;
+}
+
+void SimRaft::propose_membership(const consensus::Membership& to, consensus::ProposalCallback cb) {
+  if (!w_.cluster().up(node_)) {
+    w_.later(node_, 0, [cb] { cb({false, 0, "node down", false}); });
+    return;
+  }
+  uint64_t id = w_.cluster().propose_config(node_, to);
+  cbs_[id] = std::move(cb);
+  auto early = early_.find(id);
+  if (early != early_.end()) {
+    consensus::ProposalFate f = early->second;
+    early_.erase(early);
+    fate(f);
+  }
+}
+
 int64_t SimRaft::leader_contact_ms() const {
   if (!w_.cluster().up(node_)) return 0;
   int64_t age = w_.cluster().core(node_)->leader_contact_age_ticks();

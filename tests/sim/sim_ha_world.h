@@ -138,6 +138,9 @@ class SimRaft : public consensus::RaftNode {
   uint64_t self_id() const override { return node_; }
   int64_t last_heard_ms(uint64_t id) const override;
   int64_t leader_contact_ms() const override;
+  consensus::Membership membership() const override;
+  consensus::Membership membership_in_force() const override;
+  void propose_membership(const consensus::Membership& to, consensus::ProposalCallback cb) override;
 
   // From the harness.
   void fate(const consensus::ProposalFate& f);
@@ -156,6 +159,7 @@ class SimRaft : public consensus::RaftNode {
   consensus::AppMessageHandler app_;
   std::function<void()> leader_change_;
   std::map<uint64_t, int64_t> heard_;
+  mutable consensus::Membership last_membership_;  // while this node is down
 };
 
 /// node::AgentWorld of one node.

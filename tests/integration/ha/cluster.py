@@ -61,7 +61,7 @@ class Node:
         self.cluster = cluster
         self.index = index
         self.name = f"n{index + 1}"
-        self.host = f"127.0.{cluster.block}.{11 + index}"
+        self.host = cluster.hosts[index] if cluster.hosts else f"127.0.{cluster.block}.{11 + index}"
         self.dir = os.path.join(cluster.root, self.name)
         self.state_dir = os.path.join(self.dir, "state")
         self.data_dir = os.path.join(self.dir, "data")
@@ -74,8 +74,8 @@ class Node:
         assert self.proc is None or self.proc.poll() is not None, f"{self.name} already running"
         logf = open(self.log, "ab")
         # As root the daemon drops to the postgres user itself ([node] run_as_user).
-        self.proc = subprocess.Popen([PGWARDEN, "run", "-c", self.ini], stdout=logf, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        cmd = self.cluster.wrap_command(self, [self.cluster.pgwarden, "run", "-c", self.ini])
+        self.proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
         logf.close()
 
     def running(self):
@@ -141,10 +141,14 @@ class Node:
 
 
 class Cluster:
-    def __init__(self, block, n=3, extra=None, node_extra=None):
+    def __init__(self, block, n=3, extra=None, node_extra=None, hosts=None, pgwarden=None):
+        """hosts: the members' addresses (default 127.0.<block>.11..);
+        pgwarden: the binary to run (default $PW_BINARY_DIR/pgwarden)."""
         self.block = block
+        self.hosts = hosts
         self.root = tempfile.mkdtemp(prefix=f"pgwarden-ha{block}-")
         os.chmod(self.root, 0o755)
+        self.pgwarden = pgwarden or PGWARDEN
         self.nodes = [Node(self, i) for i in range(n)]
         self.extra = extra or {}
         self.node_extra = node_extra or {}
@@ -187,6 +191,11 @@ class Cluster:
                 for k, v in kv.items():
                     f.write(f"{k} = {v}\n")
                 f.write("\n")
+
+    def wrap_command(self, node, cmd):
+        """The daemon's command line; a subclass may wrap it (the fault
+        harness runs each daemon inside its member's network namespace)."""
+        return cmd
 
     # -- whole cluster ---------------------------------------------------------
     def start(self):
