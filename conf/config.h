@@ -72,7 +72,8 @@ struct Config {
   uint64_t proxy_readonly_max_lag = 1ull << 20;
   bool proxy_readonly_fallback = true;
   int64_t proxy_shutdown_grace_ms = 5000;
-  uint32_t proxy_threads = 1;
+  uint32_t proxy_threads = 0;  // 0 = one per usable CPU (SO_REUSEPORT listener each)
+  int64_t proxy_pause_timeout_ms = 10000;
 
   // [api]
   uint16_t api_port = 8008;

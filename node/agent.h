@@ -104,6 +104,7 @@ class Agent {
   void on_status_message(uint64_t from, const std::string& data);
   void gossip();
   void publish_route();
+  void watch_switchover_replay();
   void reconcile();
   bool foreign_or_unusable();
 
@@ -119,6 +120,8 @@ class Agent {
   Diagnostics diags_;
   std::string diag_key_;  // to log diagnostics once per change
   uint64_t route_epoch_ = 0;
+  uint64_t replay_told_ = 0;
+  bool serving_told_ = false;  // what our last gossip said (MemberStatus::serving)  // switchover final LSN our gossip said we replayed past
   int64_t started_at_ = 0;
   FencerHealth fencer_health_;
   std::function<void()> stopped_cb_;

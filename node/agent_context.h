@@ -71,6 +71,13 @@ struct AgentContext {
   /// next loop turn if the proposal is dropped (no leader known, ...).
   void release(uint64_t epoch, const std::string& to, uint64_t lsn, const std::string& reason);
 
+  /// Our PostgreSQL runs read-write under our control and is not being
+  /// stopped (fencing, shutdown): new clients may be sent to it.
+  bool serving() const {
+    AgentState a = activity.state();
+    return local.made_primary() && local.running() && !stopping && a != AgentState::fencing &&
+           a != AgentState::stopping;
+  }
   /// I3 freshness: this node heard the current raft leader (or, as the
   /// leader, a quorum) within lease/2. Returns the time of that contact
   /// (0 = not fresh).

@@ -5,7 +5,9 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -77,6 +79,9 @@ proxy::ProxyOptions proxy_options(const conf::Config& c) {
   o.readonly_fallback = c.proxy_readonly_fallback;
   o.shutdown_grace_ms = c.proxy_shutdown_grace_ms;
   o.threads = c.proxy_threads;
+  o.pause_timeout_ms = c.proxy_pause_timeout_ms;
+  // Member hosts are resolved once by Proxy::start, never per published route.
+  for (const auto& m : c.members) o.backend_hosts.push_back(m.host);
   return o;
 }
 
@@ -113,8 +118,19 @@ std::string drop_privileges(const std::string& user) {
   if (geteuid() != 0) return "";
   struct passwd* pw = getpwnam(user.c_str());
   if (!pw) return "started as root and the user '" + user + "' ([node] run_as_user) does not exist";
+  // Keep CAP_SYS_NICE alone across the switch (as the packaged service's
+  // AmbientCapabilities does): the proxy threads take [proxy] thread_nice
+  // with it. Never inherited by PostgreSQL (not ambient; pgctl's children
+  // also clear ambient capabilities before exec).
+  prctl(PR_SET_KEEPCAPS, 1);
   if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
     return "cannot switch to user '" + user + "': " + strerror(errno);
+  prctl(PR_SET_KEEPCAPS, 0);
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  data[0].effective = data[0].permitted = 1u << CAP_SYS_NICE;
+  if (syscall(SYS_capset, &hdr, data) != 0)
+    PW_INFO("node", "CAP_SYS_NICE not kept after switching to %s: %s", user.c_str(), strerror(errno));
   if (setenv("HOME", pw->pw_dir, 1) != 0) return "cannot set HOME";
   prctl(PR_SET_DUMPABLE, 1);
   return "";

@@ -7,11 +7,11 @@ namespace pw::node {
 
 using Kind = pgctl::DataDirInfo::Kind;
 
-void LocalPg::probe(std::function<void()> changed) {
-  if (probe_inflight_) return;
+bool LocalPg::probe(std::function<void()> changed, std::function<void()> done) {
+  if (probe_inflight_) return false;
   probe_inflight_ = true;
   uint64_t marks = marks_;
-  pg_.probe([this, changed, marks](const pgctl::Status& st) {
+  pg_.probe([this, changed, done, marks](const pgctl::Status& st) {
     probe_inflight_ = false;
     ++probes_done_;
     // An operation finished while this probe ran (a start, a stop): what it
@@ -22,7 +22,9 @@ void LocalPg::probe(std::function<void()> changed) {
     status_ = st;
     if (st.running && !st.in_recovery && pg_.postmaster_pid() > 0) primary_ = true;
     if (st.running != was_running && changed) changed();
+    if (done) done();
   });
+  return true;
 }
 
 void LocalPg::refresh() {

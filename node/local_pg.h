@@ -22,9 +22,10 @@ class LocalPg {
   bool has_data() const { return data_.kind == pgctl::DataDirInfo::Kind::cluster; }
   bool empty() const { return data_.kind == pgctl::DataDirInfo::Kind::empty; }
 
-  /// Starts a probe unless one is running; `changed` runs when the server
-  /// was found started or stopped.
-  void probe(std::function<void()> changed);
+  /// Starts a probe unless one is running (then returns false); `changed`
+  /// runs when the server was found started or stopped, `done` (optional)
+  /// once the probe's result is recorded.
+  bool probe(std::function<void()> changed, std::function<void()> done = nullptr);
   /// Re-reads the data directory. A directory that last ran as a primary
   /// and is not our running primary now must be rewound before following
   /// another node — whatever the (possibly stale, replayed) log says about

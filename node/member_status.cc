@@ -6,7 +6,7 @@
 namespace pw::node {
 
 namespace {
-constexpr uint8_t kVersion = 2;  // 2: route grant
+constexpr uint8_t kVersion = 3;  // 2: route grant, 3: serving
 }
 
 const char* data_kind_name(DataKind k) {
@@ -48,13 +48,14 @@ std::string MemberStatus::encode() const {
   }
   w.u64(grant_epoch);
   w.i64(grant_ms);
+  w.boolean(serving);
   return w.take();
 }
 
 std::optional<MemberStatus> MemberStatus::decode(const std::string& bytes) {
   ByteReader r(bytes);
   uint8_t version = r.u8();
-  if (version != 1 && version != kVersion) return std::nullopt;
+  if (version < 1 || version > kVersion) return std::nullopt;
   MemberStatus m;
   m.name = r.str();
   m.seq = r.u64();
@@ -87,6 +88,10 @@ std::optional<MemberStatus> MemberStatus::decode(const std::string& bytes) {
     m.grant_epoch = r.u64();
     m.grant_ms = r.i64();
     if (m.grant_ms < 0) return std::nullopt;
+  }
+  if (version >= 3) {
+    m.serving_known = true;
+    m.serving = r.boolean();
   }
   if (!r.ok() || !r.at_end()) return std::nullopt;
   return m;

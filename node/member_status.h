@@ -39,6 +39,12 @@ struct MemberStatus {
                                 // so every node's API shows it, not only the leader's
   uint64_t grant_epoch = 0;     // raft leader only: routes to this epoch's primary may be
   int64_t grant_ms = 0;         // used for grant_ms from receipt (I3; route_builder.h)
+  /// The lock holder's word on its PostgreSQL: read-write and not being
+  /// stopped. False while it restarts, fences or shuts down: proxies then
+  /// hold new clients instead of handing them "the database system is
+  /// starting up / shutting down". Unknown from a version-2 sender.
+  bool serving_known = false;
+  bool serving = false;
 
   std::string encode() const;
   static std::optional<MemberStatus> decode(const std::string& bytes);

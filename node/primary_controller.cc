@@ -20,6 +20,7 @@ bool PrimaryController::fence_if_needed(bool exempt) {
           s.primary != ctx_.self() ? "this node no longer holds the lock" : "the lease is about to expire",
           static_cast<unsigned long long>(s.epoch), s.primary.c_str(), expired ? "immediate" : "fast");
   ctx_.activity.begin(AgentState::fencing);
+  ctx_.kick();  // not serving any more: gossip it (Agent::kick_now) while PostgreSQL stops
   ctx_.pg().stop(expired ? pgctl::StopMode::immediate : pgctl::StopMode::fast,
                  ctx_.activity.done([this](const pgctl::Result& r) {
                    if (!r.ok) return;

@@ -15,9 +15,19 @@ int64_t leader_grant_ms(const AgentContext& ctx) {
   if (contact == 0) return 0;
   const conf::Config& cfg = ctx.cfg;
   int64_t by_quorum = contact + cfg.ha_lease_ms / 2 - now;
-  int64_t left = ctx.lease.watch.remaining(s.epoch, now) - cfg.ha_loop_interval_ms;
+  // Routes end before the holder starts demoting (it does when less than
+  // fence_margin of its lease is left), not only before the lease ends: a
+  // client sent to a server that is shutting down gets a FATAL error.
+  int64_t left = ctx.lease.watch.remaining(s.epoch, now) - cfg.ha_fence_margin_ms - cfg.ha_loop_interval_ms;
   int64_t by_lease = static_cast<int64_t>(static_cast<double>(left) / (1.0 + cfg.ha_max_clock_drift));
   return std::max<int64_t>(0, std::min(by_quorum, by_lease));
+}
+
+bool primary_serving(const AgentContext& ctx, int64_t now) {
+  const ClusterState& s = ctx.state();
+  if (s.primary == ctx.self()) return ctx.serving();
+  const MemberStatus* st = ctx.members.fresh(s.primary, now);
+  return !st || !st->serving_known || st->serving;
 }
 
 proxy::Route build_route(const AgentContext& ctx) {
@@ -67,6 +77,11 @@ proxy::Route build_route(const AgentContext& ctx) {
       // for the new primary instead of meeting a shutting-down server.
       r.hold_new = true;
       r.unavailable_reason = "switchover in progress";
+    } else if (!primary_serving(ctx, now)) {
+      // Its PostgreSQL restarts, fences or stops: new clients wait (up to
+      // hold_timeout) rather than meet "the database system is starting up".
+      r.hold_new = true;
+      r.unavailable_reason = "PostgreSQL on " + s.primary + " is not accepting writes right now";
     }
   }
   auto all = ctx.members.seen(now);

@@ -24,6 +24,10 @@
 namespace pw::node {
 
 proxy::Route build_route(const AgentContext& ctx);
+/// Whether the lock holder's PostgreSQL takes new clients: our own view on
+/// the holder itself, else its last fresh status (no news = yes; only the
+/// holder's explicit "not serving" holds new clients).
+bool primary_serving(const AgentContext& ctx, int64_t now);
 /// The grant this node, as raft leader, gives for the current epoch (0 = none).
 int64_t leader_grant_ms(const AgentContext& ctx);
 

@@ -6,13 +6,20 @@
 namespace pw::node {
 
 namespace {
-constexpr int64_t kDrainMs = 300;
+// Every proxy withdraws the route for new clients when it applies the
+// switchover (one raft round trip after us at most); the floor covers that
+// and connects already in flight. Then statements running on PostgreSQL may
+// finish, up to the bound — usually they are done long before (measured:
+// the fixed 300 ms drain this replaces was a third of the write gap).
+constexpr int64_t kDrainFloorMs = 50;
+constexpr int64_t kDrainMaxMs = 300;
 }  // namespace
 
 void SwitchoverController::reset() {
   if (!switching_ && drain_until_ == 0) return;
   switching_ = false;
   drain_until_ = 0;
+  drained_ = false;
   ctx_.members.own().final_lsn = 0;
 }
 
@@ -36,17 +43,18 @@ void SwitchoverController::reconcile() {
       if (r.ranked.empty()) return abort("no eligible standby");
       target = r.ranked.front();
     }
-    if (drain_until_ == 0) {
+    if (!drained_) {
       // Every proxy withdraws the route when it applies the switchover; give
       // them (and statements already running) a moment before the shutdown,
       // so no client is cut mid-statement or routed to a server shutting down.
-      drain_until_ = now + kDrainMs;
-      ctx_.world.wake(kDrainMs);
-      ctx_.activity.set(AgentState::switchover_draining);
+      drain_until_ = now + kDrainMaxMs;
+      ctx_.activity.begin(AgentState::switchover_draining);
+      ctx_.pg().wait_for_clients(kDrainFloorMs, kDrainMaxMs,
+                                 ctx_.activity.done([this](const pgctl::Result&) { drained_ = drain_until_ != 0; }));
       return;
     }
-    if (now < drain_until_) return;
     drain_until_ = 0;
+    drained_ = false;
     switching_ = true;
     started_ = now;
     target_ = target;

@@ -1,6 +1,6 @@
 // node/switchover_controller.h — the old primary's side of a planned
 // switchover (DESIGN §6): let the proxies withdraw the route and running
-// statements finish, stop PostgreSQL cleanly (shutdown checkpoint), wait
+// statements finish (bounded wait for client sessions), stop PostgreSQL cleanly (shutdown checkpoint), wait
 // until the target replayed the final WAL, then release the lock to it.
 // Aborts (clear_switchover) when no target can take over.
 #pragma once
@@ -31,7 +31,8 @@ class SwitchoverController {
   const DeciderRunner& decider_;
   bool switching_ = false;
   int64_t started_ = 0;
-  int64_t drain_until_ = 0;  // stop PostgreSQL only after this
+  int64_t drain_until_ = 0;  // a drain is running (its bound), 0 = none
+  bool drained_ = false;     // client sessions gone (or the drain's bound passed)
   std::string target_;
 };
 

@@ -180,6 +180,9 @@ std::unique_ptr<Child> Child::spawn(event_base* base, ChildOptions opts, ExitFn 
       child_say("\n");
       ::_exit(127);
     }
+    // The daemon may hold CAP_SYS_NICE as an ambient capability (systemd
+    // AmbientCapabilities): PostgreSQL and the tools do not need it.
+    ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     ::execve(argv[0], argv.data(), envp.data());
     int err = errno;
     child_say("pgwarden: cannot execute ");

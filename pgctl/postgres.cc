@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <memory>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "pgctl/child.h"
 #include "pgctl/clone.h"
@@ -166,17 +168,37 @@ class PostgresImpl final : public Postgres {
           t.finish(Result::success());
           return;
         }
-        t.run("SELECT pg_promote(true, $1)", {std::to_string(wait_s)},
-              [wait_s](SqlTask& t, const QueryResult& r) {
-                if (r.rows.empty() || r.at(0, 0) != "t") {
-                  t.finish(Result::failure("promote: not finished within " +
-                                           std::to_string(wait_s) + " s"));
-                  return;
-                }
-                t.finish(Result::success());
-              });
+        // pg_promote(wait => true) checks every 100 ms whether promotion
+        // finished; asking ourselves every 10 ms saves ~50 ms per promotion
+        // on average (it is on the switchover's write gap).
+        t.run("SELECT pg_promote(false)", {}, [wait_s](SqlTask& t, const QueryResult& r) {
+          if (r.rows.empty() || r.at(0, 0) != "t") {
+            t.finish(Result::failure("promote: pg_promote refused"));
+            return;
+          }
+          poll_promoted(t, mono_ms() + wait_s * 1000, wait_s);
+        });
       });
     });
+  }
+
+  void wait_for_clients(int64_t min_ms, int64_t max_ms, Done cb) override {
+    if (!pm_.running() || max_ms <= 0) {
+      defer(base_, [cb] { cb(Result::success()); });
+      return;
+    }
+    const int64_t start = mono_ms(), deadline = start + max_ms, not_before = start + min_ms;
+    auto left = std::make_shared<std::string>("?");
+    SqlTask& t = tasks_.add(local(max_ms + 2000), max_ms + 2000, "wait_for_clients",
+                            [cb, left, max_ms](const Result& r) {
+                              if (!r.ok)
+                                PW_INFO("pgctl", "wait_for_clients: %s (going on)", r.error.c_str());
+                              else if (*left != "0")
+                                PW_INFO("pgctl", "wait_for_clients: %s client session(s) still open after %lld ms",
+                                        left->c_str(), static_cast<long long>(max_ms));
+                              cb(Result::success());
+                            });
+    t.start([not_before, deadline, left](SqlTask& t) { poll_clients(t, not_before, deadline, left); });
   }
 
   void follow(const Upstream& upstream, Done cb) override {
@@ -404,6 +426,35 @@ class PostgresImpl final : public Postgres {
   uint32_t bin_major_version() const override { return bin_major_; }
 
  private:
+  /// Polls pg_is_in_recovery() until false (promoted) or the deadline.
+  static void poll_promoted(SqlTask& t, int64_t deadline, int64_t wait_s) {
+    t.run("SELECT pg_is_in_recovery()", {}, [deadline, wait_s](SqlTask& t, const QueryResult& r) {
+      if (!r.rows.empty() && r.at(0, 0) == "f") {
+        t.finish(Result::success());
+        return;
+      }
+      if (mono_ms() >= deadline) {
+        t.finish(Result::failure("promote: not finished within " + std::to_string(wait_s) + " s"));
+        return;
+      }
+      t.later(10, [deadline, wait_s](SqlTask& t) { poll_promoted(t, deadline, wait_s); });
+    });
+  }
+
+  static void poll_clients(SqlTask& t, int64_t not_before, int64_t deadline, std::shared_ptr<std::string> left) {
+    t.run("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+          {}, [not_before, deadline, left](SqlTask& t, const QueryResult& r) {
+            *left = r.rows.empty() ? "?" : r.at(0, 0);
+            int64_t now = mono_ms();
+            if ((*left == "0" && now >= not_before) || now >= deadline) {
+              t.finish(Result::success());
+              return;
+            }
+            int64_t wait = *left == "0" ? std::min<int64_t>(10, not_before - now) : 10;
+            t.later(wait, [not_before, deadline, left](SqlTask& t) { poll_clients(t, not_before, deadline, left); });
+          });
+  }
+
   PqConn::Params local(int64_t timeout_ms) const {
     return local_params(o_.socket_dir, o_.port, o_.superuser, timeout_ms);
   }

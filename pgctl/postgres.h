@@ -133,6 +133,12 @@ class Postgres {
   /// pg_promote(wait): success once it accepts writes (a primary already:
   /// success). A CHECKPOINT follows in the background (pg_rewind needs it).
   virtual void promote(Done cb) = 0;
+  /// Waits until no client backend (other than its own) is connected — but
+  /// at least `min_ms` and at most `max_ms` — polling every 10 ms: a planned
+  /// shutdown lets statements in flight finish instead of sleeping a fixed
+  /// time. Always succeeds (sessions still there at the deadline, or an
+  /// error, are only logged).
+  virtual void wait_for_clients(int64_t min_ms, int64_t max_ms, Done cb) = 0;
   /// Points a running standby at a new upstream: reload on PG >= 13 (waits
   /// until the server reports the new primary_conninfo), restart on 12; a
   /// running primary is demoted. Not running: the config is written for

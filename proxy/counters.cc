@@ -25,6 +25,8 @@ void ListenerStats::add_to(ListenerCounters& o) const {
   o.closed_backend_removed += val(closed_backend_removed);
   o.client_errors += val(client_errors);
   o.cancel_requests += val(cancel_requests);
+  o.queued_bytes_now += val(queued_bytes_now);
+  o.closed_pause_timeout += val(closed_pause_timeout);
 }
 
 BackendStats* BackendTable::get(const Backend& b) {

@@ -14,11 +14,12 @@
 
 namespace pw::proxy {
 
-bool resolve_address(const std::string& host, uint16_t port, SockAddr* out, std::string* err) {
+namespace {
+bool lookup(const std::string& host, uint16_t port, int flags, SockAddr* out, std::string* err) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
+  hints.ai_flags = AI_NUMERICSERV | flags;
   addrinfo* res = nullptr;
   std::string service = std::to_string(port);
   int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
@@ -30,6 +31,16 @@ bool resolve_address(const std::string& host, uint16_t port, SockAddr* out, std:
   out->len = res->ai_addrlen;
   freeaddrinfo(res);
   return true;
+}
+}  // namespace
+
+bool resolve_address(const std::string& host, uint16_t port, SockAddr* out, std::string* err) {
+  return lookup(host, port, 0, out, err);
+}
+
+bool parse_numeric_address(const std::string& host, uint16_t port, SockAddr* out, std::string* err) {
+  // AI_NUMERICHOST: getaddrinfo only parses the literal, it never asks DNS.
+  return lookup(host, port, AI_NUMERICHOST, out, err);
 }
 
 int listen_socket(const SockAddr& addr, bool reuseport, std::string* err) {

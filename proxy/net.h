@@ -20,6 +20,10 @@ struct SockAddr {
 /// may block: call it off the proxy threads) and port. False + *err on failure.
 bool resolve_address(const std::string& host, uint16_t port, SockAddr* out, std::string* err);
 
+/// Parses a numeric host (IPv4 or IPv6 literal) and port without any
+/// lookup, so it never blocks: safe on any thread. False + *err otherwise.
+bool parse_numeric_address(const std::string& host, uint16_t port, SockAddr* out, std::string* err);
+
 /// A non-blocking listening socket bound to addr:port. `reuseport` sets
 /// SO_REUSEPORT (one listener per proxy thread). -1 + *err on failure.
 int listen_socket(const SockAddr& addr, bool reuseport, std::string* err);

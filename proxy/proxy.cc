@@ -2,7 +2,10 @@
 // per thread, and implements publish()/shutdown()/counters() on top of them.
 #include "proxy/proxy.h"
 
+#include <sched.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <mutex>
 #include <stdexcept>
@@ -46,14 +49,25 @@ std::vector<int> bind_listeners(const std::string& host, uint16_t port, uint32_t
   return fds;
 }
 
+/// CPUs this process may run on (its affinity mask, so a container or a
+/// taskset limit counts), at least 1 and at most 64.
+uint32_t usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  return static_cast<uint32_t>(std::clamp(n, 1, 64));
+}
+
 class ProxyImpl final : public Proxy {
  public:
   explicit ProxyImpl(const ProxyOptions& opts) { shared_.opts = opts; }
   ~ProxyImpl() override { shutdown(); }
 
   void start() {
+    if (shared_.opts.threads == 0) shared_.opts.threads = usable_cpus();
     const ProxyOptions& o = shared_.opts;
-    if (o.threads == 0 || o.io_chunk < 1024) throw std::runtime_error("proxy: threads must be >= 1, io_chunk >= 1024");
+    if (o.io_chunk < 1024) throw std::runtime_error("proxy: io_chunk must be >= 1024");
+    if (o.pause_timeout_ms < 1) throw std::runtime_error("proxy: pause_timeout_ms must be >= 1");
     if (o.threads > 1) check_port_free(o.listen_address, o.port);
     std::vector<int> rw = bind_listeners(o.listen_address, o.port, o.threads, &port_);
     std::vector<int> ro;
@@ -66,7 +80,8 @@ class ProxyImpl final : public Proxy {
         throw;
       }
     }
-    auto initial = make_snapshot(Route{}, shared_.backends);
+    shared_.hosts = resolve_hosts(o.backend_hosts);
+    auto initial = make_snapshot(Route{}, shared_.backends, shared_.hosts);
     for (uint32_t i = 0; i < o.threads; ++i) {
       workers_.push_back(std::make_unique<Worker>(shared_, static_cast<int>(i), rw[i], ro.empty() ? -1 : ro[i], initial));
       std::string err;
@@ -84,7 +99,7 @@ class ProxyImpl final : public Proxy {
   }
 
   void publish(const Route& route) override {
-    auto snap = make_snapshot(route, shared_.backends);
+    auto snap = make_snapshot(route, shared_.backends, shared_.hosts);
     std::lock_guard<std::mutex> lk(mu_);
     if (!running_) return;
     for (auto& w : workers_) w->post_route(snap);
@@ -111,6 +126,7 @@ class ProxyImpl final : public Proxy {
 
   uint16_t port() const override { return port_; }
   uint16_t readonly_port() const override { return ro_port_; }
+  uint32_t threads() const override { return shared_.opts.threads; }
 
  private:
   static void check_port_free(const std::string& host, uint16_t port) {

@@ -17,12 +17,18 @@ struct ProxyOptions {
   uint16_t port = 5432;               // read-write listener
   uint16_t readonly_port = 0;         // 0 = none
   int64_t hold_timeout_ms = 10000;
+  /// How long a running session may stay paused on a stale route (I3) before
+  /// it is ended: 57P03 if the client has not sent a byte yet, else closed.
+  int64_t pause_timeout_ms = 10000;
   int64_t connect_timeout_ms = 2000;
   uint32_t max_client_connections = 10000;  // per listener
   uint64_t readonly_max_lag = 1ull << 20;
   bool readonly_fallback = true;
   int64_t shutdown_grace_ms = 5000;
-  uint32_t threads = 1;  // >1: one SO_REUSEPORT listener per thread
+  /// Proxy threads. >1: one SO_REUSEPORT listener per thread (the kernel
+  /// spreads connections; a connection stays on one thread, so one client's
+  /// latency does not change). 0 = one per CPU this process may run on.
+  uint32_t threads = 1;
   /// Bytes read per syscall into the thread's shared scratch buffer; also the
   /// most a blocked session keeps per direction (backpressure bound).
   uint32_t io_chunk = 65536;
@@ -32,6 +38,12 @@ struct ProxyOptions {
   /// the same CPU share as each single PostgreSQL backend it feeds.
   /// 0 = leave unchanged.
   int thread_nice = -5;
+  /// Backend host names the routes may use (the members' hosts). Names
+  /// (not IP literals) are resolved once, by start(), before any loop runs;
+  /// publish() then never asks DNS, so the control loop cannot block on it.
+  /// A route naming a host that is neither an IP literal nor listed here is
+  /// unusable (its sessions are held and refused with the reason).
+  std::vector<std::string> backend_hosts;
 };
 
 struct ListenerCounters {
@@ -49,6 +61,8 @@ struct ListenerCounters {
   uint64_t closed_backend_removed = 0;        // replica left the route / primary moved
   uint64_t client_errors = 0;                 // bad first packet, resets, garbage
   uint64_t cancel_requests = 0;               // CancelRequests fanned out (read-only port)
+  uint64_t queued_bytes_now = 0;  // read from one side, waiting for the other's socket (backpressure)
+  uint64_t closed_pause_timeout = 0;  // paused longer than pause_timeout_ms
 };
 
 /// Per backend (host:port), summed over both listeners and all threads.
@@ -81,6 +95,8 @@ class Proxy {
   /// The bound ports (useful when the options asked for port 0). 0 = none.
   virtual uint16_t port() const = 0;
   virtual uint16_t readonly_port() const = 0;
+  /// Proxy threads running (ProxyOptions::threads, 0 resolved).
+  virtual uint32_t threads() const = 0;
 };
 
 }  // namespace pw::proxy

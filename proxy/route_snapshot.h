@@ -4,6 +4,7 @@
 // immutable once handed to the proxy threads.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,7 +31,15 @@ struct RouteSnapshot {
   bool same_topology(const RouteSnapshot& o) const;
 };
 
-/// Resolves every backend of `r` (may block on DNS for host names).
-std::shared_ptr<const RouteSnapshot> make_snapshot(const Route& r, BackendTable& table);
+/// Host name -> address text (an IP literal), filled once at start.
+using HostTable = std::map<std::string, std::string>;
+
+/// Resolves `names` with getaddrinfo (blocking: call it at start, off every
+/// event loop). Unresolvable names are logged and left out.
+HostTable resolve_hosts(const std::vector<std::string>& names);
+
+/// Addresses every backend of `r` without blocking: IP literals are parsed,
+/// names are looked up in `hosts` (resolve_hosts), never in DNS.
+std::shared_ptr<const RouteSnapshot> make_snapshot(const Route& r, BackendTable& table, const HostTable& hosts);
 
 }  // namespace pw::proxy

@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "base/clock.h"
 #include "proxy/net.h"
@@ -86,7 +87,8 @@ void update_forwarding_io(Session* s) {
   if (!s->c_eof && !s->c2s && s->on_list != OnList::paused) cw |= EV_READ;
   if (s->s2c) cw |= EV_WRITE;
   if (!s->s_eof && !s->s2c) sw |= EV_READ;
-  if (s->c2s) sw |= EV_WRITE;
+  // Queued client bytes are client bytes: they wait while paused (I3).
+  if (s->c2s && s->on_list != OnList::paused) sw |= EV_WRITE;
   cw |= cw ? EV_PERSIST : 0;
   sw |= sw ? EV_PERSIST : 0;
   if (cw != s->cflags) {
@@ -137,6 +139,7 @@ bool send_or_queue(Session* s, int dst, const uint8_t* p, uint32_t n, Pending** 
     session_end(s, "out of memory for pending bytes", LogLevel::error);
     return false;
   }
+  bump(s->w->stats[int(s->kind)].queued_bytes_now, (*q)->len);
   update_forwarding_io(s);
   return true;
 }
@@ -153,6 +156,7 @@ bool flush(Session* s, int dst, Pending** q, bool to_server) {
     return false;
   }
   p->off += static_cast<uint32_t>(m);
+  drop(s->w->stats[int(s->kind)].queued_bytes_now, static_cast<uint64_t>(m));
   if (p->off < p->len) return true;
   free(p);
   *q = nullptr;
@@ -166,6 +170,8 @@ bool flush(Session* s, int dst, Pending** q, bool to_server) {
 void pause_session(Session* s, const char* reason) {
   if (s->on_list == OnList::paused) return;
   s->on_list = OnList::paused;
+  s->paused_at_ms = mono_ms();
+  s->w->paused_added();
   s->lprev = nullptr;
   s->lnext = s->w->paused;
   if (s->w->paused) s->w->paused->lprev = s;
@@ -212,16 +218,22 @@ bool judge(Session* s, int64_t now_ms) {
   return true;
 }
 
+/// The I3 check before client bytes go out (a read, or a flush of bytes
+/// queued earlier): false if the session was paused or closed.
+bool client_bytes_may_flow(Session* s) {
+  Worker* w = s->w;
+  int64_t now = mono_ms();
+  if (now >= w->valid_until_ms || (s->to_primary && s->epoch != w->fwd_epoch)) return judge(s, now);
+  return true;
+}
+
 /// Client → server. DESIGN I3: the route is checked before every read of
 /// client bytes (the clock read is a vDSO call; reading it here rather than
 /// once per loop turn also covers a process resumed from SIGSTOP, whose
 /// first callbacks would otherwise see a pre-stop time).
 void pump_c2s(Session* s) {
   Worker* w = s->w;
-  int64_t now = mono_ms();
-  if (now >= w->valid_until_ms || (s->to_primary && s->epoch != w->fwd_epoch)) {
-    if (!judge(s, now)) return;
-  }
+  if (!client_bytes_may_flow(s)) return;
   ssize_t n = recv(s->cfd, w->scratch, w->opts.io_chunk, 0);
   if (n > 0) {
     s->bytes_c2s += static_cast<uint64_t>(n);
@@ -266,7 +278,13 @@ void on_client_io(evutil_socket_t, short what, void* arg) {
 
 void on_server_io(evutil_socket_t, short what, void* arg) {
   auto* s = static_cast<Session*>(arg);
-  if ((what & EV_WRITE) && !flush(s, s->sfd, &s->c2s, true)) return;
+  if (what & EV_WRITE) {
+    // Bytes queued while the route was good must not follow once it is not:
+    // after a withdrawal not one more client byte may reach the old primary.
+    // (Level-triggered: a pending EV_READ comes back on the next turn.)
+    if (s->c2s && !client_bytes_may_flow(s)) return;
+    if (!flush(s, s->sfd, &s->c2s, true)) return;
+  }
   if ((what & EV_READ) && !(s->sflags & EV_READ)) return;
   if (what & EV_READ) pump_s2c(s);
 }
@@ -279,6 +297,9 @@ void session_start_forwarding(Session* s) {
   session_disarm(s, true);
   session_disarm(s, false);
   session_set_state(s, SessionState::forwarding);
+  // The read-only port's first bytes wait in c2s: from now on they are
+  // queued bytes like any other (counted, and held back while paused).
+  if (s->c2s) bump(s->w->stats[int(s->kind)].queued_bytes_now, s->c2s->len - s->c2s->off);
   update_forwarding_io(s);
 }
 
@@ -300,6 +321,31 @@ void session_on_route(Session* s, int64_t now_ms) {
       session_route(s);
     }
   }
+}
+
+void session_pause_expired(Session* s) {
+  Worker* w = s->w;
+  ListenerStats& st = w->stats[int(s->kind)];
+  bump(st.closed_pause_timeout);
+  uint64_t queued_c2s = s->c2s ? s->c2s->len - s->c2s->off : 0;
+  char why[160];
+  snprintf(why, sizeof why, "route stale for longer than pause_timeout (%lld ms)",
+           static_cast<long long>(w->opts.pause_timeout_ms));
+  if (s->bytes_c2s == queued_c2s && s->bytes_s2c == 0) {
+    // Nothing reached the server: the client still waits for the answer to
+    // its startup packet, so it can be told why, as held clients are.
+    drop(st.queued_bytes_now, queued_c2s);
+    session_list_unlink(s);
+    session_disarm(s, false);
+    close(s->sfd);
+    s->sfd = -1;
+    if (s->backend_counted) s->backend->sub(s->backend->sessions_now);
+    s->backend_counted = false;
+    PW_INFO("proxy", "session refused id=%llu reason=\"%s\"", static_cast<unsigned long long>(s->id), why);
+    session_refuse(s, "57P03", (std::string("pgwarden: ") + why).c_str());
+    return;
+  }
+  session_end(s, why, LogLevel::info);
 }
 
 void session_list_unlink(Session* s) {
@@ -328,6 +374,10 @@ void session_end(Session* s, const char* reason, LogLevel level) {
   }
   session_disarm(s, true);
   session_disarm(s, false);
+  if (s->state == SessionState::forwarding) {
+    uint64_t q = (s->c2s ? s->c2s->len - s->c2s->off : 0) + (s->s2c ? s->s2c->len - s->s2c->off : 0);
+    drop(w->stats[int(s->kind)].queued_bytes_now, q);
+  }
   if (s->cfd >= 0) close(s->cfd);
   if (s->sfd >= 0) close(s->sfd);
   session_list_unlink(s);

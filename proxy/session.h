@@ -59,6 +59,7 @@ struct Session {
   uint64_t epoch = 0;            // route epoch the backend was chosen in
   int64_t deadline_ms = 0;       // accept + hold_timeout (monotonic)
   int64_t t_us = 0;              // connect start (latency)
+  int64_t paused_at_ms = 0;      // when the session was last paused (pause_timeout)
   BackendStats* backend = nullptr;
   Pending* c2s = nullptr;        // client bytes waiting for the server
   Pending* s2c = nullptr;        // server bytes waiting for the client
@@ -74,6 +75,11 @@ void session_route(Session* s);
 /// Re-judges a connecting/forwarding session after a route change (I3):
 /// close, pause, resume, or re-route a connect in flight.
 void session_on_route(Session* s, int64_t now_ms);
+/// A session paused longer than pause_timeout_ms: answered 57P03 when
+/// nothing has reached the server yet (the client still waits for its
+/// startup reply), else closed — mid-protocol an injected message could
+/// land inside a server message. The session ends inside.
+void session_pause_expired(Session* s);
 /// Answers in PostgreSQL's protocol and closes (57P03 hold timeout, 53300).
 void session_refuse(Session* s, const char* sqlstate, const char* message);
 /// The one way a session ends: closes both sides, logs `reason`, counts.

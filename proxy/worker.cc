@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "base/clock.h"
@@ -36,6 +37,7 @@ Worker::~Worker() {
   if (wake_ev_) event_free(wake_ev_);
   if (grace_ev_) event_free(grace_ev_);
   if (accept_resume_ev_) event_free(accept_resume_ev_);
+  if (pause_ev_) event_free(pause_ev_);
   if (wake_fd_ >= 0) close(wake_fd_);
   if (base) event_base_free(base);
   free(scratch);
@@ -56,6 +58,7 @@ bool Worker::init(std::string* err) {
   wake_ev_ = event_new(base, wake_fd_, EV_READ | EV_PERSIST, on_wake, this);
   grace_ev_ = evtimer_new(base, on_grace, this);
   accept_resume_ev_ = evtimer_new(base, on_accept_resume, this);
+  pause_ev_ = evtimer_new(base, on_pause_timer, this);
   event_add(wake_ev_, nullptr);
   for (int k = 0; k < 2; ++k) {
     if (listen_fd_[k] < 0) continue;
@@ -206,8 +209,49 @@ void Worker::on_accept_resume(evutil_socket_t, short, void* arg) {
     if (w->listen_ev_[k] && w->listen_fd_[k] >= 0) event_add(w->listen_ev_[k], nullptr);
 }
 
+namespace {
+timeval ms_to_tv(int64_t ms) {
+  ms = std::max<int64_t>(ms, 0);
+  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+}  // namespace
+
+void Worker::paused_added() {
+  // One timer per thread, not one per session: it fires for the oldest
+  // pause and re-arms itself for the next one (on_pause_timer).
+  if (evtimer_pending(pause_ev_, nullptr)) return;
+  timeval tv = ms_to_tv(opts.pause_timeout_ms);
+  evtimer_add(pause_ev_, &tv);
+}
+
+void Worker::on_pause_timer(evutil_socket_t, short, void* arg) {
+  auto* w = static_cast<Worker*>(arg);
+  int64_t now = mono_ms();
+  int64_t next = -1;  // ms until the next pause expires, -1 = none left
+  int ended = 0;
+  for (Session *s = w->paused, *nx; s; s = nx) {
+    nx = s->lnext;
+    int64_t left = s->paused_at_ms + w->opts.pause_timeout_ms - now;
+    if (left <= 0) {
+      session_pause_expired(s);
+      ++ended;
+    } else if (next < 0 || left < next) {
+      next = left;
+    }
+  }
+  if (ended)
+    PW_WARN("proxy", "ended sessions paused past pause_timeout thread=%d sessions=%d pause_timeout_ms=%lld epoch=%llu",
+            w->index, ended, static_cast<long long>(w->opts.pause_timeout_ms),
+            static_cast<unsigned long long>(w->route->route.epoch));
+  if (next >= 0) {
+    timeval tv = ms_to_tv(next);
+    evtimer_add(w->pause_ev_, &tv);
+  }
+}
+
 void Worker::begin_stop() {
   evtimer_del(accept_resume_ev_);
+  evtimer_del(pause_ev_);
   stopping = true;
   PW_INFO("proxy", "proxy thread stopping thread=%d sessions_grace_ms=%lld", index,
           static_cast<long long>(opts.shutdown_grace_ms));

@@ -27,6 +27,7 @@ struct CancelSender;
 struct SharedState {
   ProxyOptions opts;
   BackendTable backends;
+  HostTable hosts;  // backend host names resolved at start (ProxyOptions::backend_hosts)
   /// Admitted client connections per listener across all threads, for
   /// max_client_connections (touched once per connection, not per byte).
   std::atomic<uint32_t> admitted[2] = {0, 0};
@@ -74,12 +75,15 @@ class Worker {
 
   /// Called by the session code when a session ends during shutdown.
   void maybe_finish_stop();
+  /// A session was just paused: make sure the pause_timeout timer runs.
+  void paused_added();
 
  private:
   static void on_wake(evutil_socket_t fd, short what, void* arg);
   static void on_accept(evutil_socket_t fd, short what, void* arg);
   static void on_grace(evutil_socket_t fd, short what, void* arg);
   static void on_accept_resume(evutil_socket_t fd, short what, void* arg);
+  static void on_pause_timer(evutil_socket_t fd, short what, void* arg);
   void apply_route(std::shared_ptr<const RouteSnapshot> snap);
   void begin_stop();
   void accept_some(ListenerKind kind);
@@ -90,6 +94,7 @@ class Worker {
   event* wake_ev_ = nullptr;
   event* grace_ev_ = nullptr;
   event* accept_resume_ev_ = nullptr;  // re-enables accepting after EMFILE
+  event* pause_ev_ = nullptr;          // ends sessions paused past pause_timeout_ms
   std::thread thread_;
   std::mutex mu_;  // guards the mailbox below
   std::shared_ptr<const RouteSnapshot> mailbox_;

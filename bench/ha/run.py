@@ -13,7 +13,10 @@ spread over the trials:
   * crashed node back: its daemon restarted -> streaming again;
   * switchover: `pgwarden ctl switchover` -> longest gap between two
     accepted writes of a client writing every 50 ms, and failed attempts;
-  * idle footprint: RSS and thread count of each daemon.
+  * idle footprint: RSS and thread count of each daemon, and the PSS and
+    private memory (Private_Clean + Private_Dirty, /proc/PID/smaps_rollup)
+    of the daemon and of its fencer child — RSS mostly counts shared
+    library pages that every process mapping them shares.
 
 Usage: bench/ha/run.py [--trials N] [--build DIR]   (as root or the postgres user)
 """
@@ -33,6 +36,9 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--trials", type=int, default=5)
 ap.add_argument("--build", default=os.path.join(HERE, "..", "..", "build"))
 ap.add_argument("--block", type=int, default=60)
+ap.add_argument("--switchovers", type=int, default=1, help="switchovers per trial (each measured)")
+ap.add_argument("--trace", action="store_true", help="print the write attempts around each longest gap")
+ap.add_argument("--skip-failover", action="store_true", help="no crash failover / rejoin (switchover work)")
 args = ap.parse_args()
 os.environ["PW_BINARY_DIR"] = os.path.abspath(args.build)
 
@@ -49,8 +55,24 @@ def summary(name, xs, unit="s"):
     print(f"{name:44s} median {med:6.2f}{unit}  min {min(xs):6.2f}{unit}  max {max(xs):6.2f}{unit}  (n={len(xs)})")
 
 
+last_error = {}
+
+
 def write_ok(node, sql="INSERT INTO bench DEFAULT VALUES", timeout=2):
-    return node.psql(sql, check=False, timeout=timeout) is not None
+    """One psql through node's proxy; a failure's message is kept in last_error."""
+    env = dict(os.environ, PGCONNECT_TIMEOUT=str(int(timeout)), PGPASSWORD=H.CLIENT_PASSWORD)
+    cmd = [os.path.join(H.PG_BIN, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+           "-h", node.host, "-p", "5432", "-U", "postgres", "-d", "postgres", "-c", sql]
+    if H.IS_ROOT:
+        cmd = ["runuser", "-u", H.PG_USER, "--"] + cmd
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 5, env=env)
+    except subprocess.TimeoutExpired:
+        last_error[node.name] = "timeout"
+        return False
+    if r.returncode != 0:
+        last_error[node.name] = r.stderr.strip().replace("\n", " | ")
+    return r.returncode == 0
 
 
 def poll_until_write(nodes, t0, timeout=60):
@@ -59,6 +81,35 @@ def poll_until_write(nodes, t0, timeout=60):
             if write_ok(n):
                 return time.monotonic() - t0
         time.sleep(0.05)
+    return None
+
+
+def smaps_rollup_kb(pid):
+    """{field: kB} from /proc/PID/smaps_rollup (Rss, Pss, Private_Clean, ...)."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                out[parts[0].rstrip(":")] = int(parts[1])
+    return out
+
+
+def fencer_pid(daemon_pid):
+    """The daemon's fencer child (comm pgwarden-fencer), or None."""
+    for task in os.listdir(f"/proc/{daemon_pid}/task"):
+        try:
+            with open(f"/proc/{daemon_pid}/task/{task}/children") as f:
+                kids = f.read().split()
+        except OSError:
+            continue
+        for k in kids:
+            try:
+                with open(f"/proc/{k}/comm") as f:
+                    if f.read().strip() == "pgwarden-fencer":
+                        return int(k)
+            except OSError:
+                pass
     return None
 
 
@@ -72,7 +123,60 @@ def streaming_count(c, p):
     return count
 
 
+def switchover(c):
+    """One switchover to another member under a 50 ms writer: records the
+    longest gap between accepted writes and the failed attempts."""
+    c.wait_streaming(2, timeout=60)
+    p = c.primary()
+    target = next(n.name for n in c.nodes if n.name != p)
+    times, fails, attempts = [], [0], []
+    stop = threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            # A connect timeout longer than the switchover: a held
+            # connection is a pause, not a failure (psql's default is none).
+            t_start = time.time()
+            ok = write_ok(c.nodes[i % 3], timeout=10)
+            attempts.append((t_start, time.time(), c.nodes[i % 3].name, ok))
+            if ok:
+                times.append((time.monotonic(), time.time()))
+            else:
+                fails[0] += 1
+                print(f"    FAILED write via {c.nodes[i % 3].name} at "
+                      f"{time.strftime('%H:%M:%S', time.gmtime(t_start))}.{int(t_start * 1000) % 1000:03d}Z: "
+                      f"{last_error.get(c.nodes[i % 3].name, '?')}", flush=True)
+            time.sleep(0.05)
+    th = threading.Thread(target=writer)
+    th.start()
+    time.sleep(1)
+    print(f"  switchover {p} -> {target} at {time.strftime('%H:%M:%S', time.gmtime())}Z", flush=True)
+    subprocess.run([H.PGWARDEN, "ctl", "-c", c.node(p).ini, "switchover", "--to", target, "--force"],
+                   capture_output=True, text=True, timeout=60)
+    H.wait_for("switchover", lambda: c.primary() == target, 60)
+    time.sleep(2)
+    stop.set()
+    th.join()
+    gaps = [(b[0] - a[0], a[1], b[1]) for a, b in zip(times, times[1:])]
+    g = max(gaps) if gaps else (float("nan"), 0, 0)
+    # Wall-clock ends of the longest gap, to read beside the daemons' logs.
+    print(f"  longest gap {g[0]:.3f}s from {time.strftime('%H:%M:%S', time.gmtime(g[1]))}.{int(g[1] * 1000) % 1000:03d}Z"
+          f" to {time.strftime('%H:%M:%S', time.gmtime(g[2]))}.{int(g[2] * 1000) % 1000:03d}Z, {fails[0]} failed",
+          flush=True)
+    if args.trace:
+        def hms(t):
+            return time.strftime('%H:%M:%S', time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}"
+        for a in attempts:
+            if a[1] >= g[1] - 0.2 and a[0] <= g[2] + 0.2:
+                print(f"    attempt via {a[2]} {hms(a[0])} -> {hms(a[1])} {'ok' if a[3] else 'FAILED'}")
+    so_gap.append(g[0])
+    so_failed.append(fails[0])
+
+
 cold_write, cold_stream, failover, back, so_gap, so_failed, rss, threads = [], [], [], [], [], [], [], []
+mem = {k: [] for k in ("daemon_pss", "daemon_private", "fencer_rss", "fencer_pss", "fencer_private", "total_pss")}
 
 for trial in range(args.trials):
     with H.Cluster(args.block) as c:
@@ -104,36 +208,26 @@ for trial in range(args.trials):
                 st = dict(line.split(":", 1) for line in f if ":" in line)
             rss.append(int(st["VmRSS"].split()[0]) / 1024.0)
             threads.append(int(st["Threads"]))
+            d = smaps_rollup_kb(n.proc.pid)
+            mem["daemon_pss"].append(d["Pss"] / 1024.0)
+            mem["daemon_private"].append((d["Private_Clean"] + d["Private_Dirty"]) / 1024.0)
+            fp = fencer_pid(n.proc.pid)
+            if fp:
+                f = smaps_rollup_kb(fp)
+                mem["fencer_rss"].append(f["Rss"] / 1024.0)
+                mem["fencer_pss"].append(f["Pss"] / 1024.0)
+                mem["fencer_private"].append((f["Private_Clean"] + f["Private_Dirty"]) / 1024.0)
+                mem["total_pss"].append((d["Pss"] + f["Pss"]) / 1024.0)
 
-        # Switchover under a 50 ms writer.
-        p = c.primary()
-        target = next(n.name for n in c.nodes if n.name != p)
-        times, fails = [], [0]
-        stop = threading.Event()
-
-        def writer():
-            i = 0
-            while not stop.is_set():
-                i += 1
-                # A connect timeout longer than the switchover: a held
-                # connection is a pause, not a failure (psql's default is none).
-                if write_ok(c.nodes[i % 3], timeout=10):
-                    times.append(time.monotonic())
-                else:
-                    fails[0] += 1
-                time.sleep(0.05)
-        th = threading.Thread(target=writer)
-        th.start()
-        time.sleep(1)
-        r = subprocess.run([H.PGWARDEN, "ctl", "-c", c.node(p).ini, "switchover", "--to", target, "--force"],
-                           capture_output=True, text=True, timeout=60)
-        H.wait_for("switchover", lambda: c.primary() == target, 60)
-        time.sleep(2)
-        stop.set()
-        th.join()
-        gaps = [b - a for a, b in zip(times, times[1:])]
-        so_gap.append(max(gaps) if gaps else float("nan"))
-        so_failed.append(fails[0])
+        for _ in range(args.switchovers):
+            switchover(c)
+        if args.skip_failover:
+            failover.append(None)
+            back.append(float("nan"))
+            print(f"trial {trial + 1}: cold write {cold_write[-1]:.2f}s, streaming {cold_stream[-1]:.2f}s, "
+                  f"switchover gaps {', '.join(f'{g:.2f}s' for g in so_gap[-args.switchovers:])} "
+                  f"({sum(so_failed[-args.switchovers:])} failed)", flush=True)
+            continue
 
         # Crash failover, then the crashed node back.
         c.wait_streaming(2, timeout=60)
@@ -161,8 +255,14 @@ print("pgwarden HA benchmark — default settings (lease 3s, loop 250ms, electio
 summary("cold start -> first write through the proxy", [x for x in cold_write if x])
 summary("cold start -> both replicas streaming", cold_stream)
 summary("crash failover (kill -9 daemon) -> write ok", [x for x in failover if x])
-summary("crashed node restarted -> streaming again", back)
+summary("crashed node restarted -> streaming again", [x for x in back if x == x])
 summary("switchover: longest write gap (50 ms client)", so_gap)
 print(f"{'switchover: failed write attempts':44s} total {sum(so_failed)} over {len(so_failed)} switchovers")
 summary("daemon RSS at idle", rss, " MB")
+summary("daemon PSS at idle", mem["daemon_pss"], " MB")
+summary("daemon private (clean+dirty) at idle", mem["daemon_private"], " MB")
+summary("fencer RSS at idle", mem["fencer_rss"], " MB")
+summary("fencer PSS at idle", mem["fencer_pss"], " MB")
+summary("fencer private (clean+dirty) at idle", mem["fencer_private"], " MB")
+summary("daemon + fencer PSS at idle", mem["total_pss"], " MB")
 print(f"{'daemon threads at idle':44s} max {max(threads)}")

@@ -12,6 +12,10 @@
 # packaged service does) so the proxy threads can take their nice -5.
 #
 # Usage (as root or the postgres user): bench/proxy/run.sh
+#        bench/proxy/run.sh --daemon [daemon.py options]
+#   --daemon: the real daemon instead of the proxy class — a 3-node pgwarden
+#   cluster, pgbench through the primary node's and a replica node's 5432,
+#   beside direct PostgreSQL and HAProxy (bench/proxy/daemon.py says more).
 # Environment: BUILD (build dir, default build-bench), DURATION (s per run,
 # default 4), ROUNDS (default 5), IDLE_N (default 9900: the proxy needs two fds per
 # session and this machine's hard limit is 20,000), COPY_MB (500),
@@ -25,6 +29,12 @@ ROUNDS=${ROUNDS:-5}
 IDLE_N=${IDLE_N:-9900}
 COPY_MB=${COPY_MB:-500}
 THREADS=${THREADS:-1}
+if [ "${1:-}" = --daemon ]; then
+  shift
+  cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DPW_TESTS=OFF >/dev/null
+  cmake --build "$BUILD" -j "${JOBS:-2}" --target pgwarden >/dev/null
+  exec python3 "$SRC/bench/proxy/daemon.py" --build "$BUILD" "$@"
+fi
 PG_IP=127.0.6.50 PW_IP=127.0.6.51 HA_IP=127.0.6.52 SINK_IP=127.0.6.53 PORT=6432 IDLE_PORT=6433
 
 if [ "$(id -u)" -eq 0 ]; then

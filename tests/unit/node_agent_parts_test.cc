@@ -63,6 +63,7 @@ struct FakePg : pgctl::Postgres {
   void start(pgctl::Role, const pgctl::Upstream&, pgctl::Done) override { calls.push_back("start"); }
   void stop(pgctl::StopMode, pgctl::Done) override { calls.push_back("stop"); }
   void promote(pgctl::Done) override { calls.push_back("promote"); }
+  void wait_for_clients(int64_t, int64_t, pgctl::Done) override { calls.push_back("wait_for_clients"); }
   void follow(const pgctl::Upstream&, pgctl::Done) override { calls.push_back("follow"); }
   void basebackup(const pgctl::Upstream&, pgctl::Done) override { calls.push_back("basebackup"); }
   void rewind(const pgctl::Upstream&, pgctl::Done) override { calls.push_back("rewind"); }

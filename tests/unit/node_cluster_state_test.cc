@@ -182,3 +182,20 @@ TEST_CASE("member status round-trips, decider diagnostics included, and decoding
   std::string b = m.encode();
   for (size_t cut = 0; cut < b.size(); ++cut) CHECK_FALSE(MemberStatus::decode(b.substr(0, cut)));
 }
+
+TEST_CASE("member status: the holder's serving flag, unknown from a version-2 sender") {
+  MemberStatus m;
+  m.name = "n1";
+  m.serving = true;
+  auto d = MemberStatus::decode(m.encode());
+  REQUIRE(d);
+  CHECK(d->serving_known);
+  CHECK(d->serving);
+  // Version 2 is the same encoding without the trailing flag.
+  std::string v2 = m.encode();
+  v2[0] = 2;
+  v2.pop_back();
+  auto old = MemberStatus::decode(v2);
+  REQUIRE(old);
+  CHECK_FALSE(old->serving_known);
+}
