@@ -287,11 +287,15 @@ void SimPostgres::probe(std::function<void(const pgctl::Status&)> cb) {
 // ---- SimRaft ---------------------------------------------------------------
 
 void SimRaft::propose(const std::string& data, consensus::ProposalCallback cb) {
+  submit([&] { return w_.cluster().propose(node_, data); }, std::move(cb));
+}
+
+void SimRaft::submit(const std::function<uint64_t()>& propose, consensus::ProposalCallback cb) {
   if (!w_.cluster().up(node_)) {
     w_.later(node_, 0, [cb] { cb({false, 0, "node down", false}); });
     return;
   }
-  uint64_t id = w_.cluster().propose(node_, data);
+  uint64_t id = propose();
   cbs_[id] = std::move(cb);
   // The fate may have come while the cluster handled the proposal.
   auto early = early_.find(id);
@@ -368,18 +372,7 @@ consensus::Membership SimRaft::membership_in_force() const {
 }
 
 void SimRaft::propose_membership(const consensus::Membership& to, consensus::ProposalCallback cb) {
-  if (!w_.cluster().up(node_)) {
-    w_.later(node_, 0, [cb] { cb({false, 0, "node down", false}); });
-    return;
-  }
-  uint64_t id = w_.cluster().propose_config(node_, to);
-  cbs_[id] = std::move(cb);
-  auto early = early_.find(id);
-  if (early != early_.end()) {
-    consensus::ProposalFate f = early->second;
-    early_.erase(early);
-    fate(f);
-  }
+  submit([&] { return w_.cluster().propose_config(node_, to); }, std::move(cb));
 }
 
 int64_t SimRaft::leader_contact_ms() const {

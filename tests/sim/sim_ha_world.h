@@ -151,6 +151,8 @@ class SimRaft : public consensus::RaftNode {
   }
 
  private:
+  /// Runs `propose` (returning the cluster's proposal id) and tracks `cb` for its fate.
+  void submit(const std::function<uint64_t()>& propose, consensus::ProposalCallback cb);
   HaWorld& w_;
   uint64_t node_;
   std::map<uint64_t, consensus::ProposalCallback> cbs_;
