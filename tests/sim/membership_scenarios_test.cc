@@ -23,16 +23,6 @@ namespace {
 constexpr int64_t kTick = 10000;
 constexpr int64_t kElection = 10 * kTick;
 
-struct FateLog : SimObserver {
-  std::vector<std::pair<uint64_t, ProposalFate>> fates;
-  void on_fate(uint64_t node, const ProposalFate& f) override { fates.push_back({node, f}); }
-  const ProposalFate* find(uint64_t node, uint64_t id) const {
-    for (auto& [n, f] : fates)
-      if (n == node && f.id == id) return &f;
-    return nullptr;
-  }
-};
-
 // "n<id>" without `literal + std::to_string()`, which g++ 12 -O2 flags
 // with a false -Wrestrict warning.
 std::string node_name(uint64_t id) {

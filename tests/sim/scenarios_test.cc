@@ -25,16 +25,6 @@ std::string label(const char* prefix, uint64_t n) {
 }
 constexpr int64_t kElection = 10 * kTick;
 
-struct FateLog : SimObserver {
-  std::vector<std::pair<uint64_t, ProposalFate>> fates;
-  void on_fate(uint64_t node, const ProposalFate& f) override { fates.push_back({node, f}); }
-  const ProposalFate* find(uint64_t node, uint64_t id) const {
-    for (auto& [n, f] : fates)
-      if (n == node && f.id == id) return &f;
-    return nullptr;
-  }
-};
-
 ClusterOptions base_opts(int nodes, uint64_t seed = 42) {
   pw::log_set_level(pw::LogLevel::warn);
   ClusterOptions o;

@@ -124,6 +124,17 @@ struct SimObserver {
   virtual void on_app_message(uint64_t /*node*/, uint64_t /*from*/, const std::string& /*data*/) {}
 };
 
+/// Records every proposal fate (tests look one up by node and proposal id).
+struct FateLog : SimObserver {
+  std::vector<std::pair<uint64_t, consensus::ProposalFate>> fates;
+  void on_fate(uint64_t node, const consensus::ProposalFate& f) override { fates.push_back({node, f}); }
+  const consensus::ProposalFate* find(uint64_t node, uint64_t id) const {
+    for (auto& [n, f] : fates)
+      if (n == node && f.id == id) return &f;
+    return nullptr;
+  }
+};
+
 using StateMachineFactory = std::function<std::unique_ptr<consensus::StateMachine>(uint64_t node)>;
 
 /// A state machine that keeps a digest of what it applied (index + running
