@@ -27,61 +27,31 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "proxy/proxy.h"
+#include "support/proxy_sockets.h"
 
 using namespace pw::proxy;
 
 namespace {
 
-/// Waits for `cond` with a generous deadline (never a timing assertion).
-bool wait_for(const std::function<bool()>& cond, int64_t ms = 20000) {
-  int64_t end = pw::mono_ms() + ms;
-  while (pw::mono_ms() < end) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return cond();
-}
+using pw::test::be32s;
+using pw::test::read_n;
+using pw::test::send_all;
+using pw::test::startup_packet;
+using pw::test::wait_for;
 
+// The shared helpers (tests/support/proxy_sockets.h), failing the test
+// instead of returning -1.
 int tcp_listen(const char* ip, uint16_t* port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  inet_pton(AF_INET, ip, &a.sin_addr);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  REQUIRE(listen(fd, 64) == 0);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  *port = ntohs(a.sin_port);
+  int fd = pw::test::tcp_listen(ip, port);
+  REQUIRE(fd >= 0);
   return fd;
 }
 
 int tcp_connect(const char* ip, uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{20, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  inet_pton(AF_INET, ip, &a.sin_addr);
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  int fd = pw::test::tcp_connect(ip, port);
+  REQUIRE(fd >= 0);
   return fd;
 }
-
-/// Reads exactly n bytes (or fewer at EOF / the 20 s receive timeout).
-std::string read_n(int fd, size_t n) {
-  std::string out;
-  char buf[4096];
-  while (out.size() < n) {
-    ssize_t r = recv(fd, buf, std::min(sizeof buf, n - out.size()), 0);
-    if (r <= 0) break;
-    out.append(buf, static_cast<size_t>(r));
-  }
-  return out;
-}
-
-bool send_all(int fd, const std::string& s) { return send(fd, s.data(), s.size(), MSG_NOSIGNAL) == ssize_t(s.size()); }
 
 /// A TCP backend: greets every connection with its one-letter name, then
 /// echoes (or, in flood mode, sends as fast as the peer takes). Records what
@@ -192,13 +162,6 @@ ProxyOptions opts(uint16_t ro_port = 0) {
   return o;
 }
 
-std::string be32s(uint32_t v) {
-  return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
-}
-std::string startup_packet() {
-  std::string body = be32s(196608) + std::string("user\0u\0database\0d\0\0", 20);
-  return be32s(static_cast<uint32_t>(body.size() + 4)) + body;
-}
 std::string ssl_request() { return be32s(8) + be32s(80877103); }
 
 }  // namespace
