@@ -172,7 +172,11 @@ class Core {
   /// The configuration in force here: the latest in the log (committed or not).
   const Membership& membership() const { return config_; }
   /// The latest committed configuration (what survives any leader change).
-  Membership committed_membership() const { return config_at(log_.committed()); }
+  /// Cheap while no change is pending (the one in force is committed);
+  /// scans back through the log only during a change.
+  Membership committed_membership() const {
+    return config_.epoch <= log_.committed() ? config_ : config_at(log_.committed());
+  }
   bool is_voter() const { return config_.is_voter(opts_.id); }
 
   /// Asks for leadership to move to `to`. On the leader: catches `to` up,

@@ -92,16 +92,7 @@ class RaftNodeImpl final : public RaftNode {
   PeerStats peer_stats(uint64_t id) const override { return transport_->stats(id); }
   int64_t leader_contact_ms() const override;
   uint64_t cluster_id() const override { return cluster_id_; }
-  Membership membership() const override {
-    // Scanning back for the latest committed config entry is cheap but not
-    // free; the agent asks every loop turn, so cache per commit index.
-    if (cached_commit_ != core_->commit() || !cached_membership_valid_) {
-      cached_membership_ = core_->committed_membership();
-      cached_commit_ = core_->commit();
-      cached_membership_valid_ = true;
-    }
-    return cached_membership_;
-  }
+  Membership membership() const override { return core_->committed_membership(); }
   Membership membership_in_force() const override { return core_->membership(); }
   void propose_membership(const Membership& to, ProposalCallback cb) override;
   std::string membership_drift() const override {
@@ -161,9 +152,7 @@ class RaftNodeImpl final : public RaftNode {
   /// dialed before the first message to them leaves).
   void sync_peers();
   std::string self_name_;
-  mutable Membership cached_membership_;  // membership(): committed, as of cached_commit_
-  mutable uint64_t cached_commit_ = 0;
-  mutable bool cached_membership_valid_ = false;
+
   // Mono ms at which Core tick number k was taken, for k in the last
   // kTickHistory ticks (index k % kTickHistory); tick 0 is start().
   static constexpr int64_t kTickHistory = 1024;
