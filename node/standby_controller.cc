@@ -9,6 +9,9 @@ using Kind = pgctl::DataDirInfo::Kind;
 
 namespace {
 constexpr int64_t kNotStreamingMs = 10000;
+// A restart raises the settings to pg_control's values, so one is enough;
+// the pause only stops a loop should the raise not take (a bug).
+constexpr int64_t kSettingsRestartPauseMs = 30000;
 }
 
 bool StandbyController::primary_alive(const std::string& name) const {
@@ -110,6 +113,20 @@ void StandbyController::reconcile() {
     return;
   }
 
+  const std::string& short_by = local.status().settings_below_primary;
+  if (!short_by.empty() && (settings_restart_at_ == 0 || now - settings_restart_at_ > kSettingsRestartPauseMs)) {
+    // Replay has paused on the primary's PARAMETER_CHANGE and a promotion
+    // would fail: restart, which starts with pg_control's values as floors
+    // (pgctl/hot_standby_params.h).
+    settings_restart_at_ = now;
+    PW_WARN("agent", "standby settings below the primary's (%s): restarting PostgreSQL to raise them",
+            short_by.c_str());
+    ctx_.activity.begin(AgentState::stopping_pg, "settings below the primary's: " + short_by);
+    ctx_.pg().stop(pgctl::StopMode::fast, ctx_.activity.done([this](const pgctl::Result& r) {
+      if (r.ok) ctx_.local.mark_stopped();
+    }));
+    return;
+  }
   if (!ready) {
     ctx_.activity.set(AgentState::standby_no_primary, P);
     not_streaming_since_ = 0;

@@ -23,6 +23,7 @@ class StandbyController {
 
   AgentContext& ctx_;
   int64_t not_streaming_since_ = 0;  // running standby not streaming from a ready primary
+  int64_t settings_restart_at_ = 0;  // last restart to raise settings to the primary's
   bool reinit_started_ = false;
 };
 

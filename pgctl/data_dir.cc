@@ -136,6 +136,7 @@ DataDirInfo inspect_data_dir(const std::string& dir, const InspectOptions& opts)
   info.timeline = cd.timeline;
   info.checkpoint_lsn = cd.checkpoint_lsn;
   info.min_recovery_lsn = cd.min_recovery_lsn;
+  info.params = cd.params;
   if (cd.min_recovery_timeline > info.timeline) info.timeline = cd.min_recovery_timeline;
   info.major_version = major;
   info.state = db_state_name(cd.state);

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string>
 
+#include "pgctl/hot_standby_params.h"
+
 namespace pw::pgctl {
 
 /// What is in the data directory.
@@ -28,6 +30,7 @@ struct DataDirInfo {
   uint64_t min_recovery_lsn = 0; // standby: replayed at least up to here
   std::string state;             // pg_control's cluster state, in words
   pid_t running_pid = 0;         // a live postmaster owns the directory (postmaster.pid)
+  HotStandbyParams params;       // pg_control's record of the (primary's) settings
 
   /// Best known end of the local WAL history: the later of the checkpoint
   /// and the minimum recovery point (a standby's checkpoint lags its replay).

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 
@@ -184,6 +185,32 @@ std::string render_managed_conf(const ManagedConf& c, std::vector<std::string>* 
       continue;
     }
     o << k << " = " << cv.text << "\n";
+  }
+  // Floors come last, so they win over the defaults and the parameters above.
+  HotStandbyParams declared = postgres_defaults();
+  declared.max_wal_senders = static_cast<int>(senders);
+  auto set = [&](const char* name, int* v) {
+    auto it = c.parameters.find(name);
+    if (it == c.parameters.end() || is_owned_parameter(name)) return;
+    std::string t = it->second;
+    if (t.size() >= 2 && t.front() == '\'' && t.back() == '\'') t = t.substr(1, t.size() - 2);
+    char* end = nullptr;
+    long n = std::strtol(t.c_str(), &end, 10);
+    if (end != t.c_str() && *end == '\0') *v = static_cast<int>(n);
+  };
+  set("max_connections", &declared.max_connections);
+  set("max_worker_processes", &declared.max_worker_processes);
+  set("max_wal_senders", &declared.max_wal_senders);
+  set("max_prepared_transactions", &declared.max_prepared_transactions);
+  set("max_locks_per_transaction", &declared.max_locks_per_transaction);
+  const auto have = declared.items();
+  const auto floor = c.floors.items();
+  bool header = false;
+  for (size_t i = 0; i < have.size(); ++i) {
+    if (floor[i].second <= have[i].second) continue;
+    if (!header) o << "# raised to the primary's values recorded in pg_control (a standby needs at least them)\n";
+    header = true;
+    o << have[i].first << " = " << floor[i].second << "\n";
   }
   return o.str();
 }

@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "pgctl/hot_standby_params.h"
+
 namespace pw::pgctl {
 
 struct ManagedConf {
@@ -36,6 +38,10 @@ struct ManagedConf {
   /// the PostgreSQL way (base/pg_syntax.h conf_value).
   std::map<std::string, std::string> parameters;
   std::string synchronous_standby_names;
+  /// Standby start: the primary's settings from pg_control. A setting below
+  /// its floor (ours, theirs or PostgreSQL's default) is raised to it, so
+  /// replay never pauses on them (hot_standby_params.h). 0 = no floor.
+  HotStandbyParams floors;
   // Standby side (empty upstream_host: no streaming, e.g. a standby with no primary yet).
   bool standby = false;
   std::string upstream_host;

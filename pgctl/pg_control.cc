@@ -39,6 +39,8 @@ constexpr size_t kOffCheckpointRedo = 40;
 constexpr size_t kOffCheckpointTli = 48;
 constexpr size_t kOffMinRecovery = 136;
 constexpr size_t kOffMinRecoveryTli = 144;
+constexpr size_t kOffMaxConnections = 180;  // then four more int32 settings
+constexpr size_t kParamsEnd = 200;
 // The CRC follows the last field; it sits around byte 288–300 in 12–17.
 // Search a generous window so a future minor layout change still decodes.
 constexpr size_t kCrcSearchFrom = 148;
@@ -125,6 +127,14 @@ bool parse_pg_control(const uint8_t* data, size_t len, ControlData* out, std::st
   c.timeline = load<uint32_t>(data + kOffCheckpointTli);
   c.min_recovery_lsn = load<uint64_t>(data + kOffMinRecovery);
   c.min_recovery_timeline = load<uint32_t>(data + kOffMinRecoveryTli);
+  if (c.crc_offset >= kParamsEnd) {
+    const uint8_t* p = data + kOffMaxConnections;
+    c.params.max_connections = load<int32_t>(p);
+    c.params.max_worker_processes = load<int32_t>(p + 4);
+    c.params.max_wal_senders = load<int32_t>(p + 8);
+    c.params.max_prepared_transactions = load<int32_t>(p + 12);
+    c.params.max_locks_per_transaction = load<int32_t>(p + 16);
+  }
   *out = c;
   return true;
 }

@@ -16,6 +16,9 @@
 //   128 uint64 unloggedLSN
 //   136 uint64 minRecoveryPoint
 //   144 uint32 minRecoveryPointTLI
+//   180 int32  MaxConnections, 184 max_worker_processes, 188 max_wal_senders,
+//   192 max_prepared_xacts, 196 max_locks_per_xact (the primary's settings a
+//          hot standby needs; a standby's copy follows PARAMETER_CHANGE records)
 //
 // The file ends its meaningful part with a CRC-32C over everything before it;
 // its offset differs between versions, so the decoder looks for the 4-byte
@@ -26,6 +29,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+
+#include "pgctl/hot_standby_params.h"
 
 namespace pw::pgctl {
 
@@ -53,6 +58,7 @@ struct ControlData {
   uint64_t min_recovery_lsn = 0;  // standby: replayed at least up to here
   uint32_t min_recovery_timeline = 0;
   size_t crc_offset = 0;  // where the matching CRC was found
+  HotStandbyParams params;  // all 0 when the file is too short to hold them
 };
 
 /// CRC-32C (Castagnoli), as PostgreSQL computes it for pg_control and WAL.

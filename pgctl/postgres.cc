@@ -415,7 +415,20 @@ class PostgresImpl final : public Postgres {
   }
 
   void probe(std::function<void(const Status&)> cb) override {
-    start_probe(tasks_, local(o_.probe_timeout_ms), o_.probe_timeout_ms, std::move(cb));
+    start_probe(tasks_, local(o_.probe_timeout_ms), o_.probe_timeout_ms,
+                [this, cb = std::move(cb), alive = alive_.weak()](const Status& st) {
+                  if (!alive.lock() || !st.running || !st.in_recovery) {
+                    cb(st);
+                    return;
+                  }
+                  // Replaying a PARAMETER_CHANGE record updates the standby's
+                  // pg_control before replay pauses on it: compare there.
+                  Status out = st;
+                  DataDirInfo info = inspect();
+                  if (info.kind == DataDirInfo::Kind::cluster)
+                    out.settings_below_primary = hot_standby_shortfall(st.settings, info.params);
+                  cb(out);
+                });
   }
 
   pid_t postmaster_pid() const override { return pm_.pid(); }
@@ -533,6 +546,16 @@ class PostgresImpl final : public Postgres {
     c.major = bin_major_;
     c.parameters = o_.parameters;
     c.synchronous_standby_names = o_.synchronous_standby_names;
+    // A standby starts with at least the settings its primary runs with
+    // (hot_standby_params.h); while it runs, what it started with stays.
+    if (!pm_.running() || !conf_written_) {
+      if (standby) {
+        DataDirInfo info = inspect();
+        if (info.kind == DataDirInfo::Kind::cluster) c.floors = info.params;
+      }
+    } else {
+      c.floors = conf_.floors;
+    }
     c.standby = standby;
     c.upstream_host = standby ? up.host : "";
     c.upstream_port = standby ? up.port : 0;

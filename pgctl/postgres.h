@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "pgctl/data_dir.h"
+#include "pgctl/hot_standby_params.h"
 #include "pgctl/result.h"
 
 struct event_base;
@@ -85,6 +86,11 @@ struct Status {
   };
   std::vector<Slot> slots;       // physical replication slots on this server
   uint32_t server_version = 0;   // server_version_num, e.g. 150004
+  HotStandbyParams settings;     // the running values of the hot-standby settings
+  /// Standby: running settings below the primary's (pg_control), e.g.
+  /// "max_wal_senders 10 < 14": replay pauses there and a promotion would
+  /// fail; only a restart (which raises them) helps. "" = fine.
+  std::string settings_below_primary;
 };
 
 /// Progress of the last (or current) clone or rewind, for the API/logs.

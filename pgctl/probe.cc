@@ -20,7 +20,10 @@ constexpr const char* kServerSql =
     "CASE WHEN pg_is_in_recovery() THEN NULL ELSE "
     "('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint END, "
     "(SELECT timeline_id FROM pg_control_checkpoint()), "
-    "(SELECT min_recovery_end_timeline FROM pg_control_recovery())";
+    "(SELECT min_recovery_end_timeline FROM pg_control_recovery()), "
+    "current_setting('max_connections')::int, current_setting('max_worker_processes')::int, "
+    "current_setting('max_wal_senders')::int, current_setting('max_prepared_transactions')::int, "
+    "current_setting('max_locks_per_transaction')::int";
 constexpr const char* kReceiverSql =
     "SELECT status, sender_host, sender_port, received_tli FROM pg_stat_wal_receiver";
 constexpr const char* kStandbysSql =
@@ -59,7 +62,7 @@ void start_probe(TaskSet& tasks, const PqConn::Params& params, int64_t timeout_m
   });
   t.start([st](SqlTask& t) {
     t.run(kServerSql, {}, [st](SqlTask& t, const QueryResult& r) {
-      if (r.rows.size() != 1 || r.columns.size() != 8) {
+      if (r.rows.size() != 1 || r.columns.size() != 13) {
         t.finish(Result::failure("probe: unexpected answer shape"));
         return;
       }
@@ -69,6 +72,11 @@ void start_probe(TaskSet& tasks, const PqConn::Params& params, int64_t timeout_m
       st->current_lsn = lsn_or_zero(r, 0, 2);
       st->receive_lsn = lsn_or_zero(r, 0, 3);
       st->replay_lsn = lsn_or_zero(r, 0, 4);
+      st->settings.max_connections = static_cast<int>(u32_or_zero(r, 0, 8));
+      st->settings.max_worker_processes = static_cast<int>(u32_or_zero(r, 0, 9));
+      st->settings.max_wal_senders = static_cast<int>(u32_or_zero(r, 0, 10));
+      st->settings.max_prepared_transactions = static_cast<int>(u32_or_zero(r, 0, 11));
+      st->settings.max_locks_per_transaction = static_cast<int>(u32_or_zero(r, 0, 12));
       if (!st->in_recovery) {
         st->timeline = u32_or_zero(r, 0, 5);
       } else {

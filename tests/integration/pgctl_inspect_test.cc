@@ -76,6 +76,13 @@ TEST_CASE("inspection classifies empty, valid, foreign, garbage and bad permissi
     CHECK_FALSE(info.was_standby);
     CHECK(info.major_version == 15);
     CHECK(info.running_pid == 0);
+    // The settings a hot standby needs, as recorded in pg_control.
+    CHECK(std::to_string(info.params.max_connections) == cd["max_connections setting"]);
+    CHECK(std::to_string(info.params.max_worker_processes) == cd["max_worker_processes setting"]);
+    CHECK(std::to_string(info.params.max_wal_senders) == cd["max_wal_senders setting"]);
+    CHECK(std::to_string(info.params.max_prepared_transactions) == cd["max_prepared_xacts setting"]);
+    CHECK(std::to_string(info.params.max_locks_per_transaction) == cd["max_locks_per_xact setting"]);
+    CHECK(info.params.max_wal_senders > 0);
 
     // Running: pg_control says "in production", postmaster.pid names it.
     r = wait_op(loop.base, [&](pgctl::Done d) { pg->start(pgctl::Role::primary, {}, d); });

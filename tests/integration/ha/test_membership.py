@@ -5,6 +5,7 @@ primary's host by a new member under a new name whose [cluster] members
 does not give it its id (it learns id 6 from the cluster), then shrink back
 to 3 (`ctl member remove`), writing through the proxies all along.
 """
+import os
 import subprocess
 import sys
 
@@ -91,6 +92,15 @@ with Cluster(BLOCK, n=6, node_extra=node_extra) as c:
     wait_for("a write through a survivor after the failover",
              lambda: survivor.psql("INSERT INTO t(via) VALUES ('after-failover')", check=False, timeout=5) is not None, 60)
     print(f"failover inside 5: {old} -> {new}")
+    # n5 started knowing 5 members (more WAL senders than the older nodes):
+    # once it was primary, every older standby had to raise its settings
+    # before it could be promoted. A promotion that PostgreSQL aborted for
+    # "insufficient parameter settings" (CI, before the fix) fails here.
+    for x in c.nodes:
+        if os.path.exists(x.log):
+            assert "recovery aborted because of insufficient parameter settings" not in x.log_text(), x.name
+    raised = [x.name for x in c.nodes if os.path.exists(x.log) and "restarting PostgreSQL to raise them" in x.log_text()]
+    print(f"standbys that raised their settings to the new primary's: {raised}")
 
     # ---- replace the dead host under a new name -----------------------------
     ctl(survivor, "member", "remove", old)
