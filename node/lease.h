@@ -28,6 +28,18 @@ struct LeaseParams {
   }
 };
 
+/// How often the holder proposes a renewal: six per lease, so a renewal
+/// stuck for half a window still leaves the route (below) open.
+inline int64_t renewal_period_ms(int64_t lease_ms) { return lease_ms / 6 > 10 ? lease_ms / 6 : 10; }
+/// How long after the proposal of its newest renewal a quorum accepted the
+/// holder's own proxy may still forward to it (DESIGN I3, tighter on the
+/// holder). Cut from its peers in any direction, the old primary's server
+/// still acknowledges writes its proxy forwards, and those are rewound
+/// away after the failover (asynchronous mode): this bounds that window to
+/// a third of the lease after the fault, 1 s by default (issue 12's target),
+/// where the route grant alone allowed up to lease/2 + a renewal period.
+inline int64_t holder_route_window_ms(int64_t lease_ms) { return lease_ms / 3; }
+
 class LeaseWatch {
  public:
   explicit LeaseWatch(LeaseParams p) : p_(p) {}
@@ -63,6 +75,8 @@ class LeaseHold {
     return epoch == epoch_ && until_ms_ > 0 && now_ms >= until_ms_ - p_.fence_margin_ms;
   }
   int64_t until_ms() const { return until_ms_; }
+  /// When the newest renewal a quorum accepted was proposed (0 = none).
+  int64_t confirmed_ms() const { return until_ms_ == 0 ? 0 : until_ms_ - p_.lease_ms; }
   uint64_t epoch() const { return epoch_; }
 
  private:

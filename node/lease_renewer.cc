@@ -18,9 +18,11 @@ void LeaseRenewer::run() {
   if (!ctx_.raft || s.init != InitKind::done || s.primary != ctx_.self()) return;
   if (ctx_.release_proposed == s.epoch) return;
   int64_t now = ctx_.now();
-  int64_t period = std::max<int64_t>(10, ctx_.cfg.ha_lease_ms / 4);
+  int64_t period = renewal_period_ms(ctx_.cfg.ha_lease_ms);
+  // Also while one is in flight: a renewal not committed within a period
+  // is followed by another (the holder's route would lapse otherwise); a
+  // late commit of the first extends nothing the second does not.
   if (now - last_proposed_ < period) return;
-  if (inflight_ && now - last_proposed_ < ctx_.cfg.ha_lease_ms / 2) return;
   // Sequence numbers must not repeat across restarts: a replayed renewal of
   // an earlier life with the same epoch and seq would otherwise extend our
   // lease from the time of a newer, maybe uncommitted, proposal.

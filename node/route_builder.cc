@@ -66,7 +66,9 @@ proxy::Route build_route(const AgentContext& ctx) {
   if (s.primary == ctx.self()) {
     const LeaseHold& hold = ctx.lease.hold;
     ok = ok && hold.holds(s.epoch, now) && !hold.must_fence(s.epoch, now);
-    r.valid_until_ms = std::min(r.valid_until_ms, hold.until_ms() - cfg.ha_fence_margin_ms);
+    r.valid_until_ms = std::min({r.valid_until_ms, hold.until_ms() - cfg.ha_fence_margin_ms,
+                                 hold.confirmed_ms() + holder_route_window_ms(cfg.ha_lease_ms)});
+    ok = ok && r.valid_until_ms > now;
     if (!ok) r.unavailable_reason = "the primary's lease is expiring";
   }
   if (ok) {

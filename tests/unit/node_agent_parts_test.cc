@@ -9,6 +9,7 @@
 #include "node/agent_context.h"
 #include "node/bootstrap_controller.h"
 #include "node/lease_renewer.h"
+#include "node/route_builder.h"
 
 using namespace pw;
 using namespace pw::node;
@@ -126,16 +127,74 @@ TEST_CASE("a renewal lost with its leader is proposed again at once through the 
   LeaseRenewer renewer(*r.ctx);
   renewer.run();
   REQUIRE(r.raft.count(CmdType::renew) == 1);
-  r.world.now += r.cfg.ha_lease_ms / 4 + 1;
+  const int64_t period = renewal_period_ms(r.cfg.ha_lease_ms);
+  r.world.now += period / 2;
   renewer.run();  // the first is still in flight (sent to leader n2): wait
   CHECK(r.raft.count(CmdType::renew) == 1);
   r.raft.leader = 3;  // n2 vanished; n3 leads now
   renewer.leader_changed();
   renewer.run();
-  CHECK(r.raft.count(CmdType::renew) == 2);  // not lease/2 later: now
+  CHECK(r.raft.count(CmdType::renew) == 2);  // not a period later: now
   r.world.now += 1;
   renewer.run();
   CHECK(r.raft.count(CmdType::renew) == 2);
+  // Still not committed a period later: another one, while the holder's
+  // route window (lease/3) is still open.
+  r.world.now += period;
+  renewer.run();
+  CHECK(r.raft.count(CmdType::renew) == 3);
+  CHECK(period < holder_route_window_ms(r.cfg.ha_lease_ms));
+}
+
+namespace {
+struct LeaderRaft : FakeRaft {
+  int64_t contact = 0;
+  int64_t leader_contact_ms() const override { return contact; }
+};
+}  // namespace
+
+TEST_CASE("the holder's own route ends a third of a lease after its newest confirmed renewal") {
+  // The old primary, cut from its peers while its clients still reach it,
+  // must stop forwarding within lease/3 of its last confirmed renewal:
+  // writes it acknowledges after that would be rewound away (issue 12).
+  Rig r;
+  LeaderRaft raft;
+  raft.leader = 1;  // n1 leads raft and holds the lock
+  r.ctx->raft = &raft;
+  r.primary_n1();
+  Command ready;
+  ready.type = CmdType::ready;
+  ready.node = "n1";
+  ready.epoch = r.sm.state().epoch;
+  r.apply(ready);
+  REQUIRE(r.sm.state().ready_epoch == r.sm.state().epoch);
+  const uint64_t E = r.sm.state().epoch;
+  const int64_t lease = r.cfg.ha_lease_ms;
+  const int64_t t_p = r.world.now;
+  r.ctx->lease.hold.proposed(E, 1, t_p);
+  r.ctx->lease.hold.applied(E, 1);
+  r.ctx->lease.watch.renewal_applied(E, t_p);
+  raft.contact = t_p;  // a quorum answered just now
+
+  proxy::Route route = build_route(*r.ctx);
+  REQUIRE(route.has_primary);
+  CHECK(route.valid_until_ms <= t_p + holder_route_window_ms(lease));
+  // The lease itself would allow lease - fence_margin (2 s): the window is shorter.
+  CHECK(holder_route_window_ms(lease) < lease - r.cfg.ha_fence_margin_ms);
+
+  // Heard the quorum since, but no renewal confirmed: past the window, no route.
+  r.world.now = t_p + holder_route_window_ms(lease) + 1;
+  raft.contact = r.world.now;
+  route = build_route(*r.ctx);
+  CHECK_FALSE(route.has_primary);
+  CHECK(r.ctx->lease.hold.holds(E, r.world.now));  // although the lease still holds
+
+  // A renewal proposed now and confirmed opens it again.
+  r.ctx->lease.hold.proposed(E, 2, r.world.now);
+  r.ctx->lease.hold.applied(E, 2);
+  r.ctx->lease.watch.renewal_applied(E, r.world.now);
+  route = build_route(*r.ctx);
+  CHECK(route.has_primary);
 }
 
 TEST_CASE("a release ends our lease first and is proposed again when it was not committed") {
