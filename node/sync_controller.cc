@@ -28,8 +28,12 @@ void SyncController::set_names(const std::vector<std::string>& names) {
   ctx_.activity.begin(AgentState::sync_updating, "synchronous_standby_names = '" + value + "'");
   ctx_.pg().set_synchronous_standby_names(value, ctx_.activity.done([this, names, E](const pgctl::Result& r) {
     if (!r.ok) return;
-    if (epoch_ == E && pg_sync_.empty() && !names.empty()) {
-      probe_mark_ = ctx_.local.probes_done() + 2;  // leaving asynchronous mode
+    // Leaving asynchronous mode, or dropping names: commits acknowledged
+    // before (by the primary alone, or by a dropped member alone) must
+    // reach a member of the new set before C may shrink to it.
+    const bool narrowing = !std::includes(names.begin(), names.end(), pg_sync_.begin(), pg_sync_.end());
+    if (epoch_ == E && !names.empty() && (pg_sync_.empty() || narrowing)) {
+      probe_mark_ = ctx_.local.probes_done() + 2;
       catch_up_lsn_ = 0;
     }
     epoch_ = E;
@@ -60,10 +64,19 @@ bool SyncController::reconcile() {
     set_names({});
     return true;
   }
+  // D: the streaming members that could be promoted. A nofailover member
+  // (a DR replica) is left out: a commit acknowledged by it alone would
+  // make it the only member holding that commit, and since it may never be
+  // promoted, failover would have no candidate at all (I4 + liveness).
   std::vector<std::string> D;
-  for (const auto& sb : ctx_.local.status().standbys)
-    if (sb.state == "streaming" && ctx_.member_id(sb.application_name) != 0 && sb.application_name != ctx_.self())
-      D.push_back(sb.application_name);
+  const int64_t now = ctx_.now();
+  for (const auto& sb : ctx_.local.status().standbys) {
+    if (sb.state != "streaming" || ctx_.member_id(sb.application_name) == 0 || sb.application_name == ctx_.self())
+      continue;
+    const MemberStatus* st = ctx_.members.fresh(sb.application_name, now);
+    if (st && st->nofailover) continue;
+    D.push_back(sb.application_name);
+  }
   std::sort(D.begin(), D.end());
   D.erase(std::unique(D.begin(), D.end()), D.end());
   const std::vector<std::string>& S = pg_sync_;
@@ -89,8 +102,10 @@ bool SyncController::reconcile() {
     return true;
   }
   if (C != D) {
-    if (C.empty() && probe_mark_ != 0) {
-      // Commits acknowledged while asynchronous must reach a member of D first.
+    const bool shrinks = C.empty() || !std::includes(D.begin(), D.end(), C.begin(), C.end());
+    if (shrinks && probe_mark_ != 0) {
+      // Commits acknowledged while asynchronous, or by a member leaving the
+      // set, must reach a member of D first.
       const pgctl::Status& st = ctx_.local.status();
       if (catch_up_lsn_ == 0) {
         if (ctx_.local.probes_done() < probe_mark_ || st.current_lsn == 0) {

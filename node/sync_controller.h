@@ -18,7 +18,14 @@
 // S was empty are only on the primary. So after S = D takes effect, C = D is
 // committed only once a member of D has replayed past the primary's
 // position measured after the change (the most advanced member of C then
-// holds them too).
+// holds them too). Narrowing needs the same step: a commit acknowledged by
+// a member that leaves S (it stopped streaming, or is tagged nofailover) may
+// be on it alone, so C drops it only once a member of D has replayed past
+// the position measured after S = D took effect.
+//
+// D is the streaming members that could be promoted: nofailover members are
+// never in it (a commit acknowledged by a DR replica alone would leave
+// failover without a candidate).
 //
 // At a new epoch PostgreSQL's setting is unknown (inherited), so the first
 // steps are C = ∅ then S = "": no `ready` (no client) before that.
