@@ -10,6 +10,16 @@
 
 namespace pw::node {
 
+namespace {
+// Tagged nofailover by its last status: never made primary, --force or not
+// (a DR replica is not a place to run the cluster from).
+bool tagged_nofailover(const AgentContext& ctx, const std::string& m) {
+  const auto seen = ctx.members.seen(ctx.now());
+  auto it = seen.find(m);
+  return it != seen.end() && it->second.status.nofailover;
+}
+}  // namespace
+
 void Agent::switchover(const std::string& to, bool force, OpDone done) {
   const ClusterState& s = state();
   if (s.init != InitKind::done || s.primary.empty() || s.ready_epoch != s.epoch)
@@ -18,6 +28,7 @@ void Agent::switchover(const std::string& to, bool force, OpDone done) {
   if (!to.empty()) {
     if (!ctx_.is_member(to)) return done({404, "unknown member '" + to + "'"});
     if (to == s.primary) return done({409, to + " is already the primary"});
+    if (tagged_nofailover(ctx_, to)) return done({409, to + " is tagged nofailover: it is never made primary"});
     if (!force) {
       Ranking r = rank_candidates(decider_.input(), s.primary, false);
       if (auto it = r.excluded.find(to); it != r.excluded.end())
@@ -40,6 +51,7 @@ void Agent::failover(const std::string& to, OpDone done) {
   if (!ctx_.is_member(to)) return done({404, "unknown member '" + to + "'"});
   if (s.init != InitKind::done) return done({409, "the cluster is not bootstrapped"});
   if (to == s.primary) return done({409, to + " is already the primary"});
+  if (tagged_nofailover(ctx_, to)) return done({409, to + " is tagged nofailover: it is never made primary"});
   const bool holder_alive = !s.primary.empty() && !ctx_.lease.watch.expired(s.epoch, ctx_.now());
   if (holder_alive && s.ready_epoch == s.epoch)
     return switchover(to, true, std::move(done));  // a healthy primary: hand over cleanly

@@ -71,6 +71,23 @@ void MembershipController::remove(const std::string& name, OpDone done) {
   if (!x) return done({404, "'" + name + "' is not a member (pgwarden ctl member list)"});
   if (ctx_.state().primary == name)
     return done({409, name + " holds the primary lock: switch over first (pgwarden ctl switchover --to OTHER), then remove it"});
+  {
+    // With no ready primary, a member may hold the only copy of the data
+    // (the others empty or re-cloning): removed, no one could ever be
+    // promoted again (found by sim_ha, seed 991424).
+    const ClusterState& s = ctx_.state();
+    const bool primary_ready = !s.primary.empty() && s.ready_epoch == s.epoch;
+    const auto seen = ctx_.members.seen(ctx_.now());
+    auto it = seen.find(name);
+    bool has_data = it != seen.end() && it->second.status.data == DataKind::cluster;
+    bool other_has_data = false;
+    for (const auto& [m, st] : seen)
+      if (m != name && st.fresh && st.status.data == DataKind::cluster && st.status.system_id == s.system_id)
+        other_has_data = true;
+    if (s.init == InitKind::done && !primary_ready && has_data && !other_has_data)
+      return done({409, name + " may hold the only copy of the cluster's data: there is no primary now and no "
+                              "other member reports data. Get a primary first (pgwarden ctl list), then remove it"});
+  }
   const auto& C = ctx_.state().sync;
   if (std::find(C.begin(), C.end(), name) != C.end())
     // Synchronous mode (I4): a member of the committed set may hold the only

@@ -42,6 +42,9 @@ void SwitchoverController::reconcile() {
       Ranking r = rank_candidates(decider_.input(), ctx_.self());
       if (r.ranked.empty()) return abort("no eligible standby");
       target = r.ranked.front();
+    } else if (const MemberStatus* t = ctx_.members.fresh(target, now); t && t->nofailover) {
+      // Requested before its tag was known (the request path refuses it).
+      return abort(target + " is tagged nofailover");
     }
     if (!drained_) {
       // Every proxy withdraws the route when it applies the switchover; give

@@ -58,7 +58,7 @@ constexpr int64_t kBootstrapGraceUs = 500'000;  // a claimant learns its claim i
 
 class HaSim : public sim::SimObserver {
  public:
-  HaSim(int n, uint64_t seed, bool verbose) : world_(n, seed % 2 == 1, g_break), verbose_(verbose) {
+  HaSim(int n, uint64_t seed, bool verbose) : world_(n, seed % 2 == 1, g_break, n >= 5 && seed % 4 == 3), verbose_(verbose) {
     sim::ClusterOptions o;
     o.nodes = n;
     o.seed = seed;
@@ -154,6 +154,9 @@ class HaSim : public sim::SimObserver {
       if (!node.proc) continue;
       Agent& a = node.proc->agent;
       if (a.lease_until_ms() > 0) {
+        if (node.cfg.tag_nofailover)
+          throw SimViolation(node.name + " is tagged nofailover but holds the lease (epoch " +
+                             std::to_string(a.lease_epoch()) + ")");
         ++n;
         holders += " " + node.name + "(epoch " + std::to_string(a.lease_epoch()) + ")";
         if (verbose_)

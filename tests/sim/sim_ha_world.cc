@@ -422,7 +422,7 @@ void SimAgentWorld::remove_marker() { w_.node(node_).disk.marker.reset(); }
 SimProcess::SimProcess(HaWorld& w, uint64_t node, const conf::Config& cfg, node::ClusterStateMachine& sm)
     : world(w, node), raft(w, node), pg(w, node), agent(cfg, world, sm, pg, fencer) {}
 
-HaWorld::HaWorld(int n, bool sync_mode, Breakage b) : sync_mode_(sync_mode), break_(b) {
+HaWorld::HaWorld(int n, bool sync_mode, Breakage b, bool dr_member) : sync_mode_(sync_mode), break_(b) {
   for (int i = 1; i <= n; ++i) {
     SimNode& sn = nodes_[i];
     sn.id = i;
@@ -450,6 +450,7 @@ HaWorld::HaWorld(int n, bool sync_mode, Breakage b) : sync_mode_(sync_mode), bre
     c.ha_bootstrap_timeout_ms = 1500;
     c.ha_synchronous_mode = sync_mode;
     c.ha_maximum_lag_on_failover = 1 << 20;
+    c.tag_nofailover = dr_member && id == static_cast<uint64_t>(n);
   }
 }
 

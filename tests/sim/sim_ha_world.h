@@ -221,7 +221,8 @@ struct Breakage {
 
 class HaWorld {
  public:
-  HaWorld(int nodes, bool sync_mode, Breakage b);
+  /// dr_member: the last member is tagged nofailover (a DR replica).
+  HaWorld(int nodes, bool sync_mode, Breakage b, bool dr_member = false);
   /// Once the cluster exists: creates the processes of the nodes whose
   /// state machines the cluster made while it was being constructed.
   void attach(SimCluster* c);

@@ -9,6 +9,7 @@
 #include "node/agent_context.h"
 #include "node/bootstrap_controller.h"
 #include "node/lease_renewer.h"
+#include "node/membership_controller.h"
 #include "node/route_builder.h"
 
 using namespace pw;
@@ -266,4 +267,75 @@ TEST_CASE("a replayed bootstrap claim is read back through the log before initdb
     boot.reconcile();
     CHECK(r.pg.calls.empty());
   }
+}
+
+namespace {
+struct MemberRaft : FakeRaft {
+  consensus::Membership m = consensus::seed_membership(
+      {{1, "n1", "10.0.0.1", 5010, true, false}, {2, "n2", "10.0.0.2", 5010, true, false},
+       {3, "n3", "10.0.0.3", 5010, true, false}});
+  int proposed = 0;
+  consensus::Membership membership() const override { return m; }
+  void propose_membership(const consensus::Membership&, consensus::ProposalCallback) override { ++proposed; }
+};
+
+// A peer's status message as its own MemberView would send it.
+std::string peer_status(const std::string& name, DataKind data, uint64_t system_id, uint64_t seq_base = 1) {
+  MemberView v(name, {"n1", "n2", "n3"}, 1000, 0, seq_base);
+  v.own().name = name;
+  v.own().data = data;
+  v.own().system_id = system_id;
+  return v.next_own_message();
+}
+}  // namespace
+
+TEST_CASE("member remove refuses the primary, a member of the synchronous set, and the only copy of the data") {
+  Rig r;
+  MemberRaft raft;
+  raft.leader = 1;
+  r.ctx->raft = &raft;
+  r.primary_n1();  // n1 holds epoch 1 of system 7
+  MembershipController mc(*r.ctx);
+  auto remove = [&](const std::string& name) {
+    std::optional<OpResult> out;
+    mc.remove(name, [&](const OpResult& x) { out = x; });
+    return out;
+  };
+  auto refused_with = [&](const std::string& name, const std::string& text) {
+    auto res = remove(name);
+    INFO(name << ": " << (res ? res->message : std::string("(pending)")));
+    return res && res->http_status == 409 && res->message.find(text) != std::string::npos;
+  };
+  CHECK(refused_with("n1", "holds the primary lock"));
+
+  // I4: a member of the committed synchronous set may hold the only copy of
+  // acknowledged commits, and failover waits to hear from it.
+  Command sync;
+  sync.type = CmdType::set_sync;
+  sync.epoch = r.sm.state().epoch;
+  sync.node = "n1";
+  sync.members = {"n3"};
+  r.apply(sync);
+  REQUIRE(r.sm.state().sync == std::vector<std::string>{"n3"});
+  CHECK(refused_with("n3", "synchronous standby set"));
+  CHECK(raft.proposed == 0);
+
+  // No primary any more; n2 is the only member reporting the data.
+  Command rel;
+  rel.type = CmdType::release;
+  rel.node = "n1";
+  rel.epoch = r.sm.state().epoch;
+  r.apply(rel);
+  REQUIRE(r.sm.state().primary.empty());
+  bool changed = false;
+  REQUIRE(r.ctx->members.received("n2", peer_status("n2", DataKind::cluster, 7), r.world.now, &changed));
+  REQUIRE(r.ctx->members.received("n3", peer_status("n3", DataKind::empty, 0), r.world.now, &changed));
+  CHECK(refused_with("n2", "only copy of the cluster's data"));
+  CHECK(raft.proposed == 0);
+
+  // Once another member reports the data too, n2 may go.
+  REQUIRE(r.ctx->members.received("n3", peer_status("n3", DataKind::cluster, 7, 100), r.world.now, &changed));
+  auto res = remove("n2");
+  CHECK((!res || res->http_status == 200));
+  CHECK(raft.proposed == 1);
 }

@@ -75,6 +75,12 @@ with Cluster(BLOCK, n=6, extra={"ha": {"synchronous_mode": "on"}}, node_extra=no
     n["n6"].psql(f"INSERT INTO t VALUES ({next_id}, 'n6')")  # its proxy works too
     next_id += 1
 
+    # ---- a nofailover member is refused as a target, even with --force ----
+    for args in (["switchover", "--to", "n5", "--force"], ["failover", "--to", "n6"]):
+        r = subprocess.run([PGWARDEN, "ctl", "-c", n["n1"].ini] + args, capture_output=True, text=True, timeout=60)
+        print(f"$ pgwarden ctl {' '.join(args)} -> {r.returncode}\n{r.stdout}{r.stderr}", flush=True)
+        assert r.returncode != 0 and "nofailover" in r.stderr, r
+
     # ---- switchover and failover among five voters --------------------------
     target = next(x for x in ("n1", "n2", "n3", "n4") if x != p)
     ctl(n["n1"], "switchover", "--to", target)
