@@ -158,7 +158,13 @@ std::string render_managed_conf(const ManagedConf& c, std::vector<std::string>* 
   // Defaults that [postgresql.parameters] may raise (they come later and win).
   o << "wal_level = replica\n"
     << "max_wal_senders = " << senders << "\n"
-    << "max_replication_slots = " << senders << "\n";
+    << "max_replication_slots = " << senders << "\n"
+    // A standby whose primary restarted or changed retries streaming after
+    // this (PostgreSQL's 5 s default kept standbys off a restarted primary
+    // for up to 5 s: in synchronous mode the primary runs asynchronously
+    // until one is back, and a fault in that window has no failover
+    // candidate — found by the fault harness).
+    << "wal_retrieve_retry_interval = '500ms'\n";
   // pg_rewind needs the old primary's WAL back to the last checkpoint before
   // the divergence, and the crash recovery it must do first checkpoints and
   // recycles older segments: keep some.

@@ -53,6 +53,7 @@ TEST_CASE("pgwarden.conf for a primary and for a standby") {
   CHECK_THAT(primary, Catch::Contains("wal_log_hints = on\n"));
   CHECK_THAT(primary, Catch::Contains("max_wal_senders = 10\n"));
   CHECK_THAT(primary, Catch::Contains("wal_keep_size = '128MB'\n"));
+  CHECK_THAT(primary, Catch::Contains("wal_retrieve_retry_interval = '500ms'\n"));
   CHECK_THAT(primary, Catch::Contains("primary_conninfo = ''\n"));
   CHECK_THAT(primary, Catch::Contains("primary_slot_name = ''\n"));
 
