@@ -28,11 +28,7 @@ void SyncController::set_names(const std::vector<std::string>& names) {
   ctx_.activity.begin(AgentState::sync_updating, "synchronous_standby_names = '" + value + "'");
   ctx_.pg().set_synchronous_standby_names(value, ctx_.activity.done([this, names, E](const pgctl::Result& r) {
     if (!r.ok) return;
-    // Leaving asynchronous mode, or dropping names: commits acknowledged
-    // before (by the primary alone, or by a dropped member alone) must
-    // reach a member of the new set before C may shrink to it.
-    const bool narrowing = !std::includes(names.begin(), names.end(), pg_sync_.begin(), pg_sync_.end());
-    if (epoch_ == E && !names.empty() && (pg_sync_.empty() || narrowing)) {
+    if (epoch_ == E && pg_sync_.empty() && !names.empty()) {  // leaving asynchronous mode
       probe_mark_ = ctx_.local.probes_done() + 2;
       catch_up_lsn_ = 0;
     }
@@ -102,10 +98,8 @@ bool SyncController::reconcile() {
     return true;
   }
   if (C != D) {
-    const bool shrinks = C.empty() || !std::includes(D.begin(), D.end(), C.begin(), C.end());
-    if (shrinks && probe_mark_ != 0) {
-      // Commits acknowledged while asynchronous, or by a member leaving the
-      // set, must reach a member of D first.
+    if (C.empty() && probe_mark_ != 0) {
+      // Commits acknowledged while asynchronous must reach a member of D first.
       const pgctl::Status& st = ctx_.local.status();
       if (catch_up_lsn_ == 0) {
         if (ctx_.local.probes_done() < probe_mark_ || st.current_lsn == 0) {

@@ -364,9 +364,17 @@ TEST_CASE("raft: app messages, leader change handler, transfer, dropped proposal
   forged.to = victim_id;
   forged.term = 1000;
   std::string frame = encode_message_frame(forged);
-  nodes[f]->loop.run([&] { return impostor->send(victim_id, std::string_view(frame).substr(4)); });
+  // The impostor may not have noticed yet that the victim closed the
+  // previous connection (the send then goes nowhere): send again until the
+  // victim logs the refusal (CI saw the single send lost under load).
+  int64_t next_send = 0;
   REQUIRE(pw::test::wait_for([&] {
-    return log.count_lines({"peer=" + f_name + " dir=in disconnected", "claims to come from"}) == 1;
+    if (log.count_lines({"peer=" + f_name + " dir=in disconnected", "claims to come from"}) >= 1) return true;
+    if (pw::mono_ms() >= next_send && nodes[f]->loop.wait_until([&] { return impostor->connected(victim_id); })) {
+      next_send = pw::mono_ms() + 500;
+      nodes[f]->loop.run([&] { return impostor->send(victim_id, std::string_view(frame).substr(4)); });
+    }
+    return false;
   }));
   CHECK(nodes[victim]->term() < 1000);  // the forged term never reached the core
   nodes[f]->loop.run([&] {

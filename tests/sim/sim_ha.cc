@@ -389,10 +389,18 @@ std::string run_seed(uint64_t seed, int nodes, bool verbose, Totals* t) {
     for (uint64_t r : crashed) c.restart(r);
     c.run_for(200'000);
     if (h.paused_cluster_) {
-      for (auto& [id, n] : h.world().nodes())
-        if (n.proc && n.proc->started) {
-          n.proc->agent.set_paused(false, [](const OpResult&) {});
-        }
+      // Like an operator: resume, and again while it did not commit (a
+      // proposal made during an election is dropped).
+      for (int attempt = 0; attempt < 20; ++attempt) {
+        bool paused = false;
+        for (auto& [id, n] : h.world().nodes())
+          if (n.proc && n.proc->started) {
+            paused |= n.proc->agent.state().paused;
+            n.proc->agent.set_paused(false, [](const OpResult&) {});
+          }
+        if (!paused) break;
+        c.run_for(500'000);
+      }
     }
     if (!c.run_until([&] { return h.healthy(); }, 30'000'000))
       return "liveness: no writable primary within 30 s of simulated time after healing" +

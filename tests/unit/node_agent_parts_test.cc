@@ -140,7 +140,7 @@ TEST_CASE("a renewal lost with its leader is proposed again at once through the 
   renewer.run();
   CHECK(r.raft.count(CmdType::renew) == 2);
   // Still not committed a period later: another one, while the holder's
-  // route window (lease/3) is still open.
+  // route window (0.3 lease) is still open.
   r.world.now += period;
   renewer.run();
   CHECK(r.raft.count(CmdType::renew) == 3);
@@ -154,9 +154,9 @@ struct LeaderRaft : FakeRaft {
 };
 }  // namespace
 
-TEST_CASE("the holder's own route ends a third of a lease after its newest confirmed renewal") {
+TEST_CASE("the holder's own route ends 0.3 lease after its newest confirmed renewal") {
   // The old primary, cut from its peers while its clients still reach it,
-  // must stop forwarding within lease/3 of its last confirmed renewal:
+  // must stop forwarding within 0.3 lease of its last confirmed renewal:
   // writes it acknowledges after that would be rewound away (issue 12).
   Rig r;
   LeaderRaft raft;
