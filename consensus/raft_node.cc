@@ -147,7 +147,8 @@ class RaftNodeImpl final : public RaftNode {
   bool failed_ = false;
   std::string fail_reason_;  // why the node failed (for the replay error)
   std::vector<Peer> seed_peers_;  // [cluster] members as configured (identity, drift)
-  uint64_t transport_epoch_ = 0;  // membership epoch the transport's peers follow
+  uint64_t transport_epoch_ = 0;            // membership epoch the transport's peers follow
+  uint64_t transport_committed_epoch_ = 0;  // ... and the committed one (they differ during a change)
   /// The transport follows the membership in force (new members are
   /// dialed before the first message to them leaves).
   void sync_peers();
@@ -559,9 +560,21 @@ void RaftNodeImpl::drain_one(Ready& rd) {
 
 void RaftNodeImpl::sync_peers() {
   const Membership& m = core_->membership();
-  if (m.epoch == transport_epoch_) return;
+  // While a change is uncommitted the links of both configurations stay:
+  // a leader removing itself keeps replicating until its removal commits
+  // (dissertation §4.2.2), and a member removed by an entry that a new
+  // leader may still truncate is not cut off before that is settled.
+  // Dropping the old leader's links at append left the removal to an
+  // election timeout without a leader (and a primary without renewals).
+  uint64_t committed_epoch = m.epoch <= core_->commit() ? m.epoch : core_->committed_membership().epoch;
+  if (m.epoch == transport_epoch_ && committed_epoch == transport_committed_epoch_) return;
   transport_epoch_ = m.epoch;
-  opts_.peers = peers_with_self(m, self_name_, seed_peers_);
+  transport_committed_epoch_ = committed_epoch;
+  Membership links = m;
+  if (committed_epoch != m.epoch)
+    for (const MemberInfo& x : core_->committed_membership().members)
+      if (!links.contains(x.id)) links.members.push_back(x);
+  opts_.peers = peers_with_self(links, self_name_, seed_peers_);
   transport_->set_peers(opts_.peers);
 }
 

@@ -6,7 +6,13 @@
 namespace pw::node {
 
 void LeaseRenewer::leader_changed() {
-  if (inflight_ && ctx_.raft && ctx_.raft->leader_id() != inflight_leader_) {
+  if (!ctx_.raft || ctx_.raft->leader_id() == 0) return;  // a proposal now would be dropped
+  // The newest renewal was not confirmed: in flight to the old leader, or
+  // dropped while no leader was known. Renew at once through the new one
+  // rather than a period later: a leader change costs an election timeout
+  // of the lease already (removing the raft leader fenced the primary).
+  bool unconfirmed = last_proposed_ > ctx_.lease.hold.confirmed_ms();
+  if ((inflight_ && ctx_.raft->leader_id() != inflight_leader_) || unconfirmed) {
     inflight_ = false;
     last_proposed_ = 0;  // renew on the next turn, through the new leader
     ctx_.kick();

@@ -1,7 +1,8 @@
 // node/lease_renewer.h — the holder's side of I1: proposes `renew` every
-// lease/4 while this node holds the lock, and at once again when the raft
-// leader changes under a renewal in flight (a renewal sent to a vanished
-// leader is never answered; waiting for it would run into the fence margin).
+// lease/6 (renewal_period_ms, lease.h) while this node holds the lock, and
+// at once again when the raft leader changes under a renewal not yet
+// confirmed (a renewal sent to a vanished leader is never answered; waiting
+// for it would run into the fence margin).
 #pragma once
 
 #include <cstdint>

@@ -102,6 +102,22 @@ void MembershipController::remove(const std::string& name, OpDone done) {
   continue_removal();
 }
 
+uint64_t MembershipController::handover_target(const consensus::Membership& m, uint64_t leaving) const {
+  // The lock holder first: as leader its renewals need no forwarding. Then
+  // any voter heard from recently (a dead target would only time out).
+  uint64_t fresh = 0;
+  const std::string& holder = ctx_.state().primary;
+  int64_t now = ctx_.now();
+  for (const auto& v : m.members) {
+    if (!v.voter || v.id == leaving) continue;
+    bool heard = v.id == ctx_.raft->self_id() || ctx_.members.fresh(v.name, now) != nullptr;
+    if (!heard) continue;
+    if (v.name == holder) return v.id;
+    if (!fresh) fresh = v.id;
+  }
+  return fresh;
+}
+
 void MembershipController::continue_removal() {
   if (!removal_ || changing_ || !ctx_.raft) return;
   consensus::Membership m = ctx_.raft->membership();
@@ -112,15 +128,13 @@ void MembershipController::continue_removal() {
     return d({200, "already removed"});
   }
   // The raft leader being removed hands leadership to another voter first,
-  // so the cluster is never without a leader while the change commits.
+  // so the cluster is never without a leader while the change commits. The
+  // request may arrive on any member: a follower asks the leader (raft
+  // forwards it; repeats while in progress are ignored there). Before, a
+  // follower only waited for the deadline and then proposed the removal
+  // to the leader being removed (CI: the primary fenced meanwhile).
   if (ctx_.raft->leader_id() == x->id && ctx_.now() < removal_->deadline) {
-    if (ctx_.raft->is_leader()) {
-      for (const auto& v : m.members)
-        if (v.voter && v.id != x->id) {
-          ctx_.raft->transfer_leadership(v.id);
-          break;
-        }
-    }
+    if (uint64_t to = handover_target(m, x->id)) ctx_.raft->transfer_leadership(to);
     return;  // next turn: the new leader (or this node, via forwarding) proposes
   }
   std::string name = removal_->name;

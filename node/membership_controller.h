@@ -32,6 +32,8 @@ class MembershipController {
   void sync_hba();
   void promote_learners();
   void continue_removal();
+  /// The voter that takes raft leadership from `leaving` (0: none known alive).
+  uint64_t handover_target(const consensus::Membership& m, uint64_t leaving) const;
 
   AgentContext& ctx_;
   uint64_t hba_epoch_ = UINT64_MAX;  // roster epoch pg_hba was last written for

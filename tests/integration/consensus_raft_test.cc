@@ -5,7 +5,7 @@
 // being killed and restarted from their state directories (with snapshots
 // and log compaction on the way), and refuse a node of another cluster
 // (and, on 127.0.8.11-13, a state dir left from an earlier cluster with the
-// same name: issue 13).
+// same name: issue 13); a leader removing itself on 127.0.3.85-88.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <mutex>
@@ -556,4 +556,64 @@ TEST_CASE("raft: a state dir left from an earlier cluster with the same name is 
   INFO("caught up after " << pw::mono_ms() - t0 << " ms");
   CHECK(pw::mono_ms() - t0 < 10000);  // issue 13: back in sync within 10 s
   CHECK(cid(*nodes[victim]) == new_id);
+}
+
+TEST_CASE("raft: a leader removing itself keeps its links until the removal commits", "[raft]") {
+  // Dissertation §4.2.2: the removed leader replicates the new configuration
+  // and commits it, then steps down. The transport used to drop a member's
+  // links as soon as a configuration without it was appended, so the
+  // followers cut the leader off before it could commit its own removal:
+  // the change waited for an election timeout with no leader at all (a
+  // primary fenced for lack of lease renewals meanwhile).
+  TempDir dir("pw-raft");
+  LogCapture log(dir / "log");
+  auto nodes = make_cluster(dir, "127.0.3.", {85, 86, 87, 88}, "raft-remove-leader");
+  for (auto& n : nodes) n->start();
+  int leader = wait_leader(nodes);
+  REQUIRE(leader >= 0);
+  Tally warm;
+  nodes[leader]->propose_many(5, "before", &warm);
+  require_all_committed(warm, 5, *nodes[leader]);
+  // Every follower is connected to the leader both ways before the change.
+  uint64_t leader_id = nodes[leader]->opts.self_id;
+  for (auto& n : nodes)
+    if (n->opts.self_id != leader_id)
+      REQUIRE(pw::test::wait_for([&] {
+        return n->loop.run([&] { return n->node->peer_stats(leader_id).connected_out; });
+      }));
+  uint64_t term = nodes[leader]->term();
+
+  ProposalResult fate;
+  bool done = false;
+  nodes[leader]->loop.run([&] {
+    Membership m = nodes[leader]->node->membership();
+    m.members.erase(std::remove_if(m.members.begin(), m.members.end(),
+                                   [&](const MemberInfo& x) { return x.id == leader_id; }),
+                    m.members.end());
+    nodes[leader]->node->propose_membership(m, [&](const ProposalResult& r) {
+      fate = r;
+      done = true;
+    });
+    return 0;
+  });
+  REQUIRE(nodes[leader]->loop.wait_until([&] { return done; }, 30000));
+  INFO("removal fate: " << fate.error);
+  // Committed by the leader being removed, in its own term: no election came first.
+  CHECK(fate.committed);
+  uint64_t entry_term = nodes[leader]->loop.run([&] { return nodes[leader]->node->term(); });
+  CHECK(entry_term == term);
+  // The others then elect a leader among themselves; the removed node is out.
+  int next = -1;
+  REQUIRE(pw::test::wait_for([&] {
+    for (size_t i = 0; i < nodes.size(); ++i)
+      if (static_cast<int>(i) != leader && nodes[i]->is_leader()) next = static_cast<int>(i);
+    return next >= 0;
+  }, 60000));
+  Membership after = nodes[next]->loop.run([&] { return nodes[next]->node->membership(); });
+  CHECK_FALSE(after.contains(leader_id));
+  CHECK(after.members.size() == 3u);
+  Tally t;
+  nodes[next]->propose_many(5, "after", &t);
+  require_all_committed(t, 5, *nodes[next]);
+  CHECK_FALSE(nodes[leader]->is_leader());
 }
