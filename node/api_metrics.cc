@@ -116,6 +116,9 @@ void proxy_metrics(PromWriter& p, const proxy::Counters& c) {
   listener_sample(p, "pgwarden_proxy_refused_total", a.refused, b.refused);
   p.family("pgwarden_proxy_hold_timeouts_total", "counter", "Held connections answered 57P03 after hold_timeout");
   listener_sample(p, "pgwarden_proxy_hold_timeouts_total", a.hold_timeouts, b.hold_timeouts);
+  p.family("pgwarden_proxy_startup_retries_total", "counter",
+           "Session starts a server refused with 57P03 (starting or shutting down), held and retried");
+  listener_sample(p, "pgwarden_proxy_startup_retries_total", a.startup_retries, b.startup_retries);
   p.family("pgwarden_proxy_closed_total", "counter", "Sessions closed by the proxy, by reason");
   for (auto [l, lc] : {std::pair{"readwrite", &a}, std::pair{"readonly", &b}}) {
     p.sample("pgwarden_proxy_closed_total", lc->closed_epoch_change, {{"listener", l}, {"reason", "epoch_change"}});

@@ -186,7 +186,7 @@ void write_listener(JsonWriter& w, const proxy::ListenerCounters& l) {
   w.field("paused_now", l.paused_now).field("paused_total", l.paused_total);
   w.field("bytes_client_to_server", l.bytes_client_to_server);
   w.field("bytes_server_to_client", l.bytes_server_to_client);
-  w.field("refused", l.refused).field("hold_timeouts", l.hold_timeouts);
+  w.field("refused", l.refused).field("hold_timeouts", l.hold_timeouts).field("startup_retries", l.startup_retries);
   w.field("closed_epoch_change", l.closed_epoch_change).field("closed_backend_removed", l.closed_backend_removed);
   w.field("client_errors", l.client_errors).field("cancel_requests", l.cancel_requests);
   w.field("backend_connect_total", l.backend_connect_total);

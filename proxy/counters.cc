@@ -27,6 +27,7 @@ void ListenerStats::add_to(ListenerCounters& o) const {
   o.cancel_requests += val(cancel_requests);
   o.queued_bytes_now += val(queued_bytes_now);
   o.closed_pause_timeout += val(closed_pause_timeout);
+  o.startup_retries += val(startup_retries);
 }
 
 BackendStats* BackendTable::get(const Backend& b) {

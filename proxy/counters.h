@@ -33,7 +33,7 @@ struct ListenerStats {
   Counter bytes_c2s{0}, bytes_s2c{0}, refused{0}, hold_timeouts{0}, closed_epoch_change{0};
   Counter connect_errors{0}, connect_total{0}, connect_us_sum{0};
   Counter paused_now{0}, paused_total{0}, closed_backend_removed{0}, client_errors{0}, cancel_requests{0};
-  Counter queued_bytes_now{0}, closed_pause_timeout{0};
+  Counter queued_bytes_now{0}, closed_pause_timeout{0}, startup_retries{0};
   void add_to(ListenerCounters& out) const;
 };
 
@@ -45,6 +45,8 @@ struct BackendStats {
   Counter connect_errors{0}, connect_total{0}, connect_us_sum{0};
   /// Last connect attempt failed: logs say so once per change, not per try.
   std::atomic<bool> failing{false};
+  /// Last session start was refused with 57P03 (logged once per change).
+  std::atomic<bool> refusing{false};
   /// Last published route could not address it (route_snapshot.cc logs once).
   std::atomic<bool> unresolvable{false};
   void add(Counter& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }

@@ -63,6 +63,7 @@ struct ListenerCounters {
   uint64_t cancel_requests = 0;               // CancelRequests fanned out (read-only port)
   uint64_t queued_bytes_now = 0;  // read from one side, waiting for the other's socket (backpressure)
   uint64_t closed_pause_timeout = 0;  // paused longer than pause_timeout_ms
+  uint64_t startup_retries = 0;  // a server answered 57P03 (starting/stopping): held and tried again
 };
 
 /// Per backend (host:port), summed over both listeners and all threads.

@@ -16,6 +16,7 @@
 #include "base/clock.h"
 #include "proxy/net.h"
 #include "proxy/refusal.h"
+#include "proxy/startup_watch.h"
 #include "proxy/worker.h"
 
 namespace pw::proxy {
@@ -84,7 +85,8 @@ void on_server_io(evutil_socket_t, short what, void* arg);
 /// while bytes wait for it.
 void update_forwarding_io(Session* s) {
   short cw = 0, sw = 0;
-  if (!s->c_eof && !s->c2s && s->on_list != OnList::paused) cw |= EV_READ;
+  if (!s->c_eof && !s->c2s && s->on_list != OnList::paused && !(s->watch && s->watch->replay_pending()))
+    cw |= EV_READ;
   if (s->s2c) cw |= EV_WRITE;
   if (!s->s_eof && !s->s2c) sw |= EV_READ;
   // Queued client bytes are client bytes: they wait while paused (I3).
@@ -227,6 +229,96 @@ bool client_bytes_may_flow(Session* s) {
   return true;
 }
 
+/// Ends the watch of the server's first message: what it withheld goes to
+/// the client. False if the session ended.
+bool stop_watch(Session* s, std::string* forward) {
+  delete s->watch;
+  s->watch = nullptr;
+  if (forward->empty()) return true;
+  return send_or_queue(s, s->cfd, reinterpret_cast<const uint8_t*>(forward->data()),
+                       static_cast<uint32_t>(forward->size()), &s->s2c, false);
+}
+
+/// The server refused the session with 57P03 before the client saw any of
+/// its answer: drop that server and hold the session to try again (the
+/// route may move meanwhile), with the client's startup bytes kept for the
+/// next server. False (nothing done) when the hold deadline is too close.
+bool retry_refused_startup(Session* s) {
+  Worker* w = s->w;
+  if (s->s2c || !session_may_retry(s, mono_ms())) return false;
+  ListenerStats& st = w->stats[int(s->kind)];
+  bump(st.startup_retries);
+  const std::string& msg = s->watch->message();
+  if (!s->backend->refusing.exchange(true, std::memory_order_relaxed))
+    PW_WARN("proxy", "backend refuses new sessions backend=%s:%u error=\"57P03 %s\": holding them and retrying",
+            s->backend->id.host.c_str(), s->backend->id.port, msg.c_str());
+  PW_DEBUG("proxy", "session startup refused id=%llu backend=%s:%u error=\"%s\"",
+           static_cast<unsigned long long>(s->id), s->backend->id.host.c_str(), s->backend->id.port, msg.c_str());
+  std::string rest = s->watch->begin_replay();
+  session_disarm(s, true);
+  session_disarm(s, false);
+  if (s->c2s) {
+    drop(st.queued_bytes_now, s->c2s->len - s->c2s->off);
+    free(s->c2s);
+    s->c2s = nullptr;
+  }
+  close(s->sfd);
+  s->sfd = -1;
+  s->s_eof = false;
+  if (s->backend_counted) s->backend->sub(s->backend->sessions_now);
+  s->backend_counted = false;
+  if (!rest.empty()) {
+    s->c2s = pending_new(reinterpret_cast<const uint8_t*>(rest.data()), static_cast<uint32_t>(rest.size()),
+                         static_cast<uint32_t>(rest.size()));
+    if (!s->c2s) {
+      session_end(s, "out of memory for the startup replay", LogLevel::error);
+      return true;
+    }
+  }
+  s->bytes_c2s = rest.size();
+  s->bytes_s2c = 0;
+  session_list_unlink(s);  // it may have been paused (the route went stale meanwhile)
+  session_hold_for_retry(s, "the server refused the session (57P03)");
+  return true;
+}
+
+/// Server bytes while its first message is watched (startup_watch.h).
+void watch_s2c(Session* s, const uint8_t* p, uint32_t n) {
+  std::string fwd, to_server;
+  switch (s->watch->server_bytes(p, n, &fwd, &to_server)) {
+    case StartupWatch::Step::watching:
+      if (!fwd.empty() && !send_or_queue(s, s->cfd, reinterpret_cast<const uint8_t*>(fwd.data()),
+                                         static_cast<uint32_t>(fwd.size()), &s->s2c, false))
+        return;
+      if (!to_server.empty()) {
+        if (s->c2s) {  // not sent yet: the replay's bytes stay in order behind it
+          session_end(s, "startup replay out of order", LogLevel::error);
+          return;
+        }
+        if (!send_or_queue(s, s->sfd, reinterpret_cast<const uint8_t*>(to_server.data()),
+                           static_cast<uint32_t>(to_server.size()), &s->c2s, true))
+          return;
+      }
+      update_forwarding_io(s);  // the client is read again once the replay is out
+      return;
+    case StartupWatch::Step::done:
+      if (s->backend->refusing.exchange(false, std::memory_order_relaxed))
+        PW_INFO("proxy", "backend accepts sessions again backend=%s:%u", s->backend->id.host.c_str(),
+                s->backend->id.port);
+      if (stop_watch(s, &fwd)) update_forwarding_io(s);
+      return;
+    case StartupWatch::Step::mismatch:
+      session_end(s, "the next server answered the SSL request unlike the first (check ssl on every member)",
+                  LogLevel::warn);
+      return;
+    case StartupWatch::Step::refused:
+      if (retry_refused_startup(s)) return;
+      fwd += s->watch->release();  // past the hold deadline: the client gets the server's own error
+      if (stop_watch(s, &fwd)) update_forwarding_io(s);
+      return;
+  }
+}
+
 /// Client → server. DESIGN I3: the route is checked before every read of
 /// client bytes (the clock read is a vDSO call; reading it here rather than
 /// once per loop turn also covers a process resumed from SIGSTOP, whose
@@ -239,6 +331,10 @@ void pump_c2s(Session* s) {
     s->bytes_c2s += static_cast<uint64_t>(n);
     bump(w->stats[int(s->kind)].bytes_c2s, static_cast<uint64_t>(n));
     s->backend->add(s->backend->bytes_c2s, static_cast<uint64_t>(n));
+    if (s->watch && !s->watch->client_bytes(w->scratch, static_cast<size_t>(n))) {
+      std::string fwd = s->watch->release();  // no startup exchange is this long
+      if (!stop_watch(s, &fwd)) return;
+    }
     send_or_queue(s, s->sfd, w->scratch, static_cast<uint32_t>(n), &s->c2s, true);
   } else if (n == 0) {
     s->c_eof = true;
@@ -259,7 +355,8 @@ void pump_s2c(Session* s) {
     s->bytes_s2c += static_cast<uint64_t>(n);
     bump(w->stats[int(s->kind)].bytes_s2c, static_cast<uint64_t>(n));
     s->backend->add(s->backend->bytes_s2c, static_cast<uint64_t>(n));
-    send_or_queue(s, s->cfd, w->scratch, static_cast<uint32_t>(n), &s->s2c, false);
+    if (s->watch) watch_s2c(s, w->scratch, static_cast<uint32_t>(n));
+    else send_or_queue(s, s->cfd, w->scratch, static_cast<uint32_t>(n), &s->s2c, false);
   } else if (n == 0) {
     s->s_eof = true;
     shutdown(s->cfd, SHUT_WR);
@@ -297,6 +394,22 @@ void session_start_forwarding(Session* s) {
   session_disarm(s, true);
   session_disarm(s, false);
   session_set_state(s, SessionState::forwarding);
+  if (!s->watch) {
+    s->watch = new StartupWatch;
+    if (s->c2s) s->watch->client_bytes(s->c2s->data() + s->c2s->off, s->c2s->len - s->c2s->off);
+  } else {
+    // A replay after a 57P03: c2s kept the startup packet for a refusal
+    // while held; what goes now is the watch's (an SSL/GSS request alone
+    // first, if the client sent one).
+    std::string first = s->watch->replay_start();
+    free(s->c2s);
+    s->c2s = pending_new(reinterpret_cast<const uint8_t*>(first.data()), static_cast<uint32_t>(first.size()),
+                         static_cast<uint32_t>(first.size()));
+    if (!s->c2s) {
+      session_end(s, "out of memory for the startup replay", LogLevel::error);
+      return;
+    }
+  }
   // The read-only port's first bytes wait in c2s: from now on they are
   // queued bytes like any other (counted, and held back while paused).
   if (s->c2s) bump(s->w->stats[int(s->kind)].queued_bytes_now, s->c2s->len - s->c2s->off);
@@ -393,6 +506,7 @@ void session_end(Session* s, const char* reason, LogLevel level) {
   free(s->c2s);
   free(s->s2c);
   delete s->refusal;
+  delete s->watch;
   delete s;
   w->maybe_finish_stop();
 }

@@ -26,6 +26,7 @@ namespace pw::proxy {
 class Worker;
 struct BackendStats;
 struct Refusal;
+class StartupWatch;
 
 enum class SessionState : uint8_t { first_bytes, held, connecting, forwarding, refusing, lingering };
 const char* state_name(SessionState s);
@@ -64,6 +65,8 @@ struct Session {
   Pending* c2s = nullptr;        // client bytes waiting for the server
   Pending* s2c = nullptr;        // server bytes waiting for the client
   Refusal* refusal = nullptr;    // only while refusing
+  StartupWatch* watch = nullptr; // until the server's first message (startup_watch.h)
+  bool startup_refused = false;  // held after a server answered 57P03: retry soon
   uint64_t bytes_c2s = 0, bytes_s2c = 0;
 };
 
@@ -91,6 +94,11 @@ void session_update_io(Session* s);
 void session_arm(Session* s, bool client, int fd, short flags, event_callback_fn cb, int64_t timeout_ms);
 void session_disarm(Session* s, bool client);
 void session_start_forwarding(Session* s);
+/// Holds a session whose server refused it with 57P03 (startup_watch.h):
+/// it is routed again after the retry delay.
+void session_hold_for_retry(Session* s, const char* why);
+/// Whether a refused session may still be retried before its hold deadline.
+bool session_may_retry(const Session* s, int64_t now_ms);
 void session_list_unlink(Session* s);
 Pending* pending_new(const uint8_t* p, uint32_t n, uint32_t cap);
 

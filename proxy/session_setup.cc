@@ -53,7 +53,7 @@ void hold(Session* s, const char* why, int64_t now) {
   }
   session_set_state(s, SessionState::held);
   int64_t wait = s->deadline_ms - now;
-  if (s->last_errno) wait = std::min(wait, kRetryDelayMs);
+  if (s->last_errno || s->startup_refused) wait = std::min(wait, kRetryDelayMs);
   session_arm(s, false, -1, 0, on_hold_timer, std::max<int64_t>(wait, 0));
 }
 
@@ -87,6 +87,7 @@ void connect_failed(Session* s, int err) {
 
 void connected(Session* s) {
   Worker* w = s->w;
+  s->startup_refused = false;
   ListenerStats& st = w->stats[int(s->kind)];
   uint64_t us = static_cast<uint64_t>(std::max<int64_t>(mono_us() - s->t_us, 0));
   bump(st.connect_total);
@@ -262,6 +263,16 @@ void on_linger(evutil_socket_t, short what, void* arg) {
 }
 
 }  // namespace
+
+bool session_may_retry(const Session* s, int64_t now_ms) {
+  return !s->w->stopping && now_ms + kRetryDelayMs < s->deadline_ms;
+}
+
+void session_hold_for_retry(Session* s, const char* why) {
+  s->startup_refused = true;
+  s->last_errno = 0;
+  hold(s, why, mono_ms());
+}
 
 void session_accept(Worker* w, int fd, ListenerKind kind) {
   auto* s = new Session;

@@ -3,11 +3,14 @@
 // a streaming replica behind the read-only port, route switch, hold and
 // release, the 57P03 text psql prints after hold_timeout, TLS passthrough,
 // 53300 refusal, query cancel on both ports, and garbage that must not
-// disturb other sessions. Loopback block 127.0.6.x: primary .10 (TLS on),
-// replica .11, another primary .13, proxy .12 (5432 rw, 5433 ro).
+// disturb other sessions, and a server refusing sessions with 57P03 held
+// and retried. Loopback block 127.0.6.x: primary .10 (TLS on), replica .11,
+// another primary .13, its standby with hot_standby = off .14, proxy .12
+// (5432 rw, 5433 ro).
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -162,6 +165,66 @@ TEST_CASE("past hold_timeout psql prints the 57P03 reason") {
   INFO(out);
   REQUIRE(out.find("FATAL:  pgwarden: no primary available (failover in progress)") != std::string::npos);
   REQUIRE(p->counters().readwrite.hold_timeouts == 1);
+}
+
+TEST_CASE("a server refusing new sessions with 57P03 is retried until the route moves; the client never sees it") {
+  // A real server that answers every session with 57P03: a standby with
+  // hot_standby = off ("the database system is not accepting connections"),
+  // as a primary does while it shuts down or starts up (issue 12).
+  Cluster& c = cluster();
+  PgInstance cold(c.tmp / "cold", "127.0.6.14");
+  cold.clone_from(c.other);
+  append_file(cold.dir() + "/postgresql.conf", "hot_standby = off\n");
+  cold.start();
+  std::string out;
+  REQUIRE(psql(cold.conninfo("sslmode=disable"), "SELECT 1", &out) != 0);
+  REQUIRE(out.find("not accepting connections") != std::string::npos);
+
+  auto p = Proxy::start(options());
+  uint64_t epoch = 1;
+  // sslmode=prefer: the SSLRequest's 'N' reaches the client once, and the
+  // replay to the next server swallows that server's 'N'.
+  for (const char* mode : {"sslmode=disable", "sslmode=prefer"}) {
+    INFO(mode);
+    p->publish(route_to(cold, epoch++, false));
+    uint64_t before = p->counters().readwrite.startup_retries;
+    std::atomic<bool> ok{false};
+    std::string server;
+    std::thread client([&] {
+      PGconn* conn = PQconnectdb(via(5432, std::string(mode) + " connect_timeout=60").c_str());
+      if (PQstatus(conn) == CONNECTION_OK) {
+        server = query1(conn, "SELECT host(inet_server_addr())");
+        ok = true;
+      } else {
+        server = PQerrorMessage(conn);
+      }
+      PQfinish(conn);
+    });
+    // On a failed REQUIRE the client must still be released and joined.
+    struct Release {
+      std::function<void()> f;
+      ~Release() { f(); }
+    } release{[&] {
+      p->publish(route_to(c.other, epoch++, false));
+      if (client.joinable()) client.join();
+    }};
+    REQUIRE(wait_until([&] { return p->counters().readwrite.startup_retries >= before + 2; }));
+    release.f();
+    INFO(server);
+    REQUIRE(ok);
+    REQUIRE(server == "127.0.6.13");
+  }
+  p.reset();
+
+  // Past the hold deadline the client gets the server's own error.
+  auto o = options();
+  o.hold_timeout_ms = 1500;
+  auto q = Proxy::start(o);
+  q->publish(route_to(cold, epoch++, false));
+  REQUIRE(psql(via(5432, "sslmode=prefer"), "SELECT 1", &out) != 0);
+  INFO(out);
+  REQUIRE(out.find("FATAL:  the database system is not accepting connections") != std::string::npos);
+  REQUIRE(q->counters().readwrite.startup_retries >= 1);
 }
 
 TEST_CASE("max_client_connections refusal is a 53300 psql can print") {
