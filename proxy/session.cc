@@ -295,9 +295,19 @@ void watch_s2c(Session* s, const uint8_t* p, uint32_t n) {
           session_end(s, "startup replay out of order", LogLevel::error);
           return;
         }
-        if (!send_or_queue(s, s->sfd, reinterpret_cast<const uint8_t*>(to_server.data()),
-                           static_cast<uint32_t>(to_server.size()), &s->c2s, true))
+        if (s->on_list == OnList::paused) {
+          // Client bytes all the same (I3): queued, flushed only once the route is good again.
+          s->c2s = pending_new(reinterpret_cast<const uint8_t*>(to_server.data()),
+                               static_cast<uint32_t>(to_server.size()), static_cast<uint32_t>(to_server.size()));
+          if (!s->c2s) {
+            session_end(s, "out of memory for the startup replay", LogLevel::error);
+            return;
+          }
+          bump(s->w->stats[int(s->kind)].queued_bytes_now, s->c2s->len);
+        } else if (!send_or_queue(s, s->sfd, reinterpret_cast<const uint8_t*>(to_server.data()),
+                                  static_cast<uint32_t>(to_server.size()), &s->c2s, true)) {
           return;
+        }
       }
       update_forwarding_io(s);  // the client is read again once the replay is out
       return;
@@ -358,8 +368,12 @@ void pump_s2c(Session* s) {
     if (s->watch) watch_s2c(s, w->scratch, static_cast<uint32_t>(n));
     else send_or_queue(s, s->cfd, w->scratch, static_cast<uint32_t>(n), &s->s2c, false);
   } else if (n == 0) {
+    if (s->watch) {  // whatever the server said before closing reaches the client
+      std::string fwd = s->watch->release();
+      if (!stop_watch(s, &fwd)) return;
+    }
     s->s_eof = true;
-    shutdown(s->cfd, SHUT_WR);
+    if (!s->s2c) shutdown(s->cfd, SHUT_WR);  // else once it drained (flush)
     if (!maybe_done(s, "server closed")) update_forwarding_io(s);
   } else if (!would_block(errno)) {
     end_errno(s, "server read failed", errno, LogLevel::info);
