@@ -566,14 +566,16 @@ void RaftNodeImpl::sync_peers() {
   // leader may still truncate is not cut off before that is settled.
   // Dropping the old leader's links at append left the removal to an
   // election timeout without a leader (and a primary without renewals).
-  uint64_t committed_epoch = m.epoch <= core_->commit() ? m.epoch : core_->committed_membership().epoch;
+  // (committed_membership() scans the log only while a change is pending.)
+  const bool pending = m.epoch > core_->commit();
+  Membership committed = pending ? core_->committed_membership() : Membership{};
+  const uint64_t committed_epoch = pending ? committed.epoch : m.epoch;
   if (m.epoch == transport_epoch_ && committed_epoch == transport_committed_epoch_) return;
   transport_epoch_ = m.epoch;
   transport_committed_epoch_ = committed_epoch;
   Membership links = m;
-  if (committed_epoch != m.epoch)
-    for (const MemberInfo& x : core_->committed_membership().members)
-      if (!links.contains(x.id)) links.members.push_back(x);
+  for (const MemberInfo& x : committed.members)
+    if (!links.contains(x.id)) links.members.push_back(x);
   opts_.peers = peers_with_self(links, self_name_, seed_peers_);
   transport_->set_peers(opts_.peers);
 }

@@ -10,10 +10,9 @@ void LeaseRenewer::leader_changed() {
   // The newest renewal was not confirmed: in flight to the old leader, or
   // dropped while no leader was known. Renew at once through the new one
   // rather than a period later: a leader change costs an election timeout
-  // of the lease already (removing the raft leader fenced the primary).
-  bool unconfirmed = last_proposed_ > ctx_.lease.hold.confirmed_ms();
-  if ((inflight_ && ctx_.raft->leader_id() != inflight_leader_) || unconfirmed) {
-    inflight_ = false;
+  // of the lease already (removing the raft leader fenced the primary). A
+  // late commit of the older one extends nothing the new one does not.
+  if (last_proposed_ > ctx_.lease.hold.confirmed_ms()) {
     last_proposed_ = 0;  // renew on the next turn, through the new leader
     ctx_.kick();
   }
@@ -42,11 +41,8 @@ void LeaseRenewer::run() {
   c.wall_ms = ctx_.world.wall_ms();
   ctx_.lease.hold.proposed(s.epoch, seq, now);
   last_proposed_ = now;
-  inflight_ = true;
-  inflight_leader_ = ctx_.raft->leader_id();
-  ctx_.raft->propose(c.encode(), [this, seq](const consensus::ProposalResult&) {
-    if (seq == seq_) inflight_ = false;
-  });
+  // Its fate arrives through the log (LeaseHold::applied), not here.
+  ctx_.raft->propose(c.encode(), [](const consensus::ProposalResult&) {});
 }
 
 }  // namespace pw::node

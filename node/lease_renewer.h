@@ -20,16 +20,13 @@ class LeaseRenewer {
   /// after a fence left a cluster without primary when no standby could take
   /// over, e.g. all on an older timeline — found by sim_ha.)
   void run();
-  /// The raft leader changed: a renewal in flight may be lost.
+  /// The raft leader changed: a renewal not yet confirmed may be lost.
   void leader_changed();
-
 
  private:
   AgentContext& ctx_;
   uint64_t seq_ = 0;
-  int64_t last_proposed_ = 0;
-  bool inflight_ = false;
-  uint64_t inflight_leader_ = 0;  // raft leader known when the renewal in flight was proposed
+  int64_t last_proposed_ = 0;  // when the newest renewal was proposed (0: renew next turn)
 };
 
 }  // namespace pw::node

@@ -229,14 +229,15 @@ bool client_bytes_may_flow(Session* s) {
   return true;
 }
 
-/// Ends the watch of the server's first message: what it withheld goes to
-/// the client. False if the session ended.
-bool stop_watch(Session* s, std::string* forward) {
+/// Ends the watch of the server's first message: `forward`, then whatever
+/// the watch still withheld, goes to the client. False if the session ended.
+bool stop_watch(Session* s, std::string forward) {
+  forward += s->watch->release();
   delete s->watch;
   s->watch = nullptr;
-  if (forward->empty()) return true;
-  return send_or_queue(s, s->cfd, reinterpret_cast<const uint8_t*>(forward->data()),
-                       static_cast<uint32_t>(forward->size()), &s->s2c, false);
+  if (forward.empty()) return true;
+  return send_or_queue(s, s->cfd, reinterpret_cast<const uint8_t*>(forward.data()),
+                       static_cast<uint32_t>(forward.size()), &s->s2c, false);
 }
 
 /// The server refused the session with 57P03 before the client saw any of
@@ -256,17 +257,13 @@ bool retry_refused_startup(Session* s) {
            static_cast<unsigned long long>(s->id), s->backend->id.host.c_str(), s->backend->id.port, msg.c_str());
   std::string rest = s->watch->begin_replay();
   session_disarm(s, true);
-  session_disarm(s, false);
   if (s->c2s) {
     drop(st.queued_bytes_now, s->c2s->len - s->c2s->off);
     free(s->c2s);
     s->c2s = nullptr;
   }
-  close(s->sfd);
-  s->sfd = -1;
+  session_drop_server(s);
   s->s_eof = false;
-  if (s->backend_counted) s->backend->sub(s->backend->sessions_now);
-  s->backend_counted = false;
   if (!rest.empty()) {
     s->c2s = pending_new(reinterpret_cast<const uint8_t*>(rest.data()), static_cast<uint32_t>(rest.size()),
                          static_cast<uint32_t>(rest.size()));
@@ -291,23 +288,19 @@ void watch_s2c(Session* s, const uint8_t* p, uint32_t n) {
                                          static_cast<uint32_t>(fwd.size()), &s->s2c, false))
         return;
       if (!to_server.empty()) {
-        if (s->c2s) {  // not sent yet: the replay's bytes stay in order behind it
+        // The rest of a replay is client bytes like any other: queued, and
+        // flushed by on_server_io after the same I3 check (never while paused).
+        if (s->c2s) {  // cannot be: the server answered after reading them
           session_end(s, "startup replay out of order", LogLevel::error);
           return;
         }
-        if (s->on_list == OnList::paused) {
-          // Client bytes all the same (I3): queued, flushed only once the route is good again.
-          s->c2s = pending_new(reinterpret_cast<const uint8_t*>(to_server.data()),
-                               static_cast<uint32_t>(to_server.size()), static_cast<uint32_t>(to_server.size()));
-          if (!s->c2s) {
-            session_end(s, "out of memory for the startup replay", LogLevel::error);
-            return;
-          }
-          bump(s->w->stats[int(s->kind)].queued_bytes_now, s->c2s->len);
-        } else if (!send_or_queue(s, s->sfd, reinterpret_cast<const uint8_t*>(to_server.data()),
-                                  static_cast<uint32_t>(to_server.size()), &s->c2s, true)) {
+        s->c2s = pending_new(reinterpret_cast<const uint8_t*>(to_server.data()),
+                             static_cast<uint32_t>(to_server.size()), static_cast<uint32_t>(to_server.size()));
+        if (!s->c2s) {
+          session_end(s, "out of memory for the startup replay", LogLevel::error);
           return;
         }
+        bump(s->w->stats[int(s->kind)].queued_bytes_now, s->c2s->len);
       }
       update_forwarding_io(s);  // the client is read again once the replay is out
       return;
@@ -315,16 +308,15 @@ void watch_s2c(Session* s, const uint8_t* p, uint32_t n) {
       if (s->backend->refusing.exchange(false, std::memory_order_relaxed))
         PW_INFO("proxy", "backend accepts sessions again backend=%s:%u", s->backend->id.host.c_str(),
                 s->backend->id.port);
-      if (stop_watch(s, &fwd)) update_forwarding_io(s);
+      if (stop_watch(s, std::move(fwd))) update_forwarding_io(s);
       return;
     case StartupWatch::Step::mismatch:
       session_end(s, "the next server answered the SSL request unlike the first (check ssl on every member)",
                   LogLevel::warn);
       return;
     case StartupWatch::Step::refused:
-      if (retry_refused_startup(s)) return;
-      fwd += s->watch->release();  // past the hold deadline: the client gets the server's own error
-      if (stop_watch(s, &fwd)) update_forwarding_io(s);
+      // Past the hold deadline the client gets the server's own error.
+      if (!retry_refused_startup(s) && stop_watch(s, std::move(fwd))) update_forwarding_io(s);
       return;
   }
 }
@@ -341,10 +333,8 @@ void pump_c2s(Session* s) {
     s->bytes_c2s += static_cast<uint64_t>(n);
     bump(w->stats[int(s->kind)].bytes_c2s, static_cast<uint64_t>(n));
     s->backend->add(s->backend->bytes_c2s, static_cast<uint64_t>(n));
-    if (s->watch && !s->watch->client_bytes(w->scratch, static_cast<size_t>(n))) {
-      std::string fwd = s->watch->release();  // no startup exchange is this long
-      if (!stop_watch(s, &fwd)) return;
-    }
+    if (s->watch && !s->watch->client_bytes(w->scratch, static_cast<size_t>(n)) && !stop_watch(s, {}))
+      return;  // (no startup exchange is this long: the watch ends)
     send_or_queue(s, s->sfd, w->scratch, static_cast<uint32_t>(n), &s->c2s, true);
   } else if (n == 0) {
     s->c_eof = true;
@@ -368,10 +358,7 @@ void pump_s2c(Session* s) {
     if (s->watch) watch_s2c(s, w->scratch, static_cast<uint32_t>(n));
     else send_or_queue(s, s->cfd, w->scratch, static_cast<uint32_t>(n), &s->s2c, false);
   } else if (n == 0) {
-    if (s->watch) {  // whatever the server said before closing reaches the client
-      std::string fwd = s->watch->release();
-      if (!stop_watch(s, &fwd)) return;
-    }
+    if (s->watch && !stop_watch(s, {})) return;  // what the server said before closing reaches the client
     s->s_eof = true;
     if (!s->s2c) shutdown(s->cfd, SHUT_WR);  // else once it drained (flush)
     if (!maybe_done(s, "server closed")) update_forwarding_io(s);
@@ -440,11 +427,7 @@ void session_on_route(Session* s, int64_t now_ms) {
       // Nothing was forwarded yet: drop the connect and route afresh.
       PW_DEBUG("proxy", "session connect abandoned id=%llu reason=\"%s\"", static_cast<unsigned long long>(s->id),
               reason);
-      session_disarm(s, false);
-      close(s->sfd);
-      s->sfd = -1;
-      if (s->backend_counted) s->backend->sub(s->backend->sessions_now);
-      s->backend_counted = false;
+      session_drop_server(s);
       session_route(s);
     }
   }
@@ -463,16 +446,20 @@ void session_pause_expired(Session* s) {
     // its startup packet, so it can be told why, as held clients are.
     drop(st.queued_bytes_now, queued_c2s);
     session_list_unlink(s);
-    session_disarm(s, false);
-    close(s->sfd);
-    s->sfd = -1;
-    if (s->backend_counted) s->backend->sub(s->backend->sessions_now);
-    s->backend_counted = false;
+    session_drop_server(s);
     PW_INFO("proxy", "session refused id=%llu reason=\"%s\"", static_cast<unsigned long long>(s->id), why);
     session_refuse(s, "57P03", (std::string("pgwarden: ") + why).c_str());
     return;
   }
   session_end(s, why, LogLevel::info);
+}
+
+void session_drop_server(Session* s) {
+  session_disarm(s, false);
+  if (s->sfd >= 0) close(s->sfd);
+  s->sfd = -1;
+  if (s->backend_counted) s->backend->sub(s->backend->sessions_now);
+  s->backend_counted = false;
 }
 
 void session_list_unlink(Session* s) {

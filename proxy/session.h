@@ -100,6 +100,9 @@ void session_hold_for_retry(Session* s, const char* why);
 /// Whether a refused session may still be retried before its hold deadline.
 bool session_may_retry(const Session* s, int64_t now_ms);
 void session_list_unlink(Session* s);
+/// Closes the backend side (its event, fd and place in the backend's
+/// session count); the client side stays.
+void session_drop_server(Session* s);
 Pending* pending_new(const uint8_t* p, uint32_t n, uint32_t cap);
 
 }  // namespace pw::proxy

@@ -67,11 +67,7 @@ void connect_failed(Session* s, int err) {
             s->backend->id.port, strerror(err));
   PW_DEBUG("proxy", "backend connect failed id=%llu backend=%s:%u error=\"%s\"", ull(s->id),
            s->backend->id.host.c_str(), s->backend->id.port, strerror(err));
-  session_disarm(s, false);
-  if (s->sfd >= 0) close(s->sfd);
-  s->sfd = -1;
-  if (s->backend_counted) s->backend->sub(s->backend->sessions_now);
-  s->backend_counted = false;
+  session_drop_server(s);
   s->last_errno = err;
   int64_t now = mono_ms();
   if (now >= s->deadline_ms) {

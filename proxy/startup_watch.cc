@@ -1,7 +1,7 @@
 // proxy/startup_watch.cc — see startup_watch.h.
 #include "proxy/startup_watch.h"
 
-#include <cstring>
+#include <string_view>
 
 #include "proxy/pg_wire.h"
 
@@ -52,7 +52,7 @@ StartupWatch::Step StartupWatch::server_bytes(const uint8_t* p, size_t n, std::s
     // The rest of a replay goes only now: PostgreSQL refuses bytes that
     // arrive with an SSL request ("received unencrypted data after SSL
     // request"), and the next request, if any, also waits for its answer.
-    if (replayed && answered_ < client_.size() && !pending_rest_.empty()) {
+    if (replayed && !pending_rest_.empty()) {
       size_t next = answered_ < replayed_prefix_ ? wire::kHeaderLen : pending_rest_.size();
       to_server->append(pending_rest_, 0, next);
       pending_rest_.erase(0, next);
@@ -64,35 +64,29 @@ StartupWatch::Step StartupWatch::server_bytes(const uint8_t* p, size_t n, std::s
 }
 
 StartupWatch::Step StartupWatch::parse_first_message(std::string* forward) {
-  const auto* h = reinterpret_cast<const uint8_t*>(held_.data());
-  if (held_.size() >= 1 && h[0] != 'E') {
-    forward->append(release());
-    return Step::done;
-  }
+  const auto* h = reinterpret_cast<const uint8_t*>(held_.data());  // not empty here
+  if (h[0] != 'E') return finish(forward);
   if (held_.size() < 5) return Step::watching;
   uint32_t len = wire::be32(h + 1);
-  if (len < 4 || len > kMaxErrorLen) {
-    forward->append(release());
-    return Step::done;
-  }
+  if (len < 4 || len > kMaxErrorLen) return finish(forward);
   if (held_.size() < 1 + static_cast<size_t>(len)) return Step::watching;
+  bool cannot_connect_now = false;
   // Fields: a type byte and a NUL-terminated string each, then a 0 byte.
-  std::string code;
-  size_t i = 5, end = 1 + static_cast<size_t>(len);
-  while (i < end && h[i] != 0) {
+  for (size_t i = 5, end = 1 + static_cast<size_t>(len); i < end && h[i] != 0;) {
     char type = static_cast<char>(h[i++]);
     size_t start = i;
     while (i < end && h[i] != 0) ++i;
-    std::string value(held_.data() + start, i - start);
+    std::string_view value(held_.data() + start, i - start);
     ++i;
-    if (type == 'C') code = value;
+    if (type == 'C') cannot_connect_now = value == "57P03";
     if (type == 'M') message_ = value;
   }
-  if (code != "57P03") {
-    forward->append(release());
-    return Step::done;
-  }
-  return Step::refused;
+  return cannot_connect_now ? Step::refused : finish(forward);
+}
+
+StartupWatch::Step StartupWatch::finish(std::string* forward) {
+  forward->append(release());
+  return Step::done;
 }
 
 std::string StartupWatch::release() {

@@ -55,6 +55,7 @@ class StartupWatch {
 
  private:
   Step parse_first_message(std::string* forward);
+  Step finish(std::string* forward);  // done: everything withheld goes to the client
   std::string client_;   // every client byte forwarded since the session connected
   std::string held_;     // server bytes withheld (the start of its first message)
   std::string message_;

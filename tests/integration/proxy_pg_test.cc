@@ -80,6 +80,19 @@ std::string via(uint16_t port, const std::string& extra = "sslmode=disable") {
          extra;
 }
 
+/// Connects (blocking) and asks which server answered: *server gets its
+/// address, or libpq's error text when the connection failed.
+void ask_server(const std::string& conninfo, std::atomic<bool>* ok, std::string* server) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  if (PQstatus(conn) == CONNECTION_OK) {
+    *server = query1(conn, "SELECT host(inet_server_addr())");
+    *ok = true;
+  } else {
+    *server = PQerrorMessage(conn);
+  }
+  PQfinish(conn);
+}
+
 }  // namespace
 
 TEST_CASE("psql through the read-write port reaches the primary, read-only the replica") {
@@ -131,16 +144,7 @@ TEST_CASE("a connection opened with no route succeeds when a route is published 
   auto p = Proxy::start(options());
   std::atomic<bool> ok{false};
   std::string server;
-  std::thread client([&] {
-    PGconn* conn = PQconnectdb(via(5432, "sslmode=prefer connect_timeout=60").c_str());
-    if (PQstatus(conn) == CONNECTION_OK) {
-      server = query1(conn, "SELECT host(inet_server_addr())");
-      ok = true;
-    } else {
-      server = PQerrorMessage(conn);
-    }
-    PQfinish(conn);
-  });
+  std::thread client([&] { ask_server(via(5432, "sslmode=prefer connect_timeout=60"), &ok, &server); });
   REQUIRE(wait_until([&] { return p->counters().readwrite.held_now == 1; }));
   std::this_thread::sleep_for(std::chrono::seconds(2));  // the scenario, not a correctness wait
   p->publish(route_to(c.primary, 1));
@@ -190,16 +194,7 @@ TEST_CASE("a server refusing new sessions with 57P03 is retried until the route 
     uint64_t before = p->counters().readwrite.startup_retries;
     std::atomic<bool> ok{false};
     std::string server;
-    std::thread client([&] {
-      PGconn* conn = PQconnectdb(via(5432, std::string(mode) + " connect_timeout=60").c_str());
-      if (PQstatus(conn) == CONNECTION_OK) {
-        server = query1(conn, "SELECT host(inet_server_addr())");
-        ok = true;
-      } else {
-        server = PQerrorMessage(conn);
-      }
-      PQfinish(conn);
-    });
+    std::thread client([&] { ask_server(via(5432, std::string(mode) + " connect_timeout=60"), &ok, &server); });
     // On a failed REQUIRE the client must still be released and joined.
     struct Release {
       std::function<void()> f;

@@ -147,6 +147,34 @@ TEST_CASE("a renewal lost with its leader is proposed again at once through the 
   CHECK(period < holder_route_window_ms(r.cfg.ha_lease_ms));
 }
 
+TEST_CASE("a renewal dropped with no leader goes at once when one is known; a confirmed one is not repeated") {
+  Rig r;
+  r.primary_n1();
+  LeaseRenewer renewer(*r.ctx);
+  const int64_t period = renewal_period_ms(r.cfg.ha_lease_ms);
+  r.raft.leader = 0;
+  renewer.run();
+  REQUIRE(r.raft.count(CmdType::renew) == 1);
+  r.raft.proposals.back().second(consensus::ProposalResult{});  // dropped: no leader known
+  renewer.leader_changed();  // still none: proposing now would be dropped too
+  renewer.run();
+  CHECK(r.raft.count(CmdType::renew) == 1);
+  r.world.now += period / 3;
+  r.raft.leader = 2;  // elected: the unconfirmed renewal goes again, now
+  renewer.leader_changed();
+  renewer.run();
+  REQUIRE(r.raft.count(CmdType::renew) == 2);
+  // That one is confirmed (applied); another leader change repeats nothing.
+  const Command& last = r.raft.proposals.back().first;
+  r.ctx->lease.hold.applied(last.epoch, last.seq);
+  REQUIRE(r.ctx->lease.hold.confirmed_ms() == r.world.now);
+  r.world.now += 1;
+  r.raft.leader = 3;
+  renewer.leader_changed();
+  renewer.run();
+  CHECK(r.raft.count(CmdType::renew) == 2);
+}
+
 namespace {
 struct LeaderRaft : FakeRaft {
   int64_t contact = 0;
