@@ -3,8 +3,8 @@
 // passes operator requests to the agent. Lives on the control thread.
 #pragma once
 
-#include "node/agent.h"
-#include "node/api_backend.h"
+#include "api/backend.h"
+#include "ha/agent.h"
 #include "proxy/proxy.h"
 
 namespace pw::node {

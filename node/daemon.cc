@@ -16,13 +16,14 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "api/server.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "consensus/raft_node.h"
-#include "node/agent.h"
-#include "node/agent_loop.h"
-#include "node/api_server.h"
-#include "node/cluster_state.h"
+#include "ha/agent.h"
+#include "ha/agent_loop.h"
+#include "ha/cluster_state.h"
+#include "node/api_agent_backend.h"
 #include "node/fencer.h"
 #include "node/join_discovery.h"
 #include "node/raft_config.h"
@@ -172,7 +173,8 @@ int run_daemon(const conf::Config& cfg) {
       event_base_loopbreak(base.get());
     });
     raft->start();
-    ApiServer api(base.get(), cfg, &agent, px.get());
+    AgentBackend api_backend(&agent, px.get());
+    ApiServer api(base.get(), api_options_from_config(cfg), &api_backend);
     api.start();
     loop.start(&agent);
     PW_INFO("node", "pgwarden %s running cluster=%s raft=%s:%u proxy=%u api=%u", PGWARDEN_VERSION,

@@ -19,7 +19,7 @@
 #include <cstdint>
 #include <string>
 
-#include "node/fencer_port.h"
+#include "ha/fencer_port.h"
 
 namespace pw::node {
 

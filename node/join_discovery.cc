@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 
 #include "base/log.h"
-#include "node/ctl_http.h"
+#include "ctl/http_client.h"
 
 namespace pw::node {
 

@@ -10,9 +10,9 @@
 #include <optional>
 #include <string>
 
+#include "base/json.h"
 #include "conf/config.h"
 #include "consensus/membership.h"
-#include "node/json.h"
 
 namespace pw::node {
 

@@ -4,7 +4,7 @@
 # Every run starts from a random base seed (printed); a failure prints the
 # command that replays it.
 add_executable(sim_ha ${CMAKE_CURRENT_LIST_DIR}/sim_ha.cc ${CMAKE_CURRENT_LIST_DIR}/sim_ha_world.cc)
-target_link_libraries(sim_ha PRIVATE pw_sim_cluster node)
+target_link_libraries(sim_ha PRIVATE pw_sim_cluster ha)
 add_test(NAME sim_ha COMMAND sim_ha)
 set_tests_properties(sim_ha PROPERTIES LABELS sim TIMEOUT 1200 ENVIRONMENT "PW_SIM_HA_SEEDS=2000")
 # Self-tests of the checkers: each breaks one protection and the matching

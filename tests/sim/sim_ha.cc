@@ -41,7 +41,7 @@
 #include <string>
 
 #include "base/log.h"
-#include "node/cluster_state.h"
+#include "ha/cluster_state.h"
 #include "sim_cluster.h"
 #include "sim_ha_world.h"
 

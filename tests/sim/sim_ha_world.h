@@ -26,9 +26,9 @@
 
 #include "conf/config.h"
 #include "consensus/raft_node.h"
-#include "node/agent.h"
-#include "node/agent_world.h"
-#include "node/fencer_port.h"
+#include "ha/agent.h"
+#include "ha/agent_world.h"
+#include "ha/fencer_port.h"
 #include "pgctl/postgres.h"
 #include "sim_cluster.h"
 

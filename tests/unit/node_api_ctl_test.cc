@@ -8,13 +8,13 @@
 #include <cstdio>
 #include <memory>
 
-#include "node/api_handlers.h"
-#include "node/api_server.h"
-#include "node/api_view.h"
-#include "node/ctl.h"
+#include "api/handlers.h"
+#include "api/server.h"
+#include "api/view.h"
+#include "ctl/ctl.h"
 #include "support/conf_fixture.h"
-#include "support/node_api_fake_backend.h"
-#include "support/node_api_loop.h"
+#include "support/api_fake_backend.h"
+#include "support/api_loop.h"
 
 using pw::test::FakeApiBackend;
 using pw::test::LoopThread;

@@ -18,11 +18,11 @@
 #include <future>
 #include <thread>
 
-#include "node/api_server.h"
-#include "node/ctl_http.h"
-#include "node/json.h"
-#include "support/node_api_fake_backend.h"
-#include "support/node_api_loop.h"
+#include "api/server.h"
+#include "base/json.h"
+#include "ctl/http_client.h"
+#include "support/api_fake_backend.h"
+#include "support/api_loop.h"
 #include "support/tmpdir.h"
 
 using pw::node::ApiServer;

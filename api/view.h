@@ -1,0 +1,57 @@
+// api/view.h — what the API says about the cluster, derived from the
+// backend's raw facts: each member's role, state and lag (one definition,
+// shared by /cluster, the health endpoints, /metrics and `ctl list`), and
+// the JSON bodies of /cluster, /history and /proxy.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/backend.h"
+#include "base/json.h"
+
+namespace pw::node {
+
+struct MemberRow {
+  std::string name, host;
+  /// primary | sync_standby | replica | demoting (read-write without the
+  /// lock: the agent is demoting it) | stopped | unknown (no fresh status)
+  std::string role;
+  /// running | streaming | promoting | stopped | unreachable (status stale) |
+  /// unknown (never heard from)
+  std::string state;
+  bool seen = false, fresh = false;
+  bool pg_running = false;
+  uint32_t timeline = 0;
+  uint64_t lsn = 0;
+  std::optional<uint64_t> lag_bytes;  // behind the primary's gossiped LSN; primary: 0
+  bool nofailover = false;
+  int32_t priority = 0;
+  std::string upstream, activity, data, data_reason, last_error;
+  bool reinit_pending = false;
+};
+
+/// Rows in configuration order. Lag is known only when both the member and
+/// the lock holder have fresh statuses and the member's PostgreSQL runs.
+std::vector<MemberRow> member_rows(const ClusterFacts& c);
+const MemberRow* find_row(const std::vector<MemberRow>& rows, const std::string& name);
+
+const char* init_state_name(InitKind k);
+/// PostgreSQL's textual LSN form, "16/B374D848".
+std::string format_lsn(uint64_t lsn);
+/// "2026-11-25T19:00:00.123Z" (UTC); "" for 0.
+std::string format_wall_ms(int64_t wall_ms);
+
+/// GET /cluster body (an object).
+std::string cluster_json(const ClusterFacts& c, const std::vector<MemberRow>& rows);
+/// GET /history body (an array, oldest first).
+std::string history_json(const ClusterState& s);
+/// GET /proxy body (an object).
+std::string proxy_json(const proxy::Counters& c);
+
+/// {"error": message}
+std::string error_json(const std::string& message);
+
+}  // namespace pw::node

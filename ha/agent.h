@@ -1,0 +1,130 @@
+// ha/agent.h — the HA agent: follows the committed cluster state and
+// drives the local PostgreSQL through pgctl (DESIGN §4–§6).
+//
+// This is the thin loop. Every turn (tick) it probes PostgreSQL, gossips
+// its status, supervises the fencer, runs the decider when this node is the
+// raft leader, renews the lease when it holds the lock, publishes the route
+// to the proxy and reconciles PostgreSQL with what the state says this node
+// should be — through one controller per role, starting at most one pgctl
+// operation at a time (Activity):
+//
+//   decider_runner.h        what the raft leader proposes (after its barrier)
+//   lease_renewer.h         the holder's renewals (I1)
+//   bootstrap_controller.h  the claimed bootstrap and its abandoned remains (I5)
+//   primary_controller.h    fencing (I2), start/promote/prepare/ready
+//   sync_controller.h       synchronous mode on the primary (I4)
+//   switchover_controller.h the old primary's planned hand-over
+//   standby_controller.h    clone, rewind, follow, reinit (I6)
+//   route_builder.h         the route the proxy gets (I3)
+//   agent_diagnostics.h     what the operator is told
+//
+// Everything outside reaches it through agent_world.h, consensus::RaftNode,
+// pgctl::Postgres and FencerPort, so tests/sim/sim_ha.cc runs this very class.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "ha/agent_context.h"
+#include "ha/bootstrap_controller.h"
+#include "ha/decider_runner.h"
+#include "ha/diagnostic.h"
+#include "ha/lease_renewer.h"
+#include "ha/membership_controller.h"
+#include "ha/op_result.h"
+#include "ha/primary_controller.h"
+#include "ha/standby_controller.h"
+#include "ha/switchover_controller.h"
+#include "ha/sync_controller.h"
+
+namespace pw::node {
+
+
+class Agent {
+ public:
+  Agent(const conf::Config& cfg, AgentWorld& world, ClusterStateMachine& sm, pgctl::Postgres& pg,
+        FencerPort& fencer);
+  /// Must be called before the raft node replays its log (apply observer).
+  void attach_observer();
+  void set_raft(consensus::RaftNode* raft);
+  /// First turn; the caller then calls tick() every ha.loop_interval.
+  void start();
+  /// One loop turn.
+  void tick();
+  /// A wake-up asked through AgentWorld::wake: decider, route, reconcile.
+  void kick_now();
+  /// Graceful stop: a primary stops PostgreSQL and releases the lock;
+  /// `done` runs when it is safe to exit.
+  void shutdown(std::function<void()> done);
+
+  // Operator requests (the API exposes them). Validated here, then proposed.
+  void switchover(const std::string& to, bool force, OpDone done);
+  void failover(const std::string& to, OpDone done);
+  void set_paused(bool paused, OpDone done);
+  void reinit(const std::string& member, OpDone done);
+  void reset_cluster(const std::string& confirm, OpDone done);
+  /// Membership changes (MembershipController).
+  void member_add(const std::string& name, const std::string& host, uint16_t port, bool stay_learner,
+                  OpDone done) {
+    membership_.add(name, host, port, stay_learner, std::move(done));
+  }
+  void member_remove(const std::string& name, OpDone done) { membership_.remove(name, std::move(done)); }
+
+  // Views for the API and the simulation's checkers.
+  const ClusterState& state() const { return ctx_.state(); }
+  const MemberStatus& own_status() const { return ctx_.members.own(); }
+  /// Statuses of every member (self included) and whether each is fresh.
+  std::map<std::string, SeenStatus> seen() const { return ctx_.members.seen(ctx_.now()); }
+  Diagnostics diagnostics() const { return diags_; }
+  std::string agent_state() const { return ctx_.activity.text(); }
+  AgentState activity() const { return ctx_.activity.state(); }
+  /// One line of internals for failure reports (simulation, debugging).
+  std::string debug_line() const;
+  bool holds_lease() const;
+  int64_t lease_remaining_ms() const;
+  /// The lease deadline (monotonic) when we hold one, else 0 (checkers).
+  int64_t lease_until_ms() const;
+  /// The epoch of the lease we hold (0 = none).
+  uint64_t lease_epoch() const { return lease_until_ms() ? ctx_.lease.hold.epoch() : 0; }
+  bool pg_ready_as_primary() const;
+  const pgctl::Status& pg_status() const { return ctx_.local.status(); }
+  consensus::RaftNode* raft() const { return ctx_.raft; }
+  const conf::Config& config() const { return ctx_.cfg; }
+  /// The members this node acts on (AgentContext::roster).
+  const std::vector<AgentContext::RosterEntry>& roster() const { return ctx_.roster(); }
+  std::string member_name(uint64_t raft_id) const { return ctx_.member_name(raft_id); }
+  const FencerHealth& fencer_health() const { return fencer_health_; }
+
+ private:
+  static void on_apply(void* ctx, uint64_t index, const Command& c, const ApplyEffect& e);
+  static void on_restore(void* ctx);
+  void applied(const Command& c, const ApplyEffect& e);
+  void on_status_message(uint64_t from, const std::string& data);
+  void gossip();
+  void publish_route();
+  void watch_switchover_replay();
+  void reconcile();
+  bool foreign_or_unusable();
+
+  AgentContext ctx_;
+  DeciderRunner decider_;
+  LeaseRenewer renewer_;
+  BootstrapController bootstrap_;
+  PrimaryController primary_;
+  SyncController sync_;
+  SwitchoverController switchover_;
+  StandbyController standby_;
+  MembershipController membership_;
+  Diagnostics diags_;
+  std::string diag_key_;  // to log diagnostics once per change
+  uint64_t route_epoch_ = 0;
+  uint64_t replay_told_ = 0;
+  bool serving_told_ = false;  // what our last gossip said (MemberStatus::serving)  // switchover final LSN our gossip said we replayed past
+  int64_t started_at_ = 0;
+  FencerHealth fencer_health_;
+  std::function<void()> stopped_cb_;
+};
+
+}  // namespace pw::node

@@ -1,0 +1,133 @@
+// ha/agent_ops.cc — operator requests (switchover, failover, pause,
+// reinit, reset-cluster): validated against this node's view, then
+// committed through Raft. Any node may receive them; Raft forwards the
+// proposal to the leader. Failover and reset-cluster are committed as
+// *requests* that the decider carries out after its barrier and the lease
+// wait (I1): the receiving node's view may lag, so it never moves the lock.
+#include "ha/agent.h"
+
+#include <algorithm>
+
+namespace pw::node {
+
+namespace {
+// Tagged nofailover by its last status: never made primary, --force or not
+// (a DR replica is not a place to run the cluster from).
+bool tagged_nofailover(const AgentContext& ctx, const std::string& m) {
+  const auto seen = ctx.members.seen(ctx.now());
+  auto it = seen.find(m);
+  return it != seen.end() && it->second.status.nofailover;
+}
+}  // namespace
+
+void Agent::switchover(const std::string& to, bool force, OpDone done) {
+  const ClusterState& s = state();
+  if (s.init != InitKind::done || s.primary.empty() || s.ready_epoch != s.epoch)
+    return done({409, "no ready primary to switch over from; use failover --to instead"});
+  if (s.switchover) return done({409, "a switchover is already pending: " + s.switchover->first + " -> " + s.switchover->second});
+  if (!to.empty()) {
+    if (!ctx_.is_member(to)) return done({404, "unknown member '" + to + "'"});
+    if (to == s.primary) return done({409, to + " is already the primary"});
+    if (tagged_nofailover(ctx_, to)) return done({409, to + " is tagged nofailover: it is never made primary"});
+    if (!force) {
+      Ranking r = rank_candidates(decider_.input(), s.primary, false);
+      if (auto it = r.excluded.find(to); it != r.excluded.end())
+        return done({409, to + " cannot take over: " + it->second + " (use --force to try anyway)"});
+    }
+  }
+  Command c;
+  c.type = CmdType::switchover;
+  c.node = s.primary;
+  c.to = to;
+  ctx_.propose(c, [done, to, primary = s.primary](bool ok) {
+    if (!ok) return done({503, "the switchover could not be committed (no quorum?)"});
+    done({200, "switchover from " + primary + " to " + (to.empty() ? "the best standby" : to) + " started"});
+  });
+}
+
+void Agent::failover(const std::string& to, OpDone done) {
+  const ClusterState& s = state();
+  if (to.empty()) return done({400, "failover needs a target: --to <member>"});
+  if (!ctx_.is_member(to)) return done({404, "unknown member '" + to + "'"});
+  if (s.init != InitKind::done) return done({409, "the cluster is not bootstrapped"});
+  if (to == s.primary) return done({409, to + " is already the primary"});
+  if (tagged_nofailover(ctx_, to)) return done({409, to + " is tagged nofailover: it is never made primary"});
+  const bool holder_alive = !s.primary.empty() && !ctx_.lease.watch.expired(s.epoch, ctx_.now());
+  if (holder_alive && s.ready_epoch == s.epoch)
+    return switchover(to, true, std::move(done));  // a healthy primary: hand over cleanly
+  DeciderInput in = decider_.input();
+  in.maximum_lag_on_failover = UINT64_MAX;  // the operator accepts the lag
+  Ranking r = rank_candidates(in, s.primary);
+  if (auto it = r.excluded.find(to); it != r.excluded.end() && !holder_alive)
+    return done({409, to + " cannot be promoted: " + it->second});
+  Command c;
+  c.type = CmdType::request_failover;
+  c.node = to;
+  c.epoch = s.epoch;
+  c.reason = "failover: manual to " + to;
+  std::string holder = s.primary;
+  ctx_.propose(c, [this, done, to, holder, epoch = s.epoch](bool ok) {
+    if (!ok) return done({503, "the failover request could not be committed (no quorum?)"});
+    const ClusterState& now = state();
+    if (now.epoch != epoch && now.primary == to) return done({200, "failover to " + to + " done"});
+    if (now.failover_to != to || now.failover_epoch != epoch)
+      return done({409, "the cluster changed meanwhile; check `pgwarden ctl list`"});
+    done({200, "failover to " + to + " requested: the decider promotes it once " +
+                   (holder.empty() ? std::string("it is eligible") : "the lease of " + holder + " has expired") +
+                   "; follow it with `pgwarden ctl list`"});
+  });
+}
+
+void Agent::set_paused(bool paused, OpDone done) {
+  Command c;
+  c.type = CmdType::pause;
+  c.flag = paused;
+  ctx_.propose(c, [done, paused](bool ok) {
+    if (!ok) return done({503, "could not be committed (no quorum?)"});
+    done({200, paused ? "paused: no automatic failover until resume" : "resumed"});
+  });
+}
+
+void Agent::reinit(const std::string& member, OpDone done) {
+  const ClusterState& s = state();
+  if (!ctx_.is_member(member)) return done({404, "unknown member '" + member + "'"});
+  if (member == s.primary) return done({409, member + " is the primary; switch over first"});
+  if (s.primary.empty() || s.ready_epoch != s.epoch)
+    return done({409, "no ready primary to clone from: reinit would leave " + member +
+                          " empty (and its data moved aside) until there is one; retry once a primary runs"});
+  if (ctx_.cfg.ha_synchronous_mode) {
+    // I4: a member of the committed synchronous set (or, with no primary,
+    // the last holder) may be the only one with some acknowledged commits;
+    // moved aside, they could only be brought back by hand.
+    bool in_set = std::find(s.sync.begin(), s.sync.end(), member) != s.sync.end();
+    if (in_set)
+      return done({409, member + " is in the synchronous standby set and may hold acknowledged commits no "
+                                 "other standby has; stop its PostgreSQL (the primary then drops it from the "
+                                 "set) and reinit it after that"});
+  }
+  Command c;
+  c.type = CmdType::reinit;
+  c.node = member;
+  ctx_.propose(c, [done, member](bool ok) {
+    if (!ok) return done({503, "could not be committed (no quorum?)"});
+    done({200, member + " will move its data directory aside and clone again"});
+  });
+}
+
+void Agent::reset_cluster(const std::string& confirm, OpDone done) {
+  const ClusterState& s = state();
+  if (confirm != ctx_.cfg.cluster_name)
+    return done({400, "reset-cluster needs --confirm " + ctx_.cfg.cluster_name + " (the cluster name)"});
+  if (!s.primary.empty() && !ctx_.lease.watch.expired(s.epoch, ctx_.now()))
+    return done({409, s.primary + " holds a live lease; reset-cluster is for a cluster without a primary"});
+  Command c;
+  c.type = CmdType::request_reset;
+  c.reason = "reset-cluster by operator";
+  ctx_.propose(c, [done](bool ok) {
+    if (!ok) return done({503, "could not be committed (no quorum?)"});
+    done({200, "reset-cluster requested: the members will bootstrap again once no primary can write "
+               "(existing data is adopted, never deleted)"});
+  });
+}
+
+}  // namespace pw::node

@@ -1,0 +1,338 @@
+// ha/cluster_state.cc — encoding and deterministic application of the
+// cluster state's commands. Every command that names an epoch is a
+// compare-and-set against the current one, so a stale decider or a deposed
+// holder can never move the lock: its command is applied as a no-op.
+#include "ha/cluster_state.h"
+
+#include <algorithm>
+
+#include "ha/bytes.h"
+
+namespace pw::node {
+
+namespace {
+constexpr uint8_t kCmdVersion = 1;
+constexpr uint8_t kStateVersion = 2;  // 2: operator requests (failover_to, reset_requested)
+constexpr uint32_t kMaxItems = 4096;
+
+void add_history(ClusterState& s, const Command& c, const std::string& node, std::string reason) {
+  s.history.push_back({s.epoch, node, c.timeline, c.lsn, c.wall_ms, std::move(reason)});
+  if (s.history.size() > kMaxHistory) s.history.erase(s.history.begin());
+}
+
+ApplyEffect rejected(CmdType t, std::string why) {
+  ApplyEffect e;
+  e.type = t;
+  e.why_rejected = std::move(why);
+  return e;
+}
+}  // namespace
+
+const char* cmd_name(CmdType t) {
+  switch (t) {
+    case CmdType::claim: return "claim";
+    case CmdType::clear_claim: return "clear_claim";
+    case CmdType::bootstrap_done: return "bootstrap_done";
+    case CmdType::adopt: return "adopt";
+    case CmdType::set_primary: return "set_primary";
+    case CmdType::renew: return "renew";
+    case CmdType::ready: return "ready";
+    case CmdType::release: return "release";
+    case CmdType::switchover: return "switchover";
+    case CmdType::clear_switchover: return "clear_switchover";
+    case CmdType::pause: return "pause";
+    case CmdType::reinit: return "reinit";
+    case CmdType::reinit_done: return "reinit_done";
+    case CmdType::reset_cluster: return "reset_cluster";
+    case CmdType::set_sync: return "set_sync";
+    case CmdType::barrier: return "barrier";
+    case CmdType::request_failover: return "request_failover";
+    case CmdType::request_reset: return "request_reset";
+  }
+  return "unknown";
+}
+
+std::string Command::encode() const {
+  ByteWriter w;
+  w.u8(kCmdVersion);
+  w.u8(static_cast<uint8_t>(type));
+  w.str(node);
+  w.str(to);
+  w.u64(epoch);
+  w.u64(seq);
+  w.u64(system_id);
+  w.u32(timeline);
+  w.u64(lsn);
+  w.boolean(flag);
+  w.i64(wall_ms);
+  w.str(reason);
+  w.u32(static_cast<uint32_t>(members.size()));
+  for (const auto& m : members) w.str(m);
+  return w.take();
+}
+
+std::optional<Command> Command::decode(const std::string& bytes) {
+  ByteReader r(bytes);
+  if (r.u8() != kCmdVersion) return std::nullopt;
+  Command c;
+  uint8_t t = r.u8();
+  if (t < 1 || t > static_cast<uint8_t>(CmdType::request_reset)) return std::nullopt;
+  c.type = static_cast<CmdType>(t);
+  c.node = r.str();
+  c.to = r.str();
+  c.epoch = r.u64();
+  c.seq = r.u64();
+  c.system_id = r.u64();
+  c.timeline = r.u32();
+  c.lsn = r.u64();
+  c.flag = r.boolean();
+  c.wall_ms = r.i64();
+  c.reason = r.str();
+  uint32_t n = r.count(kMaxItems);
+  for (uint32_t i = 0; i < n && r.ok(); ++i) c.members.push_back(r.str());
+  if (!r.ok() || !r.at_end()) return std::nullopt;
+  return c;
+}
+
+std::string ClusterState::encode() const {
+  ByteWriter w;
+  w.u8(kStateVersion);
+  w.u8(static_cast<uint8_t>(init));
+  w.str(init_node);
+  w.u64(system_id);
+  w.u64(claim_index);
+  w.u32(static_cast<uint32_t>(failed_claimants.size()));
+  for (const auto& m : failed_claimants) w.str(m);
+  w.str(primary);
+  w.u64(epoch);
+  w.u64(ready_epoch);
+  w.u32(static_cast<uint32_t>(sync.size()));
+  for (const auto& m : sync) w.str(m);
+  w.boolean(switchover.has_value());
+  if (switchover) {
+    w.str(switchover->first);
+    w.str(switchover->second);
+  }
+  w.boolean(paused);
+  w.u32(static_cast<uint32_t>(reinit.size()));
+  for (const auto& m : reinit) w.str(m);
+  w.u32(static_cast<uint32_t>(history.size()));
+  for (const auto& h : history) {
+    w.u64(h.epoch);
+    w.str(h.node);
+    w.u32(h.timeline);
+    w.u64(h.lsn);
+    w.i64(h.wall_ms);
+    w.str(h.reason);
+  }
+  w.u64(failovers);
+  w.u64(switchovers);
+  w.str(failover_to);
+  w.u64(failover_epoch);
+  w.boolean(reset_requested);
+  w.u64(renew_index);
+  return w.take();
+}
+
+std::optional<ClusterState> ClusterState::decode(const std::string& bytes) {
+  ByteReader r(bytes);
+  uint8_t version = r.u8();
+  if (version != 1 && version != kStateVersion) return std::nullopt;
+  ClusterState s;
+  uint8_t init = r.u8();
+  if (init > 2) return std::nullopt;
+  s.init = static_cast<InitKind>(init);
+  s.init_node = r.str();
+  s.system_id = r.u64();
+  s.claim_index = r.u64();
+  for (uint32_t i = 0, n = r.count(kMaxItems); i < n && r.ok(); ++i) s.failed_claimants.insert(r.str());
+  s.primary = r.str();
+  s.epoch = r.u64();
+  s.ready_epoch = r.u64();
+  for (uint32_t i = 0, n = r.count(kMaxItems); i < n && r.ok(); ++i) s.sync.push_back(r.str());
+  if (r.boolean()) {
+    std::string from = r.str();
+    std::string to = r.str();
+    s.switchover = std::make_pair(from, to);
+  }
+  s.paused = r.boolean();
+  for (uint32_t i = 0, n = r.count(kMaxItems); i < n && r.ok(); ++i) s.reinit.insert(r.str());
+  for (uint32_t i = 0, n = r.count(kMaxHistory); i < n && r.ok(); ++i) {
+    HistoryEntry h;
+    h.epoch = r.u64();
+    h.node = r.str();
+    h.timeline = r.u32();
+    h.lsn = r.u64();
+    h.wall_ms = r.i64();
+    h.reason = r.str();
+    s.history.push_back(std::move(h));
+  }
+  s.failovers = r.u64();
+  s.switchovers = r.u64();
+  if (version >= 2) {
+    s.failover_to = r.str();
+    s.failover_epoch = r.u64();
+    s.reset_requested = r.boolean();
+    s.renew_index = r.u64();
+  }
+  if (!r.ok() || !r.at_end()) return std::nullopt;
+  return s;
+}
+
+std::vector<std::string> last_holders(const ClusterState& s) {
+  std::vector<std::string> out;
+  if (s.ready_epoch == 0) return out;
+  for (const auto& h : s.history)
+    if (h.epoch >= s.ready_epoch && !h.node.empty() &&
+        std::find(out.begin(), out.end(), h.node) == out.end())
+      out.push_back(h.node);
+  return out;
+}
+
+ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
+  ApplyEffect e;
+  e.type = c.type;
+  const std::string old_primary = s.primary;
+  switch (c.type) {
+    case CmdType::claim:
+      if (s.init != InitKind::absent) return rejected(c.type, "init is not absent");
+      s.init = InitKind::claimed;
+      s.init_node = c.node;
+      s.claim_index = index;
+      break;
+    case CmdType::clear_claim:
+      if (s.init != InitKind::claimed || s.init_node != c.node)
+        return rejected(c.type, "no such claim");
+      s.init = InitKind::absent;
+      s.failed_claimants.insert(c.node);
+      s.init_node.clear();
+      break;
+    case CmdType::bootstrap_done:
+      if (s.init != InitKind::claimed || s.init_node != c.node)
+        return rejected(c.type, "claim is not held by " + c.node);
+      s.init = InitKind::done;
+      s.system_id = c.system_id;
+      s.primary = c.node;
+      ++s.epoch;
+      add_history(s, c, c.node, "bootstrap: initdb on " + c.node);
+      break;
+    case CmdType::adopt:
+      if (s.init != InitKind::absent) return rejected(c.type, "init is not absent");
+      s.init = InitKind::done;
+      s.init_node = c.node;
+      s.system_id = c.system_id;
+      s.primary = c.node;
+      ++s.epoch;
+      add_history(s, c, c.node, "adopt: existing data of " + c.node);
+      break;
+    case CmdType::set_primary:
+      if (s.init != InitKind::done) return rejected(c.type, "cluster not initialized");
+      if (s.epoch != c.epoch) return rejected(c.type, "stale epoch");
+      // The decider saw the holder's lease expire on entries up to c.seq; a
+      // renewal committed after that (between its decision and this entry)
+      // means the holder may still hold the lease (I1).
+      if (c.seq != 0 && s.renew_index > c.seq) return rejected(c.type, "the holder renewed since the decision");
+      s.primary = c.node;
+      ++s.epoch;
+      if (c.reason.rfind("failover", 0) == 0) ++s.failovers;
+      if (s.switchover) {
+        if (s.switchover->second == c.node || s.switchover->second.empty()) ++s.switchovers;
+        s.switchover.reset();
+      }
+      add_history(s, c, c.node, c.reason);
+      break;
+    case CmdType::renew:
+      if (s.epoch != c.epoch || s.primary != c.node) return rejected(c.type, "not the holder");
+      s.renew_index = index;
+      break;
+    case CmdType::ready:
+      if (s.epoch != c.epoch || s.primary != c.node) return rejected(c.type, "not the holder");
+      s.ready_epoch = c.epoch;
+      break;
+    case CmdType::release:
+      if (s.epoch != c.epoch || s.primary != c.node) return rejected(c.type, "not the holder");
+      s.primary = c.to;
+      ++s.epoch;
+      if (!c.to.empty()) {
+        ++s.switchovers;
+        s.switchover.reset();
+      }
+      add_history(s, c, c.to, c.reason.empty() ? "release by " + c.node : c.reason);
+      break;
+    case CmdType::switchover:
+      if (s.init != InitKind::done || s.primary.empty() || s.primary != c.node)
+        return rejected(c.type, "no such primary");
+      s.switchover = std::make_pair(c.node, c.to);
+      break;
+    case CmdType::clear_switchover:
+      s.switchover.reset();
+      break;
+    case CmdType::pause:
+      s.paused = c.flag;
+      break;
+    case CmdType::reinit:
+      s.reinit.insert(c.node);
+      break;
+    case CmdType::reinit_done:
+      s.reinit.erase(c.node);
+      break;
+    case CmdType::reset_cluster:
+      if (c.seq != 0 && s.renew_index > c.seq) return rejected(c.type, "the holder renewed since the decision");
+      s.init = InitKind::absent;
+      s.init_node.clear();
+      s.system_id = 0;
+      s.claim_index = 0;
+      s.failed_claimants.clear();
+      s.primary.clear();
+      ++s.epoch;
+      s.sync.clear();
+      s.switchover.reset();
+      s.reinit.clear();
+      add_history(s, c, "", c.reason.empty() ? "reset-cluster" : c.reason);
+      break;
+    case CmdType::set_sync:
+      if (s.epoch != c.epoch) return rejected(c.type, "stale epoch");
+      s.sync = c.members;
+      break;
+    case CmdType::barrier:
+      break;
+    case CmdType::request_failover:
+      if (s.init != InitKind::done) return rejected(c.type, "cluster not initialized");
+      if (s.epoch != c.epoch) return rejected(c.type, "stale epoch");
+      if (c.node == s.primary) return rejected(c.type, c.node + " is already the primary");
+      s.failover_to = c.node;
+      s.failover_epoch = c.epoch;
+      break;
+    case CmdType::request_reset:
+      s.reset_requested = true;
+      break;
+  }
+  e.applied = true;
+  if (s.failover_epoch != 0 && s.failover_epoch != s.epoch) {
+    s.failover_to.clear();  // the holder changed: the request is done or moot
+    s.failover_epoch = 0;
+  }
+  if (c.type == CmdType::reset_cluster) s.reset_requested = false;
+  e.primary_changed = s.primary != old_primary || c.type == CmdType::set_primary ||
+                      c.type == CmdType::release || c.type == CmdType::bootstrap_done ||
+                      c.type == CmdType::adopt || c.type == CmdType::reset_cluster;
+  return e;
+}
+
+void ClusterStateMachine::apply(uint64_t index, const std::string& data) {
+  last_index_ = index;
+  auto cmd = Command::decode(data);
+  if (!cmd) return;  // foreign or newer-version entry: skipped identically on every node
+  ApplyEffect e = apply_command(state_, *cmd, index);
+  if (obs_) obs_(obs_ctx_, index, *cmd, e);
+}
+
+bool ClusterStateMachine::restore(const std::string& data) {
+  auto s = ClusterState::decode(data);
+  if (!s) return false;
+  state_ = std::move(*s);
+  if (robs_) robs_(robs_ctx_);
+  return true;
+}
+
+}  // namespace pw::node

@@ -1,0 +1,143 @@
+// ha/cluster_state.h — the replicated state machine (DESIGN §3): the
+// commands the decider and agents propose through Raft, and their
+// deterministic application. Pure: no clock, no I/O. Wall-clock times in
+// history come from the proposer inside the command, never from apply().
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "consensus/state_machine.h"
+
+namespace pw::node {
+
+enum class CmdType : uint8_t {
+  claim = 1,          // decider: `node` may run initdb
+  clear_claim = 2,    // decider: the claim of `node` timed out / failed
+  bootstrap_done = 3, // claimant: init = Done{system_id}; primary = node (new epoch)
+  adopt = 4,          // decider: existing data of `node` becomes the cluster
+  set_primary = 5,    // decider: primary = node, epoch = expect_epoch + 1 (CAS); seq = the
+                      // index the decider had applied: refused if the holder renewed since
+  renew = 6,          // holder: lease renewal of `epoch` (seq for logs)
+  ready = 7,          // holder: epoch's primary accepts writes
+  release = 8,        // holder: gives up the lock of `epoch`; `to` = successor or ""
+  switchover = 9,     // operator: planned change from `node` to `to` ("" = best)
+  clear_switchover = 10,
+  pause = 11,         // operator: flag = paused?
+  reinit = 12,        // operator: member `node` re-clones
+  reinit_done = 13,   // agent: `node` finished re-cloning
+  reset_cluster = 14, // operator: forget init (the seed's case)
+  set_sync = 15,      // holder/decider: synchronous standby set = members
+  barrier = 16,       // new decider: no effect; once applied, it has applied
+                      // everything committed before its term (decider_runner.cc)
+  request_failover = 17,  // operator: failover to `node` once the holder of `epoch` is gone;
+                          // carried out by the decider (after its barrier and lease wait)
+  request_reset = 18,     // operator: reset-cluster once no holder can write; carried out
+                          // by the decider
+};
+const char* cmd_name(CmdType t);
+
+struct Command {
+  CmdType type = CmdType::renew;
+  std::string node;             // subject member
+  std::string to;               // successor (release, switchover)
+  uint64_t epoch = 0;           // renew/ready/release: the epoch; set_primary: expected current
+  uint64_t seq = 0;
+  uint64_t system_id = 0;
+  uint32_t timeline = 0;
+  uint64_t lsn = 0;
+  bool flag = false;
+  int64_t wall_ms = 0;          // proposer's wall clock, for history only
+  std::string reason;
+  std::vector<std::string> members;
+
+  std::string encode() const;
+  static std::optional<Command> decode(const std::string& bytes);
+};
+
+enum class InitKind : uint8_t { absent = 0, claimed = 1, done = 2 };
+
+struct HistoryEntry {
+  uint64_t epoch = 0;
+  std::string node;
+  uint32_t timeline = 0;
+  uint64_t lsn = 0;
+  int64_t wall_ms = 0;
+  std::string reason;
+  bool operator==(const HistoryEntry&) const = default;
+};
+
+/// The whole replicated state. Copyable value.
+struct ClusterState {
+  InitKind init = InitKind::absent;
+  std::string init_node;        // claimant, or the node whose data was adopted/initdb'd
+  uint64_t system_id = 0;
+  uint64_t claim_index = 0;     // raft index of the current claim
+  std::set<std::string> failed_claimants;  // cleared claims: not asked again until reset
+
+  std::string primary;          // "" = no lock holder
+  uint64_t epoch = 0;           // fencing token: +1 on every change of holder
+  uint64_t ready_epoch = 0;
+  std::vector<std::string> sync;
+  std::optional<std::pair<std::string, std::string>> switchover;  // {from, to}
+  bool paused = false;
+  std::set<std::string> reinit;
+  std::string failover_to;      // pending operator failover target ("" = none)
+  uint64_t failover_epoch = 0;  // ... requested while this epoch was current
+  bool reset_requested = false; // pending operator reset-cluster
+  uint64_t renew_index = 0;     // raft index of the last applied renewal of `epoch`
+  std::vector<HistoryEntry> history;  // newest last, bounded
+  uint64_t failovers = 0, switchovers = 0;
+
+  bool operator==(const ClusterState&) const = default;
+  std::string encode() const;
+  static std::optional<ClusterState> decode(const std::string& bytes);
+};
+
+/// What one apply() did, for observers that keep time-dependent views
+/// (the lease tracker, the agent). `applied` is false when the command was
+/// rejected (stale epoch, wrong claimant, ...) and left the state unchanged.
+struct ApplyEffect {
+  bool applied = false;
+  CmdType type = CmdType::renew;
+  bool primary_changed = false;
+  std::string why_rejected;
+};
+
+/// The holder of the newest epoch that became `ready` (the last primary
+/// clients could write to) and the holders of every epoch after it (each
+/// was chosen holding all of that primary's acknowledged commits, or
+/// replayed its final WAL in a switchover).
+std::vector<std::string> last_holders(const ClusterState& s);
+
+/// Applies `cmd` to `s` deterministically.
+ApplyEffect apply_command(ClusterState& s, const Command& cmd, uint64_t index);
+
+constexpr size_t kMaxHistory = 200;
+
+/// Adapter to consensus::StateMachine: decodes entries, applies them and
+/// notifies an observer with the command and its effect.
+class ClusterStateMachine : public consensus::StateMachine {
+ public:
+  using Observer = void (*)(void* ctx, uint64_t index, const Command&, const ApplyEffect&);
+  void set_observer(Observer fn, void* ctx) { obs_ = fn; obs_ctx_ = ctx; }
+  void set_restore_observer(void (*fn)(void*), void* ctx) { robs_ = fn; robs_ctx_ = ctx; }
+  void apply(uint64_t index, const std::string& data) override;
+  std::string snapshot() const override { return state_.encode(); }
+  bool restore(const std::string& data) override;
+  const ClusterState& state() const { return state_; }
+  uint64_t last_index() const { return last_index_; }
+
+ private:
+  ClusterState state_;
+  uint64_t last_index_ = 0;
+  Observer obs_ = nullptr;
+  void* obs_ctx_ = nullptr;
+  void (*robs_)(void*) = nullptr;
+  void* robs_ctx_ = nullptr;
+};
+
+}  // namespace pw::node

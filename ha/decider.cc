@@ -1,0 +1,385 @@
+// ha/decider.cc — see decider.h. Every branch that cannot act says why in
+// a diagnostic, so an operator never meets the seed's silent
+// "waiting for leader to bootstrap".
+#include "ha/decider.h"
+
+#include <algorithm>
+
+namespace pw::node {
+
+namespace {
+
+size_t quorum(const DeciderInput& in) { return in.members.size() / 2 + 1; }
+
+std::vector<const MemberStatus*> fresh(const DeciderInput& in) {
+  std::vector<const MemberStatus*> out;
+  for (const auto& m : in.members) {
+    auto it = in.seen.find(m);
+    if (it != in.seen.end() && it->second.fresh) out.push_back(&it->second.status);
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+Command make(const DeciderInput& in, CmdType t, const std::string& node, std::string reason) {
+  Command c;
+  c.type = t;
+  c.node = node;
+  c.epoch = in.state->epoch;
+  c.wall_ms = in.wall_ms;
+  c.reason = std::move(reason);
+  // Decisions that replace a holder are refused at apply if it renewed after
+  // the entries this decision saw (cluster_state.cc).
+  if (t == CmdType::set_primary || t == CmdType::reset_cluster) c.seq = in.applied_index;
+  return c;
+}
+
+Decision decide_uninitialized(const DeciderInput& in) {
+  Decision d;
+  const auto f = fresh(in);
+  if (f.size() < quorum(in)) {
+    std::vector<std::string> missing;
+    for (const auto& m : in.members)
+      if (!in.seen.count(m) || !in.seen.at(m).fresh) missing.push_back(m);
+    d.diagnostics.push_back({"waiting_for_members",
+                             "bootstrap waits for a quorum of members to report their data directory; "
+                             "silent: " + join(missing),
+                             "start pgwarden on the silent members, or check the raft port between them"});
+    return d;
+  }
+  // Adopt: the member with the highest (timeline, lsn) keeps its data.
+  const MemberStatus* best = nullptr;
+  for (const auto* s : f) {
+    if (s->data != DataKind::cluster) continue;
+    if (!best || std::tie(s->timeline, s->lsn) > std::tie(best->timeline, best->lsn) ||
+        (std::tie(s->timeline, s->lsn) == std::tie(best->timeline, best->lsn) && s->name < best->name))
+      best = s;
+  }
+  if (best) {
+    Command c = make(in, CmdType::adopt, best->name,
+                     "adopt: existing data of " + best->name + " (highest timeline and LSN)");
+    c.system_id = best->system_id;
+    c.timeline = best->timeline;
+    c.lsn = best->lsn;
+    d.propose = c;
+    return d;
+  }
+  std::vector<const MemberStatus*> empties;
+  for (const auto* s : f)
+    if (s->data == DataKind::empty) empties.push_back(s);
+  if (empties.size() < quorum(in)) {
+    std::vector<std::string> bad;
+    for (const auto* s : f)
+      if (s->data == DataKind::unusable) bad.push_back(s->name + " (" + s->data_reason + ")");
+    d.diagnostics.push_back({"bootstrap_blocked",
+                             "no member has data and fewer than a quorum report an empty data directory; "
+                             "unusable: " + join(bad),
+                             "fix or empty the data directories named above (pgwarden never deletes them)"});
+    return d;
+  }
+  // Claim: prefer ourselves (no extra hop), then by name; skip failed claimants.
+  std::vector<std::string> eligible;
+  for (const auto* s : empties)
+    if (!s->nofailover && !in.state->failed_claimants.count(s->name)) eligible.push_back(s->name);
+  if (eligible.empty()) {
+    for (const auto* s : empties)
+      if (!s->nofailover) eligible.push_back(s->name);  // everyone failed once: try again
+  }
+  if (eligible.empty()) {
+    d.diagnostics.push_back({"bootstrap_no_eligible", "every empty member is tagged nofailover",
+                             "remove the nofailover tag from one member"});
+    return d;
+  }
+  std::sort(eligible.begin(), eligible.end());
+  std::string who = std::find(eligible.begin(), eligible.end(), in.self) != eligible.end() ? in.self : eligible[0];
+  d.propose = make(in, CmdType::claim, who, "bootstrap claim");
+  return d;
+}
+
+Decision decide_claimed(const DeciderInput& in) {
+  Decision d;
+  const ClusterState& s = *in.state;
+  if (in.claim_age_ms >= in.bootstrap_timeout_ms) {
+    d.propose = make(in, CmdType::clear_claim, s.init_node, "bootstrap claim timed out");
+    d.diagnostics.push_back({"bootstrap_claim_expired",
+                             s.init_node + " did not finish bootstrap within bootstrap_timeout; "
+                             "the claim is cleared and another member will bootstrap",
+                             "check the log of " + s.init_node});
+    return d;
+  }
+  auto it = in.seen.find(s.init_node);
+  // A claimant that stopped reporting (killed, cut off) is presumed dead once
+  // it has been silent for claimant_silence_ms: the claim moves on in seconds
+  // instead of bootstrap_timeout. Safe even if it is alive: its every step
+  // re-checks the claim, and a late bootstrap_done is refused at apply.
+  bool fresh = it != in.seen.end() && it->second.fresh;
+  if (!fresh) {
+    int64_t since = std::max(in.now_ms - in.claim_age_ms, it == in.seen.end() ? int64_t{0} : it->second.received_ms);
+    int64_t silent = in.now_ms - since;
+    if (silent >= in.claimant_silence_ms) {
+      d.propose = make(in, CmdType::clear_claim, s.init_node, "bootstrap claimant silent");
+      d.diagnostics.push_back({"bootstrap_claimant_silent",
+                               s.init_node + " claimed the bootstrap and has not reported for " +
+                                   std::to_string(silent / 1000) + " s; the claim is cleared and another member "
+                                   "will bootstrap",
+                               "check the log of " + s.init_node + "; when it comes back it moves its "
+                               "half-made data directory aside and clones"});
+      return d;
+    }
+    d.diagnostics.push_back({"bootstrap_claimant_silent",
+                             s.init_node + " claimed the bootstrap and has not reported for " +
+                                 std::to_string(silent / 1000) + " s; the claim moves to another member if it "
+                                 "stays silent for " + std::to_string(in.claimant_silence_ms / 1000) + " s",
+                             "check that pgwarden runs on " + s.init_node + " and its raft port is reachable"});
+    return d;
+  }
+  if (it != in.seen.end() && !it->second.status.last_error.empty())
+    d.diagnostics.push_back({"bootstrap_failing",
+                             s.init_node + " is bootstrapping and reports: " + it->second.status.last_error,
+                             "fix the cause; the claim moves to another member after bootstrap_timeout"});
+  return d;
+}
+
+bool all_members_empty(const DeciderInput& in, bool require_every_member) {
+  size_t n = 0;
+  for (const auto& m : in.members) {
+    auto it = in.seen.find(m);
+    if (it == in.seen.end() || !it->second.fresh) continue;
+    if (it->second.status.data != DataKind::empty) return false;
+    ++n;
+  }
+  return require_every_member ? n == in.members.size() : n >= quorum(in);
+}
+
+}  // namespace
+
+Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool failover) {
+  Ranking r;
+  const ClusterState& s = *in.state;
+  uint64_t max_lsn = 0;
+  uint32_t max_tl = 0;
+  for (const auto& [name, seen] : in.seen) {
+    if (seen.status.system_id != s.system_id || seen.status.data != DataKind::cluster) continue;
+    max_lsn = std::max(max_lsn, seen.status.lsn);
+    max_tl = std::max(max_tl, seen.status.timeline);
+  }
+  // I4, synchronous mode. With ANY 1 (every streaming standby) a commit
+  // acknowledged to a client is on the primary and on at least one member of
+  // the committed set C — which one is not known — so every member of C must
+  // be heard (statuses describing the servers after the holder stopped) and
+  // the candidate must be at least as advanced as all of them. The last
+  // primary clients could write to (the last ready holder) acknowledged every
+  // commit itself, and each holder after it was chosen holding them, so they
+  // are eligible too; with C empty (PostgreSQL may have run asynchronously)
+  // they are the only ones, and one of them must be heard.
+  std::vector<std::string> sync_set = s.sync;
+  std::string sync_unheard;
+  uint64_t sync_max_lsn = 0;
+  if (in.synchronous_mode && failover) {
+    auto heard = [&](const std::string& m) -> const MemberStatus* {
+      auto it = in.seen.find(m);
+      if (it == in.seen.end() || !it->second.fresh || it->second.received_ms < in.holder_gone_ms + in.status_lag_ms)
+        return nullptr;
+      return &it->second.status;
+    };
+    // LSNs compare only on the newest timeline: WAL past an older
+    // timeline's fork was never acknowledged after the promotion that forked
+    // it, and that promotion chose a member holding everything before.
+    // (Members of C are standbys of the last primary's timeline: always
+    // counted. A former holder on an older timeline is not.)
+    auto count = [&](const MemberStatus* st) {
+      if (st->timeline >= max_tl) sync_max_lsn = std::max(sync_max_lsn, st->lsn);
+    };
+    for (const auto& m : s.sync) {
+      if (const MemberStatus* st = heard(m)) sync_max_lsn = std::max(sync_max_lsn, st->lsn);
+      else sync_unheard += (sync_unheard.empty() ? "" : ", ") + m;
+    }
+    bool holder_heard = false;
+    std::string holders;
+    for (const auto& last : last_holders(s)) {
+      holders += (holders.empty() ? "" : ", ") + last;
+      if (std::find(sync_set.begin(), sync_set.end(), last) == sync_set.end()) sync_set.push_back(last);
+      if (const MemberStatus* st = heard(last)) {
+        holder_heard = true;
+        count(st);
+      }
+    }
+    if (s.sync.empty() && !holder_heard) sync_unheard = holders.empty() ? "the last primary" : holders;
+  }
+  std::vector<const MemberStatus*> ok;
+  for (const auto& m : in.members) {
+    auto it = in.seen.find(m);
+    std::string why;
+    if (m == exclude) why = "current primary";
+    else if (it == in.seen.end() || !it->second.fresh) why = "no recent status (unreachable?)";
+    else {
+      const MemberStatus& st = it->second.status;
+      if (st.data != DataKind::cluster) why = std::string("data directory is ") + data_kind_name(st.data);
+      else if (st.system_id != s.system_id) why = "data belongs to another cluster (system id " + std::to_string(st.system_id) + ")";
+      else if (!st.pg_running) why = "PostgreSQL not running";
+      else if (!st.in_recovery) why = "not a standby";
+      else if (st.nofailover) why = "tagged nofailover";
+      else if (st.timeline < max_tl) why = "on an old timeline";
+      else if (max_lsn - std::min(max_lsn, st.lsn) > in.maximum_lag_on_failover)
+        why = "lag " + std::to_string(max_lsn - st.lsn) + " bytes exceeds maximum_lag_on_failover";
+      else if (in.synchronous_mode && std::find(sync_set.begin(), sync_set.end(), m) == sync_set.end())
+        why = s.sync.empty() && failover ? "synchronous mode: the primary ran without a synchronous standby; only "
+                                           "it has every acknowledged commit"
+                                         : "not in the synchronous standby set";
+      else if (!sync_unheard.empty())
+        why = "synchronous mode: no status since the primary stopped from " + sync_unheard +
+              ", which may hold the latest acknowledged commit";
+      else if (in.synchronous_mode && failover && st.lsn < sync_max_lsn)
+        why = "synchronous mode: behind another synchronous standby (LSN " + std::to_string(st.lsn) + " < " +
+              std::to_string(sync_max_lsn) + ")";
+    }
+    if (why.empty()) ok.push_back(&it->second.status);
+    else r.excluded[m] = why;
+  }
+  std::sort(ok.begin(), ok.end(), [](const MemberStatus* a, const MemberStatus* b) {
+    if (a->lsn != b->lsn) return a->lsn > b->lsn;
+    if (a->priority != b->priority) return a->priority > b->priority;
+    return a->name < b->name;
+  });
+  for (const auto* m : ok) r.ranked.push_back(m->name);
+  return r;
+}
+
+namespace {
+
+// Operator requests are carried out here, by the decider, after its barrier
+// and the same lease wait as an automatic failover (I1): the node that
+// received the request may have a lagging view.
+std::optional<Decision> decide_requests(const DeciderInput& in) {
+  const ClusterState& s = *in.state;
+  const bool holder_gone = s.primary.empty() || in.lease_expired;
+  if (s.reset_requested) {
+    Decision d;
+    if (!holder_gone) {
+      d.diagnostics.push_back({"reset_waiting", "reset-cluster requested: waiting for the lease of " + s.primary +
+                                                    " to expire",
+                               "stop pgwarden on " + s.primary + " if it should not be primary any more"});
+      return d;
+    }
+    d.propose = make(in, CmdType::reset_cluster, "", "reset-cluster by operator");
+    return d;
+  }
+  if (s.init != InitKind::done || s.failover_to.empty() || s.failover_epoch != s.epoch) return std::nullopt;
+  Decision d;
+  if (!holder_gone) {
+    d.diagnostics.push_back({"failover_waiting", "failover to " + s.failover_to + " requested: waiting for the lease of " +
+                                                     s.primary + " to expire",
+                             "stop pgwarden or PostgreSQL on " + s.primary + ", or wait"});
+    return d;
+  }
+  DeciderInput lax = in;
+  lax.maximum_lag_on_failover = UINT64_MAX;  // the operator accepts the lag
+  Ranking r = rank_candidates(lax, s.primary);
+  if (std::find(r.ranked.begin(), r.ranked.end(), s.failover_to) == r.ranked.end()) {
+    auto it = r.excluded.find(s.failover_to);
+    d.diagnostics.push_back({"failover_request_blocked",
+                             "failover to " + s.failover_to + " requested but it cannot be promoted: " +
+                                 (it == r.excluded.end() ? std::string("unknown member") : it->second),
+                             "fix the reason above, or request another member"});
+    if (s.paused) return d;
+    return std::nullopt;  // automatic failover may still pick another member
+  }
+  Command c = make(in, CmdType::set_primary, s.failover_to, "failover: manual to " + s.failover_to);
+  const auto& st = in.seen.at(s.failover_to).status;
+  c.timeline = st.timeline;
+  c.lsn = st.lsn;
+  d.propose = c;
+  return d;
+}
+
+}  // namespace
+
+Decision decide(const DeciderInput& in) {
+  const ClusterState& s = *in.state;
+  if (auto d = decide_requests(in)) return *d;
+  if (s.paused) {
+    Decision d;
+    d.diagnostics.push_back({"paused", "maintenance mode: no automatic bootstrap or failover",
+                             "pgwarden ctl resume"});
+    return d;
+  }
+  if (s.init == InitKind::absent) return decide_uninitialized(in);
+  if (s.init == InitKind::claimed) return decide_claimed(in);
+
+  Decision d;
+  const bool holder_gone = s.primary.empty() || in.lease_expired;
+  if (!holder_gone) return d;
+
+  // Every reachable member is empty but some member is unreachable: that one
+  // may hold the only copy (a primary that is merely down). Resetting would
+  // discard it: the advice is to bring it back.
+  if (all_members_empty(in, false) && !all_members_empty(in, true)) {
+    std::vector<std::string> silent;
+    for (const auto& m : in.members)
+      if (!in.seen.count(m) || !in.seen.at(m).fresh) silent.push_back(m);
+    if (!silent.empty()) {
+      std::string last = s.primary.empty() ? std::string() : s.primary;
+      d.diagnostics.push_back(
+          {"data_member_unreachable",
+           "every reachable member reports an empty data directory; " + join(silent) +
+               " cannot be reached and may hold the cluster's data" +
+               (last.empty() ? std::string() : " (" + last + " is the last primary)"),
+           "bring " + join(silent) + " back (start pgwarden there, check the network between the nodes); "
+           "only if its data is lost for good: pgwarden ctl reset-cluster --confirm <cluster-name>"});
+      return d;
+    }
+  }
+  // The seed's case: initialized, but nobody has data to run it from.
+  if (all_members_empty(in, false)) {
+    if (in.reinit_when_all_empty && all_members_empty(in, true)) {
+      d.propose = make(in, CmdType::reset_cluster, "",
+                       "reset-cluster: every member reports an empty data directory "
+                       "(bootstrap.reinit_when_all_empty = on)");
+      return d;
+    }
+    d.diagnostics.push_back(
+        {"init_done_no_data",
+         "the cluster was bootstrapped by " + s.init_node + " (system id " + std::to_string(s.system_id) +
+             ") but no member has its data any more: every reachable data directory is empty, "
+             "so no member can become primary and none may run initdb",
+         "if the data is really gone, start over with: pgwarden ctl reset-cluster --confirm <cluster-name> "
+         "(or set bootstrap.reinit_when_all_empty = on); otherwise restore a data directory on one member"});
+    return d;
+  }
+
+  std::string target;
+  if (s.switchover && !s.switchover->second.empty()) target = s.switchover->second;
+  Ranking r = rank_candidates(in, s.primary.empty() ? std::string() : s.primary);
+  std::string winner;
+  if (!target.empty() &&
+      std::find(r.ranked.begin(), r.ranked.end(), target) != r.ranked.end())
+    winner = target;
+  else if (!r.ranked.empty())
+    winner = r.ranked.front();
+  if (winner.empty()) {
+    std::string why;
+    for (const auto& [m, reason] : r.excluded) why += (why.empty() ? "" : "; ") + m + ": " + reason;
+    d.diagnostics.push_back({"no_failover_candidate",
+                             (s.primary.empty() ? std::string("no primary")
+                                                : "the lease of " + s.primary + " expired") +
+                                 " and no member can take over: " + why,
+                             "bring a standby of this cluster up to date, or "
+                             "pgwarden ctl failover --to <member> once one is eligible"});
+    return d;
+  }
+  std::string reason = s.primary.empty() ? "failover: no primary, elected " + winner
+                                         : "failover: lease of " + s.primary + " expired";
+  Command c = make(in, CmdType::set_primary, winner, reason);
+  const auto& st = in.seen.at(winner).status;
+  c.timeline = st.timeline;
+  c.lsn = st.lsn;
+  d.propose = c;
+  return d;
+}
+
+}  // namespace pw::node

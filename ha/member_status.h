@@ -1,0 +1,53 @@
+// ha/member_status.h — the soft state each agent gossips to its peers
+// every loop turn over the raft transport (DESIGN §3). Not in the log:
+// receivers keep the latest per sender with the monotonic time it arrived,
+// and everything that decides on it checks freshness first.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ha/diagnostic.h"
+
+namespace pw::node {
+
+enum class DataKind : uint8_t { unknown = 0, empty = 1, cluster = 2, unusable = 3 };
+const char* data_kind_name(DataKind k);
+
+struct MemberStatus {
+  std::string name;
+  uint64_t seq = 0;             // sender's counter, to drop reordered duplicates
+  DataKind data = DataKind::unknown;
+  std::string data_reason;      // unusable: why
+  uint64_t system_id = 0;
+  uint32_t timeline = 0;
+  uint64_t lsn = 0;             // primary: current; standby: max(receive, replay); stopped: checkpoint
+  uint64_t replay_lsn = 0;
+  bool pg_running = false;
+  bool in_recovery = false;
+  bool streaming = false;
+  std::string upstream;
+  bool nofailover = false;
+  int32_t priority = 0;
+  uint64_t acked_epoch = 0;     // the epoch this node's proxy routes for (I3)
+  uint64_t final_lsn = 0;       // switchover: the old primary's shutdown LSN
+  std::string agent_state;      // e.g. "streaming", "primary", "cloning"
+  std::string last_error;       // last operation failure, for diagnostics
+  Diagnostics decider_diags;    // sent by the raft leader: what blocks the decider,
+                                // so every node's API shows it, not only the leader's
+  uint64_t grant_epoch = 0;     // raft leader only: routes to this epoch's primary may be
+  int64_t grant_ms = 0;         // used for grant_ms from receipt (I3; route_builder.h)
+  /// The lock holder's word on its PostgreSQL: read-write and not being
+  /// stopped. False while it restarts, fences or shuts down: proxies then
+  /// hold new clients instead of handing them "the database system is
+  /// starting up / shutting down". Unknown from a version-2 sender.
+  bool serving_known = false;
+  bool serving = false;
+
+  std::string encode() const;
+  static std::optional<MemberStatus> decode(const std::string& bytes);
+};
+
+}  // namespace pw::node

@@ -1,0 +1,62 @@
+// ha/member_view.h — the members' soft state as this node sees it: the
+// status it gossips about itself every loop turn and the latest status
+// received from each peer, with when it arrived (DESIGN §3). Everything
+// that decides on a peer's status asks here whether it is fresh.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ha/decider.h"
+#include "ha/member_status.h"
+
+namespace pw::node {
+
+class MemberView {
+ public:
+  /// `seq_base`: the first status is numbered seq_base + 1. Give each
+  /// process a base above any number its predecessor on this host could
+  /// have reached (AgentContext: wall clock in microseconds), so peers take
+  /// a restarted member's statuses at once instead of dropping them as
+  /// reordered duplicates until the count catches up.
+  MemberView(std::string self, std::vector<std::string> members, int64_t fresh_window_ms, int64_t started_ms,
+             uint64_t seq_base = 0);
+
+  MemberStatus& own() { return own_; }
+  const MemberStatus& own() const { return own_; }
+  /// Stamps the next sequence number on our status and encodes it.
+  std::string next_own_message();
+
+  /// A peer's status arrived at `now`. Returns false for a malformed or
+  /// reordered message (logged); `acked_changed` says whether the epoch the
+  /// peer's proxy routes for changed (I3 acknowledgements wake the loop).
+  bool received(const std::string& from_name, const std::string& data, int64_t now, bool* acked_changed);
+
+  /// Statuses of every member (self included), each with its freshness.
+  std::map<std::string, SeenStatus> seen(int64_t now) const;
+  /// Latest status of `name` if received within the freshness window.
+  const MemberStatus* fresh(const std::string& name, int64_t now) const;
+  /// I3: every other member has cut the old primary (acknowledged `epoch`)
+  /// or has been silent longer than `silence_ms` — its route cannot still
+  /// be valid.
+  bool all_acked(uint64_t epoch, int64_t now, int64_t silence_ms) const;
+  /// The members changed (membership change): statuses of those no longer
+  /// members are forgotten.
+  void set_members(std::vector<std::string> members);
+  /// When the last status from `name` arrived (0 = never).
+  int64_t last_heard(const std::string& name) const;
+
+ private:
+  std::string self_;
+  std::vector<std::string> members_;
+  int64_t window_ms_;
+  int64_t started_ms_;
+  MemberStatus own_;
+  uint64_t seq_;
+  std::map<std::string, std::pair<MemberStatus, int64_t>> peers_;  // name -> {status, received at}
+};
+
+}  // namespace pw::node

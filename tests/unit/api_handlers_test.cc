@@ -1,0 +1,519 @@
+// tests/unit/api_handlers_test.cc — every API endpoint's status codes
+// and JSON over a fake backend (a cluster described by plain values):
+// the health endpoints' Patroni rules, /cluster's roles and lags, /history,
+// /proxy, authentication, the POST bodies and the malformed-input paths.
+#include <catch2/catch.hpp>
+
+#include "api/handlers.h"
+#include "base/json.h"
+#include "support/api_fake_backend.h"
+
+using pw::node::ApiHandlers;
+using pw::node::ApiRequest;
+using pw::node::ApiResponse;
+using pw::node::JsonValue;
+using pw::test::FakeApiBackend;
+
+namespace {
+
+const std::string kToken = "s3cret-token";
+
+struct Call {
+  ApiResponse resp;
+  int replies = 0;
+};
+
+// Runs one request; the handlers must answer synchronously, exactly once.
+ApiResponse call(FakeApiBackend& b, const std::string& method, const std::string& target, const std::string& body = "",
+                 const std::string& auth = "Bearer " + kToken, std::optional<std::string> token = kToken) {
+  ApiHandlers h(&b, token);
+  ApiRequest r;
+  r.method = method;
+  size_t q = target.find('?');
+  r.path = target.substr(0, q);
+  r.query = q == std::string::npos ? "" : target.substr(q + 1);
+  r.body = body;
+  r.authorization = auth;
+  int replies = 0;
+  ApiResponse out;
+  h.handle(r, [&](ApiResponse resp) {
+    ++replies;
+    out = std::move(resp);
+  });
+  REQUIRE(replies == 1);
+  return out;
+}
+
+JsonValue json(const ApiResponse& r) {
+  std::string err;
+  auto v = pw::node::parse_json(r.body, &err);
+  INFO("body: " << r.body);
+  REQUIRE(v);
+  return *v;
+}
+
+std::string error_of(const ApiResponse& r) {
+  JsonValue v = json(r);
+  REQUIRE(v.is_object());
+  REQUIRE(v.get("error"));
+  return v.str_or("error");
+}
+
+std::string header(const ApiResponse& r, const std::string& name) {
+  for (const auto& [k, v] : r.headers)
+    if (k == name) return v;
+  return "";
+}
+
+const JsonValue& member(const JsonValue& cluster, const std::string& name) {
+  for (const JsonValue& m : cluster.get("members")->items)
+    if (m.str_or("name") == name) return m;
+  FAIL("no member " << name);
+  return cluster;
+}
+
+}  // namespace
+
+TEST_CASE("primary endpoints: 200 only on the ready lease holder, for GET, HEAD and OPTIONS") {
+  for (const char* path : {"/primary", "/leader", "/master", "/read-write", "/"}) {
+    for (const char* method : {"GET", "HEAD", "OPTIONS"}) {
+      INFO(method << " " << path);
+      auto primary = FakeApiBackend::healthy("n1");
+      auto replica = FakeApiBackend::healthy("n2");
+      CHECK(call(primary, method, path).status == 200);
+      CHECK(call(replica, method, path).status == 503);
+    }
+  }
+  auto b = FakeApiBackend::healthy("n1");
+  JsonValue v = json(call(b, "GET", "/primary"));
+  CHECK(v.str_or("state") == "running");
+  CHECK(v.str_or("role") == "primary");
+  CHECK(v.int_or("timeline") == 3);
+  CHECK(v.int_or("server_version") == 150004);
+  CHECK(v.get("xlog")->uint_or("location") == 0x5000000);
+  CHECK(v.bool_or("cluster_unlocked", true) == false);
+  CHECK(v.str_or("database_system_identifier") == "7300000000000000001");
+  CHECK(v.get("patroni")->str_or("scope") == "demo");
+  CHECK(v.get("patroni")->str_or("name") == "n1");
+  CHECK(v.get("pgwarden")->bool_or("lease_held") == true);
+  CHECK(v.get("pgwarden")->int_or("lease_remaining_ms") == 2500);
+  CHECK(v.get("pgwarden")->uint_or("epoch") == 4);
+  CHECK(v.get("replication")->is_array());
+
+  // Holding the lease is not enough: PostgreSQL must be promoted and the epoch ready.
+  b.health_facts.ready_as_primary = false;
+  CHECK(call(b, "GET", "/primary").status == 503);
+  CHECK(call(b, "GET", "/read-write").status == 503);
+}
+
+TEST_CASE("replica endpoint: streaming standby, optional lag limit") {
+  auto n2 = FakeApiBackend::healthy("n2");
+  ApiResponse r = call(n2, "GET", "/replica");
+  CHECK(r.status == 200);
+  JsonValue v = json(r);
+  CHECK(v.str_or("role") == "replica");
+  CHECK(v.get("xlog")->uint_or("received_location") == 0x5000000);
+  CHECK(v.get("xlog")->get("replayed_location"));
+  CHECK(v.get("pgwarden")->uint_or("lag", 99) == 0);
+
+  auto n1 = FakeApiBackend::healthy("n1");
+  CHECK(call(n1, "GET", "/replica").status == 503);
+
+  // n3 is 3 MiB behind.
+  auto n3 = FakeApiBackend::healthy("n3");
+  CHECK(call(n3, "GET", "/replica").status == 200);
+  CHECK(call(n3, "GET", "/replica?lag=1MB").status == 503);
+  CHECK(call(n3, "GET", "/replica?lag=3MB").status == 200);
+  CHECK(call(n3, "GET", "/replica?lag=3145727").status == 503);
+  CHECK(call(n3, "GET", "/replica?lag=3145728").status == 200);
+  CHECK(call(n3, "HEAD", "/replica?lag=16MB").status == 200);
+  CHECK(call(n3, "GET", "/read-only?lag=1MB").status == 503);
+  CHECK(json(call(n3, "GET", "/replica?lag=1MB")).get("pgwarden")->uint_or("lag") == 3u << 20);
+
+  ApiResponse bad = call(n3, "GET", "/replica?lag=lots");
+  CHECK(bad.status == 400);
+  CHECK(error_of(bad).find("bad lag value 'lots'") != std::string::npos);
+
+  // Unknown lag (the primary's status is stale): a lag limit cannot be met.
+  n3.cluster_facts.members[0].fresh = false;
+  CHECK(call(n3, "GET", "/replica").status == 200);
+  CHECK(call(n3, "GET", "/replica?lag=1GB").status == 503);
+  CHECK(json(call(n3, "GET", "/replica")).get("pgwarden")->get("lag")->is_null());
+
+  // Not streaming (WAL receiver down): not a healthy replica.
+  n2.health_facts.pg.wal_receiver_streaming = false;
+  CHECK(call(n2, "GET", "/replica").status == 503);
+  CHECK(call(n2, "GET", "/readiness").status == 503);
+  CHECK(call(n2, "GET", "/health").status == 200);
+}
+
+TEST_CASE("read-only, health, liveness, readiness") {
+  auto n1 = FakeApiBackend::healthy("n1");
+  auto n2 = FakeApiBackend::healthy("n2");
+  CHECK(call(n1, "GET", "/read-only").status == 200);
+  CHECK(call(n2, "GET", "/read-only").status == 200);
+  CHECK(call(n1, "GET", "/readiness").status == 200);
+  CHECK(call(n2, "GET", "/readiness").status == 200);
+  CHECK(call(n1, "GET", "/health").status == 200);
+  CHECK(call(n1, "GET", "/liveness").status == 200);
+
+  // PostgreSQL stopped on a replica.
+  n2.health_facts.pg = {};
+  n2.health_facts.pg.error = "connection refused";
+  for (const char* p : {"/primary", "/replica", "/read-only", "/health", "/readiness"}) {
+    INFO(p);
+    CHECK(call(n2, "GET", p).status == 503);
+  }
+  CHECK(call(n2, "GET", "/liveness").status == 200);
+  CHECK(call(n2, "GET", "/patroni").status == 200);
+  JsonValue v = json(call(n2, "GET", "/health"));
+  CHECK(v.str_or("state") == "stopped");
+  CHECK(v.str_or("role") == "replica");
+  CHECK(!v.get("xlog"));
+  CHECK(v.get("pgwarden")->str_or("postgres_error") == "connection refused");
+
+  // No lock holder: cluster_unlocked, pause shown like Patroni's.
+  n2.cluster_facts.state.primary.clear();
+  n2.cluster_facts.state.paused = true;
+  v = json(call(n2, "GET", "/health"));
+  CHECK(v.bool_or("cluster_unlocked") == true);
+  CHECK(v.bool_or("pause") == true);
+}
+
+TEST_CASE("/cluster: members with roles, states, lag and tags; cluster-wide facts; diagnostics") {
+  auto b = FakeApiBackend::healthy("n2");
+  b.cluster_facts.diagnostics.push_back({"no_failover_candidate", "no member can take over", "check n2 and n3"});
+  b.cluster_facts.members[2].status.nofailover = true;
+  b.cluster_facts.members[2].status.priority = 5;
+  ApiResponse r = call(b, "GET", "/cluster");
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "application/json");
+  JsonValue v = json(r);
+  CHECK(v.str_or("cluster") == "demo");
+  CHECK(v.str_or("self") == "n2");
+  CHECK(v.str_or("primary") == "n1");
+  CHECK(v.uint_or("epoch") == 4);
+  CHECK(v.uint_or("ready_epoch") == 4);
+  CHECK(v.str_or("decider") == "n2");
+  CHECK(v.uint_or("raft_term") == 7);
+  CHECK(v.get("init")->str_or("state") == "done");
+  CHECK(v.get("init")->str_or("node") == "n1");
+  CHECK(v.get("init")->str_or("system_id") == "7300000000000000001");
+  CHECK(v.bool_or("paused", true) == false);
+  CHECK(v.get("switchover")->is_null());
+  CHECK(v.uint_or("failovers") == 2);
+  CHECK(v.uint_or("switchovers") == 1);
+  REQUIRE(v.get("members")->items.size() == 3);
+  CHECK(member(v, "n1").str_or("role") == "primary");
+  CHECK(member(v, "n1").str_or("state") == "running");
+  CHECK(member(v, "n1").uint_or("lag", 99) == 0);
+  CHECK(member(v, "n1").str_or("host") == "127.0.7.11");
+  CHECK(member(v, "n2").str_or("role") == "replica");
+  CHECK(member(v, "n2").str_or("state") == "streaming");
+  CHECK(member(v, "n3").uint_or("lag") == 3u << 20);
+  CHECK(member(v, "n3").int_or("timeline") == 3);
+  CHECK(member(v, "n3").get("tags")->bool_or("nofailover") == true);
+  CHECK(member(v, "n3").get("tags")->int_or("priority") == 5);
+  CHECK(member(v, "n3").str_or("activity") == "streaming from n1");
+  CHECK(member(v, "n3").str_or("data") == "cluster");
+  REQUIRE(v.get("diagnostics")->items.size() == 1);
+  CHECK(v.get("diagnostics")->items[0].str_or("code") == "no_failover_candidate");
+  CHECK(v.get("diagnostics")->items[0].str_or("action") == "check n2 and n3");
+}
+
+TEST_CASE("/cluster: stale, never-seen, stopped, demoting, sync and promoting members") {
+  auto b = FakeApiBackend::healthy("n1");
+  auto& m = b.cluster_facts.members;
+  m[1].fresh = false;                    // n2: status stale
+  m[2].status.pg_running = false;        // n3: PostgreSQL stopped
+  b.cluster_facts.state.switchover = std::make_pair(std::string("n1"), std::string("n3"));
+  b.cluster_facts.state.paused = true;
+  JsonValue v = json(call(b, "GET", "/cluster"));
+  CHECK(member(v, "n2").str_or("role") == "unknown");
+  CHECK(member(v, "n2").str_or("state") == "unreachable");
+  CHECK(member(v, "n2").get("lag")->is_null());
+  CHECK(member(v, "n3").str_or("role") == "stopped");
+  CHECK(member(v, "n3").str_or("state") == "stopped");
+  CHECK(member(v, "n3").get("lag")->is_null());
+  CHECK(v.get("switchover")->str_or("from") == "n1");
+  CHECK(v.get("switchover")->str_or("to") == "n3");
+  CHECK(v.bool_or("paused") == true);
+
+  m[1] = {"n2", "127.0.7.12", false, false, {}};  // never heard from
+  m[2].status.pg_running = true;
+  m[2].status.in_recovery = false;                 // read-write without the lock
+  v = json(call(b, "GET", "/cluster"));
+  CHECK(member(v, "n2").str_or("state") == "unknown");
+  CHECK(member(v, "n3").str_or("role") == "demoting");
+
+  b = FakeApiBackend::healthy("n1");
+  b.cluster_facts.state.sync = {"n2"};
+  b.cluster_facts.state.ready_epoch = 3;  // n1 holds epoch 4 but is not ready yet
+  v = json(call(b, "GET", "/cluster"));
+  CHECK(member(v, "n1").str_or("state") == "promoting");
+  CHECK(member(v, "n2").str_or("role") == "sync_standby");
+  CHECK(member(v, "n3").str_or("role") == "replica");
+  CHECK(v.get("sync")->items.size() == 1);
+}
+
+TEST_CASE("/history and /proxy") {
+  auto b = FakeApiBackend::healthy("n1");
+  JsonValue h = json(call(b, "GET", "/history"));
+  REQUIRE(h.is_array());
+  REQUIRE(h.items.size() == 1);
+  CHECK(h.items[0].uint_or("epoch") == 4);
+  CHECK(h.items[0].str_or("node") == "n1");
+  CHECK(h.items[0].str_or("lsn_text") == "0/3000060");
+  CHECK(h.items[0].str_or("time") == "2025-11-25T19:00:00.123Z");
+  CHECK(h.items[0].str_or("reason") == "failover: n2 lease expired");
+
+  ApiResponse none = call(b, "GET", "/proxy");
+  CHECK(none.status == 503);
+  CHECK(error_of(none) == "this process runs no proxy");
+  pw::proxy::Counters c;
+  c.readwrite.sessions_now = 3;
+  c.readwrite.bytes_client_to_server = 1234;
+  c.readonly.refused = 2;
+  c.backends.push_back({"127.0.7.11", 15432, 3, 10, 1234, 5678, 1, 11, 5500});
+  b.counters = c;
+  JsonValue p = json(call(b, "GET", "/proxy"));
+  CHECK(p.get("readwrite")->uint_or("sessions_now") == 3);
+  CHECK(p.get("readwrite")->uint_or("bytes_client_to_server") == 1234);
+  CHECK(p.get("readonly")->uint_or("refused") == 2);
+  REQUIRE(p.get("backends")->items.size() == 1);
+  CHECK(p.get("backends")->items[0].str_or("host") == "127.0.7.11");
+  CHECK(p.get("backends")->items[0].uint_or("port") == 15432);
+  CHECK(p.get("backends")->items[0].uint_or("connect_errors") == 1);
+}
+
+TEST_CASE("wrong method → 405 with Allow; unknown path → 404; trailing slash tolerated") {
+  auto b = FakeApiBackend::healthy();
+  ApiResponse r = call(b, "GET", "/switchover");
+  CHECK(r.status == 405);
+  CHECK(header(r, "Allow") == "POST");
+  CHECK(error_of(r).find("use POST") != std::string::npos);
+  for (const char* m : {"POST", "PUT", "DELETE", "PATCH", "TRACE"}) {
+    ApiResponse g = call(b, m, "/cluster");
+    CHECK(g.status == 405);
+    CHECK(header(g, "Allow") == "GET, HEAD, OPTIONS");
+  }
+  CHECK(call(b, "DELETE", "/pause").status == 405);
+  CHECK(call(b, "OPTIONS", "/failover").status == 405);
+  ApiResponse nf = call(b, "GET", "/nope");
+  CHECK(nf.status == 404);
+  CHECK(error_of(nf) == "no such endpoint: /nope");
+  CHECK(call(b, "GET", "/cluster/").status == 200);
+  CHECK(call(b, "GET", "/primary//").status == 200);
+  CHECK(b.calls.empty());
+}
+
+TEST_CASE("mutations: 403 without a configured token, 401 without a header, 403 with a wrong token") {
+  auto b = FakeApiBackend::healthy();
+  ApiResponse r = call(b, "POST", "/pause", "", "Bearer " + kToken, std::nullopt);
+  CHECK(r.status == 403);
+  CHECK(error_of(r).find("token_file") != std::string::npos);
+
+  r = call(b, "POST", "/pause", "", "");
+  CHECK(r.status == 401);
+  CHECK(header(r, "WWW-Authenticate").rfind("Bearer", 0) == 0);
+  CHECK(call(b, "POST", "/pause", "", "Basic dXNlcjpwYXNz").status == 401);
+  CHECK(call(b, "POST", "/pause", "", "Bearer").status == 401);
+
+  r = call(b, "POST", "/pause", "", "Bearer wrong");
+  CHECK(r.status == 403);
+  CHECK(error_of(r) == "wrong token");
+  CHECK(call(b, "POST", "/pause", "", "Bearer " + kToken + "x").status == 403);
+  CHECK(call(b, "POST", "/pause", "", "Bearer " + kToken.substr(1)).status == 403);
+  CHECK(call(b, "POST", "/switchover", "{\"to\":\"n2\"}", "Bearer ").status == 403);
+  CHECK(b.calls.empty());
+
+  CHECK(call(b, "POST", "/pause", "", "bearer  " + kToken + " ").status == 200);
+  CHECK(call(b, "POST", "/resume").status == 200);
+  REQUIRE(b.calls.size() == 2);
+  CHECK(b.calls[0].op == "pause");
+  CHECK(b.calls[1].op == "resume");
+}
+
+TEST_CASE("token comparison and query parsing") {
+  CHECK(pw::node::token_matches("abc", "abc"));
+  CHECK_FALSE(pw::node::token_matches("abd", "abc"));
+  CHECK_FALSE(pw::node::token_matches("", "abc"));
+  CHECK_FALSE(pw::node::token_matches("abcabc", "abc"));
+  auto q = pw::node::parse_query("lag=1MB&x&y=a%20b+c&&z=%zz");
+  REQUIRE(q.size() == 4);
+  CHECK(q[0] == std::make_pair(std::string("lag"), std::string("1MB")));
+  CHECK(q[1] == std::make_pair(std::string("x"), std::string("")));
+  CHECK(q[2] == std::make_pair(std::string("y"), std::string("a b c")));
+  CHECK(q[3] == std::make_pair(std::string("z"), std::string("%zz")));
+}
+
+TEST_CASE("switchover: body forms, Patroni's keys, validation") {
+  auto b = FakeApiBackend::healthy();
+  b.result = {200, "switchover from n1 to n2 started"};
+  ApiResponse r = call(b, "POST", "/switchover", "");
+  CHECK(r.status == 200);
+  CHECK(json(r).str_or("message") == "switchover from n1 to n2 started");
+  CHECK(call(b, "POST", "/switchover", " {\"to\": \"n2\", \"force\": true} ").status == 200);
+  CHECK(call(b, "POST", "/switchover", "{\"leader\": \"n1\", \"candidate\": \"n3\"}").status == 200);
+  CHECK(call(b, "POST", "/switchover", "{\"to\": \"n3\", \"candidate\": \"n3\", \"force\": null}").status == 200);
+  REQUIRE(b.calls.size() == 4);
+  CHECK(b.calls[0].op == "switchover");
+  CHECK(b.calls[0].arg == "");
+  CHECK(b.calls[0].force == false);
+  CHECK(b.calls[1].arg == "n2");
+  CHECK(b.calls[1].force == true);
+  CHECK(b.calls[2].arg == "n3");
+  CHECK(b.calls[3].arg == "n3");
+
+  struct Bad {
+    const char* body;
+    int status;
+    const char* error_part;
+  } bad[] = {
+      {"{\"to\": \"n9\"}", 404, "unknown member 'n9'"},
+      {"{\"to\": 2}", 400, "'to' must be a string"},
+      {"{\"force\": \"yes\"}", 400, "'force' must be true or false"},
+      {"{\"too\": \"n2\"}", 400, "unknown key 'too'"},
+      {"{\"to\": \"n2\", \"candidate\": \"n3\"}", 400, "different members"},
+      {"{\"leader\": \"n2\", \"candidate\": \"n3\"}", 412, "the primary is n1"},
+      {"{\"scheduled_at\": \"2030-01-01T00:00:00Z\"}", 400, "not supported"},
+      {"{\"to\": \"n2\"", 400, "not valid JSON"},
+      {"[\"n2\"]", 400, "must be a JSON object"},
+      {"to=n2", 400, "not valid JSON"},
+      {"\"n2\"", 400, "must be a JSON object"},
+  };
+  for (const Bad& x : bad) {
+    INFO(x.body);
+    ApiResponse e = call(b, "POST", "/switchover", x.body);
+    CHECK(e.status == x.status);
+    CHECK(error_of(e).find(x.error_part) != std::string::npos);
+  }
+  CHECK(b.calls.size() == 4);  // nothing reached the backend
+}
+
+TEST_CASE("failover, reinit, reset-cluster, pause: required fields and backend results") {
+  auto b = FakeApiBackend::healthy();
+  CHECK(call(b, "POST", "/failover", "{}").status == 400);
+  CHECK(call(b, "POST", "/failover", "{\"to\": \"zz\"}").status == 404);
+  CHECK(call(b, "POST", "/failover", "{\"to\": \"n3\", \"force\": true}").status == 400);  // no force here
+  CHECK(call(b, "POST", "/failover", "{\"candidate\": \"n3\"}").status == 200);
+  CHECK(call(b, "POST", "/reinit", "{}").status == 400);
+  CHECK(call(b, "POST", "/reinit", "{\"member\": \"n7\"}").status == 404);
+  CHECK(call(b, "POST", "/reinit", "{\"member\": \"n2\"}").status == 200);
+  ApiResponse rc = call(b, "POST", "/reset-cluster", "");
+  CHECK(rc.status == 400);
+  CHECK(error_of(rc).find("confirm") != std::string::npos);
+  CHECK(call(b, "POST", "/reset-cluster", "{\"confirm\": \"demo\"}").status == 200);
+  CHECK(call(b, "POST", "/pause", "{\"x\": 1}").status == 400);
+  REQUIRE(b.calls.size() == 3);
+  CHECK(b.calls[0].op == "failover");
+  CHECK(b.calls[0].arg == "n3");
+  CHECK(b.calls[1].op == "reinit");
+  CHECK(b.calls[1].arg == "n2");
+  CHECK(b.calls[2].op == "reset_cluster");
+  CHECK(b.calls[2].arg == "demo");
+
+  // The agent's refusals pass through with their status and message.
+  b.result = {409, "n3 cannot take over: lag 9 MB exceeds maximum_lag_on_failover"};
+  ApiResponse r = call(b, "POST", "/switchover", "{\"to\": \"n3\"}");
+  CHECK(r.status == 409);
+  CHECK(error_of(r) == "n3 cannot take over: lag 9 MB exceeds maximum_lag_on_failover");
+  b.result = {503, "could not be committed (no quorum?)"};
+  CHECK(call(b, "POST", "/pause").status == 503);
+}
+
+TEST_CASE("an operator request answers when the backend finishes, not before") {
+  auto b = FakeApiBackend::healthy();
+  b.defer = true;
+  ApiHandlers h(&b, kToken);
+  ApiRequest r{"POST", "/switchover", "", "Bearer " + kToken, "{\"to\":\"n2\"}"};
+  int replies = 0;
+  ApiResponse out;
+  h.handle(r, [&](ApiResponse resp) {
+    ++replies;
+    out = resp;
+  });
+  CHECK(replies == 0);
+  REQUIRE(b.deferred.size() == 1);
+  b.deferred[0]({200, "started"});
+  CHECK(replies == 1);
+  CHECK(out.status == 200);
+}
+
+TEST_CASE("oversize body and bodies of any bytes never crash") {
+  auto b = FakeApiBackend::healthy();
+  std::string big(pw::node::kApiMaxBody + 1, ' ');
+  ApiResponse r = call(b, "POST", "/switchover", big);
+  CHECK(r.status == 413);
+  for (int i = 0; i < 256; ++i) {
+    std::string body(1, static_cast<char>(i));
+    body += "{\"to\":\"n2\"\x00\xff}";
+    ApiResponse e = call(b, "POST", "/switchover", body);
+    CHECK(e.status == 400);
+    error_of(e);
+  }
+}
+
+TEST_CASE("/ui: one self-contained HTML page that reads the JSON endpoints") {
+  FakeApiBackend b;
+  ApiResponse r = call(b, "GET", "/ui");
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "text/html; charset=utf-8");
+  CHECK(r.body.rfind("<!doctype html>", 0) == 0);
+  for (const char* endpoint : {"fetch(path", "\"/cluster\"", "\"/history\"", "\"/proxy\""})
+    CHECK(r.body.find(endpoint) != std::string::npos);
+  for (const char* id : {"id=\"primary\"", "id=\"members\"", "id=\"diagnostics\"", "id=\"history\"", "id=\"proxy\""})
+    CHECK(r.body.find(id) != std::string::npos);
+  // No external assets: nothing loaded from another origin.
+  CHECK(r.body.find("src=\"http") == std::string::npos);
+  CHECK(r.body.find("href=\"http") == std::string::npos);
+  CHECK(r.body.find("<script src") == std::string::npos);
+  CHECK(r.body.find("<link") == std::string::npos);
+  // "/" stays Patroni's primary check, not the page.
+  CHECK(call(b, "GET", "/").content_type == "application/json");
+}
+
+TEST_CASE("/membership and /member/add, /member/remove: document, validation, auth") {
+  FakeApiBackend b = FakeApiBackend::healthy();
+  CHECK(call(b, "GET", "/membership").status == 503);  // raft not running
+  pw::node::MembershipFacts f;
+  f.committed.epoch = 12;
+  f.committed.next_id = 5;
+  f.committed.members = {{1, "n1", "10.0.0.1", 5010, true, false}, {4, "n4", "10.0.0.4", 5011, false, true}};
+  f.pending = true;
+  f.drift = "the file disagrees";
+  b.membership_facts = f;
+  ApiResponse r = call(b, "GET", "/membership", "", "");  // a read: no token needed (a joining node asks)
+  REQUIRE(r.status == 200);
+  JsonValue v = json(r);
+  CHECK(v.str_or("cluster") == "demo");
+  CHECK(v.uint_or("epoch") == 12);
+  CHECK(v.uint_or("next_id") == 5);
+  CHECK(v.bool_or("pending"));
+  CHECK(v.str_or("config_drift") == "the file disagrees");
+  REQUIRE(v.get("members")->items.size() == 2);
+  const JsonValue& l = v.get("members")->items[1];
+  CHECK(l.str_or("name") == "n4");
+  CHECK(l.uint_or("port") == 5011);
+  CHECK(l.str_or("role") == "learner");
+  CHECK(l.bool_or("stays_learner"));
+
+  CHECK(call(b, "POST", "/member/add", "{\"name\": \"n5\", \"host\": \"10.0.0.5\"}", "").status == 401);
+  CHECK(call(b, "POST", "/member/add", "{\"name\": \"n5\"}").status == 400);
+  CHECK(call(b, "POST", "/member/add", "{\"host\": \"10.0.0.5\"}").status == 400);
+  CHECK(error_of(call(b, "POST", "/member/add", "{\"name\": \"n5\", \"host\": \"h\", \"port\": 70000}"))
+            .find("port") != std::string::npos);
+  CHECK(call(b, "POST", "/member/add", "{\"name\": \"n5\", \"host\": \"h\", \"learner\": \"yes\"}").status == 400);
+  CHECK(call(b, "POST", "/member/add", "{\"name\": \"n5\", \"host\": \"h\", \"voter\": true}").status == 400);
+  CHECK(call(b, "GET", "/member/add").status == 405);
+  REQUIRE(b.calls.empty());
+  CHECK(call(b, "POST", "/member/add", "{\"name\": \"n5\", \"host\": \"10.0.0.5\", \"port\": 5012, \"learner\": true}")
+            .status == 200);
+  CHECK(call(b, "POST", "/member/remove", "{\"name\": \"n2\"}").status == 200);
+  CHECK(call(b, "POST", "/member/remove", "{}").status == 400);
+  REQUIRE(b.calls.size() == 2);
+  CHECK(b.calls[0].op == "member_add");
+  CHECK(b.calls[0].arg == "n5=10.0.0.5:5012 learner");
+  CHECK(b.calls[1].op == "member_remove");
+  CHECK(b.calls[1].arg == "n2");
+}

@@ -1,0 +1,201 @@
+// Unit tests for the replicated cluster state: command round-trips,
+// compare-and-set on epochs, snapshot round-trip, totality of decoders.
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "ha/cluster_state.h"
+
+using namespace pw::node;
+
+namespace {
+Command cmd(CmdType t, std::string node, uint64_t epoch = 0, std::string to = "") {
+  Command c;
+  c.type = t;
+  c.node = std::move(node);
+  c.epoch = epoch;
+  c.to = std::move(to);
+  return c;
+}
+}  // namespace
+
+TEST_CASE("command encode/decode round-trips every field") {
+  Command c = cmd(CmdType::set_primary, "n2", 7, "n3");
+  c.seq = 9;
+  c.system_id = 0x1234567890ull;
+  c.timeline = 3;
+  c.lsn = 0xABCDEF;
+  c.flag = true;
+  c.wall_ms = 1700000000000;
+  c.reason = "failover: test";
+  c.members = {"n1", "n3"};
+  auto d = Command::decode(c.encode());
+  REQUIRE(d);
+  CHECK(d->encode() == c.encode());
+  CHECK(d->node == "n2");
+  CHECK(d->members == std::vector<std::string>{"n1", "n3"});
+}
+
+TEST_CASE("decoders are total on arbitrary bytes") {
+  std::mt19937 rng(42);
+  Command c = cmd(CmdType::renew, "n1", 3);
+  std::string good = c.encode();
+  for (int i = 0; i < 20000; ++i) {
+    std::string b = good;
+    int mode = i % 3;
+    if (mode == 0) b.resize(rng() % (good.size() + 1));
+    else if (mode == 1) b[rng() % b.size()] = static_cast<char>(rng());
+    else { b.assign(rng() % 64, '\0'); for (auto& ch : b) ch = static_cast<char>(rng()); }
+    (void)Command::decode(b);
+    (void)ClusterState::decode(b);
+  }
+  CHECK_FALSE(Command::decode(good.substr(0, good.size() - 1)));
+  CHECK_FALSE(Command::decode(good + "x"));
+}
+
+TEST_CASE("bootstrap: one claim, only the claimant completes it") {
+  ClusterState s;
+  CHECK(apply_command(s, cmd(CmdType::claim, "n1"), 5).applied);
+  CHECK(s.init == InitKind::claimed);
+  CHECK(s.claim_index == 5);
+  CHECK_FALSE(apply_command(s, cmd(CmdType::claim, "n2"), 6).applied);  // I5: one owner
+  CHECK(s.init_node == "n1");
+  Command done = cmd(CmdType::bootstrap_done, "n2");
+  CHECK_FALSE(apply_command(s, done, 7).applied);
+  done.node = "n1";
+  done.system_id = 99;
+  CHECK(apply_command(s, done, 8).applied);
+  CHECK(s.init == InitKind::done);
+  CHECK(s.primary == "n1");
+  CHECK(s.epoch == 1);
+  CHECK(s.system_id == 99);
+}
+
+TEST_CASE("a cleared claim is remembered and the next claim may go elsewhere") {
+  ClusterState s;
+  apply_command(s, cmd(CmdType::claim, "n1"), 1);
+  CHECK(apply_command(s, cmd(CmdType::clear_claim, "n1"), 2).applied);
+  CHECK(s.init == InitKind::absent);
+  CHECK(s.failed_claimants.count("n1"));
+  // The late bootstrap_done of the old claimant is rejected.
+  Command late = cmd(CmdType::bootstrap_done, "n1");
+  CHECK_FALSE(apply_command(s, late, 3).applied);
+  CHECK(apply_command(s, cmd(CmdType::claim, "n2"), 4).applied);
+}
+
+TEST_CASE("set_primary is a compare-and-set on the epoch") {
+  ClusterState s;
+  Command a = cmd(CmdType::adopt, "n1");
+  a.system_id = 5;
+  apply_command(s, a, 1);
+  REQUIRE(s.epoch == 1);
+  Command sp = cmd(CmdType::set_primary, "n2", 0);  // stale decider
+  CHECK_FALSE(apply_command(s, sp, 2).applied);
+  CHECK(s.primary == "n1");
+  sp.epoch = 1;
+  sp.reason = "failover: lease of n1 expired";
+  CHECK(apply_command(s, sp, 3).applied);
+  CHECK(s.primary == "n2");
+  CHECK(s.epoch == 2);
+  CHECK(s.failovers == 1);
+  // The deposed holder can neither renew, nor declare ready, nor release.
+  CHECK_FALSE(apply_command(s, cmd(CmdType::renew, "n1", 1), 4).applied);
+  CHECK_FALSE(apply_command(s, cmd(CmdType::renew, "n1", 2), 4).applied);
+  CHECK_FALSE(apply_command(s, cmd(CmdType::ready, "n1", 2), 5).applied);
+  CHECK_FALSE(apply_command(s, cmd(CmdType::release, "n1", 2), 6).applied);
+  CHECK(apply_command(s, cmd(CmdType::ready, "n2", 2), 7).applied);
+  CHECK(s.ready_epoch == 2);
+}
+
+TEST_CASE("release with a successor is a handoff that bumps the epoch") {
+  ClusterState s;
+  Command a = cmd(CmdType::adopt, "n1");
+  apply_command(s, a, 1);
+  Command so = cmd(CmdType::switchover, "n1", 0, "n3");
+  CHECK(apply_command(s, so, 2).applied);
+  REQUIRE(s.switchover);
+  CHECK(apply_command(s, cmd(CmdType::release, "n1", 1, "n3"), 3).applied);
+  CHECK(s.primary == "n3");
+  CHECK(s.epoch == 2);
+  CHECK_FALSE(s.switchover);
+  CHECK(s.switchovers == 1);
+  CHECK(s.history.back().node == "n3");
+}
+
+TEST_CASE("reset-cluster forgets init but never lowers the epoch") {
+  ClusterState s;
+  Command a = cmd(CmdType::adopt, "n1");
+  apply_command(s, a, 1);
+  uint64_t e = s.epoch;
+  apply_command(s, cmd(CmdType::reset_cluster, ""), 2);
+  CHECK(s.init == InitKind::absent);
+  CHECK(s.primary.empty());
+  CHECK(s.epoch > e);
+}
+
+TEST_CASE("snapshot round-trip reproduces the state exactly") {
+  ClusterState s;
+  apply_command(s, cmd(CmdType::claim, "n1"), 1);
+  apply_command(s, cmd(CmdType::clear_claim, "n1"), 2);
+  apply_command(s, cmd(CmdType::claim, "n2"), 3);
+  Command done = cmd(CmdType::bootstrap_done, "n2");
+  done.system_id = 77;
+  apply_command(s, done, 4);
+  apply_command(s, cmd(CmdType::switchover, "n2", 0, "n3"), 5);
+  apply_command(s, cmd(CmdType::reinit, "n1"), 6);
+  Command sync = cmd(CmdType::set_sync, "", 1);
+  sync.members = {"n3"};
+  apply_command(s, sync, 7);
+  apply_command(s, cmd(CmdType::pause, ""), 8);
+  auto r = ClusterState::decode(s.encode());
+  REQUIRE(r);
+  CHECK(*r == s);
+
+  ClusterStateMachine sm;
+  CHECK(sm.restore(s.encode()));
+  CHECK(sm.state() == s);
+  CHECK_FALSE(sm.restore("garbage"));
+  CHECK(sm.state() == s);
+}
+
+#include "ha/member_status.h"
+
+TEST_CASE("member status round-trips, decider diagnostics included, and decoding is total") {
+  MemberStatus m;
+  m.name = "n2";
+  m.seq = 7;
+  m.data = DataKind::cluster;
+  m.system_id = 99;
+  m.timeline = 3;
+  m.lsn = 1234;
+  m.pg_running = m.in_recovery = m.streaming = true;
+  m.upstream = "127.0.0.11";
+  m.priority = -2;
+  m.acked_epoch = 5;
+  m.decider_diags.push_back({"no_failover_candidate", "n3: lag", "ctl failover --to n2"});
+  auto d = MemberStatus::decode(m.encode());
+  REQUIRE(d);
+  CHECK(d->encode() == m.encode());
+  CHECK(d->priority == -2);
+  REQUIRE(d->decider_diags.size() == 1);
+  CHECK(d->decider_diags[0].action == "ctl failover --to n2");
+  std::string b = m.encode();
+  for (size_t cut = 0; cut < b.size(); ++cut) CHECK_FALSE(MemberStatus::decode(b.substr(0, cut)));
+}
+
+TEST_CASE("member status: the holder's serving flag, unknown from a version-2 sender") {
+  MemberStatus m;
+  m.name = "n1";
+  m.serving = true;
+  auto d = MemberStatus::decode(m.encode());
+  REQUIRE(d);
+  CHECK(d->serving_known);
+  CHECK(d->serving);
+  // Version 2 is the same encoding without the trailing flag.
+  std::string v2 = m.encode();
+  v2[0] = 2;
+  v2.pop_back();
+  auto old = MemberStatus::decode(v2);
+  REQUIRE(old);
+  CHECK_FALSE(old->serving_known);
+}

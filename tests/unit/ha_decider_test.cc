@@ -1,0 +1,354 @@
+// Unit tests for the decider: bootstrap (adopt, claim, claim timeout),
+// failover ranking and exclusions, the seed's diagnostic, pause.
+#include <catch2/catch.hpp>
+
+#include "ha/decider.h"
+
+using namespace pw::node;
+
+namespace {
+struct Fixture {
+  ClusterState state;
+  DeciderInput in;
+  Fixture() {
+    in.state = &state;
+    in.members = {"n1", "n2", "n3"};
+    in.self = "n1";
+  }
+  MemberStatus& report(const std::string& name, DataKind kind, bool fresh = true) {
+    auto& s = in.seen[name];
+    s.fresh = fresh;
+    s.status.name = name;
+    s.status.data = kind;
+    return s.status;
+  }
+  MemberStatus& standby(const std::string& name, uint64_t lsn, uint32_t tl = 2) {
+    auto& st = report(name, DataKind::cluster);
+    st.system_id = 42;
+    st.timeline = tl;
+    st.lsn = lsn;
+    st.pg_running = true;
+    st.in_recovery = true;
+    return st;
+  }
+  void initialized(const std::string& primary) {
+    state.init = InitKind::done;
+    state.init_node = "n1";
+    state.system_id = 42;
+    state.primary = primary;
+    state.epoch = 5;
+    state.ready_epoch = 5;
+  }
+};
+}  // namespace
+
+TEST_CASE("bootstrap waits for a quorum of reports and names the silent members") {
+  Fixture f;
+  f.report("n1", DataKind::empty);
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "waiting_for_members");
+  CHECK(d.diagnostics[0].message.find("n2, n3") != std::string::npos);
+}
+
+TEST_CASE("a quorum of empty members: the decider claims, preferring itself") {
+  Fixture f;
+  f.report("n1", DataKind::empty);
+  f.report("n2", DataKind::empty);
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->type == CmdType::claim);
+  CHECK(d.propose->node == "n1");
+  f.state.failed_claimants.insert("n1");
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n2");
+}
+
+TEST_CASE("existing data is adopted: highest timeline then LSN wins") {
+  Fixture f;
+  f.report("n1", DataKind::empty);
+  auto& a = f.report("n2", DataKind::cluster);
+  a.timeline = 3;
+  a.lsn = 100;
+  a.system_id = 7;
+  auto& b = f.report("n3", DataKind::cluster);
+  b.timeline = 2;
+  b.lsn = 900;
+  b.system_id = 7;
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->type == CmdType::adopt);
+  CHECK(d.propose->node == "n2");
+  CHECK(d.propose->system_id == 7);
+}
+
+TEST_CASE("a claim that outlives bootstrap_timeout is cleared") {
+  Fixture f;
+  f.state.init = InitKind::claimed;
+  f.state.init_node = "n2";
+  f.in.claim_age_ms = 1000;
+  CHECK_FALSE(decide(f.in).propose);
+  f.in.claim_age_ms = f.in.bootstrap_timeout_ms;
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->type == CmdType::clear_claim);
+  CHECK(d.propose->node == "n2");
+}
+
+TEST_CASE("no failover while the holder's lease runs") {
+  Fixture f;
+  f.initialized("n1");
+  f.standby("n2", 1000);
+  f.in.lease_expired = false;
+  CHECK_FALSE(decide(f.in).propose);
+}
+
+TEST_CASE("failover picks the highest LSN, then priority, then name; CAS on the epoch") {
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.standby("n2", 1000);
+  f.standby("n3", 2000);
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->type == CmdType::set_primary);
+  CHECK(d.propose->node == "n3");
+  CHECK(d.propose->epoch == 5);
+  f.standby("n2", 2000).priority = 5;
+  CHECK(decide(f.in).propose->node == "n2");
+  f.in.seen["n2"].status.priority = 0;
+  CHECK(decide(f.in).propose->node == "n2");  // tie → name
+}
+
+TEST_CASE("candidates are excluded with a reason each") {
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.in.maximum_lag_on_failover = 100;
+  f.standby("n2", 1000).nofailover = true;
+  f.standby("n3", 500);                        // lags 500 behind n2's 1000
+  auto& old = f.report("n1", DataKind::cluster, false);
+  old.system_id = 42;
+  old.lsn = 1000;
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "no_failover_candidate");
+  CHECK(d.diagnostics[0].message.find("n2: tagged nofailover") != std::string::npos);
+  CHECK(d.diagnostics[0].message.find("n3: lag 500 bytes") != std::string::npos);
+
+  Ranking r = rank_candidates(f.in, "n1");
+  CHECK(r.excluded["n1"] == "current primary");
+  f.standby("n3", 990).system_id = 43;
+  r = rank_candidates(f.in, "n1");
+  CHECK(r.excluded["n3"].find("another cluster") != std::string::npos);
+}
+
+TEST_CASE("synchronous mode only promotes from the committed sync set") {
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.in.synchronous_mode = true;
+  f.state.sync = {"n2"};
+  f.standby("n2", 900);
+  f.standby("n3", 1000);
+  f.in.maximum_lag_on_failover = 1 << 20;
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n2");
+}
+
+TEST_CASE("the seed's case is named, and resolved by reinit_when_all_empty") {
+  Fixture f;
+  f.initialized("");
+  f.report("n1", DataKind::empty);
+  f.report("n2", DataKind::empty);
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "data_member_unreachable");  // n3 silent: it may hold the data
+  f.in.reinit_when_all_empty = true;
+  CHECK_FALSE(decide(f.in).propose);  // n3 silent: "every member" not proven
+  f.report("n3", DataKind::empty);
+  f.in.reinit_when_all_empty = false;
+  d = decide(f.in);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "init_done_no_data");
+  CHECK(d.diagnostics[0].action.find("pgwarden ctl reset-cluster --confirm") != std::string::npos);
+  f.in.reinit_when_all_empty = true;
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->type == CmdType::reset_cluster);
+}
+
+TEST_CASE("pause stops every automatic action") {
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.standby("n2", 1000);
+  f.state.paused = true;
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  CHECK(d.diagnostics.at(0).code == "paused");
+}
+
+TEST_CASE("failover --to honours the target when it is eligible") {
+  Fixture f;
+  f.initialized("");
+  f.state.switchover = std::make_pair(std::string(), std::string("n2"));
+  f.standby("n2", 900);
+  f.standby("n3", 1000);
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n2");
+}
+
+// ---- issue 11: the holes the simulation and review found ----------------
+
+TEST_CASE("I4: a lagging sync member is not promoted while another member of the set is silent") {
+  // ANY 1 (n2, n3): the commit acknowledged last may be on n3 only. Old code
+  // promoted n2 (fresh, in the set, within maximum_lag_on_failover).
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.in.synchronous_mode = true;
+  f.state.sync = {"n2", "n3"};
+  f.standby("n2", 900);
+  f.report("n3", DataKind::cluster, false);  // silent
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE_FALSE(d.diagnostics.empty());
+  CHECK(d.diagnostics[0].message.find("n3") != std::string::npos);
+  // Heard again, and more advanced: n3 (not the lagging n2) is promoted.
+  f.standby("n3", 1000);
+  f.in.seen["n3"].received_ms = 10;
+  f.in.seen["n2"].received_ms = 10;
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n3");
+}
+
+TEST_CASE("I4: statuses older than the holder's end do not count") {
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.in.synchronous_mode = true;
+  f.in.holder_gone_ms = 5000;
+  f.in.status_lag_ms = 100;
+  f.state.sync = {"n2", "n3"};
+  f.standby("n2", 1000);
+  f.standby("n3", 900);
+  f.in.seen["n2"].received_ms = 5200;
+  f.in.seen["n3"].received_ms = 5050;  // may describe n3 before the last acknowledged commit
+  CHECK_FALSE(decide(f.in).propose);
+  f.in.seen["n3"].received_ms = 5101;
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n2");
+}
+
+TEST_CASE("I4: with the committed set empty only the last ready holder may come back") {
+  Fixture f;
+  f.initialized("");
+  f.state.ready_epoch = 4;
+  f.state.history.push_back({4, "n3", 2, 0, 0, "failover"});
+  f.state.history.push_back({5, "", 2, 0, 0, "release: PostgreSQL on n3 died"});
+  f.in.synchronous_mode = true;
+  f.standby("n2", 1000);  // more WAL, but never confirmed by a synchronous ack
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  f.standby("n3", 900);
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n3");
+}
+
+TEST_CASE("operator failover is a request the decider carries out after the lease wait") {
+  Fixture f;
+  f.initialized("n1");
+  f.state.failover_to = "n3";
+  f.state.failover_epoch = 5;
+  f.standby("n2", 1000);
+  f.standby("n3", 100);  // lagging: the operator accepts it
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);  // the holder's lease still runs
+  CHECK(d.diagnostics.at(0).code == "failover_waiting");
+  f.in.lease_expired = true;
+  f.in.maximum_lag_on_failover = 10;
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->type == CmdType::set_primary);
+  CHECK(d.propose->node == "n3");
+  f.state.paused = true;  // manual failover works in maintenance mode too
+  CHECK(decide(f.in).propose);
+}
+
+TEST_CASE("set_primary carries the applied index and is refused if the holder renewed after it") {
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.in.applied_index = 70;
+  f.standby("n2", 1000);
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->seq == 70);
+  ClusterState s = f.state;
+  Command renew;
+  renew.type = CmdType::renew;
+  renew.node = "n1";
+  renew.epoch = 5;
+  REQUIRE(apply_command(s, renew, 71).applied);  // committed between decision and set_primary
+  ApplyEffect e = apply_command(s, *d.propose, 72);
+  CHECK_FALSE(e.applied);
+  CHECK(s.primary == "n1");
+  ClusterState t = f.state;
+  REQUIRE(apply_command(t, renew, 69).applied);  // renewed before: the decision stands
+  CHECK(apply_command(t, *d.propose, 72).applied);
+  CHECK(t.primary == "n2");
+}
+
+TEST_CASE("a silent claimant loses its claim in seconds, with a diagnostic from the first doubt") {
+  Fixture f;
+  f.state.init = InitKind::claimed;
+  f.state.init_node = "n2";
+  f.in.now_ms = 100000;
+  f.in.claim_age_ms = 10000;
+  f.in.claimant_silence_ms = 3000;
+  f.report("n2", DataKind::empty);  // reporting: nothing to do
+  f.in.seen["n2"].received_ms = 99900;
+  CHECK_FALSE(decide(f.in).propose);
+  f.in.seen["n2"].fresh = false;    // silent for 1 s: doubt, said at once
+  f.in.seen["n2"].received_ms = 99000;
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE_FALSE(d.diagnostics.empty());
+  CHECK(d.diagnostics[0].code == "bootstrap_claimant_silent");
+  f.in.seen["n2"].received_ms = 96500;  // silent for 3.5 s: the claim moves
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->type == CmdType::clear_claim);
+  CHECK(d.propose->node == "n2");
+}
+
+TEST_CASE("an unreachable member may hold the data: no reset advice until every member reports empty") {
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.report("n2", DataKind::empty);
+  f.report("n3", DataKind::empty);  // n1, the primary, is down with the only copy
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "data_member_unreachable");
+  CHECK(d.diagnostics[0].message.find("n1") != std::string::npos);
+  CHECK(d.diagnostics[0].action.find("bring n1 back") == 0);
+  f.in.reinit_when_all_empty = true;  // never resets with a member unheard
+  CHECK_FALSE(decide(f.in).propose);
+  f.report("n1", DataKind::empty);  // now every member says so: the seed's case
+  f.in.reinit_when_all_empty = false;
+  d = decide(f.in);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "init_done_no_data");
+}
