@@ -7,6 +7,7 @@ target_include_directories(pw_sim_cluster PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 
 add_executable(sim_consensus ${CMAKE_CURRENT_LIST_DIR}/sim_consensus.cc)
 target_link_libraries(sim_consensus PRIVATE pw_sim_cluster)
+pw_sanitized(sim_consensus)
 add_test(NAME sim_consensus COMMAND sim_consensus)
 set_tests_properties(sim_consensus PROPERTIES LABELS sim TIMEOUT 900)
 # The same chaos with a real LogStore per node (on tmpfs when available),

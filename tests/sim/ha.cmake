@@ -3,10 +3,12 @@
 # I1-I5 and epoch monotonicity after every event, liveness after healing.
 # Every run starts from a random base seed (printed); a failure prints the
 # command that replays it.
+set(PW_SIM_HA_SEEDS 2000 CACHE STRING "sim_ha seeds per node count under ctest")
 add_executable(sim_ha ${CMAKE_CURRENT_LIST_DIR}/sim_ha.cc ${CMAKE_CURRENT_LIST_DIR}/sim_ha_world.cc)
 target_link_libraries(sim_ha PRIVATE pw_sim_cluster ha)
+pw_sanitized(sim_ha)
 add_test(NAME sim_ha COMMAND sim_ha)
-set_tests_properties(sim_ha PROPERTIES LABELS sim TIMEOUT 1200 ENVIRONMENT "PW_SIM_HA_SEEDS=2000")
+set_tests_properties(sim_ha PROPERTIES LABELS sim TIMEOUT 1200 ENVIRONMENT "PW_SIM_HA_SEEDS=${PW_SIM_HA_SEEDS}")
 # Self-tests of the checkers: each breaks one protection and the matching
 # checker must report it (the test passes on the report).
 foreach(b lease fencer route sync)
