@@ -8,8 +8,9 @@ target_include_directories(pw_sim_cluster PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 add_executable(sim_consensus ${CMAKE_CURRENT_LIST_DIR}/sim_consensus.cc)
 target_link_libraries(sim_consensus PRIVATE pw_sim_cluster)
 pw_sanitized(sim_consensus)
+set(PW_SIM_SEEDS 10000 CACHE STRING "sim_consensus seeds under ctest (the sanitizer stage runs fewer)")
 add_test(NAME sim_consensus COMMAND sim_consensus)
-set_tests_properties(sim_consensus PROPERTIES LABELS sim TIMEOUT 900)
+set_tests_properties(sim_consensus PROPERTIES LABELS sim TIMEOUT 900 ENVIRONMENT "PW_SIM_SEEDS=${PW_SIM_SEEDS}")
 # The same chaos with a real LogStore per node (on tmpfs when available),
 # model-checked against the simulated disk at every restart.
 add_test(NAME sim_consensus_storage COMMAND sim_consensus --storage)

@@ -3,7 +3,7 @@
 # I1-I5 and epoch monotonicity after every event, liveness after healing.
 # Every run starts from a random base seed (printed); a failure prints the
 # command that replays it.
-set(PW_SIM_HA_SEEDS 2000 CACHE STRING "sim_ha seeds per node count under ctest")
+set(PW_SIM_HA_SEEDS 2000 CACHE STRING "sim_ha seeds per node count under ctest (the sanitizer stage runs fewer)")
 add_executable(sim_ha ${CMAKE_CURRENT_LIST_DIR}/sim_ha.cc ${CMAKE_CURRENT_LIST_DIR}/sim_ha_world.cc)
 target_link_libraries(sim_ha PRIVATE pw_sim_cluster ha)
 pw_sanitized(sim_ha)
