@@ -120,6 +120,17 @@ std::string raw_exchange(const std::string& addr, uint16_t port, const std::stri
   return out;
 }
 
+bool have_ipv6_loopback() {
+  int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 sa{};
+  sa.sin6_family = AF_INET6;
+  sa.sin6_addr = in6addr_loopback;
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+  close(fd);
+  return ok;
+}
+
 int status_of(const std::string& raw) { return raw.rfind("HTTP/1.", 0) == 0 ? atoi(raw.c_str() + 9) : 0; }
 
 ApiServerOptions options(const std::string& addr, const std::string& token_file) {
@@ -428,6 +439,24 @@ TEST_CASE("server: HTTPS with the node certificate, verified against the cluster
   CHECK_FALSE(foreign.ok);
   CHECK(foreign.error.find("TLS handshake with https://127.0.7.8:") != std::string::npos);
   CHECK(foreign.error.find("certificate not trusted") != std::string::npos);
+
+  // The name checked and the address connected to are separate: also for
+  // an IPv6 address (brackets in curl's connect-to).
+  if (have_ipv6_loopback()) {
+    ApiServerOptions o6 = o;
+    o6.address = "::1";
+    o6.port = 0;
+    Served s6(loop, o6, &b);
+    HttpTarget t6 = s6.target("::1");
+    t6.tls = true;
+    t6.ca_file = dir / "ca.pem";
+    t6.server_name = "n1";
+    auto v6 = pw::node::http_request(t6, "GET", "/liveness", "", "");
+    INFO(v6.error);
+    CHECK(v6.status == 200);
+  } else {
+    WARN("no IPv6 loopback here: the [::1] case is skipped");
+  }
 
   HttpTarget plain = s.target("127.0.7.8");  // plain HTTP to the TLS port
   auto p = pw::node::http_request(plain, "GET", "/primary", "", "", 3000);
