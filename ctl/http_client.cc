@@ -1,311 +1,292 @@
-// ctl/http_client.cc — see ctl_http.h.
+// ctl/http_client.cc — http_request over libcurl (see http_client.h): the
+// options that make one request safe to carry the API token (the node
+// directly, never a proxy or a redirect; the cluster CA only; the host name
+// verified before anything is sent) and curl's failures turned into
+// messages that name the URL and the step that failed.
 #include "ctl/http_client.h"
 
-#include <fcntl.h>
-#include <netdb.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
+#include <curl/curl.h>
 
-#include <arpa/inet.h>
-
-#include <cerrno>
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <memory>
-
-#include "base/clock.h"
+#include <mutex>
+#include <stdexcept>
 
 namespace pw::node {
 
-std::string HttpTarget::url() const {
-  bool v6 = host.find(':') != std::string::npos;
-  return std::string(tls ? "https://" : "http://") + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-
-std::optional<HttpTarget> parse_api_url(const std::string& url, std::string* error) {
-  HttpTarget t;
-  std::string rest = url;
-  if (rest.rfind("https://", 0) == 0) {
-    t.tls = true;
-    t.port = 8008;
-    rest = rest.substr(8);
-  } else if (rest.rfind("http://", 0) == 0) {
-    rest = rest.substr(7);
-  } else if (rest.find("://") != std::string::npos) {
-    *error = "unsupported scheme in '" + url + "' (use http:// or https://)";
-    return std::nullopt;
-  }
-  while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  if (rest.find('/') != std::string::npos) {
-    *error = "the API URL '" + url + "' must not have a path (e.g. http://10.0.0.1:8008)";
-    return std::nullopt;
-  }
-  std::string port;
-  if (!rest.empty() && rest[0] == '[') {
-    size_t close = rest.find(']');
-    if (close == std::string::npos) {
-      *error = "unterminated '[' in '" + url + "'";
-      return std::nullopt;
-    }
-    t.host = rest.substr(1, close - 1);
-    if (close + 1 < rest.size()) {
-      if (rest[close + 1] != ':') {
-        *error = "expected ':' after ']' in '" + url + "'";
-        return std::nullopt;
-      }
-      port = rest.substr(close + 2);
-    }
-  } else {
-    size_t colon = rest.find(':');
-    t.host = rest.substr(0, colon);
-    if (colon != std::string::npos) port = rest.substr(colon + 1);
-  }
-  if (t.host.empty()) {
-    *error = "no host in '" + url + "'";
-    return std::nullopt;
-  }
-  if (!port.empty() || rest.find(':') != std::string::npos) {
-    char* end = nullptr;
-    long p = strtol(port.c_str(), &end, 10);
-    if (port.empty() || *end != '\0' || p < 1 || p > 65535) {
-      *error = "bad port '" + port + "' in '" + url + "'";
-      return std::nullopt;
-    }
-    t.port = static_cast<uint16_t>(p);
-  }
-  return t;
-}
-
 namespace {
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
+constexpr size_t kMaxResponse = 64u << 20;  // far above any API answer; a bound against a runaway peer
 
-struct SslFree {
-  void operator()(SSL* s) const { SSL_free(s); }
-  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+struct CurlFree {
+  void operator()(CURL* h) const { curl_easy_cleanup(h); }
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
+using Easy = std::unique_ptr<CURL, CurlFree>;
+using Headers = std::unique_ptr<curl_slist, CurlFree>;
 
-std::string ssl_errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "unknown TLS error" : out;
+// curl_global_init is not safe against a concurrent first use on every
+// libcurl build; doing it once here keeps that off every caller's mind.
+// It is never undone: the process may still use it until exit.
+CURLcode global_init() {
+  static std::once_flag once;
+  static CURLcode rc = CURLE_OK;
+  std::call_once(once, [] { rc = curl_global_init(CURL_GLOBAL_DEFAULT); });
+  return rc;
 }
 
-// Connects within the deadline; returns a blocking socket or -1 with *err.
-int connect_to(const HttpTarget& t, int64_t deadline, std::string* err) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  int rc = getaddrinfo(t.host.c_str(), std::to_string(t.port).c_str(), &hints, &res);
-  if (rc != 0) {
-    *err = "cannot resolve " + t.host + ": " + gai_strerror(rc);
-    return -1;
+std::string bracketed(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+// Characters that can stand unescaped as a URL host: member names (letters,
+// digits, '.', '_', '-') and addresses (':' for IPv6). Anything else would
+// make curl parse a different URL than the one meant.
+bool url_safe_host(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-' && c != ':') return false;
+  return true;
+}
+
+bool has_line_break(const std::string& s) { return s.find_first_of("\r\n") != std::string::npos; }
+
+struct Sink {
+  std::string body;
+  bool too_big = false;
+};
+
+// Returning less than given makes curl stop with CURLE_WRITE_ERROR.
+size_t on_data(char* data, size_t size, size_t n, void* user) {
+  auto* sink = static_cast<Sink*>(user);
+  size_t len = size * n;
+  if (sink->body.size() + len > kMaxResponse) {
+    sink->too_big = true;
+    return 0;
   }
-  std::string last = "no address";
-  int fd = -1;
-  for (addrinfo* a = res; a && fd < 0; a = a->ai_next) {
-    int s = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-    if (s < 0) {
-      last = strerror(errno);
-      continue;
-    }
-    if (connect(s, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
-      last = strerror(errno);
-      close(s);
-      continue;
-    }
-    pollfd p{s, POLLOUT, 0};
-    int64_t left = deadline - mono_ms();
-    int n = left > 0 ? poll(&p, 1, static_cast<int>(left)) : 0;
-    int soerr = 0;
-    socklen_t len = sizeof soerr;
-    if (n <= 0) {
-      last = n == 0 ? "connection timed out" : strerror(errno);
-    } else if (getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 || soerr != 0) {
-      last = strerror(soerr ? soerr : errno);
-    } else {
-      fd = s;
+  try {
+    sink->body.append(data, len);
+  } catch (const std::bad_alloc&) {  // never unwind through curl's C frames
+    sink->too_big = true;
+    return 0;
+  }
+  return len;
+}
+
+// Sets options, remembering the first one libcurl refused: a refused
+// security option (proxy, CA path, host check) must stop the request, not
+// be silently skipped.
+class Setter {
+ public:
+  explicit Setter(CURL* h) : h_(h) {}
+  template <typename T>
+  void operator()(CURLoption opt, T value, const char* name) {
+    CURLcode rc = curl_easy_setopt(h_, opt, value);
+    if (rc != CURLE_OK && failed_.empty()) failed_ = std::string(name) + ": " + curl_easy_strerror(rc);
+  }
+  const std::string& failed() const { return failed_; }
+
+ private:
+  CURL* h_;
+  std::string failed_;
+};
+
+std::string duration(int ms) {
+  return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+}
+
+struct Failure {
+  CURLcode rc;
+  std::string detail;    // curl's error buffer, or its generic text
+  long os_errno = 0;     // errno of the failed connect/send/recv, when known
+  bool connected = false;
+  bool tls_done = false;
+};
+
+std::string describe(const Failure& f, const HttpTarget& t, const std::string& where, const std::string& checked_name,
+                     int timeout_ms, const Sink& sink) {
+  const std::string os = f.os_errno ? std::string(strerror(static_cast<int>(f.os_errno))) : f.detail;
+  switch (f.rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return "cannot connect to " + where + ": cannot resolve " + t.host + " (" + f.detail + ")";
+    case CURLE_COULDNT_CONNECT:
+      return "cannot connect to " + where + ": " + os;
+    case CURLE_OPERATION_TIMEDOUT:
+      if (!f.connected) return "cannot connect to " + where + ": timed out after " + duration(timeout_ms);
+      if (t.tls && !f.tls_done) return "TLS handshake with " + where + " failed: timed out after " + duration(timeout_ms);
+      return "reading the response from " + where + " failed: timed out after " + duration(timeout_ms);
+    case CURLE_PEER_FAILED_VERIFICATION:
+      // curl checks the name itself, after the chain, and says so in "...
+      // target host name 'X'"; CURLINFO_SSL_VERIFYRESULT is not set then.
+      if (f.detail.find("target host name") != std::string::npos)
+        return "TLS handshake with " + where + " failed: certificate not trusted: it does not name '" +
+               checked_name + "' (" + f.detail + ")" +
+               (t.server_name.empty() ? "; with --api, give a host name or address the certificate carries, "
+                                        "or use -c FILE without --api to check the member's name"
+                                      : "");
+      return "TLS handshake with " + where + " failed: certificate not trusted: " + f.detail + " (CA file " +
+             t.ca_file + ")";
+    case CURLE_SSL_CACERT_BADFILE:
+      return "cannot load CA file " + t.ca_file + " to verify " + where + ": " + f.detail;
+    case CURLE_WRITE_ERROR:
+    case CURLE_FILESIZE_EXCEEDED:
+      if (sink.too_big || f.rc == CURLE_FILESIZE_EXCEEDED) return "the response from " + where + " exceeds 64 MiB";
       break;
+    case CURLE_GOT_NOTHING:
+      return where + " closed the connection without answering";
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_UNSUPPORTED_PROTOCOL:  // curl refuses HTTP/0.9, i.e. bytes that are not an HTTP status line
+      return where + " did not answer with HTTP (is it the pgwarden API port" + (t.tls ? "" : ", or an https one") +
+             "?): " + f.detail;
+    case CURLE_SEND_ERROR:
+      return "sending the request to " + where + " failed: " + os;
+    case CURLE_RECV_ERROR:
+      return "reading the response from " + where + " failed: " + os;
+    case CURLE_PARTIAL_FILE:
+      return "the response from " + where + " was cut short";
+    default:
+      break;
+  }
+  if (t.tls && !f.tls_done && f.connected) return "TLS handshake with " + where + " failed: " + f.detail;
+  return "request to " + where + " failed: " + f.detail;
+}
+
+HttpResult request(const HttpTarget& target, const std::string& method, const std::string& path,
+                   const std::string& body, const std::string& token, int timeout_ms) {
+  HttpResult r;
+  const std::string where = target.url();
+  if (target.tls && target.ca_file.empty()) {
+    // Without it curl would fall back to the system's public CAs.
+    r.error = where + " is HTTPS but no CA file is known to verify it (use -c FILE with [tls] ca_file, or --ca-file)";
+    return r;
+  }
+  if (has_line_break(token) || has_line_break(method) || has_line_break(path) || path.empty() || path[0] != '/') {
+    r.error = "refusing to send a malformed request to " + where + " (line break in the token, or a bad path '" +
+              path + "')";
+    return r;
+  }
+  // TLS with a server name: the URL carries that name, so curl sends it as
+  // SNI and verifies the certificate against it, and CONNECT_TO sends the
+  // connection to the real host. (CURLOPT_RESOLVE would need an address,
+  // and the host may be a DNS name.) Plain HTTP has no name to check.
+  const bool by_name = target.tls && !target.server_name.empty();
+  const std::string checked_name = by_name ? target.server_name : target.host;
+  if (!url_safe_host(checked_name)) {
+    r.error = "cannot request " + where + ": '" + checked_name + "' is not a host name or address";
+    return r;
+  }
+  const std::string port = std::to_string(target.port);
+  const std::string url = std::string(target.tls ? "https://" : "http://") + bracketed(checked_name) + ":" + port + path;
+
+  if (CURLcode rc = global_init(); rc != CURLE_OK) {
+    r.error = "cannot request " + where + ": libcurl initialisation failed: " + curl_easy_strerror(rc);
+    return r;
+  }
+  Easy h(curl_easy_init());
+  if (!h) {
+    r.error = "cannot request " + where + ": libcurl could not create a handle";
+    return r;
+  }
+  char errbuf[CURL_ERROR_SIZE] = "";
+  Sink sink;
+  Setter set(h.get());
+  set(CURLOPT_ERRORBUFFER, errbuf, "ERRORBUFFER");
+  set(CURLOPT_URL, url.c_str(), "URL");
+  set(CURLOPT_PATH_AS_IS, 1L, "PATH_AS_IS");
+  set(CURLOPT_PROTOCOLS_STR, "http,https", "PROTOCOLS_STR");
+  set(CURLOPT_NOSIGNAL, 1L, "NOSIGNAL");  // timeouts without SIGALRM: safe in a threaded process
+  set(CURLOPT_TIMEOUT_MS, static_cast<long>(std::max(1, timeout_ms)), "TIMEOUT_MS");
+  set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::max(1, timeout_ms)), "CONNECTTIMEOUT_MS");
+  // The node itself, whatever http_proxy/https_proxy/all_proxy say: a proxy
+  // would see the bearer token, and one cannot verify the node's certificate.
+  set(CURLOPT_PROXY, "", "PROXY");
+  set(CURLOPT_NOPROXY, "*", "NOPROXY");
+  set(CURLOPT_FOLLOWLOCATION, 0L, "FOLLOWLOCATION");  // the API never redirects; a 3xx is reported as is
+  set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1), "HTTP_VERSION");
+  set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(kMaxResponse), "MAXFILESIZE_LARGE");
+  set(CURLOPT_WRITEFUNCTION, on_data, "WRITEFUNCTION");
+  set(CURLOPT_WRITEDATA, &sink, "WRITEDATA");
+  std::string connect_to;
+  Headers connect_list;
+  if (target.tls) {
+    set(CURLOPT_SSL_VERIFYPEER, 1L, "SSL_VERIFYPEER");
+    set(CURLOPT_SSL_VERIFYHOST, 2L, "SSL_VERIFYHOST");
+    set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2), "SSLVERSION");
+    set(CURLOPT_CAINFO, target.ca_file.c_str(), "CAINFO");
+    // Only the cluster CA: no directory of system CAs next to it (Debian's
+    // libcurl defaults to /etc/ssl/certs), and no intermediate in the file
+    // taken as a trust anchor.
+    set(CURLOPT_CAPATH, static_cast<const char*>(nullptr), "CAPATH");
+    set(CURLOPT_SSL_OPTIONS, static_cast<long>(CURLSSLOPT_NO_PARTIALCHAIN), "SSL_OPTIONS");
+    if (by_name) {
+      connect_to = bracketed(target.server_name) + ":" + port + ":" + bracketed(target.host) + ":" + port;
+      connect_list.reset(curl_slist_append(nullptr, connect_to.c_str()));
+      if (!connect_list) throw std::bad_alloc();
+      set(CURLOPT_CONNECT_TO, connect_list.get(), "CONNECT_TO");
     }
-    close(s);
   }
-  freeaddrinfo(res);
-  if (fd < 0) {
-    *err = last;
-    return -1;
-  }
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-  int64_t left = std::max<int64_t>(1, deadline - mono_ms());
-  timeval tv{static_cast<time_t>(left / 1000), static_cast<suseconds_t>((left % 1000) * 1000)};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  return fd;
-}
 
-bool is_ip(const std::string& host) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
-// Decodes a chunked body; false if malformed.
-bool dechunk(const std::string& in, std::string* out) {
-  size_t pos = 0;
-  for (;;) {
-    size_t eol = in.find("\r\n", pos);
-    if (eol == std::string::npos) return false;
-    char* end = nullptr;
-    std::string sz = in.substr(pos, eol - pos);
-    unsigned long n = strtoul(sz.c_str(), &end, 16);
-    if (end == sz.c_str()) return false;
-    pos = eol + 2;
-    if (n == 0) return true;
-    if (in.size() - pos < n) return false;
-    out->append(in, pos, n);
-    pos += n + 2;
+  Headers headers;
+  auto add = [&](const std::string& line) {
+    curl_slist* l = curl_slist_append(headers.get(), line.c_str());
+    if (!l) throw std::bad_alloc();
+    headers.release();
+    headers.reset(l);
+  };
+  add("User-Agent: pgwarden-ctl");
+  add("Accept: application/json");
+  add("Expect:");  // no 100-continue round trip before a large body
+  if (!token.empty()) add("Authorization: Bearer " + token);
+  const bool has_body = method == "POST" || method == "PUT" || !body.empty();
+  if (method == "HEAD") {
+    set(CURLOPT_NOBODY, 1L, "NOBODY");  // headers only, whatever Content-Length says
+  } else if (has_body) {
+    add("Content-Type: application/json");
+    set(CURLOPT_POSTFIELDS, body.data(), "POSTFIELDS");
+    set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()), "POSTFIELDSIZE_LARGE");
+    if (method != "POST") set(CURLOPT_CUSTOMREQUEST, method.c_str(), "CUSTOMREQUEST");
+  } else if (method != "GET") {
+    set(CURLOPT_CUSTOMREQUEST, method.c_str(), "CUSTOMREQUEST");
   }
+  set(CURLOPT_HTTPHEADER, headers.get(), "HTTPHEADER");
+  if (!set.failed().empty()) {
+    r.error = "cannot request " + where + ": libcurl refused the option " + set.failed();
+    return r;
+  }
+
+  CURLcode rc = curl_easy_perform(h.get());
+  if (rc != CURLE_OK) {
+    Failure f{rc, errbuf[0] ? errbuf : curl_easy_strerror(rc)};
+    curl_easy_getinfo(h.get(), CURLINFO_OS_ERRNO, &f.os_errno);
+    curl_off_t connect_us = 0, tls_us = 0;
+    curl_easy_getinfo(h.get(), CURLINFO_CONNECT_TIME_T, &connect_us);
+    curl_easy_getinfo(h.get(), CURLINFO_APPCONNECT_TIME_T, &tls_us);
+    f.connected = connect_us > 0;
+    f.tls_done = tls_us > 0;
+    r.error = describe(f, target, where, checked_name, timeout_ms, sink);
+    return r;
+  }
+  long status = 0;
+  curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &status);
+  r.status = static_cast<int>(status);
+  r.body = std::move(sink.body);
+  r.ok = true;
+  return r;
 }
 
 }  // namespace
 
 HttpResult http_request(const HttpTarget& target, const std::string& method, const std::string& path,
                         const std::string& body, const std::string& token, int timeout_ms) {
-  HttpResult r;
-  const std::string where = target.url();
-  int64_t deadline = mono_ms() + timeout_ms;
-  Fd sock;
-  std::string err;
-  sock.fd = connect_to(target, deadline, &err);
-  if (sock.fd < 0) {
-    r.error = "cannot connect to " + where + ": " + err;
+  try {
+    return request(target, method, path, body, token, timeout_ms);
+  } catch (const std::exception& e) {  // out of memory building the request: still an answer, not a throw
+    HttpResult r;
+    r.error = "cannot request " + target.url() + ": " + e.what();
     return r;
   }
-
-  std::unique_ptr<SSL_CTX, SslFree> ctx;
-  std::unique_ptr<SSL, SslFree> ssl;
-  if (target.tls) {
-    ERR_clear_error();
-    ctx.reset(SSL_CTX_new(TLS_client_method()));
-    if (!ctx) {
-      r.error = "TLS setup for " + where + ": " + ssl_errors();
-      return r;
-    }
-    SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-    if (target.ca_file.empty()) {
-      r.error = where + " is HTTPS but no CA file is known to verify it (use -c FILE with [tls] ca_file, or --ca-file)";
-      return r;
-    }
-    if (SSL_CTX_load_verify_locations(ctx.get(), target.ca_file.c_str(), nullptr) != 1) {
-      r.error = "cannot load CA file " + target.ca_file + ": " + ssl_errors();
-      return r;
-    }
-    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-    ssl.reset(SSL_new(ctx.get()));
-    SSL_set_fd(ssl.get(), sock.fd);
-    if (!is_ip(target.host)) SSL_set_tlsext_host_name(ssl.get(), target.host.c_str());
-    if (!target.server_name.empty()) SSL_set1_host(ssl.get(), target.server_name.c_str());
-    if (SSL_connect(ssl.get()) != 1) {
-      long v = SSL_get_verify_result(ssl.get());
-      r.error = "TLS handshake with " + where + " failed: " +
-                (v != X509_V_OK ? std::string("certificate not trusted: ") + X509_verify_cert_error_string(v)
-                                : ssl_errors());
-      return r;
-    }
-  }
-
-  std::string host_header = target.host.find(':') != std::string::npos ? "[" + target.host + "]" : target.host;
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + host_header + ":" + std::to_string(target.port) +
-                    "\r\nUser-Agent: pgwarden-ctl\r\nAccept: application/json\r\nConnection: close\r\n";
-  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
-  if (method == "POST" || method == "PUT" || !body.empty())
-    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  req += "\r\n" + body;
-
-  size_t off = 0;
-  while (off < req.size()) {
-    ssize_t n = ssl ? SSL_write(ssl.get(), req.data() + off, static_cast<int>(req.size() - off))
-                    : send(sock.fd, req.data() + off, req.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) {
-      r.error = "sending the request to " + where + " failed: " +
-                (ssl ? ssl_errors() : std::string(errno == EAGAIN ? "timed out" : strerror(errno)));
-      return r;
-    }
-    off += static_cast<size_t>(n);
-  }
-
-  std::string resp;
-  char buf[16384];
-  constexpr size_t kMaxResponse = 64u << 20;
-  for (;;) {
-    ssize_t n = ssl ? SSL_read(ssl.get(), buf, sizeof buf) : recv(sock.fd, buf, sizeof buf, 0);
-    if (n > 0) {
-      resp.append(buf, static_cast<size_t>(n));
-      if (resp.size() > kMaxResponse) {
-        r.error = "the response from " + where + " exceeds 64 MiB";
-        return r;
-      }
-      continue;
-    }
-    if (n == 0) break;
-    if (ssl) {
-      int e = SSL_get_error(ssl.get(), static_cast<int>(n));
-      if (e == SSL_ERROR_ZERO_RETURN) break;
-      if (e == SSL_ERROR_SYSCALL && errno == 0) break;  // closed without close_notify
-    }
-    if (errno == EINTR) continue;
-    r.error = std::string("reading the response from ") + where + " failed: " +
-              (errno == EAGAIN || errno == EWOULDBLOCK ? "timed out after " + std::to_string(timeout_ms / 1000) + " s"
-                                                       : std::string(strerror(errno)));
-    return r;
-  }
-
-  size_t hdr_end = resp.find("\r\n\r\n");
-  if (resp.rfind("HTTP/1.", 0) != 0 || hdr_end == std::string::npos || resp.size() < 12) {
-    r.error = resp.empty() ? where + " closed the connection without answering"
-                           : where + " did not answer with HTTP (is it the pgwarden API port?)";
-    return r;
-  }
-  r.status = atoi(resp.c_str() + 9);
-  if (method == "HEAD") {  // headers only, whatever Content-Length says
-    r.ok = true;
-    return r;
-  }
-  std::string headers = resp.substr(0, hdr_end);
-  std::string raw = resp.substr(hdr_end + 4);
-  std::string lower;
-  for (char c : headers) lower.push_back(static_cast<char>(tolower(static_cast<unsigned char>(c))));
-  if (lower.find("\r\ntransfer-encoding: chunked") != std::string::npos) {
-    if (!dechunk(raw, &r.body)) {
-      r.error = "malformed chunked response from " + where;
-      return r;
-    }
-  } else if (size_t cl = lower.find("\r\ncontent-length:"); cl != std::string::npos) {
-    size_t len = strtoul(lower.c_str() + cl + 17, nullptr, 10);
-    if (raw.size() < len) {
-      r.error = "the response from " + where + " was cut short";
-      return r;
-    }
-    r.body = raw.substr(0, len);
-  } else {
-    r.body = raw;
-  }
-  r.ok = true;
-  return r;
 }
 
 }  // namespace pw::node

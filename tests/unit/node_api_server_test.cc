@@ -3,7 +3,8 @@
 // through ctl's HTTP client, raw garbage and oversize bodies that must be
 // refused while the server keeps answering, operator requests that finish
 // later / time out / outlive their client or the server, bind and token
-// file errors, and HTTPS verified against a test CA.
+// file errors, and HTTPS verified against a test CA and the name the
+// certificate carries (a CA-signed certificate for another name gets no token).
 #include <catch2/catch.hpp>
 
 #include <netinet/in.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -34,6 +36,33 @@ using pw::test::LoopThread;
 namespace {
 
 const std::string kToken = "unit-token-42";
+
+// The daemon ignores SIGPIPE (node/daemon.cc); this process hosts the
+// server, whose TLS writes to a client that hung up (one that refused the
+// certificate right after the handshake) would otherwise kill it.
+const bool kIgnoreSigpipe = (signal(SIGPIPE, SIG_IGN), true);
+
+// openssl(1) in `dir`: self-signed CAs, and certificates they sign.
+struct TestPki {
+  const pw::test::TempDir& dir;
+  void sh(const std::string& cmd) const {
+    std::string full = "cd " + dir.path() + " && " + cmd + " >/dev/null 2>&1";
+    REQUIRE(std::system(full.c_str()) == 0);
+  }
+  static constexpr const char* kEc = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  void ca(const std::string& name) const {
+    sh(std::string("openssl req -x509 ") + kEc + " -keyout " + name + ".key -out " + name + ".pem -days 2 -subj /CN=" +
+       name);
+  }
+  // `name`.pem/.key for subject CN=cn with subjectAltName `san`, signed by ca.pem.
+  void cert(const std::string& name, const std::string& cn, const std::string& san) const {
+    std::ofstream(dir / (name + ".ext"))
+        << "subjectAltName=" << san << "\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n";
+    sh(std::string("openssl req -new ") + kEc + " -keyout " + name + ".key -out " + name + ".csr -subj /CN=" + cn);
+    sh("openssl x509 -req -in " + name + ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out " + name +
+       ".pem -extfile " + name + ".ext");
+  }
+};
 
 std::string write_file(const pw::test::TempDir& dir, const std::string& name, const std::string& text) {
   std::string path = dir / name;
@@ -91,6 +120,17 @@ std::string raw_exchange(const std::string& addr, uint16_t port, const std::stri
   return out;
 }
 
+bool have_ipv6_loopback() {
+  int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 sa{};
+  sa.sin6_family = AF_INET6;
+  sa.sin6_addr = in6addr_loopback;
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+  close(fd);
+  return ok;
+}
+
 int status_of(const std::string& raw) { return raw.rfind("HTTP/1.", 0) == 0 ? atoi(raw.c_str() + 9) : 0; }
 
 ApiServerOptions options(const std::string& addr, const std::string& token_file) {
@@ -106,6 +146,14 @@ void expect_alive(const HttpTarget& t) {
   INFO(r.error);
   REQUIRE(r.ok);
   CHECK(r.status == 200);
+}
+
+// The same over HTTPS, verifying `name`.
+void expect_alive(HttpTarget t, const std::string& ca_file, const std::string& name) {
+  t.tls = true;
+  t.ca_file = ca_file;
+  t.server_name = name;
+  expect_alive(t);
 }
 
 }  // namespace
@@ -355,16 +403,12 @@ TEST_CASE("server: start() errors name the address:port or the file") {
 
 TEST_CASE("server: HTTPS with the node certificate, verified against the cluster CA") {
   pw::test::TempDir dir("pgwarden-api");
-  auto sh = [&](const std::string& cmd) {
-    std::string full = "cd " + dir.path() + " && " + cmd + " >/dev/null 2>&1";
-    REQUIRE(std::system(full.c_str()) == 0);
-  };
-  const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-  for (const char* ca : {"ca", "other"})
-    sh("openssl req -x509 " + ec + " -keyout " + ca + ".key -out " + ca + ".pem -days 2 -subj /CN=" + ca);
-  std::ofstream(dir / "n1.ext") << "subjectAltName=DNS:n1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n";
-  sh("openssl req -new " + ec + " -keyout n1.key -out n1.csr -subj /CN=n1");
-  sh("openssl x509 -req -in n1.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out n1.pem -extfile n1.ext");
+  TestPki pki{dir};
+  pki.ca("ca");
+  pki.ca("other");
+  // The member's name, and the address ctl reaches it at when given no
+  // server name (the host of the URL is then what is verified).
+  pki.cert("n1", "n1", "DNS:n1,IP:127.0.7.8");
 
   LoopThread loop;
   auto b = FakeApiBackend::healthy("n1");
@@ -383,16 +427,36 @@ TEST_CASE("server: HTTPS with the node certificate, verified against the cluster
   t.server_name = "n1";
   CHECK(pw::node::http_request(t, "POST", "/pause", "", kToken).status == 200);
 
-  t.server_name = "n2";  // the certificate names n1
+  t.server_name = "n2";  // the certificate names n1 (and the address, which no longer counts)
   auto wrong_name = pw::node::http_request(t, "GET", "/primary", "", "");
   CHECK_FALSE(wrong_name.ok);
-  CHECK(wrong_name.error.find("certificate not trusted") != std::string::npos);
+  INFO(wrong_name.error);
+  CHECK(wrong_name.error.find("certificate not trusted: it does not name 'n2'") != std::string::npos);
 
   t.server_name.clear();
   t.ca_file = dir / "other.pem";
   auto foreign = pw::node::http_request(t, "GET", "/primary", "", "");
   CHECK_FALSE(foreign.ok);
   CHECK(foreign.error.find("TLS handshake with https://127.0.7.8:") != std::string::npos);
+  CHECK(foreign.error.find("certificate not trusted") != std::string::npos);
+
+  // The name checked and the address connected to are separate: also for
+  // an IPv6 address (brackets in curl's connect-to).
+  if (have_ipv6_loopback()) {
+    ApiServerOptions o6 = o;
+    o6.address = "::1";
+    o6.port = 0;
+    Served s6(loop, o6, &b);
+    HttpTarget t6 = s6.target("::1");
+    t6.tls = true;
+    t6.ca_file = dir / "ca.pem";
+    t6.server_name = "n1";
+    auto v6 = pw::node::http_request(t6, "GET", "/liveness", "", "");
+    INFO(v6.error);
+    CHECK(v6.status == 200);
+  } else {
+    WARN("no IPv6 loopback here: the [::1] case is skipped");
+  }
 
   HttpTarget plain = s.target("127.0.7.8");  // plain HTTP to the TLS port
   auto p = pw::node::http_request(plain, "GET", "/primary", "", "", 3000);
@@ -406,6 +470,46 @@ TEST_CASE("server: HTTPS with the node certificate, verified against the cluster
   loop.run([&] {
     ApiServer x(loop.base(), badkey, &b);
     CHECK_THROWS_WITH(x.start(), Catch::Contains("ca.key") && Catch::Contains("API TLS"));
+  });
+}
+
+TEST_CASE("server: HTTPS with a CA-signed certificate for another name: refused, the token is never sent") {
+  pw::test::TempDir dir("pgwarden-api");
+  TestPki pki{dir};
+  pki.ca("ca");
+  pki.cert("other", "other.example", "DNS:other.example");  // signed by the cluster CA, but not for 127.0.7.8
+
+  LoopThread loop;
+  auto b = FakeApiBackend::healthy("n1");
+  ApiServerOptions o = options("127.0.7.8", write_file(dir, "token", kToken));
+  o.tls = true;
+  o.cert_file = dir / "other.pem";
+  o.key_file = dir / "other.key";
+  Served s(loop, o, &b);
+  HttpTarget t = s.target("127.0.7.8");
+  t.tls = true;
+  t.ca_file = dir / "ca.pem";
+
+  // As `ctl --api https://127.0.7.8:PORT`: no server name, so the URL's host must be named.
+  auto r = pw::node::http_request(t, "POST", "/pause", "", kToken);
+  INFO(r.error);
+  CHECK_FALSE(r.ok);
+  CHECK(r.status == 0);
+  CHECK(r.error.rfind("TLS handshake with https://127.0.7.8:" + std::to_string(t.port) + " failed: ", 0) == 0);
+  CHECK(r.error.find("certificate not trusted: it does not name '127.0.7.8'") != std::string::npos);
+  expect_alive(s.target("127.0.7.8"), dir / "ca.pem", "other.example");
+  loop.run([&] { CHECK(b.calls.empty()); });  // the pause (and its token) never reached the server
+
+  // The same request, told the name the certificate carries: connects to
+  // 127.0.7.8 all the same, and this time the server acts on it.
+  t.server_name = "other.example";
+  auto named = pw::node::http_request(t, "POST", "/pause", "", kToken);
+  INFO(named.error);
+  CHECK(named.ok);
+  CHECK(named.status == 200);
+  loop.run([&] {
+    REQUIRE(b.calls.size() == 1);
+    CHECK(b.calls[0].op == "pause");
   });
 }
 
