@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
@@ -25,6 +24,7 @@
 #include <thread>
 
 #include "base/log.h"
+#include "support/wait.h"
 
 namespace pw::test {
 
@@ -76,16 +76,12 @@ class LoopThread {
     return fut.get();
   }
 
-  /// Polls `pred` on the loop thread until it is true or `timeout_ms` passes.
-  /// `pred` runs on this loop: it must not call run() (use wait_for then).
+  /// wait_until (support/wait.h) with `pred` evaluated on the loop thread,
+  /// so it may read loop-owned state. It must not call run() itself (use
+  /// the free wait_until then).
   template <class P>
-  bool wait_until(P pred, int timeout_ms = 20000) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (run([&] { return static_cast<bool>(pred()); })) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
+  bool wait_until(P pred, int64_t timeout_ms = kWaitMs) {
+    return pw::test::wait_until([&] { return run([&] { return static_cast<bool>(pred()); }); }, timeout_ms);
   }
 
   /// Blocks the loop thread until resume(): the node stops reading sockets.
@@ -123,18 +119,6 @@ class LoopThread {
   std::condition_variable cv_;
   bool paused_ = false;
 };
-
-/// Polls `pred` on the calling thread (it may use LoopThread::run of any
-/// loop) until it is true or `timeout_ms` passes.
-template <class P>
-bool wait_for(P pred, int timeout_ms = 20000) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
 
 /// Sends pw::log output to a file for the lifetime of the object.
 class LogCapture {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "proxy/pg_wire.h"
+#include "support/pg_packets.h"
 
 using pw::proxy::wire::FirstPacketScanner;
 using pw::proxy::wire::packet_head;
@@ -16,11 +17,8 @@ using pw::proxy::wire::Packet;
 
 namespace {
 std::vector<uint8_t> packet(uint32_t code, const std::string& body = "") {
-  uint32_t len = static_cast<uint32_t>(8 + body.size());
-  std::vector<uint8_t> p = {uint8_t(len >> 24), uint8_t(len >> 16), uint8_t(len >> 8), uint8_t(len),
-                            uint8_t(code >> 24), uint8_t(code >> 16), uint8_t(code >> 8), uint8_t(code)};
-  p.insert(p.end(), body.begin(), body.end());
-  return p;
+  std::string p = pw::test::pg_packet(code, body);
+  return {p.begin(), p.end()};
 }
 }  // namespace
 
