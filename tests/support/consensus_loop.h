@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <condition_variable>
-#include <cstdarg>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -24,21 +23,10 @@
 #include <thread>
 
 #include "base/log.h"
+#include "support/strf.h"
 #include "support/wait.h"
 
 namespace pw::test {
-
-/// printf into a std::string. Tests use it instead of `"lit" + to_string(n)`,
-/// which g++ 12 -O2 flags with a false -Wrestrict (an error under -Werror).
-inline std::string strf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-inline std::string strf(const char* fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  return buf;
-}
 
 class LoopThread {
  public:

@@ -17,19 +17,14 @@
 #include "consensus/identity.h"
 #include "consensus/log_store.h"
 #include "support/tmpdir.h"
+#include "support/strf.h"
 
 using namespace pw::consensus;
 namespace fs = std::filesystem;
 
 namespace {
 
-// "prefix<n>" without `literal + std::to_string()`, which g++ 12 -O2 flags
-// with a false -Wrestrict warning (an error under -Werror).
-std::string label(const char* prefix, uint64_t n) {
-  char buf[96];
-  snprintf(buf, sizeof buf, "%s%llu", prefix, static_cast<unsigned long long>(n));
-  return buf;
-}
+using pw::test::label;
 
 std::vector<Entry> make_entries(uint64_t from, uint64_t to, uint64_t term,
                                 const std::string& tag = "x") {
