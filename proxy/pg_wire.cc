@@ -33,6 +33,22 @@ std::string error_response(const char* severity, const char* sqlstate, const std
   return out;
 }
 
+PacketHead packet_head(const uint8_t* p, size_t n) {
+  if (n < kHeaderLen) return {};
+  uint32_t len = be32(p), code = be32(p + 4);
+  if (code == kCancelRequestCode) {
+    if (len != kCancelLen) return {Packet::invalid, 0, "CancelRequest with bad length"};
+    return {Packet::cancel_request, kCancelLen, ""};
+  }
+  if (code == kSslRequestCode || code == kGssEncRequestCode) {
+    if (len != kHeaderLen) return {Packet::invalid, 0, "SSL/GSS request with bad length"};
+    return {code == kSslRequestCode ? Packet::ssl_request : Packet::gssenc_request, kHeaderLen, ""};
+  }
+  if ((code >> 16) != 3) return {Packet::invalid, 0, "unsupported protocol version or not PostgreSQL"};
+  if (len < kHeaderLen || len > kMaxStartupPacket) return {Packet::invalid, 0, "StartupMessage length out of range"};
+  return {Packet::startup, len, ""};
+}
+
 FirstPacketScanner::Result FirstPacketScanner::feed(const uint8_t* p, size_t n, size_t* used) {
   size_t i = 0;
   Result r = Result::need_more;
@@ -47,45 +63,45 @@ FirstPacketScanner::Result FirstPacketScanner::feed(const uint8_t* p, size_t n, 
       }
       continue;
     }
-    // Collect the 8-byte header (16 bytes for a CancelRequest).
-    uint32_t want = kHeaderLen;
-    if (have_ >= kHeaderLen && be32(buf_ + 4) == kCancelRequestCode) want = kCancelLen;
+    // Collect the 8-byte header; past it only a CancelRequest (16 bytes)
+    // is still collected, every other kind is decided by its header.
+    size_t want = have_ < kHeaderLen ? kHeaderLen : kCancelLen;
     size_t take = std::min<size_t>(want - have_, n - i);
     std::copy(p + i, p + i + take, buf_ + have_);
     have_ += static_cast<uint32_t>(take);
     i += take;
-    if (have_ < want) continue;
-    uint32_t len = be32(buf_), code = be32(buf_ + 4);
-    if (want == kCancelLen) {
-      done_ = true;
-      r = Result::cancel_request;
-    } else if (code == kCancelRequestCode) {
-      if (len != kCancelLen) {
-        reason_ = "CancelRequest with bad length";
+    PacketHead h = packet_head(buf_, have_);
+    switch (h.kind) {
+      case Packet::need_more:
+        break;
+      case Packet::cancel_request:
+        if (have_ == kCancelLen) {
+          done_ = true;
+          r = Result::cancel_request;
+        }
+        break;
+      case Packet::ssl_request:
+      case Packet::gssenc_request:
+        if (++requests_ > 2) {
+          reason_ = "too many SSL/GSS requests";
+          r = Result::invalid;
+        } else {
+          r = h.kind;
+          have_ = 0;
+        }
+        break;
+      case Packet::startup:
+        skip_ = h.size - static_cast<uint32_t>(kHeaderLen);
+        in_body_ = true;
+        if (skip_ == 0) {
+          done_ = true;
+          r = Result::startup;
+        }
+        break;
+      case Packet::invalid:
+        reason_ = h.reason;
         r = Result::invalid;
-      }
-      // else: loop again to collect the 8 key bytes
-    } else if (code == kSslRequestCode || code == kGssEncRequestCode) {
-      if (len != kHeaderLen || ++requests_ > 2) {
-        reason_ = len != kHeaderLen ? "SSL/GSS request with bad length" : "too many SSL/GSS requests";
-        r = Result::invalid;
-      } else {
-        r = code == kSslRequestCode ? Result::ssl_request : Result::gssenc_request;
-        have_ = 0;
-      }
-    } else if ((code >> 16) != 3) {
-      reason_ = "unsupported protocol version or not PostgreSQL";
-      r = Result::invalid;
-    } else if (len < kHeaderLen || len > kMaxStartupPacket) {
-      reason_ = "StartupMessage length out of range";
-      r = Result::invalid;
-    } else {
-      skip_ = len - static_cast<uint32_t>(kHeaderLen);
-      in_body_ = true;
-      if (skip_ == 0) {
-        done_ = true;
-        r = Result::startup;
-      }
+        break;
     }
     if (r == Result::invalid) done_ = true;
   }

@@ -27,20 +27,40 @@ inline uint32_t be32(const uint8_t* p) {
 /// refusals so that libpq prints "FATAL:  <message>").
 std::string error_response(const char* severity, const char* sqlstate, const std::string& message);
 
-/// Scans the client's opening packets without keeping them: an optional
-/// SSLRequest/GSSENCRequest (which the caller answers with 'N'), then either
-/// a StartupMessage or a CancelRequest. Total: any byte sequence yields one
-/// of the results below, never a crash or an unbounded buffer.
+/// What a client's opening packet is, as far as its bytes tell.
+enum class Packet {
+  need_more,       // fewer bytes than the decision needs
+  ssl_request,     // answer 'N' (or TLS); the next packet follows
+  gssenc_request,  // same, for GSSAPI encryption
+  cancel_request,  // a CancelRequest (16 bytes with the key)
+  startup,         // a StartupMessage
+  invalid,         // not PostgreSQL, or a length out of bounds: reason says why
+};
+
+/// The header of the packet starting at `p` (`n` bytes available): its kind
+/// and, unless need_more/invalid, its whole length (8 for a request, 16 for
+/// a CancelRequest, the declared length of a StartupMessage, at most
+/// kMaxStartupPacket). Decided from the first 8 bytes alone, so a caller
+/// that keeps its own bytes can ask again as they arrive. This is the one
+/// place that knows the codes and length rules of a first packet.
+struct PacketHead {
+  Packet kind = Packet::need_more;
+  uint32_t size = 0;
+  const char* reason = "";
+};
+PacketHead packet_head(const uint8_t* p, size_t n);
+
+/// Scans the client's opening packets without keeping them (packet_head on
+/// a small buffer of its own): an optional SSLRequest/GSSENCRequest (which
+/// the caller answers with 'N'), then either a StartupMessage or a
+/// CancelRequest. Total: any byte sequence yields one of the results below,
+/// never a crash or an unbounded buffer.
 class FirstPacketScanner {
  public:
-  enum class Result {
-    need_more,       // feed more bytes
-    ssl_request,     // answer 'N'; the scanner then expects the next packet
-    gssenc_request,  // answer 'N'; same
-    cancel_request,  // 16-byte CancelRequest complete (cancel_packet())
-    startup,         // StartupMessage fully consumed
-    invalid,         // not PostgreSQL: reason() says why
-  };
+  /// need_more: feed more bytes; ssl/gssenc_request: answer, the scanner
+  /// then expects the next packet; cancel_request: complete (cancel_packet());
+  /// startup: the StartupMessage fully consumed; invalid: reason() says why.
+  using Result = Packet;
   /// Consumes up to `n` bytes; `*used` receives how many were consumed (it
   /// stops right after a complete packet so the caller can act on it).
   Result feed(const uint8_t* p, size_t n, size_t* used);

@@ -160,11 +160,11 @@ void on_first_bytes(evutil_socket_t, short what, void* arg) {
     return;
   }
   Pending* p = s->c2s;
-  auto is_cancel = [p] {
-    return p->len >= wire::kHeaderLen && wire::be32(p->data()) == wire::kCancelLen &&
-           wire::be32(p->data() + 4) == wire::kCancelRequestCode;
-  };
-  uint32_t want = static_cast<uint32_t>(is_cancel() ? wire::kCancelLen : wire::kHeaderLen);
+  // Read no further than the decision needs: the header, and for a
+  // CancelRequest its key. Anything else, even bytes that are no
+  // PostgreSQL, goes to the backend, which answers it as it would directly.
+  bool cancel = wire::packet_head(p->data(), p->len).kind == wire::Packet::cancel_request;
+  uint32_t want = static_cast<uint32_t>(cancel ? wire::kCancelLen : wire::kHeaderLen);
   ssize_t n = recv(s->cfd, p->data() + p->len, want - p->len, 0);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
     session_end(s, "client closed before its first packet");
@@ -173,9 +173,10 @@ void on_first_bytes(evutil_socket_t, short what, void* arg) {
   if (n < 0) return;
   p->len += static_cast<uint32_t>(n);
   s->bytes_c2s += static_cast<uint64_t>(n);
-  if (p->len < wire::kHeaderLen) return;
-  if (is_cancel()) {
-    if (p->len < wire::kCancelLen) return;
+  wire::PacketHead head = wire::packet_head(p->data(), p->len);
+  if (head.kind == wire::Packet::need_more) return;
+  if (head.kind == wire::Packet::cancel_request) {
+    if (p->len < head.size) return;
     bump(w->stats[int(s->kind)].cancel_requests);
     int sent = cancel_fan_out(w, p->data());
     char reason[80];
@@ -196,26 +197,26 @@ bool refusal_feed(Session* s, const uint8_t* p, size_t n) {
     p += used;
     n -= used;
     switch (res) {
-      case wire::FirstPacketScanner::Result::need_more:
+      case wire::Packet::need_more:
         return true;
-      case wire::FirstPacketScanner::Result::ssl_request:
-      case wire::FirstPacketScanner::Result::gssenc_request:
+      case wire::Packet::ssl_request:
+      case wire::Packet::gssenc_request:
         if (send(s->cfd, "N", 1, MSG_NOSIGNAL) != 1) {
           session_end(s, "client gone during refusal");
           return false;
         }
         continue;
-      case wire::FirstPacketScanner::Result::cancel_request:
+      case wire::Packet::cancel_request:
         session_end(s, "cancel request with no route");
         return false;
-      case wire::FirstPacketScanner::Result::invalid: {
+      case wire::Packet::invalid: {
         bump(s->w->stats[int(s->kind)].client_errors);
         char reason[120];
         snprintf(reason, sizeof reason, "bad first packet: %s", r->scan.reason());
         session_end(s, reason, LogLevel::info);
         return false;
       }
-      case wire::FirstPacketScanner::Result::startup: {
+      case wire::Packet::startup: {
         // The reply is small; a socket that cannot take it at once is gone.
         (void)send(s->cfd, r->reply.data(), r->reply.size(), MSG_NOSIGNAL);
         PW_INFO("proxy", "session refused id=%llu listener=%s why=\"%s\"", ull(s->id),

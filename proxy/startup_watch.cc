@@ -15,10 +15,9 @@ constexpr size_t kMaxClientBytes = wire::kMaxStartupPacket + 2 * wire::kHeaderLe
 constexpr uint32_t kMaxErrorLen = 4096;
 
 bool is_encryption_request(const std::string& c, size_t at) {
-  if (c.size() < at + wire::kHeaderLen) return false;
-  const auto* p = reinterpret_cast<const uint8_t*>(c.data() + at);
-  uint32_t code = wire::be32(p + 4);
-  return wire::be32(p) == wire::kHeaderLen && (code == wire::kSslRequestCode || code == wire::kGssEncRequestCode);
+  if (c.size() < at) return false;
+  wire::Packet k = wire::packet_head(reinterpret_cast<const uint8_t*>(c.data() + at), c.size() - at).kind;
+  return k == wire::Packet::ssl_request || k == wire::Packet::gssenc_request;
 }
 
 }  // namespace

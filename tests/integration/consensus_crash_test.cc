@@ -147,7 +147,7 @@ struct Cluster {
   }
   int leader() {
     int found = -1;
-    pw::test::wait_for(
+    pw::test::wait_until(
         [&] {
           int l = -1, n = 0;
           for (int i = 0; i < 3; ++i)
@@ -166,7 +166,7 @@ struct Cluster {
   /// common state machine (count, digest), checking all agree.
   std::pair<uint64_t, uint64_t> converged() {
     std::map<std::string, uint64_t> ref;
-    bool ok = pw::test::wait_for(
+    bool ok = pw::test::wait_until(
         [&] {
           std::vector<std::map<std::string, uint64_t>> s;
           for (int i = 0; i < 3; ++i)
@@ -215,7 +215,7 @@ TEST_CASE("raft processes: SIGKILL of a follower and of the leader mid-stream", 
   uint64_t base = c.status(leader)["commit"];
   c.nodes[leader]->send("propose 2000 c");
   // Crash once part of the stream is committed (some of it, usually not all).
-  REQUIRE(pw::test::wait_for([&] { return c.status(leader)["commit"] >= base + 200; }, 60000));
+  REQUIRE(pw::test::wait_until([&] { return c.status(leader)["commit"] >= base + 200; }, 60000));
   c.nodes[leader]->kill9();
   int old = leader;
   leader = c.leader();

@@ -52,7 +52,7 @@ std::vector<std::unique_ptr<RaftTestNode>> make_cluster(const TempDir& dir, cons
 
 int wait_leader(std::vector<std::unique_ptr<RaftTestNode>>& nodes) {
   int leader = -1;
-  pw::test::wait_for([&] { return (leader = agreed_leader(nodes)) >= 0; }, 60000);
+  pw::test::wait_until([&] { return (leader = agreed_leader(nodes)) >= 0; }, 60000);
   return leader;
 }
 
@@ -65,7 +65,7 @@ void require_converged(std::vector<std::unique_ptr<RaftTestNode>>& nodes, int le
     REQUIRE(n->loop.wait_until([&] { return n->node->applied_index() >= commit; }, 120000));
   }
   // No proposals are running: all nodes settle on the same applied index.
-  REQUIRE(pw::test::wait_for(
+  REQUIRE(pw::test::wait_until(
       [&] {
         std::set<uint64_t> applied;
         for (auto& n : nodes)
@@ -126,7 +126,7 @@ TEST_CASE("raft: three nodes commit 10,000 proposals and survive restarts", "[ra
   uint64_t old_term = nodes[leader]->term();
   nodes[leader]->kill();
   int old_leader = leader;
-  REQUIRE(pw::test::wait_for(
+  REQUIRE(pw::test::wait_until(
       [&] {
         leader = agreed_leader(nodes);
         return leader >= 0 && leader != old_leader;
@@ -177,7 +177,7 @@ TEST_CASE("raft: a node of another cluster is refused with a logged reason", "[r
   // The two good members form a quorum and commit.
   std::vector<std::unique_ptr<RaftTestNode>> good;
   int leader = -1;
-  REQUIRE(pw::test::wait_for(
+  REQUIRE(pw::test::wait_until(
       [&] {
         for (int i = 0; i < 2; ++i)
           if (nodes[i]->is_leader()) leader = i;
@@ -268,7 +268,7 @@ TEST_CASE("raft: app messages, leader change handler, transfer, dropped proposal
 
   // Application messages bypass the log: broadcast reaches both peers,
   // send_app only its target; the sender id is the authenticated member.
-  REQUIRE(pw::test::wait_for([&] {
+  REQUIRE(pw::test::wait_until([&] {
     return nodes[0]->loop.run([&] {
       return nodes[0]->node->peer_stats(2).connected_out &&
              nodes[0]->node->peer_stats(3).connected_out;
@@ -297,7 +297,7 @@ TEST_CASE("raft: app messages, leader change handler, transfer, dropped proposal
     nodes[leader]->node->transfer_leadership(target_id);
     return 0;
   });
-  REQUIRE(pw::test::wait_for([&] { return agreed_leader(nodes) == target; }, 30000));
+  REQUIRE(pw::test::wait_until([&] { return agreed_leader(nodes) == target; }, 30000));
   Tally t;
   nodes[target]->propose_many(10, "after-transfer", &t);
   require_all_committed(t, 10, *nodes[target]);
@@ -352,7 +352,7 @@ TEST_CASE("raft: app messages, leader change handler, transfer, dropped proposal
   uint64_t victim_id = nodes[victim]->opts.self_id;
   REQUIRE(nodes[f]->loop.wait_until([&] { return impostor->connected(victim_id); }));
   nodes[f]->loop.run([&] { return impostor->send(victim_id, std::string("\x01\x02garbage", 9)); });
-  REQUIRE(pw::test::wait_for([&] {
+  REQUIRE(pw::test::wait_until([&] {
     return log.count_lines({"peer=" + f_name + " dir=in disconnected",
                             "malformed frame: bad raft message"}) == 1;
   }));
@@ -368,7 +368,7 @@ TEST_CASE("raft: app messages, leader change handler, transfer, dropped proposal
   // previous connection (the send then goes nowhere): send again until the
   // victim logs the refusal (CI saw the single send lost under load).
   int64_t next_send = 0;
-  REQUIRE(pw::test::wait_for([&] {
+  REQUIRE(pw::test::wait_until([&] {
     if (log.count_lines({"peer=" + f_name + " dir=in disconnected", "claims to come from"}) >= 1) return true;
     if (pw::mono_ms() >= next_send && nodes[f]->loop.wait_until([&] { return impostor->connected(victim_id); })) {
       next_send = pw::mono_ms() + 500;
@@ -446,7 +446,7 @@ TEST_CASE("raft: a throwing StateMachine::apply is reported as an apply failure,
     h.node->propose("poison", t.callback());
     return 0;
   });
-  REQUIRE(pw::test::wait_for([&] {
+  REQUIRE(pw::test::wait_until([&] {
     std::lock_guard<std::mutex> lk(mu);
     return !fatal.empty();
   }));
@@ -481,7 +481,7 @@ TEST_CASE("raft: a state dir left from an earlier cluster with the same name is 
     require_converged(old_nodes, leader);
     old_id = cid(*old_nodes[0]);
     CHECK(old_id != 0);
-    REQUIRE(pw::test::wait_for(
+    REQUIRE(pw::test::wait_until(
         [&] {
           for (auto& n : old_nodes)
             if (cid(*n) != old_id) return false;
@@ -501,7 +501,7 @@ TEST_CASE("raft: a state dir left from an earlier cluster with the same name is 
   uint64_t new_id = cid(*nodes[leader]);
   REQUIRE(new_id != 0);
   CHECK(new_id != old_id);
-  REQUIRE(pw::test::wait_for(
+  REQUIRE(pw::test::wait_until(
       [&] {
         for (auto& n : nodes)
           if (cid(*n) != new_id) return false;
@@ -518,7 +518,7 @@ TEST_CASE("raft: a state dir left from an earlier cluster with the same name is 
   nodes[victim]->start();
   CHECK(cid(*nodes[victim]) == old_id);
   // Both others refuse it, naming both ids, the cause and the fix.
-  REQUIRE(pw::test::wait_for(
+  REQUIRE(pw::test::wait_until(
       [&] {
         return log.count_lines({"cluster id mismatch", cluster_id_text(old_id),
                                 cluster_id_text(new_id), "earlier cluster with the same name",
@@ -527,7 +527,7 @@ TEST_CASE("raft: a state dir left from an earlier cluster with the same name is 
       30000));
   // The others keep working without it.
   int l2 = -1;
-  REQUIRE(pw::test::wait_for(
+  REQUIRE(pw::test::wait_until(
       [&] {
         l2 = agreed_leader(nodes);
         if (l2 < 0) {  // the stale node does not follow: ask the two good ones
@@ -578,7 +578,7 @@ TEST_CASE("raft: a leader removing itself keeps its links until the removal comm
   uint64_t leader_id = nodes[leader]->opts.self_id;
   for (auto& n : nodes)
     if (n->opts.self_id != leader_id)
-      REQUIRE(pw::test::wait_for([&] {
+      REQUIRE(pw::test::wait_until([&] {
         return n->loop.run([&] { return n->node->peer_stats(leader_id).connected_out; });
       }));
   uint64_t term = nodes[leader]->term();
@@ -604,7 +604,7 @@ TEST_CASE("raft: a leader removing itself keeps its links until the removal comm
   CHECK(entry_term == term);
   // The others then elect a leader among themselves; the removed node is out.
   int next = -1;
-  REQUIRE(pw::test::wait_for([&] {
+  REQUIRE(pw::test::wait_until([&] {
     for (size_t i = 0; i < nodes.size(); ++i)
       if (static_cast<int>(i) != leader && nodes[i]->is_leader()) next = static_cast<int>(i);
     return next >= 0;

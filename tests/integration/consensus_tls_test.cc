@@ -174,7 +174,7 @@ TEST_CASE("tls: a raft cluster with mutual TLS elects a leader and commits", "[t
   for (auto& n : nodes) n->start();
   int leader = -1;
   REQUIRE(
-      pw::test::wait_for([&] { return (leader = pw::test::agreed_leader(nodes)) >= 0; }, 60000));
+      pw::test::wait_until([&] { return (leader = pw::test::agreed_leader(nodes)) >= 0; }, 60000));
   pw::test::Tally t;
   nodes[leader]->propose_many(1000, "tls", &t);
   REQUIRE(nodes[leader]->loop.wait_until([&] { return t.done() == 1000; }, 120000));

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "pgctl/postgres.h"
+#include "support/log_capture.h"
 #include "support/pgctl_harness.h"
 
 using namespace pw;
@@ -37,19 +38,7 @@ TEST_CASE("parameters in both forms, hba_extra rules, the superuser password") {
   TempDir td("pgctl-access");
   ProcessReaper reaper(td.path());
   Loop loop;
-  std::string log_path = td / "pgwarden.log";
-  int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  REQUIRE(log_fd >= 0);
-  log_set_fd(log_fd);
-  struct RestoreLog {
-    int fd;
-    std::string path;
-    ~RestoreLog() {
-      log_set_fd(2);
-      close(fd);
-      fprintf(stderr, "%s", read_text(path).c_str());
-    }
-  } restore{log_fd, log_path};
+  LogCapture log(td / "pgwarden.log", LogCapture::AtEnd::replay);
 
   auto o = node_options(td.path(), "n1", "127.0.4.61", {});
   // Connections over loopback come from 127.0.0.1: leave it out of the
@@ -172,7 +161,7 @@ TEST_CASE("parameters in both forms, hba_extra rules, the superuser password") {
   REQUIRE(r.error == "");
 
   // The password never reached our log (which includes the server's output).
-  std::string logged = read_text(log_path);
+  std::string logged = log.text();
   CHECK(logged.find("superuser password set") != std::string::npos);
   CHECK(logged.find(kSuperPassword) == std::string::npos);
   CHECK(logged.find("91c2") == std::string::npos);

@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "pgctl/postgres.h"
+#include "support/log_capture.h"
 #include "support/pgctl_harness.h"
 
 using namespace pw;
@@ -23,19 +24,7 @@ TEST_CASE("initdb, start as primary, probe, managed config, role, slots, stop") 
   ProcessReaper reaper(td.path());
   Loop loop;
   // Capture our log in a file to prove the password never reaches it.
-  std::string log_path = td / "pgwarden.log";
-  int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  REQUIRE(log_fd >= 0);
-  log_set_fd(log_fd);
-  struct RestoreLog {  // back to stderr, replaying the captured lines there
-    int fd;
-    std::string path;
-    ~RestoreLog() {
-      log_set_fd(2);
-      close(fd);
-      fprintf(stderr, "%s", read_text(path).c_str());
-    }
-  } restore{log_fd, log_path};
+  LogCapture log(td / "pgwarden.log", LogCapture::AtEnd::replay);
 
   auto o = node_options(td.path(), "n1", "127.0.4.11", {"127.0.4.11", "127.0.4.12"});
   auto pg = Postgres::create(loop.base, o);
@@ -213,7 +202,7 @@ TEST_CASE("initdb, start as primary, probe, managed config, role, slots, stop") 
   CHECK_FALSE(st.error.empty());
 
   // The password never reached our log (which includes the server's output).
-  std::string logged = read_text(log_path);
+  std::string logged = log.text();
   CHECK(logged.find("replication role created") != std::string::npos);
   CHECK(logged.find(test_password()) == std::string::npos);
   CHECK(logged.find("Secret-7f3a9") == std::string::npos);

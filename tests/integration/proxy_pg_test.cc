@@ -17,7 +17,9 @@
 #include "integration/proxy_it_util.h"
 #include "integration/proxy_pg.h"
 #include "proxy/proxy.h"
+#include "support/proxy_sockets.h"
 #include "support/tmpdir.h"
+#include "support/wait.h"
 
 using namespace pw::proxy;
 using namespace pw::test;
@@ -286,14 +288,14 @@ TEST_CASE("garbage from clients never disturbs other sessions") {
   std::vector<int> silent;
   for (uint16_t port : {uint16_t{5432}, uint16_t{5433}}) {
     for (int i = 0; i < 5; ++i) {  // random bytes, then close
-      int fd = raw_connect(kProxyIp, port);
+      int fd = tcp_connect(kProxyIp, port);
       REQUIRE(fd >= 0);
       std::string junk(4096, '\0');
       for (auto& ch : junk) ch = static_cast<char>(rng());
       (void)!send(fd, junk.data(), junk.size(), MSG_NOSIGNAL);
       close(fd);
     }
-    int half = raw_connect(kProxyIp, port);  // half a startup packet, then silence
+    int half = tcp_connect(kProxyIp, port);  // half a startup packet, then silence
     REQUIRE(half >= 0);
     (void)!send(half, "\x00\x00", 2, MSG_NOSIGNAL);
     silent.push_back(half);
@@ -320,7 +322,7 @@ TEST_CASE("graceful shutdown lets a session finish within the grace period") {
   std::thread stopper([&] { p->shutdown(); });
   // New connections are refused once the listener is closed...
   REQUIRE(wait_until([&] {
-    int fd = raw_connect(kProxyIp, 5432);
+    int fd = tcp_connect(kProxyIp, 5432);
     if (fd >= 0) close(fd);
     return fd < 0;
   }));

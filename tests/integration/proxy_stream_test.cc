@@ -11,6 +11,7 @@
 #include "integration/proxy_pg.h"
 #include "proxy/proxy.h"
 #include "support/tmpdir.h"
+#include "support/wait.h"
 
 using namespace pw::proxy;
 using namespace pw::test;

@@ -8,21 +8,16 @@
 
 #include "base/log.h"
 #include "sim_cluster.h"
+#include "support/strf.h"
 
 using namespace pw::sim;
 using pw::consensus::ProposalFate;
+using pw::test::label;
 
 namespace {
 
 constexpr int64_t kTick = 10000;
 
-// "prefix<n>" without `literal + std::to_string()`, which g++ 12 -O2 flags
-// with a false -Wrestrict warning (an error under -Werror).
-std::string label(const char* prefix, uint64_t n) {
-  char buf[96];
-  snprintf(buf, sizeof buf, "%s%llu", prefix, static_cast<unsigned long long>(n));
-  return buf;
-}
 constexpr int64_t kElection = 10 * kTick;
 
 ClusterOptions base_opts(int nodes, uint64_t seed = 42) {

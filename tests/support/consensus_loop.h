@@ -2,43 +2,28 @@
 // (header-only: pw_test_support links only base, these need libevent).
 // LoopThread: an event_base running on its own thread, with run() to execute
 // a function on it and wait for the result, and pause()/resume() to freeze
-// the loop (a peer that stops reading). LogCapture: routes pw::log to a file
-// so a test can assert what was logged and how often.
+// the loop (a peer that stops reading). Also brings LogCapture
+// (log_capture.h) and strf (strf.h), which every consensus test uses.
 #pragma once
 
 #include <event2/event.h>
 #include <event2/thread.h>
-#include <fcntl.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <condition_variable>
-#include <cstdarg>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <future>
 #include <mutex>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
-#include "base/log.h"
+#include "support/log_capture.h"
+#include "support/strf.h"
+#include "support/wait.h"
 
 namespace pw::test {
-
-/// printf into a std::string. Tests use it instead of `"lit" + to_string(n)`,
-/// which g++ 12 -O2 flags with a false -Wrestrict (an error under -Werror).
-inline std::string strf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-inline std::string strf(const char* fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  return buf;
-}
 
 class LoopThread {
  public:
@@ -76,16 +61,12 @@ class LoopThread {
     return fut.get();
   }
 
-  /// Polls `pred` on the loop thread until it is true or `timeout_ms` passes.
-  /// `pred` runs on this loop: it must not call run() (use wait_for then).
+  /// wait_until (support/wait.h) with `pred` evaluated on the loop thread,
+  /// so it may read loop-owned state. It must not call run() itself (use
+  /// the free wait_until then).
   template <class P>
-  bool wait_until(P pred, int timeout_ms = 20000) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (run([&] { return static_cast<bool>(pred()); })) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
+  bool wait_until(P pred, int64_t timeout_ms = kWaitMs) {
+    return pw::test::wait_until([&] { return run([&] { return static_cast<bool>(pred()); }); }, timeout_ms);
   }
 
   /// Blocks the loop thread until resume(): the node stops reading sockets.
@@ -122,58 +103,6 @@ class LoopThread {
   std::mutex mu_;
   std::condition_variable cv_;
   bool paused_ = false;
-};
-
-/// Polls `pred` on the calling thread (it may use LoopThread::run of any
-/// loop) until it is true or `timeout_ms` passes.
-template <class P>
-bool wait_for(P pred, int timeout_ms = 20000) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
-
-/// Sends pw::log output to a file for the lifetime of the object.
-class LogCapture {
- public:
-  explicit LogCapture(const std::string& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw std::runtime_error("cannot open log capture " + path);
-    pw::log_set_fd(fd_);
-  }
-  ~LogCapture() {
-    pw::log_set_fd(2);
-    ::close(fd_);
-  }
-  std::string text() const {
-    std::ifstream in(path_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-  /// Lines containing every one of `needles`.
-  int count_lines(std::initializer_list<std::string> needles) const {
-    std::istringstream in(text());
-    std::string line;
-    int n = 0;
-    while (std::getline(in, line)) {
-      bool all = true;
-      for (const auto& s : needles) all = all && line.find(s) != std::string::npos;
-      n += all;
-    }
-    return n;
-  }
-  /// Copies the captured log to stderr (for failing tests).
-  void dump() const {
-    fprintf(stderr, "---- captured log %s ----\n%s----\n", path_.c_str(), text().c_str());
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
 };
 
 }  // namespace pw::test

@@ -1,6 +1,6 @@
 // tests/support/pgctl_harness.h — helpers for pgctl's integration tests
-// (header-only: pw_test_support links only base). An event loop run until a
-// condition or a deadline, operations waited for, SQL on a running server,
+// (header-only: pw_test_support links only base). An event loop (turned by
+// run_until, event_wait.h), operations waited for, SQL on a running server,
 // per-node options under a TempDir, and a reaper that kills any process still
 // working inside the test's directory when the test ends — also on failure.
 #pragma once
@@ -24,6 +24,7 @@
 #include "base/clock.h"
 #include "pgctl/postgres.h"
 #include "pgctl/pq_conn.h"
+#include "support/event_wait.h"
 #include "support/tmpdir.h"
 
 namespace pw::test {
@@ -35,22 +36,6 @@ struct Loop {
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
 };
-
-/// Turns the loop until `pred()` holds or `timeout_ms` passes.
-inline bool run_until(event_base* base, const std::function<bool()>& pred, int64_t timeout_ms) {
-  int64_t deadline = mono_ms() + timeout_ms;
-  event* tick = event_new(
-      base, -1, EV_PERSIST, [](int, short, void*) {}, nullptr);
-  timeval tv{0, 20000};
-  event_add(tick, &tv);
-  bool ok = pred();
-  while (!ok && mono_ms() < deadline) {
-    event_base_loop(base, EVLOOP_ONCE);
-    ok = pred();
-  }
-  event_free(tick);
-  return ok;
-}
 
 /// Starts `op` and waits for its Done callback.
 inline pgctl::Result wait_op(event_base* base, const std::function<void(pgctl::Done)>& op,

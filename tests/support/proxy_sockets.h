@@ -1,7 +1,6 @@
 // tests/support/proxy_sockets.h — small blocking-socket helpers for proxy
 // tests over real loopback sockets: listen/connect, read exactly n bytes,
-// wait for a condition with a generous deadline (never a timing assertion),
-// and the PostgreSQL startup packet a client sends first.
+// send all (what to send: pg_packets.h).
 #pragma once
 
 #include <arpa/inet.h>
@@ -9,25 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <chrono>
+#include <algorithm>
 #include <cstdint>
-#include <functional>
 #include <string>
-#include <thread>
-
-#include "base/clock.h"
 
 namespace pw::test {
-
-/// Polls `cond` until true or `ms` passed; returns its last value.
-inline bool wait_for(const std::function<bool()>& cond, int64_t ms = 20000) {
-  int64_t end = pw::mono_ms() + ms;
-  while (pw::mono_ms() < end) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return cond();
-}
 
 /// A listening socket on ip:0 (port in *port); `rcvbuf` > 0 sets SO_RCVBUF
 /// before listen(), so accepted sockets inherit a small window. -1 on error.
@@ -81,14 +66,6 @@ inline std::string read_n(int fd, size_t n) {
 
 inline bool send_all(int fd, const std::string& s) {
   return send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
-}
-
-inline std::string be32s(uint32_t v) { return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; }
-
-/// A protocol 3.0 StartupMessage (user u, database d).
-inline std::string startup_packet() {
-  std::string body = be32s(196608) + std::string("user\0u\0database\0d\0\0", 20);
-  return be32s(static_cast<uint32_t>(body.size() + 4)) + body;
 }
 
 }  // namespace pw::test

@@ -10,18 +10,13 @@
 #include "base/log.h"
 #include "consensus/core.h"
 #include "consensus/crc32c.h"
+#include "support/strf.h"
 
 using namespace pw::consensus;
 
 namespace {
 
-// "prefix<n>" without `literal + std::to_string()`, which g++ 12 -O2 flags
-// with a false -Wrestrict warning (an error under -Werror).
-std::string label(const char* prefix, uint64_t n) {
-  char buf[96];
-  snprintf(buf, sizeof buf, "%s%llu", prefix, static_cast<unsigned long long>(n));
-  return buf;
-}
+using pw::test::label;
 
 CoreOptions opts(uint64_t id, int n = 3) {
   pw::log_set_level(pw::LogLevel::warn);

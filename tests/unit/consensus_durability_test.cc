@@ -14,19 +14,14 @@
 #include "consensus/core.h"
 #include "consensus/log_store.h"
 #include "support/tmpdir.h"
+#include "support/strf.h"
 
 using namespace pw::consensus;
 namespace fs = std::filesystem;
 
 namespace {
 
-// "prefix<n>" without `literal + std::to_string()`, which g++ 12 -O2 flags
-// with a false -Wrestrict warning (an error under -Werror).
-std::string label(const char* prefix, uint64_t n) {
-  char buf[96];
-  snprintf(buf, sizeof buf, "%s%llu", prefix, static_cast<unsigned long long>(n));
-  return buf;
-}
+using pw::test::label;
 
 struct DiskNode {
   uint64_t id = 0;

@@ -16,20 +16,17 @@
 #include "base/log.h"
 #include "consensus/identity.h"
 #include "consensus/log_store.h"
+#include "support/log_capture.h"
 #include "support/tmpdir.h"
+#include "support/strf.h"
 
 using namespace pw::consensus;
 namespace fs = std::filesystem;
 
 namespace {
 
-// "prefix<n>" without `literal + std::to_string()`, which g++ 12 -O2 flags
-// with a false -Wrestrict warning (an error under -Werror).
-std::string label(const char* prefix, uint64_t n) {
-  char buf[96];
-  snprintf(buf, sizeof buf, "%s%llu", prefix, static_cast<unsigned long long>(n));
-  return buf;
-}
+using pw::test::label;
+using pw::test::LogCapture;
 
 std::vector<Entry> make_entries(uint64_t from, uint64_t to, uint64_t term,
                                 const std::string& tag = "x") {
@@ -53,24 +50,6 @@ std::vector<std::string> segments_in(const std::string& dir) {
   std::sort(v.begin(), v.end());
   return v;
 }
-
-// Captures log lines written while alive (PW_WARN of torn tails).
-struct LogCapture {
-  std::string path;
-  int fd;
-  explicit LogCapture(const std::string& p) : path(p) {
-    fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pw::log_set_fd(fd);
-  }
-  ~LogCapture() {
-    pw::log_set_fd(2);
-    ::close(fd);
-  }
-  std::string text() const {
-    std::ifstream f(path);
-    return std::string(std::istreambuf_iterator<char>(f), {});
-  }
-};
 
 void flip_byte(const std::string& path, uint64_t off) {
   std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);

@@ -9,14 +9,15 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <functional>
 
 #include "base/clock.h"
 #include "node/fencer.h"
+#include "support/wait.h"
 
 using pw::mono_ms;
 using pw::node::Fencer;
 using pw::node::FencerHealth;
+using pw::test::wait_until;
 
 namespace {
 
@@ -25,15 +26,6 @@ namespace {
 struct IgnoreSigpipe {
   IgnoreSigpipe() { signal(SIGPIPE, SIG_IGN); }
 } ignore_sigpipe;
-
-bool wait_until(const std::function<bool()>& pred, int64_t timeout_ms = 5000) {
-  int64_t deadline = mono_ms() + timeout_ms;
-  while (!pred()) {
-    if (mono_ms() >= deadline) return pred();
-    usleep(2000);
-  }
-  return true;
-}
 
 // A stand-in postmaster: leads its own process group (as the real one
 // does), sleeps until killed, dies with the test process.

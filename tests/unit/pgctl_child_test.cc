@@ -18,6 +18,7 @@
 #include "pgctl/child.h"
 #include "pgctl/line_splitter.h"
 #include "pgctl/process_watch.h"
+#include "support/event_wait.h"
 
 using namespace pw;
 using namespace pw::pgctl;
@@ -28,14 +29,7 @@ struct Loop {
   event_base* base = event_base_new();
   ~Loop() { event_base_free(base); }
   bool run_until(const std::function<bool()>& pred, int64_t timeout_ms) {
-    int64_t deadline = mono_ms() + timeout_ms;
-    event* tick = event_new(
-        base, -1, EV_PERSIST, [](int, short, void*) {}, nullptr);
-    timeval tv{0, 10000};
-    event_add(tick, &tv);
-    while (!pred() && mono_ms() < deadline) event_base_loop(base, EVLOOP_ONCE);
-    event_free(tick);
-    return pred();
+    return pw::test::run_until(base, pred, timeout_ms);
   }
 };
 

@@ -22,23 +22,12 @@
 #include "pgctl/slots.h"
 #include "pgctl/sql_task.h"
 #include "pgctl/version.h"
+#include "support/event_wait.h"
 #include "support/tmpdir.h"
 
 using namespace pw;
 using namespace pw::pgctl;
-
-namespace {
-bool run_until(event_base* base, const std::function<bool()>& pred, int64_t timeout_ms) {
-  int64_t deadline = mono_ms() + timeout_ms;
-  event* tick = event_new(
-      base, -1, EV_PERSIST, [](int, short, void*) {}, nullptr);
-  timeval tv{0, 10000};
-  event_add(tick, &tv);
-  while (!pred() && mono_ms() < deadline) event_base_loop(base, EVLOOP_ONCE);
-  event_free(tick);
-  return pred();
-}
-}  // namespace
+using pw::test::run_until;
 
 TEST_CASE("slot names follow PostgreSQL's rules") {
   CHECK(Postgres::slot_name("db-postgres-01") == "db_postgres_01");

@@ -16,7 +16,9 @@
 #include <vector>
 
 #include "proxy/proxy.h"
+#include "support/pg_packets.h"
 #include "support/proxy_sockets.h"
+#include "support/wait.h"
 
 using namespace pw::proxy;
 using pw::test::read_n;
@@ -24,7 +26,7 @@ using pw::test::send_all;
 using pw::test::startup_packet;
 using pw::test::tcp_connect;
 using pw::test::tcp_listen;
-using pw::test::wait_for;
+using pw::test::wait_until;
 
 namespace {
 
@@ -122,19 +124,19 @@ TEST_CASE("I3: client bytes queued toward the server are not flushed once the ro
       close(fd);
     }
   } joiner{c, writer};
-  REQUIRE(wait_for([&] { return p->counters().readwrite.queued_bytes_now > 0; }));
+  REQUIRE(wait_until([&] { return p->counters().readwrite.queued_bytes_now > 0; }));
   // The route goes stale (same epoch, expired): a renewal-shaped publish that
   // re-judges nobody; the session must notice before it flushes the queue.
   p->publish(route_to(sink.backend(), 1, -1));
   sink.go();  // the sink drains what the kernel holds: the proxy's socket turns writable
-  REQUIRE(wait_for([&] { return p->counters().readwrite.paused_now == 1; }));
+  REQUIRE(wait_until([&] { return p->counters().readwrite.paused_now == 1; }));
   Counters k = p->counters();
   INFO("read from client " << k.readwrite.bytes_client_to_server << ", queued " << k.readwrite.queued_bytes_now);
   REQUIRE(k.readwrite.queued_bytes_now > 0);
   // A new epoch closes the session; the sink then sees EOF after exactly the
   // bytes forwarded before the route went stale.
   p->publish(route_to(sink.backend(), 2));
-  REQUIRE(wait_for([&] { return sink.done(); }));
+  REQUIRE(wait_until([&] { return sink.done(); }));
   REQUIRE(sink.received() == k.readwrite.bytes_client_to_server - k.readwrite.queued_bytes_now);
   REQUIRE(p->counters().readwrite.closed_epoch_change == 1);
   REQUIRE(p->counters().readwrite.queued_bytes_now == 0);
@@ -150,18 +152,18 @@ TEST_CASE("a session paused past pause_timeout is closed") {
   int c = tcp_connect("127.0.6.30", p->port());
   REQUIRE(c >= 0);
   REQUIRE(send_all(c, startup_packet()));  // reaches the server: the session is past its start
-  REQUIRE(wait_for([&] { return sink.connected() && p->counters().readwrite.bytes_client_to_server > 0; }));
+  REQUIRE(wait_until([&] { return sink.connected() && p->counters().readwrite.bytes_client_to_server > 0; }));
   sink.go();
-  REQUIRE(wait_for([&] { return pw::mono_ms() > r.valid_until_ms; }));
+  REQUIRE(wait_until([&] { return pw::mono_ms() > r.valid_until_ms; }));
   REQUIRE(send_all(c, "more"));  // not forwarded: the route is stale
-  REQUIRE(wait_for([&] { return p->counters().readwrite.paused_total == 1; }));
-  REQUIRE(wait_for([&] { return p->counters().readwrite.closed_pause_timeout == 1; }));
+  REQUIRE(wait_until([&] { return p->counters().readwrite.paused_total == 1; }));
+  REQUIRE(wait_until([&] { return p->counters().readwrite.closed_pause_timeout == 1; }));
   // Closed, with no message injected mid-protocol (a reset when the unread
   // "more" was still in the proxy's receive buffer).
   char x;
   ssize_t got = recv(c, &x, 1, 0);
   REQUIRE((got == 0 || (got < 0 && errno == ECONNRESET)));
-  REQUIRE(wait_for([&] { return sink.done(); }));
+  REQUIRE(wait_until([&] { return sink.done(); }));
   REQUIRE(sink.received() == startup_packet().size());
   Counters k = p->counters();
   REQUIRE(k.readwrite.paused_now == 0);
@@ -179,8 +181,8 @@ TEST_CASE("a session paused before its startup packet reached the server gets 57
   p->publish(r);
   int c = tcp_connect("127.0.6.30", p->port());
   REQUIRE(c >= 0);
-  REQUIRE(wait_for([&] { return sink.connected(); }));  // connected, nothing sent yet
-  REQUIRE(wait_for([&] { return pw::mono_ms() > r.valid_until_ms; }));
+  REQUIRE(wait_until([&] { return sink.connected(); }));  // connected, nothing sent yet
+  REQUIRE(wait_until([&] { return pw::mono_ms() > r.valid_until_ms; }));
   REQUIRE(send_all(c, startup_packet()));
   std::string e = read_n(c, 400);
   REQUIRE(e.size() > 0);
@@ -189,10 +191,10 @@ TEST_CASE("a session paused before its startup packet reached the server gets 57
   REQUIRE(e.find("pgwarden: route stale for longer than pause_timeout (300 ms)") != std::string::npos);
   REQUIRE(p->counters().readwrite.closed_pause_timeout == 1);
   sink.go();
-  REQUIRE(wait_for([&] { return sink.done(); }));
+  REQUIRE(wait_until([&] { return sink.done(); }));
   REQUIRE(sink.received() == 0);  // not one byte reached the server
   close(c);
-  REQUIRE(wait_for([&] { return p->counters().readwrite.sessions_now == 0; }));
+  REQUIRE(wait_until([&] { return p->counters().readwrite.sessions_now == 0; }));
 }
 
 TEST_CASE("backend host names are resolved at start, never when a route is published") {
@@ -219,9 +221,9 @@ TEST_CASE("backend host names are resolved at start, never when a route is publi
   c = tcp_connect("127.0.6.30", p->port());
   REQUIRE(c >= 0);
   REQUIRE(send_all(c, "hello"));
-  REQUIRE(wait_for([&] { return sink.connected(); }));
+  REQUIRE(wait_until([&] { return sink.connected(); }));
   sink.go();
   close(c);
-  REQUIRE(wait_for([&] { return sink.done(); }));
+  REQUIRE(wait_until([&] { return sink.done(); }));
   REQUIRE(sink.received() == 5);
 }

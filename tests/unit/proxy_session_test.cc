@@ -27,17 +27,19 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "proxy/proxy.h"
+#include "support/pg_packets.h"
 #include "support/proxy_sockets.h"
+#include "support/wait.h"
 
 using namespace pw::proxy;
 
 namespace {
 
-using pw::test::be32s;
 using pw::test::read_n;
 using pw::test::send_all;
+using pw::test::ssl_request;
 using pw::test::startup_packet;
-using pw::test::wait_for;
+using pw::test::wait_until;
 
 // The shared helpers (tests/support/proxy_sockets.h), failing the test
 // instead of returning -1.
@@ -162,7 +164,6 @@ ProxyOptions opts(uint16_t ro_port = 0) {
   return o;
 }
 
-std::string ssl_request() { return be32s(8) + be32s(80877103); }
 
 }  // namespace
 
@@ -182,7 +183,7 @@ TEST_CASE("forwards both ways to the primary and counts") {
   REQUIRE(k.backends.size() == 1);
   REQUIRE(k.backends[0].sessions_now == 1);
   close(c);
-  REQUIRE(wait_for([&] { return p->counters().readwrite.sessions_now == 0; }));
+  REQUIRE(wait_until([&] { return p->counters().readwrite.sessions_now == 0; }));
   REQUIRE(p->counters().backends[0].sessions_now == 0);
 }
 
@@ -191,7 +192,7 @@ TEST_CASE("a connection opened with no route is held and released when one appea
   auto p = Proxy::start(opts());
   int c = tcp_connect("127.0.6.1", p->port());
   REQUIRE(send_all(c, "early"));  // stays in the kernel until routed
-  REQUIRE(wait_for([&] { return p->counters().readwrite.held_now == 1; }));
+  REQUIRE(wait_until([&] { return p->counters().readwrite.held_now == 1; }));
   REQUIRE(a.connections() == 0);
   p->publish(route_to(a, 1));
   REQUIRE(read_n(c, 6) == "Aearly");
@@ -236,7 +237,7 @@ TEST_CASE("over max_client_connections the client gets 53300") {
   REQUIRE(p->counters().readwrite.refused == 1);
   close(c2);
   close(c1);
-  REQUIRE(wait_for([&] { return p->counters().readwrite.sessions_now == 0; }));
+  REQUIRE(wait_until([&] { return p->counters().readwrite.sessions_now == 0; }));
   int c3 = tcp_connect("127.0.6.1", p->port());  // the slot is free again
   REQUIRE(read_n(c3, 1) == "A");
   close(c3);
@@ -256,7 +257,7 @@ TEST_CASE("a refused backend connect is retried within hold_timeout, then report
   dead.valid_until_ms = pw::mono_ms() + 3600000;
   p->publish(dead);
   int c = tcp_connect("127.0.6.1", p->port());
-  REQUIRE(wait_for([&] { return p->counters().readwrite.backend_connect_errors >= 2; }));  // retrying
+  REQUIRE(wait_until([&] { return p->counters().readwrite.backend_connect_errors >= 2; }));  // retrying
   p->publish(route_to(a, 2));
   REQUIRE(read_n(c, 1) == "A");
   close(c);
@@ -299,9 +300,9 @@ TEST_CASE("a stale route pauses client bytes; the same epoch renewed resumes") {
   REQUIRE(read_n(c, 1) == "A");
   REQUIRE(send_all(c, "1"));
   REQUIRE(read_n(c, 1) == "1");
-  REQUIRE(wait_for([&] { return pw::mono_ms() > r.valid_until_ms; }));
+  REQUIRE(wait_until([&] { return pw::mono_ms() > r.valid_until_ms; }));
   REQUIRE(send_all(c, "2"));
-  REQUIRE(wait_for([&] { return p->counters().readwrite.paused_now == 1; }));
+  REQUIRE(wait_until([&] { return p->counters().readwrite.paused_now == 1; }));
   REQUIRE(a.received() == "1");  // not a byte forwarded on the stale route
   p->publish(route_to(a, 5));
   REQUIRE(read_n(c, 1) == "2");
@@ -332,11 +333,11 @@ TEST_CASE("read-only port: least connections, and CancelRequest reaches every ca
   REQUIRE(((g1 == "B" && g2 == "C") || (g1 == "C" && g2 == "B")));  // spread, never the primary
   // The startup bytes read to look for a CancelRequest were forwarded intact.
   REQUIRE(read_n(s1, startup_packet().size()) == startup_packet());
-  std::string cancel = be32s(16) + be32s(80877102) + be32s(4242) + be32s(0xdeadbeef);
+  std::string cancel = pw::test::cancel_request(4242, 0xdeadbeef);
   int k = tcp_connect("127.0.6.1", p->readonly_port());
   REQUIRE(send_all(k, cancel));
   for (Backend_* be : {&a, &b, &c})
-    REQUIRE(wait_for([&] { return be->received().find(cancel) != std::string::npos; }));
+    REQUIRE(wait_until([&] { return be->received().find(cancel) != std::string::npos; }));
   REQUIRE(p->counters().readonly.cancel_requests == 1);
   close(k);
   close(s1);
@@ -351,7 +352,7 @@ TEST_CASE("backpressure: a client that stops reading bounds what the proxy takes
   int small = 4096;
   setsockopt(c, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
   REQUIRE(send_all(c, "go"));
-  REQUIRE(wait_for([&] { return f.flood_blocked(); }, 60000));
+  REQUIRE(wait_until([&] { return f.flood_blocked(); }, 60000));
   // Socket buffers on three hops plus at most one io_chunk inside the proxy.
   REQUIRE(f.flood_sent() < 48ull << 20);
   Counters k = p->counters();
@@ -403,7 +404,7 @@ TEST_CASE("several proxy threads share the port (SO_REUSEPORT) and the counters 
   REQUIRE(k.readwrite.sessions_now == 20);
   REQUIRE(k.backends.at(0).sessions_now == 20);
   for (int c : fds) close(c);
-  REQUIRE(wait_for([&] { return p->counters().readwrite.sessions_now == 0; }));
+  REQUIRE(wait_until([&] { return p->counters().readwrite.sessions_now == 0; }));
   // Another process (or Proxy) cannot silently share the port.
   auto o2 = opts();
   o2.port = p->port();
@@ -450,7 +451,7 @@ TEST_CASE("I3: a proxy resumed from SIGSTOP after its route expired forwards not
   REQUIRE(waitpid(child, &st, WUNTRACED) == child);  // really stopped (kill is asynchronous)
   REQUIRE(WIFSTOPPED(st));
   REQUIRE(send_all(c, "2"));  // waits in the stopped proxy's socket buffer
-  REQUIRE(wait_for([&] { return pw::mono_ms() > r.valid_until_ms + 100; }));
+  REQUIRE(wait_until([&] { return pw::mono_ms() > r.valid_until_ms + 100; }));
   REQUIRE(kill(child, SIGCONT) == 0);
   // The resumed proxy must notice the expired route before reading "2".
   std::string log;

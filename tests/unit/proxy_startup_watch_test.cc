@@ -8,24 +8,15 @@
 
 #include "proxy/pg_wire.h"
 #include "proxy/startup_watch.h"
+#include "support/pg_packets.h"
 
 using pw::proxy::StartupWatch;
 using Step = StartupWatch::Step;
+using pw::test::be32s;
+using pw::test::ssl_request;
+using pw::test::startup_packet;
 
 namespace {
-
-std::string be32(uint32_t v) {
-  std::string s(4, '\0');
-  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>((v >> (24 - 8 * i)) & 0xff);
-  return s;
-}
-
-std::string ssl_request() { return be32(8) + be32(pw::proxy::wire::kSslRequestCode); }
-
-std::string startup_packet() {
-  std::string body = be32(196608) + std::string("user\0postgres\0database\0postgres\0\0", 33);
-  return be32(static_cast<uint32_t>(body.size() + 4)) + body;
-}
 
 std::string error(const char* code, const char* msg) {
   return pw::proxy::wire::error_response("FATAL", code, msg);
@@ -62,13 +53,13 @@ TEST_CASE("startup watch: a 57P03 first answer is a refusal, withheld from the c
   CHECK(w.replay_start() == startup_packet());
   CHECK_FALSE(w.replay_pending());
   // The next server authenticates: the watch ends and forwards everything.
-  std::string ok = std::string("R") + be32(8) + be32(0);
+  std::string ok = std::string("R") + be32s(8) + be32s(0);
   REQUIRE(server(w, ok, &fwd) == Step::done);
   CHECK(fwd == ok);
 }
 
 TEST_CASE("startup watch: any other first answer ends the watch and is forwarded whole") {
-  for (const std::string& first : {std::string("R") + be32(8) + be32(0), error("28P01", "password authentication failed"),
+  for (const std::string& first : {std::string("R") + be32s(8) + be32s(0), error("28P01", "password authentication failed"),
                                    error("53300", "sorry, too many clients already")}) {
     StartupWatch w;
     REQUIRE(client(w, startup_packet()));
@@ -108,7 +99,7 @@ TEST_CASE("startup watch: with an SSL request, 'N' goes through and a replay swa
   CHECK(w.replay_start() == ssl_request());
   fwd.clear();
   g_to_server.clear();
-  std::string ok = std::string("R") + be32(8) + be32(0);
+  std::string ok = std::string("R") + be32s(8) + be32s(0);
   REQUIRE(server(w, "N", &fwd) == Step::watching);
   CHECK(g_to_server == startup_packet());
   REQUIRE(server(w, ok, &fwd) == Step::done);
@@ -147,12 +138,12 @@ TEST_CASE("startup watch: release() hands over what was withheld; oversize clien
   StartupWatch w2;
   REQUIRE(client(w2, startup_packet()));
   fwd.clear();
-  REQUIRE(server(w2, std::string("E") + be32(100000), &fwd) == Step::done);
+  REQUIRE(server(w2, std::string("E") + be32s(100000), &fwd) == Step::done);
   CHECK(fwd.size() == 5);
 }
 
 TEST_CASE("startup watch: GSSENCRequest then SSLRequest, each answered 'N', then a refusal and its replay") {
-  std::string gss = be32(8) + be32(pw::proxy::wire::kGssEncRequestCode);
+  std::string gss = be32s(8) + be32s(pw::proxy::wire::kGssEncRequestCode);
   StartupWatch w;
   std::string fwd;
   REQUIRE(client(w, gss));
@@ -171,7 +162,7 @@ TEST_CASE("startup watch: GSSENCRequest then SSLRequest, each answered 'N', then
   g_to_server.clear();
   REQUIRE(server(w, "N", &fwd) == Step::watching);
   CHECK(g_to_server == startup_packet());
-  std::string ok = std::string("R") + be32(8) + be32(0);
+  std::string ok = std::string("R") + be32s(8) + be32s(0);
   REQUIRE(server(w, ok, &fwd) == Step::done);
   CHECK(fwd == ok);
 }

@@ -16,13 +16,14 @@
 
 #include "proxy/proxy.h"
 #include "support/proxy_sockets.h"
+#include "support/wait.h"
 
 using namespace pw::proxy;
 using pw::test::read_n;
 using pw::test::send_all;
 using pw::test::tcp_connect;
 using pw::test::tcp_listen;
-using pw::test::wait_for;
+using pw::test::wait_until;
 
 namespace {
 
@@ -102,5 +103,5 @@ TEST_CASE("threads = 0 runs one proxy thread per usable CPU and serves every con
   REQUIRE(k.readwrite.sessions_now == fds.size());
   REQUIRE(k.backends.at(0).sessions_now == fds.size());
   for (int c : fds) close(c);
-  REQUIRE(wait_for([&] { return p->counters().readwrite.sessions_now == 0; }));
+  REQUIRE(wait_until([&] { return p->counters().readwrite.sessions_now == 0; }));
 }
