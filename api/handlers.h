@@ -39,6 +39,9 @@ class ApiHandlers {
   /// `token`: the bearer token mutations require; nullopt when no
   /// [api] token_file is configured (every mutation is then refused, 403).
   ApiHandlers(ApiBackend* backend, std::optional<std::string> token);
+  /// Replaces the token (SIGHUP re-reads [api] token_file); requests
+  /// already answered are not affected.
+  void set_token(std::optional<std::string> token) { token_ = std::move(token); }
 
   /// Answers `req` by calling `reply` exactly once: synchronously for reads
   /// and rejected requests, later (on the control thread) for operator

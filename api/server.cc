@@ -155,6 +155,12 @@ int ApiServer::listen_socket() {
   return fd;
 }
 
+void ApiServer::reload_token(const std::string& token_file) {
+  std::optional<std::string> token = read_token(token_file);  // throws: nothing changed
+  opts_.token_file = token_file;
+  if (handlers_) handlers_->set_token(std::move(token));
+}
+
 void ApiServer::start() {
   if (http_) return;
   handlers_ = std::make_unique<ApiHandlers>(backend_, read_token(opts_.token_file));

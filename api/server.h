@@ -45,6 +45,10 @@ class ApiServer {
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
 
+  /// Re-reads the token from `token_file` ("" = none, mutations refused)
+  /// and uses it from the next request on. Throws std::runtime_error naming
+  /// the file when it cannot be read; the old token then stays in force.
+  void reload_token(const std::string& token_file);
   /// Reads the token file, loads the certificate, binds and starts serving.
   /// Throws std::runtime_error naming address:port (or the file) on failure.
   void start();

@@ -27,6 +27,7 @@
 #include "node/fencer.h"
 #include "node/join_discovery.h"
 #include "node/raft_config.h"
+#include "node/reload.h"
 #include "pgctl/postgres.h"
 #include "proxy/proxy.h"
 
@@ -95,6 +96,18 @@ struct Stopper {
   bool stopping = false;
 };
 
+// A SIGHUP that arrives while the daemon starts (before the event loop's
+// handler exists) must not end it: this handler only remembers it, and the
+// reload runs once the loop is up. Not SIG_IGN: ignored dispositions are
+// inherited across exec, and PostgreSQL must keep its own SIGHUP.
+volatile sig_atomic_t g_early_hup = 0;
+void remember_hup(int) { g_early_hup = 1; }
+
+void on_hup(evutil_socket_t, short, void* arg) {
+  PW_INFO("node", "signal %d (SIGHUP): reloading the configuration", SIGHUP);
+  static_cast<Reloader*>(arg)->reload();
+}
+
 void on_signal(evutil_socket_t sig, short, void* arg) {
   auto* s = static_cast<Stopper*>(arg);
   if (s->stopping) {
@@ -139,14 +152,13 @@ std::string drop_privileges(const std::string& user) {
 
 int run_daemon(const conf::Config& cfg) {
   log_set_node(cfg.node_name);
-  if (cfg.log_level == "debug") log_set_level(LogLevel::debug);
-  else if (cfg.log_level == "warn") log_set_level(LogLevel::warn);
-  else if (cfg.log_level == "error") log_set_level(LogLevel::error);
+  apply_log_level(cfg.log_level);
   if (std::string err = drop_privileges(cfg.run_as_user); !err.empty()) {
     PW_ERROR("node", "%s", err.c_str());
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGHUP, remember_hup);
   try {
     Fencer fencer;  // forked before any thread exists
     std::unique_ptr<event_base, void (*)(event_base*)> base(event_base_new(), event_base_free);
@@ -182,11 +194,16 @@ int run_daemon(const conf::Config& cfg) {
     Stopper stopper{base.get(), &agent, px.get(), raft.get(), &api};
     event* sigterm = evsignal_new(base.get(), SIGTERM, on_signal, &stopper);
     event* sigint = evsignal_new(base.get(), SIGINT, on_signal, &stopper);
+    Reloader reloader(cfg, [&api](const std::string& token_file) { api.reload_token(token_file); });
+    event* sighup = evsignal_new(base.get(), SIGHUP, on_hup, &reloader);
     event_add(sigterm, nullptr);
     event_add(sigint, nullptr);
+    event_add(sighup, nullptr);
+    if (g_early_hup) reloader.reload();
     event_base_dispatch(base.get());
     event_free(sigterm);
     event_free(sigint);
+    event_free(sighup);
     px->shutdown();
     raft->stop();
     PW_INFO("node", "stopped");

@@ -1,7 +1,8 @@
 // node/daemon.h — `pgwarden run`: builds every part from the Config and
 // wires them on the control thread's event_base (DESIGN §1): the fencer
 // process, the Raft node and cluster state, pgctl, the proxy threads, the
-// HA agent and the HTTP API; handles SIGTERM/SIGINT with a graceful stop.
+// HA agent and the HTTP API; handles SIGTERM/SIGINT with a graceful stop and
+// SIGHUP with a reload of the INI (node/reload.h).
 #pragma once
 
 #include "conf/config.h"
