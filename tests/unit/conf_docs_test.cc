@@ -13,6 +13,7 @@
 // * every code span that names a section and a key (`[postgresql] x`,
 //   `[proxy]` `x`) in docs/, README.md or a module README names a key that
 //   exists.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <cstdlib>
