@@ -132,7 +132,8 @@ const std::vector<KeySpec> kSchema = {
      "Rename a data directory of another cluster aside (never deleted); off = refuse to start",
      BOOL(pg_move_aside_foreign)},
     {"postgresql", "superuser_password_file", false, "(none)",
-     "File holding the superuser's password (set at bootstrap and every start); mode 0600",
+     "File holding the superuser's password (set at bootstrap and every new epoch on the "
+     "primary); mode 0600",
      PATH(pg_superuser_password_file)},
     {"postgresql", "bootstrap_sql_file", false, "(none)",
      "SQL run once by psql (ON_ERROR_STOP) as the superuser on the new primary at bootstrap, "
@@ -159,7 +160,8 @@ const std::vector<KeySpec> kSchema = {
     {"proxy", "connect_timeout", false, nullptr, "Timeout of the connection to a backend",
      DURATION(proxy_connect_timeout_ms, 1)},
     {"proxy", "max_client_connections", false, nullptr,
-     "Client connections accepted at once, all ports together",
+     "Client connections open at once on each proxy port (the read-write and read-only ports "
+     "count separately, across all proxy threads); more are refused with 53300",
      INT(proxy_max_client_connections, 1, 1000000)},
     {"proxy", "readonly_max_lag", false, nullptr,
      "Replicas further behind are not used by the read-only port", SIZE(proxy_readonly_max_lag, 0)},
@@ -214,14 +216,18 @@ const std::vector<KeySpec> kSchema = {
      "once",
      DURATION(ha_primary_restart_timeout_ms, 0)},
     {"ha", "bootstrap_timeout", false, nullptr,
-     "A bootstrap claim not done by then is cleared and given to another node",
+     "A bootstrap claim not done by then is cleared and given to another node (a claimant that "
+     "stops reporting loses it after one `lease`)",
      DURATION(ha_bootstrap_timeout_ms, 1000)},
 
     {"bootstrap", "reinit_when_all_empty", false, nullptr,
      "Cluster initialized but every member's data directory empty: start over by itself",
      BOOL(bootstrap_reinit_when_all_empty)},
 
-    {"tags", "nofailover", false, nullptr, "Never make this node primary", BOOL(tag_nofailover)},
+    {"tags", "nofailover", false, nullptr,
+     "Never make this node primary (not by failover, switchover `--force` or `failover --to`), "
+     "and never a synchronous standby",
+     BOOL(tag_nofailover)},
     {"tags", "priority", false, nullptr,
      "Failover tie-break between equally advanced replicas: higher wins",
      INT(tag_priority, -1000000, 1000000)},
