@@ -17,7 +17,8 @@ int cmd_run(int argc, char** argv) {
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       printf("Usage: pgwarden run [-c FILE]\n"
              "Runs the pgwarden daemon for this host: raft on [raft] port, the proxy on [proxy] port,\n"
-             "the API on [api] port, and the local PostgreSQL. Stops gracefully on SIGTERM/SIGINT.\n"
+             "the API on [api] port, and the local PostgreSQL. Stops gracefully on SIGTERM/SIGINT;\n"
+             "SIGHUP re-reads FILE (log_level and the API token apply at once, other changes are logged).\n"
              "Default config: %s\n", kDefaultConfigPath);
       return kExitOk;
     }
