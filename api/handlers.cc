@@ -12,6 +12,7 @@
 #include "api/metrics.h"
 #include "api/routes.h"
 #include "api/view.h"
+#include "base/json_io.h"
 
 namespace pw::node {
 
@@ -133,21 +134,23 @@ void ApiHandlers::handle(const ApiRequest& req, ApiReply reply) {
 ApiResponse ApiHandlers::membership() {
   std::optional<MembershipFacts> f = backend_->membership();
   if (!f) return error_response(503, "the membership is not known yet (raft is not running)");
-  JsonWriter w;
-  w.begin_object();
-  w.field("cluster", backend_->cluster().cluster_name);
-  w.field("epoch", f->committed.epoch).field("next_id", f->committed.next_id).field("pending", f->pending);
-  w.key("members").begin_array();
+  JsonOut doc;
+  doc["cluster"] = backend_->cluster().cluster_name;
+  doc["epoch"] = f->committed.epoch;
+  doc["next_id"] = f->committed.next_id;
+  doc["pending"] = f->pending;
+  JsonOut& members = doc["members"] = JsonOut::array();
   for (const auto& m : f->committed.members) {
-    w.begin_object();
-    w.field("id", m.id).field("name", m.name).field("host", m.host).field("port", static_cast<uint64_t>(m.port));
-    w.field("role", m.voter ? "voter" : "learner").field("stays_learner", m.stay_learner);
-    w.end_object();
+    JsonOut& x = members.emplace_back();
+    x["id"] = m.id;
+    x["name"] = m.name;
+    x["host"] = m.host;
+    x["port"] = m.port;
+    x["role"] = m.voter ? "voter" : "learner";
+    x["stays_learner"] = m.stay_learner;
   }
-  w.end_array();
-  if (!f->drift.empty()) w.field("config_drift", f->drift);
-  w.end_object();
-  return json_response(200, w.take());
+  if (!f->drift.empty()) doc["config_drift"] = f->drift;
+  return json_response(200, json_text(doc));
 }
 
 ApiResponse ApiHandlers::cluster() {

@@ -5,7 +5,7 @@
 // "pgwarden" object with what Patroni has no words for (epoch, lease).
 #include "api/handlers.h"
 #include "api/view.h"
-#include "base/json.h"
+#include "base/json_io.h"
 #include "conf/values.h"
 
 #ifndef PGWARDEN_VERSION
@@ -56,52 +56,59 @@ ApiResponse ApiHandlers::health(Health kind, const ApiRequest& req) {
   // is meant to be (lock holder or not), as Patroni reports it.
   std::string role = pg.running ? (pg.in_recovery ? "replica" : "primary")
                                 : (c.state.primary == c.self ? "primary" : "replica");
-  JsonWriter w;
-  w.begin_object();
-  w.field("state", pg.running ? "running" : "stopped");
-  w.field("role", role);
-  if (pg.server_version) w.field("server_version", static_cast<uint64_t>(pg.server_version));
-  if (pg.running && pg.timeline) w.field("timeline", static_cast<uint64_t>(pg.timeline));
+  JsonOut doc;
+  doc["state"] = pg.running ? "running" : "stopped";
+  doc["role"] = role;
+  if (pg.server_version) doc["server_version"] = static_cast<uint64_t>(pg.server_version);
+  if (pg.running && pg.timeline) doc["timeline"] = static_cast<uint64_t>(pg.timeline);
   if (pg.running) {
-    w.key("xlog").begin_object();
+    JsonOut& xlog = doc["xlog"] = JsonOut::object();
     if (pg.in_recovery) {
-      w.field("received_location", pg.receive_lsn).field("replayed_location", pg.replay_lsn);
-      w.null_field("replayed_timestamp").field("paused", false);
+      xlog["received_location"] = pg.receive_lsn;
+      xlog["replayed_location"] = pg.replay_lsn;
+      xlog["replayed_timestamp"] = nullptr;
+      xlog["paused"] = false;
     } else {
-      w.field("location", pg.current_lsn);
+      xlog["location"] = pg.current_lsn;
     }
-    w.end_object();
     if (!pg.in_recovery) {
-      w.key("replication").begin_array();
+      JsonOut& replication = doc["replication"] = JsonOut::array();
       for (const auto& sb : pg.standbys) {
-        w.begin_object().field("application_name", sb.application_name).field("client_addr", sb.client_addr);
-        w.field("state", sb.state).field("sync_state", sb.sync_state).field("replay_lsn", sb.replay_lsn);
-        w.end_object();
+        JsonOut& x = replication.emplace_back();
+        x["application_name"] = sb.application_name;
+        x["client_addr"] = sb.client_addr;
+        x["state"] = sb.state;
+        x["sync_state"] = sb.sync_state;
+        x["replay_lsn"] = sb.replay_lsn;
       }
-      w.end_array();
     }
   }
-  w.field("cluster_unlocked", c.state.primary.empty());
-  if (c.state.paused) w.field("pause", true);
-  if (c.state.system_id) w.field("database_system_identifier", std::to_string(c.state.system_id));
-  w.key("patroni").begin_object().field("version", PGWARDEN_VERSION).field("scope", c.cluster_name);
-  w.field("name", c.self).end_object();
-  w.key("pgwarden").begin_object();
-  w.field("version", PGWARDEN_VERSION).field("cluster", c.cluster_name).field("name", c.self);
-  w.field("primary", c.state.primary).field("epoch", c.state.epoch).field("decider", c.decider);
-  w.field("lease_held", h.holds_lease).field("lease_remaining_ms", h.lease_remaining_ms);
-  w.field("ready_as_primary", h.ready_as_primary).field("streaming", streaming_replica);
-  if (lag) w.field("lag", *lag);
-  else w.null_field("lag");
-  if (max_lag) w.field("max_lag", *max_lag);
-  w.field("agent_state", h.agent_state);
-  if (!pg.running && !pg.error.empty()) w.field("postgres_error", pg.error);
-  w.end_object();
-  w.end_object();
+  doc["cluster_unlocked"] = c.state.primary.empty();
+  if (c.state.paused) doc["pause"] = true;
+  if (c.state.system_id) doc["database_system_identifier"] = std::to_string(c.state.system_id);
+  JsonOut& patroni = doc["patroni"];
+  patroni["version"] = PGWARDEN_VERSION;
+  patroni["scope"] = c.cluster_name;
+  patroni["name"] = c.self;
+  JsonOut& own = doc["pgwarden"];  // what Patroni has no words for
+  own["version"] = PGWARDEN_VERSION;
+  own["cluster"] = c.cluster_name;
+  own["name"] = c.self;
+  own["primary"] = c.state.primary;
+  own["epoch"] = c.state.epoch;
+  own["decider"] = c.decider;
+  own["lease_held"] = h.holds_lease;
+  own["lease_remaining_ms"] = h.lease_remaining_ms;
+  own["ready_as_primary"] = h.ready_as_primary;
+  own["streaming"] = streaming_replica;
+  own["lag"] = lag ? JsonOut(*lag) : JsonOut(nullptr);
+  if (max_lag) own["max_lag"] = *max_lag;
+  own["agent_state"] = h.agent_state;
+  if (!pg.running && !pg.error.empty()) own["postgres_error"] = pg.error;
 
   ApiResponse r;
   r.status = ok ? 200 : 503;
-  r.body = w.take();
+  r.body = json_text(doc);
   return r;
 }
 

@@ -6,7 +6,7 @@
 
 #include "api/handlers.h"
 #include "api/view.h"
-#include "base/json.h"
+#include "base/json_io.h"
 
 namespace pw::node {
 
@@ -22,10 +22,9 @@ ApiResponse error_response(int status, const std::string& message) {
 ApiResponse op_response(const OpResult& res) {
   ApiResponse r;
   r.status = res.http_status;
-  JsonWriter w;
-  if (res.http_status >= 400) w.begin_object().field("error", res.message).end_object();
-  else w.begin_object().field("message", res.message).end_object();
-  r.body = w.take();
+  JsonOut doc;
+  doc[res.http_status >= 400 ? "error" : "message"] = res.message;
+  r.body = json_text(doc);
   return r;
 }
 
@@ -40,44 +39,53 @@ std::string join(const std::vector<std::string>& v) {
 }
 
 // The body as an object whose keys are all in `allowed`; "" in *err when ok.
-JsonValue parse_body(const std::string& body, const std::vector<std::string>& allowed, std::string* err) {
-  JsonValue v;
-  v.type = JsonValue::Type::object;
-  if (blank(body)) return v;
+// Bounded like every network read (base/json_io.h): an abusive body (nested
+// thousands deep within kApiMaxBody) is a 400 naming the limit.
+Json parse_body(const std::string& body, const std::vector<std::string>& allowed, std::string* err) {
+  if (blank(body)) return Json::object();
   std::string perr;
-  std::optional<JsonValue> parsed = parse_json(body, &perr);
+  JsonLimits limits;  // the default depth; the size was checked against kApiMaxBody already
+  limits.max_size = kApiMaxBody;
+  std::optional<Json> parsed = parse_json(body, &perr, limits);
   if (!parsed) {
     *err = "request body is not valid JSON: " + perr;
-    return v;
+    return Json::object();
   }
   if (!parsed->is_object()) {
     *err = "request body must be a JSON object";
-    return v;
+    return Json::object();
   }
-  for (const auto& [k, val] : parsed->members) {
+  for (const auto& [k, val] : parsed->items()) {
     if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
       *err = allowed.empty() ? "this endpoint takes no parameters (got '" + k + "')"
                              : "unknown key '" + k + "' (accepted: " + join(allowed) + ")";
-      return v;
+      return Json::object();
     }
   }
   return std::move(*parsed);
 }
 
+// Member `name` unless absent or null (Patroni's clients send null for "not given").
+const Json* given(const Json& v, const std::string& name) {
+  const Json* m = json_member(v, name);
+  return m && !m->is_null() ? m : nullptr;
+}
+
 // A string member (aliases tried in order); error when present with another type.
-bool string_member(const JsonValue& v, const std::vector<std::string>& names, std::string* out, std::string* err) {
+bool string_member(const Json& v, const std::vector<std::string>& names, std::string* out, std::string* err) {
   for (const std::string& n : names) {
-    const JsonValue* m = v.get(n);
-    if (!m || m->is_null()) continue;
+    const Json* m = given(v, n);
+    if (!m) continue;
     if (!m->is_string()) {
       *err = "'" + n + "' must be a string";
       return false;
     }
-    if (!out->empty() && *out != m->s) {
+    const std::string& s = m->get_ref<const std::string&>();
+    if (!out->empty() && *out != s) {
       *err = "'" + names[0] + "' and '" + n + "' name different members";
       return false;
     }
-    *out = m->s;
+    *out = s;
   }
   return true;
 }
@@ -97,7 +105,7 @@ void ApiHandlers::mutation(const std::string& path, const ApiRequest& req, ApiRe
   else if (path == "/member/add") allowed = {"name", "host", "port", "learner"};
   else if (path == "/member/remove") allowed = {"name"};
   std::string err;
-  JsonValue body = parse_body(req.body, allowed, &err);
+  Json body = parse_body(req.body, allowed, &err);
   if (!err.empty()) return reply(error_response(400, err));
 
   auto done = [reply](const OpResult& r) { reply(op_response(r)); };
@@ -119,15 +127,16 @@ void ApiHandlers::mutation(const std::string& path, const ApiRequest& req, ApiRe
     if (!string_member(body, {"host"}, &host, &err)) return reply(error_response(400, err));
     if (host.empty()) return reply(error_response(400, "member/add needs {\"host\": \"<address>\"}"));
     uint16_t port = 0;
-    if (const JsonValue* p = body.get("port"); p && !p->is_null()) {
-      if (!p->is_number() || !p->integer || *p->integer < 1 || *p->integer > 65535)
+    if (const Json* p = given(body, "port")) {
+      std::optional<uint64_t> n = json_as_uint(*p);
+      if (!n || *n < 1 || *n > 65535)
         return reply(error_response(400, "'port' must be a whole number between 1 and 65535"));
-      port = static_cast<uint16_t>(*p->integer);
+      port = static_cast<uint16_t>(*n);
     }
     bool learner = false;
-    if (const JsonValue* l = body.get("learner"); l && !l->is_null()) {
-      if (!l->is_bool()) return reply(error_response(400, "'learner' must be true or false"));
-      learner = l->b;
+    if (const Json* l = given(body, "learner")) {
+      if (!l->is_boolean()) return reply(error_response(400, "'learner' must be true or false"));
+      learner = l->get<bool>();
     }
     return backend_->member_add(name, host, port, learner, done);
   }
@@ -160,11 +169,10 @@ void ApiHandlers::mutation(const std::string& path, const ApiRequest& req, ApiRe
     return backend_->failover(to, done);
   }
   // /switchover
-  const JsonValue* sched = body.get("scheduled_at");
-  if (sched && !sched->is_null()) return reply(error_response(400, "scheduled switchovers are not supported"));
-  const JsonValue* force = body.get("force");
-  if (force && !force->is_null() && !force->is_bool()) return reply(error_response(400, "'force' must be true or false"));
-  backend_->switchover(to, force && force->is_bool() && force->b, done);
+  if (given(body, "scheduled_at")) return reply(error_response(400, "scheduled switchovers are not supported"));
+  const Json* force = given(body, "force");
+  if (force && !force->is_boolean()) return reply(error_response(400, "'force' must be true or false"));
+  backend_->switchover(to, force && force->get<bool>(), done);
 }
 
 }  // namespace pw::node

@@ -1,9 +1,12 @@
-// api/view.cc — see api_view.h.
+// api/view.cc — see view.h. The JSON bodies are nlohmann::ordered_json
+// (base/json_io.h): keys come out in the order they are set here.
 #include "api/view.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+
+#include "base/json_io.h"
 
 namespace pw::node {
 
@@ -104,120 +107,139 @@ std::string format_wall_ms(int64_t wall_ms) {
 }
 
 std::string error_json(const std::string& message) {
-  JsonWriter w;
-  w.begin_object().field("error", message).end_object();
-  return w.take();
+  JsonOut doc;
+  doc["error"] = message;
+  return json_text(doc);
 }
 
 namespace {
 
-void write_row(JsonWriter& w, const MemberRow& r) {
-  w.begin_object();
-  w.field("name", r.name).field("host", r.host).field("role", r.role).field("state", r.state);
-  w.field("fresh", r.fresh).field("pg_running", r.pg_running);
-  w.field("timeline", r.timeline).field("lsn", r.lsn).field("lsn_text", format_lsn(r.lsn));
-  if (r.lag_bytes) w.field("lag", *r.lag_bytes);
-  else w.null_field("lag");
-  w.key("tags").begin_object().field("nofailover", r.nofailover).field("priority", r.priority).end_object();
-  w.field("upstream", r.upstream).field("activity", r.activity).field("data", r.data);
-  w.field("data_reason", r.data_reason).field("last_error", r.last_error);
-  w.field("reinit_pending", r.reinit_pending);
-  w.end_object();
+// A value that may be unknown: null in the JSON rather than a made-up 0.
+JsonOut or_null(const std::optional<uint64_t>& v) { return v ? JsonOut(*v) : JsonOut(nullptr); }
+
+JsonOut row_json(const MemberRow& r) {
+  JsonOut m;
+  m["name"] = r.name;
+  m["host"] = r.host;
+  m["role"] = r.role;
+  m["state"] = r.state;
+  m["fresh"] = r.fresh;
+  m["pg_running"] = r.pg_running;
+  m["timeline"] = r.timeline;
+  m["lsn"] = r.lsn;
+  m["lsn_text"] = format_lsn(r.lsn);
+  m["lag"] = or_null(r.lag_bytes);
+  m["tags"]["nofailover"] = r.nofailover;
+  m["tags"]["priority"] = r.priority;
+  m["upstream"] = r.upstream;
+  m["activity"] = r.activity;
+  m["data"] = r.data;
+  m["data_reason"] = r.data_reason;
+  m["last_error"] = r.last_error;
+  m["reinit_pending"] = r.reinit_pending;
+  return m;
 }
 
 }  // namespace
 
 std::string cluster_json(const ClusterFacts& c, const std::vector<MemberRow>& rows) {
   const ClusterState& s = c.state;
-  JsonWriter w;
-  w.begin_object();
-  w.field("cluster", c.cluster_name).field("self", c.self);
-  w.field("primary", s.primary).field("epoch", s.epoch).field("ready_epoch", s.ready_epoch);
-  w.field("decider", c.decider).field("raft_term", c.raft_term);
-  w.key("init").begin_object();
-  w.field("state", init_state_name(s.init)).field("node", s.init_node);
+  JsonOut doc;
+  doc["cluster"] = c.cluster_name;
+  doc["self"] = c.self;
+  doc["primary"] = s.primary;
+  doc["epoch"] = s.epoch;
+  doc["ready_epoch"] = s.ready_epoch;
+  doc["decider"] = c.decider;
+  doc["raft_term"] = c.raft_term;
+  JsonOut& init = doc["init"];
+  init["state"] = init_state_name(s.init);
+  init["node"] = s.init_node;
   // system identifiers exceed 2^53: a string, so JavaScript clients keep every digit
-  w.field("system_id", std::to_string(s.system_id));
-  w.key("failed_claimants").begin_array();
-  for (const std::string& n : s.failed_claimants) w.value(n);
-  w.end_array().end_object();
-  w.field("paused", s.paused);
+  init["system_id"] = std::to_string(s.system_id);
+  init["failed_claimants"] = s.failed_claimants;  // a JSON array, [] when empty
+  doc["paused"] = s.paused;
   if (s.switchover) {
-    w.key("switchover").begin_object().field("from", s.switchover->first).field("to", s.switchover->second);
-    w.end_object();
+    doc["switchover"]["from"] = s.switchover->first;
+    doc["switchover"]["to"] = s.switchover->second;
   } else {
-    w.null_field("switchover");
+    doc["switchover"] = nullptr;
   }
-  w.key("sync").begin_array();
-  for (const std::string& n : s.sync) w.value(n);
-  w.end_array();
-  w.field("failovers", s.failovers).field("switchovers", s.switchovers);
-  w.key("members").begin_array();
-  for (const MemberRow& r : rows) write_row(w, r);
-  w.end_array();
-  w.key("diagnostics").begin_array();
-  for (const Diagnostic& d : c.diagnostics)
-    w.begin_object().field("code", d.code).field("message", d.message).field("action", d.action).end_object();
-  w.end_array();
-  w.end_object();
-  return w.take();
+  doc["sync"] = s.sync;
+  doc["failovers"] = s.failovers;
+  doc["switchovers"] = s.switchovers;
+  JsonOut& members = doc["members"] = JsonOut::array();
+  for (const MemberRow& r : rows) members.push_back(row_json(r));
+  JsonOut& diagnostics = doc["diagnostics"] = JsonOut::array();
+  for (const Diagnostic& d : c.diagnostics) {
+    JsonOut& x = diagnostics.emplace_back();
+    x["code"] = d.code;
+    x["message"] = d.message;
+    x["action"] = d.action;
+  }
+  return json_text(doc);
 }
 
 std::string history_json(const ClusterState& s) {
-  JsonWriter w;
-  w.begin_array();
+  JsonOut doc = JsonOut::array();
   for (const HistoryEntry& h : s.history) {
-    w.begin_object();
-    w.field("epoch", h.epoch).field("node", h.node).field("timeline", h.timeline);
-    w.field("lsn", h.lsn).field("lsn_text", format_lsn(h.lsn));
-    w.field("time", format_wall_ms(h.wall_ms)).field("reason", h.reason);
-    w.end_object();
+    JsonOut& e = doc.emplace_back();
+    e["epoch"] = h.epoch;
+    e["node"] = h.node;
+    e["timeline"] = h.timeline;
+    e["lsn"] = h.lsn;
+    e["lsn_text"] = format_lsn(h.lsn);
+    e["time"] = format_wall_ms(h.wall_ms);
+    e["reason"] = h.reason;
   }
-  w.end_array();
-  return w.take();
+  return json_text(doc);
 }
 
 namespace {
 
-void write_listener(JsonWriter& w, const proxy::ListenerCounters& l) {
-  w.begin_object();
-  w.field("sessions_now", l.sessions_now).field("sessions_total", l.sessions_total);
-  w.field("held_now", l.held_now).field("held_total", l.held_total);
-  w.field("paused_now", l.paused_now).field("paused_total", l.paused_total);
-  w.field("bytes_client_to_server", l.bytes_client_to_server);
-  w.field("bytes_server_to_client", l.bytes_server_to_client);
-  w.field("refused", l.refused).field("hold_timeouts", l.hold_timeouts).field("startup_retries", l.startup_retries);
-  w.field("closed_epoch_change", l.closed_epoch_change).field("closed_backend_removed", l.closed_backend_removed);
-  w.field("client_errors", l.client_errors).field("cancel_requests", l.cancel_requests);
-  w.field("backend_connect_total", l.backend_connect_total);
-  w.field("backend_connect_errors", l.backend_connect_errors);
-  w.field("backend_connect_us_sum", l.backend_connect_us_sum);
-  w.end_object();
+JsonOut listener_json(const proxy::ListenerCounters& l) {
+  JsonOut o;
+  o["sessions_now"] = l.sessions_now;
+  o["sessions_total"] = l.sessions_total;
+  o["held_now"] = l.held_now;
+  o["held_total"] = l.held_total;
+  o["paused_now"] = l.paused_now;
+  o["paused_total"] = l.paused_total;
+  o["bytes_client_to_server"] = l.bytes_client_to_server;
+  o["bytes_server_to_client"] = l.bytes_server_to_client;
+  o["refused"] = l.refused;
+  o["hold_timeouts"] = l.hold_timeouts;
+  o["startup_retries"] = l.startup_retries;
+  o["closed_epoch_change"] = l.closed_epoch_change;
+  o["closed_backend_removed"] = l.closed_backend_removed;
+  o["client_errors"] = l.client_errors;
+  o["cancel_requests"] = l.cancel_requests;
+  o["backend_connect_total"] = l.backend_connect_total;
+  o["backend_connect_errors"] = l.backend_connect_errors;
+  o["backend_connect_us_sum"] = l.backend_connect_us_sum;
+  return o;
 }
 
 }  // namespace
 
 std::string proxy_json(const proxy::Counters& c) {
-  JsonWriter w;
-  w.begin_object();
-  w.key("readwrite");
-  write_listener(w, c.readwrite);
-  w.key("readonly");
-  write_listener(w, c.readonly);
-  w.key("backends").begin_array();
+  JsonOut doc;
+  doc["readwrite"] = listener_json(c.readwrite);
+  doc["readonly"] = listener_json(c.readonly);
+  JsonOut& backends = doc["backends"] = JsonOut::array();
   for (const proxy::BackendCounters& b : c.backends) {
-    w.begin_object();
-    w.field("host", b.host).field("port", static_cast<unsigned>(b.port));
-    w.field("sessions_now", b.sessions_now).field("sessions_total", b.sessions_total);
-    w.field("bytes_client_to_server", b.bytes_client_to_server);
-    w.field("bytes_server_to_client", b.bytes_server_to_client);
-    w.field("connect_total", b.connect_total).field("connect_errors", b.connect_errors);
-    w.field("connect_us_sum", b.connect_us_sum);
-    w.end_object();
+    JsonOut& o = backends.emplace_back();
+    o["host"] = b.host;
+    o["port"] = b.port;
+    o["sessions_now"] = b.sessions_now;
+    o["sessions_total"] = b.sessions_total;
+    o["bytes_client_to_server"] = b.bytes_client_to_server;
+    o["bytes_server_to_client"] = b.bytes_server_to_client;
+    o["connect_total"] = b.connect_total;
+    o["connect_errors"] = b.connect_errors;
+    o["connect_us_sum"] = b.connect_us_sum;
   }
-  w.end_array();
-  w.end_object();
-  return w.take();
+  return json_text(doc);
 }
 
 }  // namespace pw::node

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "api/backend.h"
-#include "base/json.h"
 
 namespace pw::node {
 

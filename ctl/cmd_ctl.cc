@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/json_io.h"
 #include "conf/config.h"
 #include "ctl/command_line.h"
 #include "ctl/ctl.h"
@@ -267,7 +268,7 @@ bool resolve_target(Options& o, HttpTarget* t, FILE* err) {
 std::string error_text(const HttpResult& r) {
   std::string e;
   auto v = parse_json(r.body, &e);
-  if (v && v->is_object() && v->get("error")) return v->str_or("error");
+  if (v && json_member(*v, "error")) return json_str(*v, "error");
   std::string body = r.body.size() > 200 ? r.body.substr(0, 200) + "..." : r.body;
   return body.empty() ? "no details" : body;
 }
@@ -363,19 +364,18 @@ int run_ctl(const std::vector<std::string>& argv, FILE* out, FILE* err) {
     fprintf(err, "pgwarden ctl %s: %s\n", o.command.c_str(), perr.c_str());
     return kExitFailure;
   }
-  JsonWriter body;
-  body.begin_object();
+  JsonOut body = JsonOut::object();
   if (o.command == "switchover") {
-    if (!c.to.empty()) body.field("to", c.to);
-    if (c.force) body.field("force", true);
+    if (!c.to.empty()) body["to"] = c.to;
+    if (c.force) body["force"] = true;
   } else if (o.command == "failover") {
-    body.field("to", c.to);
+    body["to"] = c.to;
   } else if (o.command == "reinit") {
-    body.field("member", c.member);
+    body["member"] = c.member;
   } else if (o.command == "reset-cluster") {
-    body.field("confirm", c.confirm);
+    body["confirm"] = c.confirm;
   } else if (o.command == "member" && c.words[0] == "remove") {
-    body.field("name", c.words[1]);
+    body["name"] = c.words[1];
   } else if (o.command == "member") {  // add NAME=HOST[:PORT]
     const std::string& spec = c.words[1];
     size_t eq = spec.find('=');
@@ -401,13 +401,13 @@ int run_ctl(const std::vector<std::string>& argv, FILE* out, FILE* err) {
       }
     }
     if (name.empty() || host.empty()) return usage(err, "member add needs NAME=HOST[:PORT], not '" + spec + "'");
-    body.field("name", name).field("host", host);
-    if (port) body.field("port", static_cast<int64_t>(port));
-    if (c.learner) body.field("learner", true);
+    body["name"] = name;
+    body["host"] = host;
+    if (port) body["port"] = port;
+    if (c.learner) body["learner"] = true;
   }
-  body.end_object();
   std::string path = o.command == "member" ? "/member/" + c.words[0] : "/" + o.command;
-  HttpResult r = http_request(target, "POST", path, body.str(), token, timeout_ms);
+  HttpResult r = http_request(target, "POST", path, json_text(body), token, timeout_ms);
   if (!r.ok) {
     fprintf(err, "pgwarden ctl %s: %s\n", o.command.c_str(), r.error.c_str());
     return kExitFailure;
@@ -421,7 +421,7 @@ int run_ctl(const std::vector<std::string>& argv, FILE* out, FILE* err) {
   }
   std::string e;
   auto v = parse_json(r.body, &e);
-  fprintf(out, "%s\n", v && v->get("message") ? v->str_or("message").c_str() : r.body.c_str());
+  fprintf(out, "%s\n", v && json_member(*v, "message") ? json_str(*v, "message").c_str() : r.body.c_str());
   return kExitOk;
 }
 

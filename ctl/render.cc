@@ -5,6 +5,8 @@
 
 #include "ctl/ctl.h"
 
+#include "base/json_io.h"
+
 namespace pw::node {
 
 namespace {
@@ -32,20 +34,22 @@ std::string role_title(const std::string& role) {
   return role;
 }
 
-std::string lag_mb(const JsonValue& m) {
-  const JsonValue* lag = m.get("lag");
-  if (m.str_or("role") == "primary") return "";
-  if (!lag || !lag->uinteger) return "unknown";
-  uint64_t b = *lag->uinteger;
+std::string lag_mb(const Json& m) {
+  if (json_str(m, "role") == "primary") return "";
+  const Json* lag = json_member(m, "lag");
+  std::optional<uint64_t> bytes = lag ? json_as_uint(*lag) : std::nullopt;
+  if (!bytes) return "unknown";
+  uint64_t b = *bytes;
   return std::to_string((b + (1u << 19)) >> 20);  // rounded to the nearest MiB
 }
 
-std::string tags(const JsonValue& m) {
-  const JsonValue* t = m.get("tags");
+std::string tags(const Json& m) {
+  const Json* t = json_member(m, "tags");
   std::string out;
-  if (t && t->bool_or("nofailover")) out = "nofailover: true";
-  if (t && t->int_or("priority") != 0) out += (out.empty() ? "" : ", ") + ("priority: " + std::to_string(t->int_or("priority")));
-  if (m.bool_or("reinit_pending")) out += (out.empty() ? "" : ", ") + std::string("reinit: pending");
+  if (t && json_bool(*t, "nofailover")) out = "nofailover: true";
+  int64_t priority = t ? json_int(*t, "priority") : 0;
+  if (priority != 0) out += (out.empty() ? "" : ", ") + ("priority: " + std::to_string(priority));
+  if (json_bool(m, "reinit_pending")) out += (out.empty() ? "" : ", ") + std::string("reinit: pending");
   return out;
 }
 
@@ -73,42 +77,42 @@ std::string render_table(const std::vector<std::string>& headers, const std::vec
   return out + border;
 }
 
-std::string render_list(const JsonValue& c) {
+std::string render_list(const Json& c) {
   std::string out;
-  const JsonValue* init = c.get("init");
-  std::string init_state = init ? init->str_or("state") : "";
-  out += "Cluster: " + c.str_or("cluster") + "  epoch " + std::to_string(c.uint_or("epoch"));
-  std::string primary = c.str_or("primary");
+  const Json* init = json_member(c, "init");
+  std::string init_state = init ? json_str(*init, "state") : "";
+  out += "Cluster: " + json_str(c, "cluster") + "  epoch " + std::to_string(json_uint(c, "epoch"));
+  std::string primary = json_str(c, "primary");
   out += "  primary " + (primary.empty() ? std::string("none") : primary);
-  std::string decider = c.str_or("decider");
+  std::string decider = json_str(c, "decider");
   out += "  decider " + (decider.empty() ? std::string("unknown (no raft leader)") : decider);
-  out += "  raft term " + std::to_string(c.uint_or("raft_term")) + "\n";
+  out += "  raft term " + std::to_string(json_uint(c, "raft_term")) + "\n";
   if (init_state == "done") {
-    out += "Initialized: by " + init->str_or("node") + ", system id " + init->str_or("system_id") + "\n";
+    out += "Initialized: by " + json_str(*init, "node") + ", system id " + json_str(*init, "system_id") + "\n";
   } else if (init_state == "claimed") {
-    out += "Initialized: not yet, " + init->str_or("node") + " is bootstrapping\n";
+    out += "Initialized: not yet, " + json_str(*init, "node") + " is bootstrapping\n";
   } else {
     out += "Initialized: not yet\n";
   }
-  out += std::string("Maintenance mode: ") + (c.bool_or("paused") ? "on (paused: no automatic failover)" : "off") + "\n";
-  if (const JsonValue* sw = c.get("switchover"); sw && sw->is_object()) {
-    std::string to = sw->str_or("to");
-    out += "Switchover in progress: " + sw->str_or("from") + " -> " + (to.empty() ? "best standby" : to) + "\n";
+  out += std::string("Maintenance mode: ") + (json_bool(c, "paused") ? "on (paused: no automatic failover)" : "off") + "\n";
+  if (const Json* sw = json_member(c, "switchover"); sw && sw->is_object()) {
+    std::string to = json_str(*sw, "to");
+    out += "Switchover in progress: " + json_str(*sw, "from") + " -> " + (to.empty() ? "best standby" : to) + "\n";
   }
-  out += "Seen from: " + c.str_or("self") + "\n";
-  const JsonValue* diags = c.get("diagnostics");
-  if (diags && diags->is_array() && !diags->items.empty()) {
+  out += "Seen from: " + json_str(c, "self") + "\n";
+  const Json* diags = json_member(c, "diagnostics");
+  if (diags && diags->is_array() && !diags->empty()) {
     out += "Diagnostics:\n";
-    for (const JsonValue& d : diags->items) {
-      out += "  [" + d.str_or("code") + "] " + d.str_or("message") + "\n";
-      if (!d.str_or("action").empty()) out += "      action: " + d.str_or("action") + "\n";
+    for (const Json& d : *diags) {
+      out += "  [" + json_str(d, "code") + "] " + json_str(d, "message") + "\n";
+      if (!json_str(d, "action").empty()) out += "      action: " + json_str(d, "action") + "\n";
     }
   }
   std::vector<std::vector<std::string>> rows;
-  if (const JsonValue* ms = c.get("members"); ms && ms->is_array()) {
-    for (const JsonValue& m : ms->items) {
-      std::string tl = m.uint_or("timeline") ? std::to_string(m.uint_or("timeline")) : "";
-      rows.push_back({m.str_or("name"), m.str_or("host"), role_title(m.str_or("role")), m.str_or("state"), tl,
+  if (const Json* ms = json_member(c, "members"); ms && ms->is_array()) {
+    for (const Json& m : *ms) {
+      std::string tl = json_uint(m, "timeline") ? std::to_string(json_uint(m, "timeline")) : "";
+      rows.push_back({json_str(m, "name"), json_str(m, "host"), role_title(json_str(m, "role")), json_str(m, "state"), tl,
                       lag_mb(m), tags(m)});
     }
   }
@@ -117,12 +121,12 @@ std::string render_list(const JsonValue& c) {
   return out;
 }
 
-std::string render_history(const JsonValue& h) {
+std::string render_history(const Json& h) {
   std::vector<std::vector<std::string>> rows;
   if (h.is_array()) {
-    for (const JsonValue& e : h.items) {
-      rows.push_back({std::to_string(e.uint_or("epoch")), e.str_or("node"), std::to_string(e.uint_or("timeline")),
-                      e.str_or("lsn_text"), e.str_or("time"), e.str_or("reason")});
+    for (const Json& e : h) {
+      rows.push_back({std::to_string(json_uint(e, "epoch")), json_str(e, "node"), std::to_string(json_uint(e, "timeline")),
+                      json_str(e, "lsn_text"), json_str(e, "time"), json_str(e, "reason")});
     }
   }
   if (rows.empty()) return "No primary changes recorded yet.\n";
@@ -130,21 +134,21 @@ std::string render_history(const JsonValue& h) {
                       {true, false, true, false, false, false});
 }
 
-std::string render_members(const JsonValue& m) {
+std::string render_members(const Json& m) {
   std::vector<std::vector<std::string>> rows;
-  if (const JsonValue* ms = m.get("members"); ms && ms->is_array()) {
-    for (const JsonValue& x : ms->items) {
-      std::string role = x.str_or("role");
-      if (role == "learner" && x.bool_or("stays_learner")) role += " (stays)";
-      rows.push_back({std::to_string(x.uint_or("id")), x.str_or("name"),
-                      x.str_or("host") + ":" + std::to_string(x.uint_or("port")), role});
+  if (const Json* ms = json_member(m, "members"); ms && ms->is_array()) {
+    for (const Json& x : *ms) {
+      std::string role = json_str(x, "role");
+      if (role == "learner" && json_bool(x, "stays_learner")) role += " (stays)";
+      rows.push_back({std::to_string(json_uint(x, "id")), json_str(x, "name"),
+                      json_str(x, "host") + ":" + std::to_string(json_uint(x, "port")), role});
     }
   }
-  std::string out = "Membership epoch " + std::to_string(m.uint_or("epoch")) +
-                    (m.uint_or("epoch") == 0 ? " (the seed list: never changed)" : "") +
-                    (m.bool_or("pending") ? ", a change is pending" : "") + "\n";
+  std::string out = "Membership epoch " + std::to_string(json_uint(m, "epoch")) +
+                    (json_uint(m, "epoch") == 0 ? " (the seed list: never changed)" : "") +
+                    (json_bool(m, "pending") ? ", a change is pending" : "") + "\n";
   out += render_table({"Id", "Member", "Raft address", "Role"}, rows, {true, false, false, false});
-  if (!m.str_or("config_drift").empty()) out += "Warning: " + m.str_or("config_drift") + "\n";
+  if (!json_str(m, "config_drift").empty()) out += "Warning: " + json_str(m, "config_drift") + "\n";
   return out;
 }
 

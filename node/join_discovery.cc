@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include "base/json_io.h"
 #include "base/log.h"
 #include "ctl/http_client.h"
 
@@ -13,23 +14,23 @@ bool never_in_raft(const std::string& state_dir) {
   return stat((state_dir + "/hardstate").c_str(), &st) != 0;
 }
 
-std::optional<consensus::Membership> membership_from_json(const JsonValue& v, std::string* error) {
-  const JsonValue* ms = v.get("members");
-  if (!v.is_object() || !ms || !ms->is_array()) {
+std::optional<consensus::Membership> membership_from_json(const Json& v, std::string* error) {
+  const Json* ms = json_member(v, "members");
+  if (!ms || !ms->is_array()) {
     *error = "no members array";
     return std::nullopt;
   }
   consensus::Membership m;
-  m.epoch = v.uint_or("epoch");
-  m.next_id = v.uint_or("next_id");
-  for (const JsonValue& x : ms->items) {
+  m.epoch = json_uint(v, "epoch");
+  m.next_id = json_uint(v, "next_id");
+  for (const Json& x : *ms) {
     consensus::MemberInfo i;
-    i.id = x.uint_or("id");
-    i.name = x.str_or("name");
-    i.host = x.str_or("host");
-    uint64_t port = x.uint_or("port");
-    i.voter = x.str_or("role") == "voter";
-    i.stay_learner = x.bool_or("stays_learner");
+    i.id = json_uint(x, "id");
+    i.name = json_str(x, "name");
+    i.host = json_str(x, "host");
+    uint64_t port = json_uint(x, "port");
+    i.voter = json_str(x, "role") == "voter";
+    i.stay_learner = json_bool(x, "stays_learner");
     if (i.id == 0 || i.id >= m.next_id || i.name.empty() || i.host.empty() || port == 0 || port > 65535) {
       *error = "bad member entry";
       return std::nullopt;
@@ -55,9 +56,9 @@ std::optional<consensus::Membership> discover_membership(const conf::Config& cfg
     std::string err;
     auto v = parse_json(r.body, &err);
     if (!v) continue;
-    if (v->str_or("cluster") != cfg.cluster_name) {
+    if (json_str(*v, "cluster") != cfg.cluster_name) {
       PW_WARN("node", "%s answers for cluster '%s', not '%s': ignored", t.url().c_str(),
-              v->str_or("cluster").c_str(), cfg.cluster_name.c_str());
+              json_str(*v, "cluster").c_str(), cfg.cluster_name.c_str());
       continue;
     }
     auto m = membership_from_json(*v, &err);

@@ -10,7 +10,8 @@
 #include <optional>
 #include <string>
 
-#include "base/json.h"
+#include <nlohmann/json_fwd.hpp>
+
 #include "conf/config.h"
 #include "consensus/membership.h"
 
@@ -25,6 +26,6 @@ bool never_in_raft(const std::string& state_dir);
 std::optional<consensus::Membership> discover_membership(const conf::Config& cfg);
 
 /// GET /membership's document as a Membership (nullopt + *error when malformed).
-std::optional<consensus::Membership> membership_from_json(const JsonValue& v, std::string* error);
+std::optional<consensus::Membership> membership_from_json(const nlohmann::json& v, std::string* error);
 
 }  // namespace pw::node

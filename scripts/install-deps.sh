@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
   cmake g++ make pkg-config
-  libevent-dev libssl-dev libcurl4-openssl-dev libpq-dev libinih-dev catch2 libnetfilter-queue-dev
+  libevent-dev libssl-dev libcurl4-openssl-dev libpq-dev libinih-dev nlohmann-json3-dev catch2 libnetfilter-queue-dev
   postgresql-15 postgresql-client-15 iproute2 iptables openssl procps psmisc
   python3 python3-jinja2 python3-yaml ansible-core
   chromium prometheus

@@ -5,13 +5,13 @@
 #include <catch2/catch.hpp>
 
 #include "api/handlers.h"
-#include "base/json.h"
+#include "base/json_io.h"
 #include "support/api_fake_backend.h"
 
 using pw::node::ApiHandlers;
 using pw::node::ApiRequest;
 using pw::node::ApiResponse;
-using pw::node::JsonValue;
+using pw::Json;
 using pw::test::FakeApiBackend;
 
 namespace {
@@ -44,19 +44,19 @@ ApiResponse call(FakeApiBackend& b, const std::string& method, const std::string
   return out;
 }
 
-JsonValue json(const ApiResponse& r) {
+Json json(const ApiResponse& r) {
   std::string err;
-  auto v = pw::node::parse_json(r.body, &err);
-  INFO("body: " << r.body);
+  auto v = pw::parse_json(r.body, &err);
+  INFO("body: " << r.body << "\nerror: " << err);
   REQUIRE(v);
   return *v;
 }
 
 std::string error_of(const ApiResponse& r) {
-  JsonValue v = json(r);
+  Json v = json(r);
   REQUIRE(v.is_object());
-  REQUIRE(v.get("error"));
-  return v.str_or("error");
+  REQUIRE(v.contains("error"));
+  return v.at("error").get<std::string>();
 }
 
 std::string header(const ApiResponse& r, const std::string& name) {
@@ -65,9 +65,9 @@ std::string header(const ApiResponse& r, const std::string& name) {
   return "";
 }
 
-const JsonValue& member(const JsonValue& cluster, const std::string& name) {
-  for (const JsonValue& m : cluster.get("members")->items)
-    if (m.str_or("name") == name) return m;
+const Json& member(const Json& cluster, const std::string& name) {
+  for (const Json& m : cluster.at("members"))
+    if (m.at("name") == name) return m;
   FAIL("no member " << name);
   return cluster;
 }
@@ -85,20 +85,20 @@ TEST_CASE("primary endpoints: 200 only on the ready lease holder, for GET, HEAD 
     }
   }
   auto b = FakeApiBackend::healthy("n1");
-  JsonValue v = json(call(b, "GET", "/primary"));
-  CHECK(v.str_or("state") == "running");
-  CHECK(v.str_or("role") == "primary");
-  CHECK(v.int_or("timeline") == 3);
-  CHECK(v.int_or("server_version") == 150004);
-  CHECK(v.get("xlog")->uint_or("location") == 0x5000000);
-  CHECK(v.bool_or("cluster_unlocked", true) == false);
-  CHECK(v.str_or("database_system_identifier") == "7300000000000000001");
-  CHECK(v.get("patroni")->str_or("scope") == "demo");
-  CHECK(v.get("patroni")->str_or("name") == "n1");
-  CHECK(v.get("pgwarden")->bool_or("lease_held") == true);
-  CHECK(v.get("pgwarden")->int_or("lease_remaining_ms") == 2500);
-  CHECK(v.get("pgwarden")->uint_or("epoch") == 4);
-  CHECK(v.get("replication")->is_array());
+  Json v = json(call(b, "GET", "/primary"));
+  CHECK(v.at("state") == "running");
+  CHECK(v.at("role") == "primary");
+  CHECK(v.at("timeline") == 3);
+  CHECK(v.at("server_version") == 150004);
+  CHECK(v.at("xlog").at("location") == 0x5000000);
+  CHECK(v.at("cluster_unlocked") == false);
+  CHECK(v.at("database_system_identifier") == "7300000000000000001");
+  CHECK(v.at("patroni").at("scope") == "demo");
+  CHECK(v.at("patroni").at("name") == "n1");
+  CHECK(v.at("pgwarden").at("lease_held") == true);
+  CHECK(v.at("pgwarden").at("lease_remaining_ms") == 2500);
+  CHECK(v.at("pgwarden").at("epoch") == 4);
+  CHECK(v.at("replication").is_array());
 
   // Holding the lease is not enough: PostgreSQL must be promoted and the epoch ready.
   b.health_facts.ready_as_primary = false;
@@ -110,11 +110,11 @@ TEST_CASE("replica endpoint: streaming standby, optional lag limit") {
   auto n2 = FakeApiBackend::healthy("n2");
   ApiResponse r = call(n2, "GET", "/replica");
   CHECK(r.status == 200);
-  JsonValue v = json(r);
-  CHECK(v.str_or("role") == "replica");
-  CHECK(v.get("xlog")->uint_or("received_location") == 0x5000000);
-  CHECK(v.get("xlog")->get("replayed_location"));
-  CHECK(v.get("pgwarden")->uint_or("lag", 99) == 0);
+  Json v = json(r);
+  CHECK(v.at("role") == "replica");
+  CHECK(v.at("xlog").at("received_location") == 0x5000000);
+  CHECK(v.at("xlog").contains("replayed_location"));
+  CHECK(v.at("pgwarden").at("lag") == 0);
 
   auto n1 = FakeApiBackend::healthy("n1");
   CHECK(call(n1, "GET", "/replica").status == 503);
@@ -128,7 +128,7 @@ TEST_CASE("replica endpoint: streaming standby, optional lag limit") {
   CHECK(call(n3, "GET", "/replica?lag=3145728").status == 200);
   CHECK(call(n3, "HEAD", "/replica?lag=16MB").status == 200);
   CHECK(call(n3, "GET", "/read-only?lag=1MB").status == 503);
-  CHECK(json(call(n3, "GET", "/replica?lag=1MB")).get("pgwarden")->uint_or("lag") == 3u << 20);
+  CHECK(json(call(n3, "GET", "/replica?lag=1MB")).at("pgwarden").at("lag") == 3u << 20);
 
   ApiResponse bad = call(n3, "GET", "/replica?lag=lots");
   CHECK(bad.status == 400);
@@ -138,7 +138,7 @@ TEST_CASE("replica endpoint: streaming standby, optional lag limit") {
   n3.cluster_facts.members[0].fresh = false;
   CHECK(call(n3, "GET", "/replica").status == 200);
   CHECK(call(n3, "GET", "/replica?lag=1GB").status == 503);
-  CHECK(json(call(n3, "GET", "/replica")).get("pgwarden")->get("lag")->is_null());
+  CHECK(json(call(n3, "GET", "/replica")).at("pgwarden").at("lag").is_null());
 
   // Not streaming (WAL receiver down): not a healthy replica.
   n2.health_facts.pg.wal_receiver_streaming = false;
@@ -166,18 +166,18 @@ TEST_CASE("read-only, health, liveness, readiness") {
   }
   CHECK(call(n2, "GET", "/liveness").status == 200);
   CHECK(call(n2, "GET", "/patroni").status == 200);
-  JsonValue v = json(call(n2, "GET", "/health"));
-  CHECK(v.str_or("state") == "stopped");
-  CHECK(v.str_or("role") == "replica");
-  CHECK(!v.get("xlog"));
-  CHECK(v.get("pgwarden")->str_or("postgres_error") == "connection refused");
+  Json v = json(call(n2, "GET", "/health"));
+  CHECK(v.at("state") == "stopped");
+  CHECK(v.at("role") == "replica");
+  CHECK_FALSE(v.contains("xlog"));
+  CHECK(v.at("pgwarden").at("postgres_error") == "connection refused");
 
   // No lock holder: cluster_unlocked, pause shown like Patroni's.
   n2.cluster_facts.state.primary.clear();
   n2.cluster_facts.state.paused = true;
   v = json(call(n2, "GET", "/health"));
-  CHECK(v.bool_or("cluster_unlocked") == true);
-  CHECK(v.bool_or("pause") == true);
+  CHECK(v.at("cluster_unlocked") == true);
+  CHECK(v.at("pause") == true);
 }
 
 TEST_CASE("/cluster: members with roles, states, lag and tags; cluster-wide facts; diagnostics") {
@@ -188,37 +188,37 @@ TEST_CASE("/cluster: members with roles, states, lag and tags; cluster-wide fact
   ApiResponse r = call(b, "GET", "/cluster");
   CHECK(r.status == 200);
   CHECK(r.content_type == "application/json");
-  JsonValue v = json(r);
-  CHECK(v.str_or("cluster") == "demo");
-  CHECK(v.str_or("self") == "n2");
-  CHECK(v.str_or("primary") == "n1");
-  CHECK(v.uint_or("epoch") == 4);
-  CHECK(v.uint_or("ready_epoch") == 4);
-  CHECK(v.str_or("decider") == "n2");
-  CHECK(v.uint_or("raft_term") == 7);
-  CHECK(v.get("init")->str_or("state") == "done");
-  CHECK(v.get("init")->str_or("node") == "n1");
-  CHECK(v.get("init")->str_or("system_id") == "7300000000000000001");
-  CHECK(v.bool_or("paused", true) == false);
-  CHECK(v.get("switchover")->is_null());
-  CHECK(v.uint_or("failovers") == 2);
-  CHECK(v.uint_or("switchovers") == 1);
-  REQUIRE(v.get("members")->items.size() == 3);
-  CHECK(member(v, "n1").str_or("role") == "primary");
-  CHECK(member(v, "n1").str_or("state") == "running");
-  CHECK(member(v, "n1").uint_or("lag", 99) == 0);
-  CHECK(member(v, "n1").str_or("host") == "127.0.7.11");
-  CHECK(member(v, "n2").str_or("role") == "replica");
-  CHECK(member(v, "n2").str_or("state") == "streaming");
-  CHECK(member(v, "n3").uint_or("lag") == 3u << 20);
-  CHECK(member(v, "n3").int_or("timeline") == 3);
-  CHECK(member(v, "n3").get("tags")->bool_or("nofailover") == true);
-  CHECK(member(v, "n3").get("tags")->int_or("priority") == 5);
-  CHECK(member(v, "n3").str_or("activity") == "streaming from n1");
-  CHECK(member(v, "n3").str_or("data") == "cluster");
-  REQUIRE(v.get("diagnostics")->items.size() == 1);
-  CHECK(v.get("diagnostics")->items[0].str_or("code") == "no_failover_candidate");
-  CHECK(v.get("diagnostics")->items[0].str_or("action") == "check n2 and n3");
+  Json v = json(r);
+  CHECK(v.at("cluster") == "demo");
+  CHECK(v.at("self") == "n2");
+  CHECK(v.at("primary") == "n1");
+  CHECK(v.at("epoch") == 4);
+  CHECK(v.at("ready_epoch") == 4);
+  CHECK(v.at("decider") == "n2");
+  CHECK(v.at("raft_term") == 7);
+  CHECK(v.at("init").at("state") == "done");
+  CHECK(v.at("init").at("node") == "n1");
+  CHECK(v.at("init").at("system_id") == "7300000000000000001");
+  CHECK(v.at("paused") == false);
+  CHECK(v.at("switchover").is_null());
+  CHECK(v.at("failovers") == 2);
+  CHECK(v.at("switchovers") == 1);
+  REQUIRE(v.at("members").size() == 3);
+  CHECK(member(v, "n1").at("role") == "primary");
+  CHECK(member(v, "n1").at("state") == "running");
+  CHECK(member(v, "n1").at("lag") == 0);
+  CHECK(member(v, "n1").at("host") == "127.0.7.11");
+  CHECK(member(v, "n2").at("role") == "replica");
+  CHECK(member(v, "n2").at("state") == "streaming");
+  CHECK(member(v, "n3").at("lag") == 3u << 20);
+  CHECK(member(v, "n3").at("timeline") == 3);
+  CHECK(member(v, "n3").at("tags").at("nofailover") == true);
+  CHECK(member(v, "n3").at("tags").at("priority") == 5);
+  CHECK(member(v, "n3").at("activity") == "streaming from n1");
+  CHECK(member(v, "n3").at("data") == "cluster");
+  REQUIRE(v.at("diagnostics").size() == 1);
+  CHECK(v.at("diagnostics").at(0).at("code") == "no_failover_candidate");
+  CHECK(v.at("diagnostics").at(0).at("action") == "check n2 and n3");
 }
 
 TEST_CASE("/cluster: stale, never-seen, stopped, demoting, sync and promoting members") {
@@ -228,44 +228,44 @@ TEST_CASE("/cluster: stale, never-seen, stopped, demoting, sync and promoting me
   m[2].status.pg_running = false;        // n3: PostgreSQL stopped
   b.cluster_facts.state.switchover = std::make_pair(std::string("n1"), std::string("n3"));
   b.cluster_facts.state.paused = true;
-  JsonValue v = json(call(b, "GET", "/cluster"));
-  CHECK(member(v, "n2").str_or("role") == "unknown");
-  CHECK(member(v, "n2").str_or("state") == "unreachable");
-  CHECK(member(v, "n2").get("lag")->is_null());
-  CHECK(member(v, "n3").str_or("role") == "stopped");
-  CHECK(member(v, "n3").str_or("state") == "stopped");
-  CHECK(member(v, "n3").get("lag")->is_null());
-  CHECK(v.get("switchover")->str_or("from") == "n1");
-  CHECK(v.get("switchover")->str_or("to") == "n3");
-  CHECK(v.bool_or("paused") == true);
+  Json v = json(call(b, "GET", "/cluster"));
+  CHECK(member(v, "n2").at("role") == "unknown");
+  CHECK(member(v, "n2").at("state") == "unreachable");
+  CHECK(member(v, "n2").at("lag").is_null());
+  CHECK(member(v, "n3").at("role") == "stopped");
+  CHECK(member(v, "n3").at("state") == "stopped");
+  CHECK(member(v, "n3").at("lag").is_null());
+  CHECK(v.at("switchover").at("from") == "n1");
+  CHECK(v.at("switchover").at("to") == "n3");
+  CHECK(v.at("paused") == true);
 
   m[1] = {"n2", "127.0.7.12", false, false, {}};  // never heard from
   m[2].status.pg_running = true;
   m[2].status.in_recovery = false;                 // read-write without the lock
   v = json(call(b, "GET", "/cluster"));
-  CHECK(member(v, "n2").str_or("state") == "unknown");
-  CHECK(member(v, "n3").str_or("role") == "demoting");
+  CHECK(member(v, "n2").at("state") == "unknown");
+  CHECK(member(v, "n3").at("role") == "demoting");
 
   b = FakeApiBackend::healthy("n1");
   b.cluster_facts.state.sync = {"n2"};
   b.cluster_facts.state.ready_epoch = 3;  // n1 holds epoch 4 but is not ready yet
   v = json(call(b, "GET", "/cluster"));
-  CHECK(member(v, "n1").str_or("state") == "promoting");
-  CHECK(member(v, "n2").str_or("role") == "sync_standby");
-  CHECK(member(v, "n3").str_or("role") == "replica");
-  CHECK(v.get("sync")->items.size() == 1);
+  CHECK(member(v, "n1").at("state") == "promoting");
+  CHECK(member(v, "n2").at("role") == "sync_standby");
+  CHECK(member(v, "n3").at("role") == "replica");
+  CHECK(v.at("sync").size() == 1);
 }
 
 TEST_CASE("/history and /proxy") {
   auto b = FakeApiBackend::healthy("n1");
-  JsonValue h = json(call(b, "GET", "/history"));
+  Json h = json(call(b, "GET", "/history"));
   REQUIRE(h.is_array());
-  REQUIRE(h.items.size() == 1);
-  CHECK(h.items[0].uint_or("epoch") == 4);
-  CHECK(h.items[0].str_or("node") == "n1");
-  CHECK(h.items[0].str_or("lsn_text") == "0/3000060");
-  CHECK(h.items[0].str_or("time") == "2025-11-25T19:00:00.123Z");
-  CHECK(h.items[0].str_or("reason") == "failover: n2 lease expired");
+  REQUIRE(h.size() == 1);
+  CHECK(h.at(0).at("epoch") == 4);
+  CHECK(h.at(0).at("node") == "n1");
+  CHECK(h.at(0).at("lsn_text") == "0/3000060");
+  CHECK(h.at(0).at("time") == "2025-11-25T19:00:00.123Z");
+  CHECK(h.at(0).at("reason") == "failover: n2 lease expired");
 
   ApiResponse none = call(b, "GET", "/proxy");
   CHECK(none.status == 503);
@@ -276,14 +276,14 @@ TEST_CASE("/history and /proxy") {
   c.readonly.refused = 2;
   c.backends.push_back({"127.0.7.11", 15432, 3, 10, 1234, 5678, 1, 11, 5500});
   b.counters = c;
-  JsonValue p = json(call(b, "GET", "/proxy"));
-  CHECK(p.get("readwrite")->uint_or("sessions_now") == 3);
-  CHECK(p.get("readwrite")->uint_or("bytes_client_to_server") == 1234);
-  CHECK(p.get("readonly")->uint_or("refused") == 2);
-  REQUIRE(p.get("backends")->items.size() == 1);
-  CHECK(p.get("backends")->items[0].str_or("host") == "127.0.7.11");
-  CHECK(p.get("backends")->items[0].uint_or("port") == 15432);
-  CHECK(p.get("backends")->items[0].uint_or("connect_errors") == 1);
+  Json p = json(call(b, "GET", "/proxy"));
+  CHECK(p.at("readwrite").at("sessions_now") == 3);
+  CHECK(p.at("readwrite").at("bytes_client_to_server") == 1234);
+  CHECK(p.at("readonly").at("refused") == 2);
+  REQUIRE(p.at("backends").size() == 1);
+  CHECK(p.at("backends").at(0).at("host") == "127.0.7.11");
+  CHECK(p.at("backends").at(0).at("port") == 15432);
+  CHECK(p.at("backends").at(0).at("connect_errors") == 1);
 }
 
 TEST_CASE("wrong method → 405 with Allow; unknown path → 404; trailing slash tolerated") {
@@ -352,7 +352,7 @@ TEST_CASE("switchover: body forms, Patroni's keys, validation") {
   b.result = {200, "switchover from n1 to n2 started"};
   ApiResponse r = call(b, "POST", "/switchover", "");
   CHECK(r.status == 200);
-  CHECK(json(r).str_or("message") == "switchover from n1 to n2 started");
+  CHECK(json(r).at("message") == "switchover from n1 to n2 started");
   CHECK(call(b, "POST", "/switchover", " {\"to\": \"n2\", \"force\": true} ").status == 200);
   CHECK(call(b, "POST", "/switchover", "{\"leader\": \"n1\", \"candidate\": \"n3\"}").status == 200);
   CHECK(call(b, "POST", "/switchover", "{\"to\": \"n3\", \"candidate\": \"n3\", \"force\": null}").status == 200);
@@ -454,6 +454,40 @@ TEST_CASE("oversize body and bodies of any bytes never crash") {
   }
 }
 
+TEST_CASE("abusive bodies: nested too deep is a 400 naming the limit, too large a 413") {
+  auto b = FakeApiBackend::healthy();
+  // As deep as fits in kApiMaxBody: refused by the depth limit, a clean 400.
+  size_t levels = (pw::node::kApiMaxBody - 8) / 2;
+  std::string deep = "{\"to\":" + std::string(levels, '[') + std::string(levels, ']') + "}";
+  REQUIRE(deep.size() <= pw::node::kApiMaxBody);
+  ApiResponse r = call(b, "POST", "/switchover", deep);
+  CHECK(r.status == 400);
+  CHECK(error_of(r) == "request body is not valid JSON: nested deeper than 32 levels");
+  r = call(b, "POST", "/switchover", std::string(pw::node::kApiMaxBody, '['));  // unterminated
+  CHECK(r.status == 400);
+  CHECK(error_of(r).find("nested deeper than 32 levels") != std::string::npos);
+  // 100000 levels deep cannot fit in kApiMaxBody: refused for its size before any parsing.
+  r = call(b, "POST", "/switchover", std::string(100000, '[') + std::string(100000, ']'));
+  CHECK(r.status == 413);
+  CHECK(error_of(r) == "request body larger than " + std::to_string(pw::node::kApiMaxBody) + " bytes");
+  CHECK(b.calls.empty());
+}
+
+TEST_CASE("documents keep their key order, uint64 values exact, and valid UTF-8") {
+  auto b = FakeApiBackend::healthy("n2");
+  // The order docs/api.md shows (and humans reading `ctl status --json` expect).
+  CHECK(call(b, "GET", "/cluster").body.rfind("{\"cluster\":\"demo\",\"self\":\"n2\",\"primary\":\"n1\",\"epoch\":4,", 0) ==
+        0);
+  CHECK(call(b, "GET", "/replica").body.rfind("{\"state\":\"running\",\"role\":\"replica\",", 0) == 0);
+  b.cluster_facts.state.history[0].lsn = UINT64_MAX - 1;  // LSNs are past 2^53: doubles would round them
+  b.cluster_facts.raft_term = (uint64_t{1} << 60) + 1;
+  b.cluster_facts.members[2].status.last_error = "bad \xff byte, \xc3\xa9 kept";
+  CHECK(json(call(b, "GET", "/history")).at(0).at("lsn").get<uint64_t>() == UINT64_MAX - 1);
+  Json c = json(call(b, "GET", "/cluster"));  // json() parses with parse_json, which refuses invalid UTF-8
+  CHECK(c.at("raft_term").get<uint64_t>() == (uint64_t{1} << 60) + 1);
+  CHECK(member(c, "n3").at("last_error") == "bad \xef\xbf\xbd byte, \xc3\xa9 kept");
+}
+
 TEST_CASE("/ui: one self-contained HTML page that reads the JSON endpoints") {
   FakeApiBackend b;
   ApiResponse r = call(b, "GET", "/ui");
@@ -485,18 +519,18 @@ TEST_CASE("/membership and /member/add, /member/remove: document, validation, au
   b.membership_facts = f;
   ApiResponse r = call(b, "GET", "/membership", "", "");  // a read: no token needed (a joining node asks)
   REQUIRE(r.status == 200);
-  JsonValue v = json(r);
-  CHECK(v.str_or("cluster") == "demo");
-  CHECK(v.uint_or("epoch") == 12);
-  CHECK(v.uint_or("next_id") == 5);
-  CHECK(v.bool_or("pending"));
-  CHECK(v.str_or("config_drift") == "the file disagrees");
-  REQUIRE(v.get("members")->items.size() == 2);
-  const JsonValue& l = v.get("members")->items[1];
-  CHECK(l.str_or("name") == "n4");
-  CHECK(l.uint_or("port") == 5011);
-  CHECK(l.str_or("role") == "learner");
-  CHECK(l.bool_or("stays_learner"));
+  Json v = json(r);
+  CHECK(v.at("cluster") == "demo");
+  CHECK(v.at("epoch") == 12);
+  CHECK(v.at("next_id") == 5);
+  CHECK(v.at("pending") == true);
+  CHECK(v.at("config_drift") == "the file disagrees");
+  REQUIRE(v.at("members").size() == 2);
+  const Json& l = v.at("members").at(1);
+  CHECK(l.at("name") == "n4");
+  CHECK(l.at("port") == 5011);
+  CHECK(l.at("role") == "learner");
+  CHECK(l.at("stays_learner") == true);
 
   CHECK(call(b, "POST", "/member/add", "{\"name\": \"n5\", \"host\": \"10.0.0.5\"}", "").status == 401);
   CHECK(call(b, "POST", "/member/add", "{\"name\": \"n5\"}").status == 400);

@@ -5,12 +5,19 @@
 // (exit 2) and an unreachable API (exit 1, naming the URL).
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <memory>
+#include <thread>
 
 #include "api/handlers.h"
 #include "api/server.h"
 #include "api/view.h"
+#include "base/json_io.h"
 #include "ctl/ctl.h"
 #include "support/conf_fixture.h"
 #include "support/api_fake_backend.h"
@@ -76,6 +83,48 @@ struct Fixture {
   }
 };
 
+// Not the API: a loopback server that answers every connection with `body`
+// (status 200), as a hostile or broken server could, until destroyed.
+struct CannedServer {
+  int fd = -1;
+  uint16_t port = 0;
+  std::string response;
+  std::thread thread;
+
+  explicit CannedServer(const std::string& body) {
+    response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, kAddr.c_str(), &a.sin_addr);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(listen(fd, 8) == 0);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    thread = std::thread([this] {
+      for (int c; (c = accept(fd, nullptr, nullptr)) >= 0;) {
+        std::string req;
+        char buf[4096];
+        ssize_t n;
+        while (req.find("\r\n\r\n") == std::string::npos && (n = recv(c, buf, sizeof buf, 0)) > 0) req.append(buf, n);
+        for (size_t off = 0; off < response.size() && (n = send(c, response.data() + off, response.size() - off,
+                                                                 MSG_NOSIGNAL)) > 0;)
+          off += static_cast<size_t>(n);
+        close(c);
+      }
+    });
+  }
+  ~CannedServer() {
+    shutdown(fd, SHUT_RDWR);  // wakes accept(), which then fails: the thread ends
+    thread.join();
+    close(fd);
+  }
+  std::string url() const { return "http://" + kAddr + ":" + std::to_string(port); }
+};
+
 std::string cluster_json(FakeApiBackend& b) {
   return pw::node::cluster_json(b.cluster_facts, pw::node::member_rows(b.cluster_facts));
 }
@@ -101,7 +150,7 @@ TEST_CASE("render_list: summary, diagnostics and the member table like patronict
   b.cluster_facts.members[2].status.priority = 2;
   b.cluster_facts.state.paused = true;
   std::string err;
-  auto v = pw::node::parse_json(cluster_json(b), &err);
+  auto v = pw::parse_json(cluster_json(b), &err);
   REQUIRE(v);
   CHECK(pw::node::render_list(*v) ==
         "Cluster: demo  epoch 4  primary n1  decider n2  raft term 7\n"
@@ -124,7 +173,8 @@ TEST_CASE("render_list: summary, diagnostics and the member table like patronict
   b.cluster_facts.state.paused = false;
   b.cluster_facts.state.switchover = std::make_pair(std::string("n1"), std::string(""));
   b.cluster_facts.diagnostics.clear();
-  v = pw::node::parse_json(cluster_json(b), &err);
+  v = pw::parse_json(cluster_json(b), &err);
+  REQUIRE(v);
   std::string t = pw::node::render_list(*v);
   CHECK(t.find("Maintenance mode: off\n") != std::string::npos);
   CHECK(t.find("Switchover in progress: n1 -> best standby\n") != std::string::npos);
@@ -144,9 +194,9 @@ TEST_CASE("ctl list, status --json and history against a live API") {
   Ctl s = ctl({"status", "--json", "--api=" + f.url});
   CHECK(s.code == 0);
   std::string err;
-  auto v = pw::node::parse_json(s.out, &err);
+  auto v = pw::parse_json(s.out, &err);
   REQUIRE(v);
-  CHECK(v->str_or("primary") == "n1");
+  CHECK(v->at("primary") == "n1");
 
   Ctl h = ctl({"--api", f.url, "history"});
   CHECK(h.code == 0);
@@ -154,6 +204,22 @@ TEST_CASE("ctl list, status --json and history against a live API") {
         std::string::npos);
   CHECK(h.out.find("|     4 | n1     |  3 | 0/3000060 | 2025-11-25T19:00:00.123Z | failover: n2 lease expired |") !=
         std::string::npos);
+}
+
+TEST_CASE("ctl refuses an answer nested too deep or too large, with the reason, exit 1") {
+  {
+    CannedServer deep(std::string(100000, '[') + std::string(100000, ']'));
+    Ctl l = ctl({"--api", deep.url(), "list"});
+    CHECK(l.code == 1);
+    CHECK(l.err == "pgwarden ctl list: " + deep.url() + "/cluster answered invalid JSON: nested deeper than 32 levels\n");
+    Ctl m = ctl({"--api", deep.url(), "member", "list"});
+    CHECK(m.code == 1);
+    CHECK(m.err.find("nested deeper than 32 levels") != std::string::npos);
+  }
+  CannedServer huge("[" + std::string(17u << 20, ' ') + "]");
+  Ctl h = ctl({"--api", huge.url(), "history"});
+  CHECK(h.code == 1);
+  CHECK(h.err.find("answered invalid JSON: document larger than 16777216 bytes") != std::string::npos);
 }
 
 TEST_CASE("ctl list --watch redraws in place, like watch(1)") {

@@ -21,7 +21,7 @@
 #include <thread>
 
 #include "api/server.h"
-#include "base/json.h"
+#include "base/json_io.h"
 #include "ctl/http_client.h"
 #include "support/api_fake_backend.h"
 #include "support/api_loop.h"
@@ -169,9 +169,9 @@ TEST_CASE("server: endpoints over real HTTP, HEAD without a body, OPTIONS for HA
   REQUIRE(r.ok);
   CHECK(r.status == 200);
   std::string err;
-  auto v = pw::node::parse_json(r.body, &err);
+  auto v = pw::parse_json(r.body, &err);
   REQUIRE(v);
-  CHECK(v->str_or("primary") == "n1");
+  CHECK(v->at("primary") == "n1");
 
   CHECK(pw::node::http_request(t, "GET", "/primary", "", "").status == 200);
   CHECK(pw::node::http_request(t, "OPTIONS", "/primary", "", "").status == 200);
