@@ -8,9 +8,13 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
 #include "api/backend.h"
+#include "api/handlers.h"
 
 namespace pw::test {
 
@@ -123,5 +127,18 @@ class FakeApiBackend : public node::ApiBackend {
     else done(result);
   }
 };
+
+/// Runs one request through `h`: the handlers must answer synchronously
+/// and exactly once (REQUIRE: include Catch2 before this header).
+inline node::ApiResponse handle_once(node::ApiHandlers& h, const node::ApiRequest& r) {
+  int replies = 0;
+  node::ApiResponse out;
+  h.handle(r, [&](node::ApiResponse resp) {
+    ++replies;
+    out = std::move(resp);
+  });
+  REQUIRE(replies == 1);
+  return out;
+}
 
 }  // namespace pw::test

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/source_files.h"
 #include "api/handlers.h"
 #include "api/routes.h"
 #include "support/api_fake_backend.h"
@@ -21,6 +22,9 @@ using pw::node::ApiResponse;
 using pw::node::ApiRoute;
 using pw::node::kApiRoutes;
 using pw::test::FakeApiBackend;
+
+using pw::test::read_file;
+using pw::test::source_dir;
 
 namespace {
 
@@ -33,14 +37,7 @@ ApiResponse call(FakeApiBackend& b, std::string_view method, std::string_view pa
   r.path = std::string(path);
   r.body = body;
   r.authorization = "Bearer " + kToken;
-  int replies = 0;
-  ApiResponse out;
-  h.handle(r, [&](ApiResponse resp) {
-    ++replies;
-    out = std::move(resp);
-  });
-  REQUIRE(replies == 1);
-  return out;
+  return pw::test::handle_once(h, r);
 }
 
 // "/member/add" -> "member_add": the operation the fake backend records.
@@ -49,22 +46,6 @@ std::string op_of(std::string_view path) {
   for (char& c : op)
     if (c == '/' || c == '-') c = '_';
   return op;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  INFO("cannot read " << path);
-  REQUIRE(f.good());
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string source_dir() {
-  const char* d = getenv("PW_SOURCE_DIR");
-  INFO("PW_SOURCE_DIR is not set (ctest sets it for every test)");
-  REQUIRE(d);
-  return d;
 }
 
 // The rule: the path is named in a code span of its own (`/cluster`), with
@@ -122,7 +103,7 @@ TEST_CASE("a path that is not listed is not served", "[api][docs]") {
 
 TEST_CASE("docs/api.md documents every listed route", "[api][docs]") {
   const std::string doc_path = source_dir() + "/docs/api.md";
-  const std::string doc = slurp(doc_path);
+  const std::string doc = read_file(doc_path);
   std::string missing;
   for (const ApiRoute& r : kApiRoutes)
     if (!documents(doc, r))

@@ -34,14 +34,7 @@ ApiResponse call(FakeApiBackend& b, const std::string& method, const std::string
   r.query = q == std::string::npos ? "" : target.substr(q + 1);
   r.body = body;
   r.authorization = auth;
-  int replies = 0;
-  ApiResponse out;
-  h.handle(r, [&](ApiResponse resp) {
-    ++replies;
-    out = std::move(resp);
-  });
-  REQUIRE(replies == 1);
-  return out;
+  return pw::test::handle_once(h, r);
 }
 
 Json json(const ApiResponse& r) {

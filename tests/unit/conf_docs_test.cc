@@ -22,29 +22,17 @@
 #include <map>
 #include <sstream>
 
+#include "support/source_files.h"
 #include "conf/config.h"
 #include "conf/schema.h"
 
 using namespace pw::conf;
 namespace fs = std::filesystem;
 
+using pw::test::read_file;
+using pw::test::source_dir;
+
 namespace {
-
-std::string source_dir() {
-  const char* d = getenv("PW_SOURCE_DIR");
-  INFO("PW_SOURCE_DIR is not set (ctest sets it for every test)");
-  REQUIRE(d);
-  return d;
-}
-
-std::string slurp(const fs::path& path) {
-  std::ifstream f(path);
-  INFO("cannot read " << path);
-  REQUIRE(f.good());
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 bool ident_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
@@ -77,7 +65,7 @@ const char* home_doc(const std::string& section) {
 std::map<std::string, std::string> docs_files() {
   std::map<std::string, std::string> out;  // "docs/x.md" -> text
   for (const auto& e : fs::directory_iterator(fs::path(source_dir()) / "docs"))
-    if (e.path().extension() == ".md") out["docs/" + e.path().filename().string()] = slurp(e.path());
+    if (e.path().extension() == ".md") out["docs/" + e.path().filename().string()] = read_file(e.path());
   REQUIRE(out.size() > 3);
   return out;
 }
@@ -86,10 +74,10 @@ std::map<std::string, std::string> docs_files() {
 // directories have none).
 std::map<std::string, std::string> readme_files() {
   std::map<std::string, std::string> out;
-  out["README.md"] = slurp(fs::path(source_dir()) / "README.md");
+  out["README.md"] = read_file(fs::path(source_dir()) / "README.md");
   for (const auto& e : fs::directory_iterator(source_dir())) {
     fs::path r = e.path() / "README.md";
-    if (e.is_directory() && fs::exists(r)) out[e.path().filename().string() + "/README.md"] = slurp(r);
+    if (e.is_directory() && fs::exists(r)) out[e.path().filename().string() + "/README.md"] = read_file(r);
   }
   return out;
 }
@@ -125,7 +113,7 @@ TEST_CASE("the key rule matches a key written with its section", "[conf][docs]")
 }
 
 TEST_CASE("README.md's configuration table is check-config --reference", "[conf][docs]") {
-  const std::string table = readme_table(slurp(fs::path(source_dir()) / "README.md"));
+  const std::string table = readme_table(read_file(fs::path(source_dir()) / "README.md"));
   const std::string want = reference_markdown();
   if (table == want) return;
   std::vector<std::string> have = lines(table), should = lines(want);

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/source_files.h"
 #include "conf/schema.h"
 #include "conf/values.h"
 #include "support/conf_fixture.h"
@@ -18,21 +19,10 @@ using namespace pw::conf;
 using pw::test::all_errors;
 using pw::test::ConfFixture;
 
+using pw::test::read_file;
+using pw::test::source_dir;
+
 namespace {
-
-std::string source_dir() {
-  const char* d = getenv("PW_SOURCE_DIR");
-  REQUIRE(d);  // set by ctest for every pw_test
-  return d;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  REQUIRE(f.good());
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // The examples name secret files under /etc or /var/lib that do not exist
 // here. Rewrite each secret key to a fresh 0600 file in the fixture's dir,
@@ -64,7 +54,7 @@ std::string with_local_secrets(const ConfFixture& fx, const std::string& text) {
 }
 
 LoadResult load_example(const ConfFixture& fx, const std::string& rel) {
-  std::string text = with_local_secrets(fx, slurp(source_dir() + "/examples/" + rel));
+  std::string text = with_local_secrets(fx, read_file(source_dir() + "/examples/" + rel));
   std::string name = rel.substr(rel.rfind('/') + 1);
   return fx.load(text, name);
 }
@@ -142,7 +132,7 @@ TEST_CASE("render_config prints every key and reads back to the same config", "[
 }
 
 TEST_CASE("README.md documents every key", "[conf][docs]") {
-  std::string readme = slurp(source_dir() + "/README.md");
+  std::string readme = read_file(source_dir() + "/README.md");
   for (const KeySpec& k : schema()) {
     std::string cell = std::string("| `[") + k.section + "]` `" + k.key + "` |";
     INFO("README lacks " << cell << " — regenerate with: pgwarden check-config --reference");
