@@ -313,7 +313,7 @@ std::string peer_status(const std::string& name, DataKind data, uint64_t system_
   v.own().name = name;
   v.own().data = data;
   v.own().system_id = system_id;
-  return v.next_own_message();
+  return v.next_own_message(0);
 }
 }  // namespace
 
