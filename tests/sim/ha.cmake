@@ -18,7 +18,8 @@ set_tests_properties(sim_ha PROPERTIES LABELS sim TIMEOUT 1200 ENVIRONMENT "PW_S
 #                   position after the holder stopped; the decider counted it
 #                   and promoted a lagging member (ha/decider.cc, probe age).
 #   680164127357:3/5  I4 — broke a first attempt at waiting before narrowing
-#                   the synchronous set (ha/sync_controller.h).
+#                   the synchronous set: the decider counted a restarted
+#                   member's first status (no probe yet, LSN 0) as heard.
 foreach(case 635481766791:5 680164127357:3 680164127357:5)
   string(REPLACE ":" ";" parts ${case})
   list(GET parts 0 seed)
