@@ -90,7 +90,7 @@ void Agent::watch_switchover_replay() {
   if (!from || from->final_lsn == 0 || replay_told_ == from->final_lsn) return;
   if (!ctx_.local.status().running || !ctx_.local.status().in_recovery) return;
   const uint64_t final_lsn = from->final_lsn;
-  bool started = ctx_.local.probe([this] { ctx_.kick(); }, [this, final_lsn] {
+  bool started = ctx_.local.probe(ctx_.now(), [this] { ctx_.kick(); }, [this, final_lsn] {
     if (ctx_.local.status().replay_lsn > final_lsn) {
       replay_told_ = final_lsn;
       PW_INFO("agent", "switchover: replayed past the final LSN %llX of %s, telling it",
@@ -106,7 +106,7 @@ void Agent::watch_switchover_replay() {
 
 void Agent::tick() {
   ctx_.refresh_roster();
-  ctx_.local.probe([this] { ctx_.kick(); });
+  ctx_.local.probe(ctx_.now(), [this] { ctx_.kick(); });
   if (!ctx_.activity.busy() && !ctx_.local.status().running) ctx_.local.refresh();
   fencer_health_ = ctx_.fencer.supervise();
   if (bootstrap_.running() && ctx_.local.made_primary() && !ctx_.lease.hold.holds(state().epoch, ctx_.now())) {
@@ -245,6 +245,7 @@ void Agent::gossip() {
   own.streaming = st.running && st.wal_receiver_streaming;
   own.upstream = st.upstream_host;
   own.timeline = local.timeline();
+  own.probe_age_ms = local.probed_at() < 0 ? -1 : ctx_.now() - local.probed_at();
   if (st.running) {
     own.lsn = st.in_recovery ? std::max(st.receive_lsn, st.replay_lsn) : st.current_lsn;
     // A probe of a server still starting up may report no position yet:
@@ -263,7 +264,7 @@ void Agent::gossip() {
   own.serving = serving_told_ = ctx_.serving();
   own.grant_ms = leader_grant_ms(ctx_);
   own.grant_epoch = own.grant_ms > 0 ? state().epoch : 0;
-  if (ctx_.raft) ctx_.raft->broadcast_app(ctx_.members.next_own_message());
+  if (ctx_.raft) ctx_.raft->broadcast_app(ctx_.members.next_own_message(ctx_.now()));
 }
 
 void Agent::publish_route() {

@@ -181,9 +181,16 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
   std::string sync_unheard;
   uint64_t sync_max_lsn = 0;
   if (in.synchronous_mode && failover) {
+    // A status counts if its probe ran after the holder stopped: arrival
+    // minus the probe's age as sent (a member whose agent was frozen
+    // between probe and gossip reports an old position late, while its
+    // PostgreSQL kept acknowledging commits; found by sim_ha), and minus
+    // status_lag_ms more for the transit (and for a version-3 sender's
+    // unknown age).
     auto heard = [&](const std::string& m) -> const MemberStatus* {
       auto it = in.seen.find(m);
-      if (it == in.seen.end() || !it->second.fresh || it->second.received_ms < in.holder_gone_ms + in.status_lag_ms)
+      if (it == in.seen.end() || !it->second.fresh || it->second.status.probe_age_ms < 0 ||
+          it->second.received_ms - it->second.status.probe_age_ms < in.holder_gone_ms + in.status_lag_ms)
         return nullptr;
       return &it->second.status;
     };

@@ -19,7 +19,7 @@ namespace pw::node {
 struct SeenStatus {
   MemberStatus status;
   bool fresh = false;   // received within the freshness window
-  int64_t received_ms = 0;  // deciding node's monotonic time of arrival (self: now)
+  int64_t received_ms = 0;  // deciding node's monotonic time of arrival (self: when built)
 };
 
 struct DeciderInput {
@@ -31,8 +31,8 @@ struct DeciderInput {
   bool lease_expired = false;                   // LeaseWatch says the holder of state->epoch is gone
   int64_t holder_gone_ms = 0;                   // since when (monotonic) no holder can write: lease
                                                 // expiry, or the epoch's start when nobody holds it
-  int64_t status_lag_ms = 0;                    // a status may describe the server this much
-                                                // before it was sent (probe period)
+  int64_t status_lag_ms = 0;                    // margin on top of a status's probe age
+                                                // (transit; the probe period if age unknown)
   int64_t claim_age_ms = 0;                     // since this node applied the current claim
   int64_t bootstrap_timeout_ms = 120000;
   int64_t claimant_silence_ms = 3000;           // a claimant silent this long is presumed dead

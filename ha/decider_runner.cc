@@ -61,8 +61,10 @@ DeciderInput DeciderRunner::input() const {
   const LeaseWatch& w = ctx_.lease.watch;
   in.lease_expired = !s.primary.empty() && w.expired(s.epoch, now);
   in.holder_gone_ms = s.primary.empty() ? w.last_renewal(s.epoch) : w.last_renewal(s.epoch) + ctx_.lease.params.wait_ms();
-  // A status carries the previous loop turn's probe: up to two turns old,
-  // plus the probe's own duration.
+  // A status carries its probe's age (MemberStatus::probe_age_ms); this
+  // margin covers the transit on top, and a version-3 sender, whose age is
+  // unknown, sends the previous loop turn's probe: up to two turns old plus
+  // the probe's own duration.
   in.status_lag_ms = 3 * cfg.ha_loop_interval_ms;
   in.claim_age_ms = now - ctx_.lease.claim_applied_at;
   in.bootstrap_timeout_ms = cfg.ha_bootstrap_timeout_ms;

@@ -7,11 +7,11 @@ namespace pw::node {
 
 using Kind = pgctl::DataDirInfo::Kind;
 
-bool LocalPg::probe(std::function<void()> changed, std::function<void()> done) {
+bool LocalPg::probe(int64_t now, std::function<void()> changed, std::function<void()> done) {
   if (probe_inflight_) return false;
   probe_inflight_ = true;
   uint64_t marks = marks_;
-  pg_.probe([this, changed, done, marks](const pgctl::Status& st) {
+  pg_.probe([this, changed, done, marks, now](const pgctl::Status& st) {
     probe_inflight_ = false;
     ++probes_done_;
     // An operation finished while this probe ran (a start, a stop): what it
@@ -20,6 +20,7 @@ bool LocalPg::probe(std::function<void()> changed, std::function<void()> done) {
     if (marks != marks_) return;
     bool was_running = status_.running;
     status_ = st;
+    probed_at_ = now;
     if (st.running && !st.in_recovery && pg_.postmaster_pid() > 0) primary_ = true;
     if (st.running != was_running && changed) changed();
     if (done) done();

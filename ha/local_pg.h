@@ -22,10 +22,10 @@ class LocalPg {
   bool has_data() const { return data_.kind == pgctl::DataDirInfo::Kind::cluster; }
   bool empty() const { return data_.kind == pgctl::DataDirInfo::Kind::empty; }
 
-  /// Starts a probe unless one is running (then returns false); `changed`
-  /// runs when the server was found started or stopped, `done` (optional)
-  /// once the probe's result is recorded.
-  bool probe(std::function<void()> changed, std::function<void()> done = nullptr);
+  /// Starts a probe at monotonic time `now` unless one is running (then
+  /// returns false); `changed` runs when the server was found started or
+  /// stopped, `done` (optional) once the probe's result is recorded.
+  bool probe(int64_t now, std::function<void()> changed, std::function<void()> done = nullptr);
   /// Re-reads the data directory. A directory that last ran as a primary
   /// and is not our running primary now must be rewound before following
   /// another node — whatever the (possibly stale, replayed) log says about
@@ -68,6 +68,12 @@ class LocalPg {
   /// complete once this passes the count then + 2).
   uint64_t probes_done() const { return probes_done_; }
 
+  /// When (monotonic) the probe whose positions status() holds was started;
+  /// -1 before the first. The status may describe the server that long
+  /// ago: the agent can be frozen (SIGSTOP, a stalled host) between a probe
+  /// and the gossip that carries it, while PostgreSQL keeps streaming.
+  int64_t probed_at() const { return probed_at_; }
+
   /// Highest timeline seen for the current data directory (a standby
   /// reports the WAL receiver's, which disappears with its primary).
   uint32_t timeline();
@@ -78,6 +84,7 @@ class LocalPg {
   pgctl::DataDirInfo data_;
   bool probe_inflight_ = false;
   uint64_t probes_done_ = 0;
+  int64_t probed_at_ = -1;
   uint64_t marks_ = 0;  // facts recorded by operations; a probe started before one is stale
   bool primary_ = false;        // we started or promoted it read-write
   bool needs_rewind_ = false;

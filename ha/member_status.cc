@@ -6,7 +6,7 @@
 namespace pw::node {
 
 namespace {
-constexpr uint8_t kVersion = 3;  // 2: route grant, 3: serving
+constexpr uint8_t kVersion = 4;  // 2: route grant, 3: serving, 4: probe age
 }
 
 const char* data_kind_name(DataKind k) {
@@ -49,6 +49,7 @@ std::string MemberStatus::encode() const {
   w.u64(grant_epoch);
   w.i64(grant_ms);
   w.boolean(serving);
+  w.i64(probe_age_ms);
   return w.take();
 }
 
@@ -92,6 +93,10 @@ std::optional<MemberStatus> MemberStatus::decode(const std::string& bytes) {
   if (version >= 3) {
     m.serving_known = true;
     m.serving = r.boolean();
+  }
+  if (version >= 4) {
+    m.probe_age_ms = r.i64();
+    if (m.probe_age_ms < -1) return std::nullopt;
   }
   if (!r.ok() || !r.at_end()) return std::nullopt;
   return m;

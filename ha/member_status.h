@@ -45,6 +45,12 @@ struct MemberStatus {
   /// starting up / shutting down". Unknown from a version-2 sender.
   bool serving_known = false;
   bool serving = false;
+  /// How old, when sent, the probe behind lsn/timeline/pg_running was
+  /// (since it started); -1: no probe yet. The decider counts a status as
+  /// describing the server after the holder stopped only by this age (I4):
+  /// an agent frozen between its probe and its gossip sends an old position
+  /// late. 0 from a version-3 sender (its age is unknown).
+  int64_t probe_age_ms = 0;
 
   std::string encode() const;
   static std::optional<MemberStatus> decode(const std::string& bytes);

@@ -17,7 +17,8 @@ MemberView::MemberView(std::string self, std::vector<std::string> members, int64
   own_.name = self_;
 }
 
-std::string MemberView::next_own_message() {
+std::string MemberView::next_own_message(int64_t now) {
+  own_sent_ms_ = now;
   own_.seq = ++seq_;
   return own_.encode();
 }
@@ -47,7 +48,7 @@ bool MemberView::received(const std::string& from_name, const std::string& data,
 std::map<std::string, SeenStatus> MemberView::seen(int64_t now) const {
   std::map<std::string, SeenStatus> out;
   for (const auto& [name, p] : peers_) out[name] = {p.first, now - p.second <= window_ms_, p.second};
-  out[self_] = {own_, true, now};
+  out[self_] = {own_, true, own_sent_ms_};
   return out;
 }
 

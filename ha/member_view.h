@@ -27,8 +27,10 @@ class MemberView {
 
   MemberStatus& own() { return own_; }
   const MemberStatus& own() const { return own_; }
-  /// Stamps the next sequence number on our status and encodes it.
-  std::string next_own_message();
+  /// Stamps the next sequence number on our status and encodes it; `now`
+  /// is when it was built (seen() gives that, not the time of asking, as
+  /// our own status's arrival: its probe age counts from there).
+  std::string next_own_message(int64_t now);
 
   /// A peer's status arrived at `now`. Returns false for a malformed or
   /// reordered message (logged); `acked_changed` says whether the epoch the
@@ -56,6 +58,7 @@ class MemberView {
   int64_t started_ms_;
   MemberStatus own_;
   uint64_t seq_;
+  int64_t own_sent_ms_ = -1;  // when next_own_message last ran (-1 = never)
   std::map<std::string, std::pair<MemberStatus, int64_t>> peers_;  // name -> {status, received at}
 };
 

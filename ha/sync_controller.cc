@@ -28,7 +28,7 @@ void SyncController::set_names(const std::vector<std::string>& names) {
   ctx_.activity.begin(AgentState::sync_updating, "synchronous_standby_names = '" + value + "'");
   ctx_.pg().set_synchronous_standby_names(value, ctx_.activity.done([this, names, E](const pgctl::Result& r) {
     if (!r.ok) return;
-    if (epoch_ == E && pg_sync_.empty() && !names.empty()) {  // leaving asynchronous mode
+    if (epoch_ == E && !names.empty() && names != pg_sync_) {  // leaving asynchronous mode, or narrowing
       probe_mark_ = ctx_.local.probes_done() + 2;
       catch_up_lsn_ = 0;
     }
@@ -98,12 +98,15 @@ bool SyncController::reconcile() {
     return true;
   }
   if (C != D) {
-    if (C.empty() && probe_mark_ != 0) {
-      // Commits acknowledged while asynchronous must reach a member of D first.
+    // Here C is empty (leaving asynchronous mode) or C ⊋ D (narrowing: a
+    // widening commits C ∪ D before S grows). Commits acknowledged before S
+    // became D — asynchronously, or by a member that has left S alone —
+    // must reach a member of D first.
+    if (probe_mark_ != 0) {
       const pgctl::Status& st = ctx_.local.status();
       if (catch_up_lsn_ == 0) {
         if (ctx_.local.probes_done() < probe_mark_ || st.current_lsn == 0) {
-          ctx_.activity.set(AgentState::sync_updating, "measuring the position after leaving asynchronous mode");
+          ctx_.activity.set(AgentState::sync_updating, "measuring the position after changing the standby names");
           return true;
         }
         catch_up_lsn_ = st.current_lsn;

@@ -18,11 +18,14 @@
 // S was empty are only on the primary. So after S = D takes effect, C = D is
 // committed only once a member of D has replayed past the primary's
 // position measured after the change (the most advanced member of C then
-// holds them too). Known gap (not handled): narrowing has the same shape —
-// a commit acknowledged by a member that leaves S alone is on it and the
-// primary only until the others replay it, and C drops that member at
-// once. A first attempt to wait there as well (like leaving asynchronous
-// mode) broke I4 in sim_ha (seed 680164127357) and was taken back.
+// holds them too). Narrowing needs the same step: a commit acknowledged by
+// a member that leaves S (it stopped streaming, or is tagged nofailover) may
+// be on it alone, so C drops it only once a member of D has replayed past
+// the position measured after S = D took effect; until then C still names
+// it and failover waits to hear from it. (A first attempt at this broke I4
+// in sim_ha seed 680164127357; the cause was the decider counting a
+// restarted member's first status — no probe yet, LSN 0 — as its position,
+// closed by MemberStatus::probe_age_ms.)
 //
 // D is the streaming members that could be promoted: nofailover members are
 // never in it (a commit acknowledged by a DR replica alone would leave

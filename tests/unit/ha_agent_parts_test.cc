@@ -2,8 +2,9 @@
 // the production class with a recording fake world, raft node and
 // PostgreSQL: renewals retried through a new leader at once, a release that
 // was not committed proposed again (and the releaser's lease ended first),
-// a former primary's directory always rewound before following, and a
-// bootstrap claim read back through the log before initdb.
+// a former primary's directory always rewound before following, a
+// bootstrap claim read back through the log before initdb, and the
+// synchronous set narrowed in the log only once a remaining member caught up.
 #include <catch2/catch.hpp>
 
 #include "ha/agent_context.h"
@@ -11,6 +12,7 @@
 #include "ha/lease_renewer.h"
 #include "ha/membership_controller.h"
 #include "ha/route_builder.h"
+#include "ha/sync_controller.h"
 
 using namespace pw;
 using namespace pw::node;
@@ -75,8 +77,15 @@ struct FakePg : pgctl::Postgres {
   void ensure_superuser_password(pgctl::Done) override {}
   void run_sql_file(const std::string&, pgctl::Done) override {}
   void sync_slots(const std::vector<std::string>&, pgctl::Done) override {}
-  void set_synchronous_standby_names(const std::string&, pgctl::Done) override {}
-  void probe(std::function<void(const pgctl::Status&)>) override {}
+  std::vector<std::string> standby_names;  // every synchronous_standby_names set
+  std::optional<pgctl::Status> probe_answer;  // unset: a probe never returns
+  void set_synchronous_standby_names(const std::string& v, pgctl::Done done) override {
+    standby_names.push_back(v);
+    if (done) done({});
+  }
+  void probe(std::function<void(const pgctl::Status&)> cb) override {
+    if (probe_answer) cb(*probe_answer);
+  }
   pid_t postmaster_pid() const override { return 0; }
   bool adopted() const override { return false; }
   void set_expected_system_id(uint64_t) override {}
@@ -313,7 +322,7 @@ std::string peer_status(const std::string& name, DataKind data, uint64_t system_
   v.own().name = name;
   v.own().data = data;
   v.own().system_id = system_id;
-  return v.next_own_message();
+  return v.next_own_message(0);
 }
 }  // namespace
 
@@ -366,4 +375,63 @@ TEST_CASE("member remove refuses the primary, a member of the synchronous set, a
   auto res = remove("n2");
   CHECK((!res || res->http_status == 200));
   CHECK(raft.proposed == 1);
+}
+
+TEST_CASE("synchronous mode: a narrower set is committed only once a remaining member has caught up") {
+  // ANY 1 (n2, n3) committed; n3 stops streaming. A commit n3 alone
+  // acknowledged is on n3 and the primary only, until n2 replays it: the
+  // committed set keeps n3 (failover then waits to hear from it) until n2 has
+  // replayed past the primary's position measured after PostgreSQL dropped n3.
+  Rig r;
+  r.primary_n1();
+  SyncController sync(*r.ctx);
+  pgctl::Status st;
+  st.running = true;
+  st.current_lsn = 1000;
+  auto standby = [](const std::string& name, uint64_t replay) {
+    pgctl::Status::Standby sb;
+    sb.application_name = name;
+    sb.state = "streaming";
+    sb.replay_lsn = replay;
+    return sb;
+  };
+  st.standbys = {standby("n2", 1000), standby("n3", 1000)};
+  auto probe = [&] {
+    r.pg.probe_answer = st;
+    REQUIRE(r.ctx->local.probe(r.world.now, [] {}));
+  };
+  auto turn = [&] {  // one loop turn: a probe, then the controller
+    probe();
+    sync.reconcile();
+  };
+  auto commit_sync = [&] {  // the last set_sync proposal commits
+    REQUIRE(!r.raft.proposals.empty());
+    auto& [c, cb] = r.raft.proposals.back();
+    REQUIRE(c.type == CmdType::set_sync);
+    r.apply(c);
+    consensus::ProposalResult res;
+    res.committed = true;
+    cb(res);
+  };
+  // New epoch: PostgreSQL reset to asynchronous, then ANY 1 (n2, n3), then
+  // (after the catch-up that leaving asynchronous mode needs) C = {n2, n3}.
+  for (int i = 0; i < 6 && r.raft.count(CmdType::set_sync) == 0; ++i) turn();
+  REQUIRE(r.raft.count(CmdType::set_sync) == 1);
+  commit_sync();
+  REQUIRE(r.sm.state().sync == std::vector<std::string>{"n2", "n3"});
+  REQUIRE(r.pg.standby_names.back() == "ANY 1 (\"n2\",\"n3\")");
+
+  // n3 drops out; the primary has moved on to 1200 (acknowledged by n3).
+  st.standbys = {standby("n2", 1000)};
+  st.current_lsn = 1200;
+  turn();
+  CHECK(r.pg.standby_names.back() == "ANY 1 (\"n2\")");  // S narrows at once
+  for (int i = 0; i < 5; ++i) turn();
+  CHECK(r.raft.count(CmdType::set_sync) == 1);  // C keeps n3: n2 is behind 1200
+  CHECK(r.sm.state().sync == std::vector<std::string>{"n2", "n3"});
+  st.standbys = {standby("n2", 1200)};
+  turn();
+  REQUIRE(r.raft.count(CmdType::set_sync) == 2);
+  commit_sync();
+  CHECK(r.sm.state().sync == std::vector<std::string>{"n2"});
 }

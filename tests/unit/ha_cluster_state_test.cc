@@ -173,10 +173,12 @@ TEST_CASE("member status round-trips, decider diagnostics included, and decoding
   m.priority = -2;
   m.acked_epoch = 5;
   m.decider_diags.push_back({"no_failover_candidate", "n3: lag", "ctl failover --to n2"});
+  m.probe_age_ms = 45;
   auto d = MemberStatus::decode(m.encode());
   REQUIRE(d);
   CHECK(d->encode() == m.encode());
   CHECK(d->priority == -2);
+  CHECK(d->probe_age_ms == 45);
   REQUIRE(d->decider_diags.size() == 1);
   CHECK(d->decider_diags[0].action == "ctl failover --to n2");
   std::string b = m.encode();
@@ -191,11 +193,32 @@ TEST_CASE("member status: the holder's serving flag, unknown from a version-2 se
   REQUIRE(d);
   CHECK(d->serving_known);
   CHECK(d->serving);
-  // Version 2 is the same encoding without the trailing flag.
+  // Version 2 is the same encoding without the trailing flag (and the
+  // version-4 probe age after it).
   std::string v2 = m.encode();
   v2[0] = 2;
-  v2.pop_back();
+  v2.resize(v2.size() - 9);
   auto old = MemberStatus::decode(v2);
   REQUIRE(old);
   CHECK_FALSE(old->serving_known);
+}
+
+TEST_CASE("member status: the probe's age, 0 from a version-3 sender, -1 = no probe yet") {
+  MemberStatus m;
+  m.name = "n1";
+  m.probe_age_ms = -1;
+  auto d = MemberStatus::decode(m.encode());
+  REQUIRE(d);
+  CHECK(d->probe_age_ms == -1);
+  std::string bad = m.encode();
+  bad[bad.size() - 8] = static_cast<char>(0xfe);  // -2: not an age
+  CHECK_FALSE(MemberStatus::decode(bad));
+  m.probe_age_ms = 1234;
+  std::string v3 = m.encode();
+  v3[0] = 3;
+  v3.resize(v3.size() - 8);
+  auto old = MemberStatus::decode(v3);
+  REQUIRE(old);
+  CHECK(old->probe_age_ms == 0);
+  CHECK(old->serving_known);
 }

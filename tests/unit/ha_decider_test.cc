@@ -249,6 +249,44 @@ TEST_CASE("I4: statuses older than the holder's end do not count") {
   CHECK(d.propose->node == "n2");
 }
 
+TEST_CASE("I4: a status that arrives late but carries an old probe does not count") {
+  // sim_ha seed 635481766791: n5's agent was frozen (SIGSTOP) while its
+  // PostgreSQL kept streaming and acknowledging commits for the primary.
+  // Resumed after the holder stopped, it first gossiped the probe from
+  // before its freeze (a lower LSN); counted as heard, it let the lagging n4
+  // be promoted and the commits only n5 had were lost.
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.in.synchronous_mode = true;
+  f.in.holder_gone_ms = 5000;
+  f.in.status_lag_ms = 100;
+  f.state.sync = {"n4", "n5"};
+  f.in.members = {"n1", "n2", "n3", "n4", "n5"};
+  f.standby("n4", 3800);
+  f.in.seen["n4"].received_ms = 6000;
+  auto& n5 = f.standby("n5", 3700);
+  f.in.seen["n5"].received_ms = 6000;
+  n5.probe_age_ms = 5000;  // probed at 1000, long before the holder stopped
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE_FALSE(d.diagnostics.empty());
+  CHECK(d.diagnostics[0].message.find("no status since the primary stopped from n5") != std::string::npos);
+  n5.probe_age_ms = -1;  // no probe at all yet (a restarted agent): not heard either
+  CHECK_FALSE(decide(f.in).propose);
+  // Its next status carries a fresh probe: n5 is ahead and is promoted.
+  n5.lsn = 4100;
+  n5.probe_age_ms = 20;
+  f.in.seen["n5"].received_ms = 6030;
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n5");
+  // The age counts against the arrival: a probe from just before the end of
+  // the holder's lease plus the lag does not count.
+  n5.probe_age_ms = 940;  // 6030 - 940 = 5090 < 5000 + 100
+  CHECK_FALSE(decide(f.in).propose);
+}
+
 TEST_CASE("I4: with the committed set empty only the last ready holder may come back") {
   Fixture f;
   f.initialized("");

@@ -20,7 +20,7 @@ TEST_CASE("a restarted member's statuses are heard at once, reordered duplicates
   MemberView n2("n2", kMembers, 1000, 0, t_us);
   std::string old_msg;
   for (int i = 0; i < 600; ++i) {
-    std::string m = n2.next_own_message();
+    std::string m = n2.next_own_message(i);
     if (i == 300) old_msg = m;
     REQUIRE(receiver.received("n2", m, i, &acked));
   }
@@ -29,7 +29,7 @@ TEST_CASE("a restarted member's statuses are heard at once, reordered duplicates
   // n2 restarts 5 s later: its first status is taken, and it is fresh.
   MemberView n2_again("n2", kMembers, 1000, 0, t_us + 5000 * 1000);
   n2_again.own().lsn = 42;
-  REQUIRE(receiver.received("n2", n2_again.next_own_message(), 5000, &acked));
+  REQUIRE(receiver.received("n2", n2_again.next_own_message(5000), 5000, &acked));
   const MemberStatus* st = receiver.fresh("n2", 5500);
   REQUIRE(st != nullptr);
   CHECK(st->lsn == 42);
