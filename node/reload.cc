@@ -1,56 +1,15 @@
-// node/reload.cc — see reload.h. The comparison walks check-config's own
-// rendering of both configurations, so every key the schema knows is
-// compared without a list here that could fall behind it.
+// node/reload.cc — see reload.h. The comparison walks conf's schema (the
+// same table check-config prints), so every key is compared without a list
+// here that could fall behind it.
 #include "node/reload.h"
 
-#include <map>
-#include <sstream>
 #include <utility>
 
 #include "base/log.h"
+#include "conf/schema.h"
 
 namespace pw::node {
 namespace {
-
-// "section\nkey" -> value, in rendering order (kept in `order`).
-struct Rendered {
-  std::map<std::string, std::string> values;
-  std::vector<std::pair<std::string, std::string>> order;
-};
-
-Rendered parse_rendering(const std::string& text) {
-  Rendered r;
-  std::istringstream in(text);
-  std::string section;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty()) continue;
-    if (line.front() == '[' && line.back() == ']') {
-      section = line.substr(1, line.size() - 2);
-      continue;
-    }
-    std::string value;
-    size_t eq;
-    if (line.front() == ';') {
-      // An unset optional key is rendered as "; key =   (not set)".
-      static const std::string kNotSet = "(not set)";
-      eq = line.find(" = ");
-      if (eq == std::string::npos || line.size() < kNotSet.size() ||
-          line.compare(line.size() - kNotSet.size(), kNotSet.size(), kNotSet) != 0)
-        continue;
-      line = line.substr(2);
-      eq -= 2;
-    } else {
-      eq = line.find(" = ");
-      if (eq == std::string::npos) continue;
-      value = line.substr(eq + 3);
-    }
-    std::string key = line.substr(0, eq);
-    std::string id = section + "\n" + key;
-    if (!r.values.count(id)) r.order.emplace_back(section, key);
-    r.values[id] = value;
-  }
-  return r;
-}
 
 const char* level_name(LogLevel l) {
   switch (l) {
@@ -61,23 +20,38 @@ const char* level_name(LogLevel l) {
   }
 }
 
+// A repeatable key shows one value per line; a log event is one line.
+std::string one_line(std::string v) {
+  if (v.empty()) return "(not set)";
+  for (size_t i; (i = v.find('\n')) != std::string::npos;) v.replace(i, 1, ", ");
+  return v;
+}
+
 }  // namespace
 
 std::vector<KeyChange> config_changes(const conf::Config& running, const conf::Config& file) {
-  Rendered a = parse_rendering(conf::render_config(running));
-  Rendered b = parse_rendering(conf::render_config(file));
   std::vector<KeyChange> out;
-  auto consider = [&](const std::string& section, const std::string& key) {
-    std::string id = section + "\n" + key;
-    auto ia = a.values.find(id), ib = b.values.find(id);
-    std::string va = ia == a.values.end() ? "" : ia->second;
-    std::string vb = ib == b.values.end() ? "" : ib->second;
-    if (va != vb) out.push_back({section, key, va, vb});
-  };
-  for (const auto& [section, key] : a.order) consider(section, key);
-  // Keys only the file has (a new [postgresql.parameters] entry).
-  for (const auto& [section, key] : b.order)
-    if (!a.values.count(section + "\n" + key)) consider(section, key);
+  for (const std::string& section : conf::section_names()) {
+    if (section == conf::kParametersSection) {
+      // Both maps are sorted by name: walk their union in order.
+      auto a = running.pg_parameters.begin(), b = file.pg_parameters.begin();
+      while (a != running.pg_parameters.end() || b != file.pg_parameters.end()) {
+        bool take_a = b == file.pg_parameters.end() || (a != running.pg_parameters.end() && a->first <= b->first);
+        bool take_b = a == running.pg_parameters.end() || (b != file.pg_parameters.end() && b->first <= a->first);
+        const std::string& key = take_a ? a->first : b->first;
+        std::string va = take_a ? a->second : "", vb = take_b ? b->second : "";
+        if (va != vb) out.push_back({section, key, va, vb});
+        if (take_a) ++a;
+        if (take_b) ++b;
+      }
+      continue;
+    }
+    for (const conf::KeySpec& k : conf::schema()) {
+      if (section != k.section) continue;
+      std::string va = k.show(running), vb = k.show(file);
+      if (va != vb) out.push_back({section, k.key, std::move(va), std::move(vb)});
+    }
+  }
   return out;
 }
 
@@ -121,14 +95,13 @@ Reloader::Outcome Reloader::reload() {
   for (const KeyChange& c : o.applied) {
     if (c.key == "token_file" && !o.token_error.empty()) continue;
     PW_INFO("node", "reload: [%s] %s = %s (was %s): applied", c.section.c_str(), c.key.c_str(),
-            c.file.empty() ? "(not set)" : c.file.c_str(), c.running.empty() ? "(not set)" : c.running.c_str());
+            one_line(c.file).c_str(), one_line(c.running).c_str());
   }
   for (const KeyChange& c : o.needs_restart)
     PW_WARN("node",
             "reload: [%s] %s = %s in %s, running with %s: needs a restart of pgwarden "
             "(systemctl restart pgwarden) to take effect",
-            c.section.c_str(), c.key.c_str(), c.file.empty() ? "(not set)" : c.file.c_str(), path.c_str(),
-            c.running.empty() ? "(not set)" : c.running.c_str());
+            c.section.c_str(), c.key.c_str(), one_line(c.file).c_str(), path.c_str(), one_line(c.running).c_str());
   PW_INFO("node", "reload: re-read %s: %zu change(s) applied, %zu need a restart of pgwarden, token %s; log level %s",
           path.c_str(), o.applied.size(), o.needs_restart.size(), o.token_error.empty() ? "re-read" : "unchanged",
           level_name(log_level()));

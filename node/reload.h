@@ -17,7 +17,7 @@ namespace pw::node {
 /// One key whose value in the file differs from the running one.
 struct KeyChange {
   std::string section, key;
-  std::string running, file;  // as check-config renders them; "" = not set
+  std::string running, file;  // as check-config shows them; "" = not set
   bool operator==(const KeyChange&) const = default;
 };
 

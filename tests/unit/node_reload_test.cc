@@ -35,16 +35,18 @@ TEST_CASE("config_changes names each differing key, parameters and unset keys in
                                            "log_min_duration_statement = 1s\n"));
   CHECK(pw::node::config_changes(a, a).empty());
   std::vector<KeyChange> d = pw::node::config_changes(a, b);
+  // check-config's order: sections in print order, parameters by name.
   REQUIRE(d.size() == 3);
   CHECK(d[0].section == "postgresql.parameters");
-  CHECK(d[0].key == "work_mem");
-  CHECK(d[0].running == "4MB");
-  CHECK(d[0].file == "8MB");
-  CHECK(d[1].section == "proxy");
-  CHECK(d[1].key == "hold_timeout");
-  CHECK(d[2].key == "log_min_duration_statement");
-  CHECK(d[2].running.empty());
-  CHECK(d[2].file == "1s");
+  CHECK(d[0].key == "log_min_duration_statement");
+  CHECK(d[0].running.empty());
+  CHECK(d[0].file == "1s");
+  CHECK(d[1].section == "postgresql.parameters");
+  CHECK(d[1].key == "work_mem");
+  CHECK(d[1].running == "4MB");
+  CHECK(d[1].file == "8MB");
+  CHECK(d[2].section == "proxy");
+  CHECK(d[2].key == "hold_timeout");
   for (const KeyChange& c : d) CHECK_FALSE(pw::node::applies_live(c));
 }
 
