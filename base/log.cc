@@ -30,6 +30,22 @@ void log_set_node(const std::string& node) {
 }
 void log_set_level(LogLevel level) { g_level = static_cast<int>(level); }
 void log_set_fd(int fd) { g_fd = fd; }
+std::optional<LogLevel> log_level_named(std::string_view name) {
+  for (LogLevel l : {LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error})
+    if (name == log_level_word(l)) return l;
+  return std::nullopt;
+}
+
+const char* log_level_word(LogLevel level) {
+  switch (level) {
+    case LogLevel::debug: return "debug";
+    case LogLevel::info: return "info";
+    case LogLevel::warn: return "warn";
+    case LogLevel::error: return "error";
+  }
+  return "?";
+}
+
 LogLevel log_level() { return static_cast<LogLevel>(g_level.load(std::memory_order_relaxed)); }
 
 void vlog(LogLevel level, const char* component, const char* fmt, va_list ap) {

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdarg>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace pw {
 
@@ -20,6 +22,10 @@ void log_set_level(LogLevel level);
 /// Redirects output to `fd` (default 2). Used by tests that capture logs.
 void log_set_fd(int fd);
 LogLevel log_level();
+/// The level a configuration names ("debug", "info", "warn", "error"), or
+/// nullopt; and back. One table for conf's validation and the daemon.
+std::optional<LogLevel> log_level_named(std::string_view name);
+const char* log_level_word(LogLevel level);
 
 /// Writes one line: `component` is a short module tag ("raft", "proxy").
 void log(LogLevel level, const char* component, const char* fmt, ...)

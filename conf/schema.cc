@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base/log.h"
 #include "base/pg_syntax.h"
 #include "conf/schema_setters.h"
 
@@ -13,7 +14,7 @@ namespace {
 using namespace setters;
 
 std::string set_log_level(Config& c, const std::string& v) {
-  if (v != "debug" && v != "info" && v != "warn" && v != "error")
+  if (!log_level_named(v))
     return "'" + v + "' is not a log level; expected debug, info, warn or error";
   c.log_level = v;
   return "";

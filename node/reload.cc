@@ -11,15 +11,6 @@
 namespace pw::node {
 namespace {
 
-const char* level_name(LogLevel l) {
-  switch (l) {
-    case LogLevel::debug: return "debug";
-    case LogLevel::warn: return "warn";
-    case LogLevel::error: return "error";
-    default: return "info";
-  }
-}
-
 // A repeatable key shows one value per line; a log event is one line.
 std::string one_line(std::string v) {
   if (v.empty()) return "(not set)";
@@ -60,10 +51,7 @@ bool applies_live(const KeyChange& c) {
 }
 
 void apply_log_level(const std::string& level) {
-  if (level == "debug") log_set_level(LogLevel::debug);
-  else if (level == "warn") log_set_level(LogLevel::warn);
-  else if (level == "error") log_set_level(LogLevel::error);
-  else log_set_level(LogLevel::info);
+  log_set_level(log_level_named(level).value_or(LogLevel::info));  // conf validated it
 }
 
 Reloader::Outcome Reloader::reload() {
@@ -104,7 +92,7 @@ Reloader::Outcome Reloader::reload() {
             c.section.c_str(), c.key.c_str(), one_line(c.file).c_str(), path.c_str(), one_line(c.running).c_str());
   PW_INFO("node", "reload: re-read %s: %zu change(s) applied, %zu need a restart of pgwarden, token %s; log level %s",
           path.c_str(), o.applied.size(), o.needs_restart.size(), o.token_error.empty() ? "re-read" : "unchanged",
-          level_name(log_level()));
+          log_level_word(log_level()));
   return o;
 }
 
