@@ -37,10 +37,6 @@ CURLcode global_init() {
   return rc;
 }
 
-std::string bracketed(const std::string& host) {
-  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
-}
-
 // Characters that can stand unescaped as a URL host: member names (letters,
 // digits, '.', '_', '-') and addresses (':' for IPv6). Anything else would
 // make curl parse a different URL than the one meant.
@@ -178,7 +174,7 @@ HttpResult request(const HttpTarget& target, const std::string& method, const st
     return r;
   }
   const std::string port = std::to_string(target.port);
-  const std::string url = std::string(target.tls ? "https://" : "http://") + bracketed(checked_name) + ":" + port + path;
+  const std::string url = std::string(target.tls ? "https://" : "http://") + url_host(checked_name) + ":" + port + path;
 
   if (CURLcode rc = global_init(); rc != CURLE_OK) {
     r.error = "cannot request " + where + ": libcurl initialisation failed: " + curl_easy_strerror(rc);
@@ -221,7 +217,7 @@ HttpResult request(const HttpTarget& target, const std::string& method, const st
     set(CURLOPT_CAPATH, static_cast<const char*>(nullptr), "CAPATH");
     set(CURLOPT_SSL_OPTIONS, static_cast<long>(CURLSSLOPT_NO_PARTIALCHAIN), "SSL_OPTIONS");
     if (by_name) {
-      connect_to = bracketed(target.server_name) + ":" + port + ":" + bracketed(target.host) + ":" + port;
+      connect_to = url_host(target.server_name) + ":" + port + ":" + url_host(target.host) + ":" + port;
       connect_list.reset(curl_slist_append(nullptr, connect_to.c_str()));
       if (!connect_list) throw std::bad_alloc();
       set(CURLOPT_CONNECT_TO, connect_list.get(), "CONNECT_TO");

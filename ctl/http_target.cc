@@ -7,9 +7,12 @@
 
 namespace pw::node {
 
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
 std::string HttpTarget::url() const {
-  bool v6 = host.find(':') != std::string::npos;
-  return std::string(tls ? "https://" : "http://") + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return std::string(tls ? "https://" : "http://") + url_host(host) + ":" + std::to_string(port);
 }
 
 std::optional<HttpTarget> parse_api_url(const std::string& url, std::string* error) {
