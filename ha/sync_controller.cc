@@ -28,7 +28,10 @@ void SyncController::set_names(const std::vector<std::string>& names) {
   ctx_.activity.begin(AgentState::sync_updating, "synchronous_standby_names = '" + value + "'");
   ctx_.pg().set_synchronous_standby_names(value, ctx_.activity.done([this, names, E](const pgctl::Result& r) {
     if (!r.ok) return;
-    if (epoch_ == E && !names.empty() && names != pg_sync_) {  // leaving asynchronous mode, or narrowing
+    // Any new non-empty S within the epoch: if C must then shrink to it
+    // (leaving asynchronous mode, or narrowing), reconcile() first waits
+    // for a member of S to pass the position measured after this change.
+    if (epoch_ == E && !names.empty() && names != pg_sync_) {
       probe_mark_ = ctx_.local.probes_done() + 2;
       catch_up_lsn_ = 0;
     }

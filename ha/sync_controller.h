@@ -65,7 +65,7 @@ class SyncController {
   uint64_t epoch_ = 0;                // epoch whose synchronous_standby_names we manage
   std::vector<std::string> pg_sync_;  // S: names PostgreSQL waits for (ANY 1)
   bool inflight_ = false;
-  uint64_t probe_mark_ = 0;   // leaving async: a probe numbered past this saw the change
+  uint64_t probe_mark_ = 0;   // S changed: a probe numbered past this saw it (0 = caught up since)
   uint64_t catch_up_lsn_ = 0; // ... and the primary's position it reported (0 = not yet)
 };
 
