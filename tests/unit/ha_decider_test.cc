@@ -31,6 +31,13 @@ struct Fixture {
     st.in_recovery = true;
     return st;
   }
+  /// Failover in synchronous mode: n1's lease is gone, C is committed.
+  void sync_failover(std::vector<std::string> C) {
+    initialized("n1");
+    in.lease_expired = true;
+    in.synchronous_mode = true;
+    state.sync = std::move(C);
+  }
   void initialized(const std::string& primary) {
     state.init = InitKind::done;
     state.init_node = "n1";
@@ -148,10 +155,7 @@ TEST_CASE("candidates are excluded with a reason each") {
 
 TEST_CASE("synchronous mode only promotes from the committed sync set") {
   Fixture f;
-  f.initialized("n1");
-  f.in.lease_expired = true;
-  f.in.synchronous_mode = true;
-  f.state.sync = {"n2"};
+  f.sync_failover({"n2"});
   f.standby("n2", 900);
   f.standby("n3", 1000);
   f.in.maximum_lag_on_failover = 1 << 20;
@@ -211,10 +215,7 @@ TEST_CASE("I4: a lagging sync member is not promoted while another member of the
   // ANY 1 (n2, n3): the commit acknowledged last may be on n3 only. Old code
   // promoted n2 (fresh, in the set, within maximum_lag_on_failover).
   Fixture f;
-  f.initialized("n1");
-  f.in.lease_expired = true;
-  f.in.synchronous_mode = true;
-  f.state.sync = {"n2", "n3"};
+  f.sync_failover({"n2", "n3"});
   f.standby("n2", 900);
   f.report("n3", DataKind::cluster, false);  // silent
   Decision d = decide(f.in);
@@ -232,12 +233,9 @@ TEST_CASE("I4: a lagging sync member is not promoted while another member of the
 
 TEST_CASE("I4: statuses older than the holder's end do not count") {
   Fixture f;
-  f.initialized("n1");
-  f.in.lease_expired = true;
-  f.in.synchronous_mode = true;
+  f.sync_failover({"n2", "n3"});
   f.in.holder_gone_ms = 5000;
   f.in.status_lag_ms = 100;
-  f.state.sync = {"n2", "n3"};
   f.standby("n2", 1000);
   f.standby("n3", 900);
   f.in.seen["n2"].received_ms = 5200;
@@ -256,12 +254,9 @@ TEST_CASE("I4: a status that arrives late but carries an old probe does not coun
   // before its freeze (a lower LSN); counted as heard, it let the lagging n4
   // be promoted and the commits only n5 had were lost.
   Fixture f;
-  f.initialized("n1");
-  f.in.lease_expired = true;
-  f.in.synchronous_mode = true;
+  f.sync_failover({"n4", "n5"});
   f.in.holder_gone_ms = 5000;
   f.in.status_lag_ms = 100;
-  f.state.sync = {"n4", "n5"};
   f.in.members = {"n1", "n2", "n3", "n4", "n5"};
   f.standby("n4", 3800);
   f.in.seen["n4"].received_ms = 6000;
