@@ -123,14 +123,24 @@ class Node:
         code, body = self.api("/cluster")
         return json.loads(body) if code == 200 else None
 
-    def psql(self, sql, port=5432, host=None, timeout=10, check=True):
-        """Runs sql through this node's proxy (port 5432) or PostgreSQL (15432)."""
+    def psql_command(self, sql, port=5432, host=None, timeout=10):
+        """The psql command line and environment for sql on this node."""
         env = dict(os.environ, PGCONNECT_TIMEOUT=str(int(timeout)), PGPASSWORD=CLIENT_PASSWORD)
         cmd = [os.path.join(PG_BIN, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
                "-h", host or self.host, "-p", str(port), "-U", "postgres", "-d", "postgres", "-c", sql]
         if IS_ROOT:
             cmd = ["runuser", "-u", PG_USER, "--"] + cmd
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 5, env=env)
+        return cmd, env
+
+    def psql_run(self, sql, port=5432, host=None, timeout=10):
+        """Runs sql and returns psql's CompletedProcess (returncode, stdout,
+        stderr), for a test that must tell one failure from another."""
+        cmd, env = self.psql_command(sql, port, host, timeout)
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 5, env=env)
+
+    def psql(self, sql, port=5432, host=None, timeout=10, check=True):
+        """Runs sql through this node's proxy (port 5432) or PostgreSQL (15432)."""
+        r = self.psql_run(sql, port, host, timeout)
         if check and r.returncode != 0:
             raise TestFailure(f"psql on {self.name}:{port} failed: {r.stderr.strip()}")
         return r.stdout.strip() if r.returncode == 0 else None

@@ -27,11 +27,25 @@ with Cluster(BLOCK) as c:
         return code == 200 and "no_quorum" in body
     wait_for("the no_quorum diagnostic on the last node", no_quorum, 30)
     assert "no quorum" in last.log_text()
-    # Its PostgreSQL no longer accepts writes (fenced) and its proxy answers 57P03.
-    wait_for("the lone node's PostgreSQL to stop accepting writes",
-             lambda: last.psql("INSERT INTO t VALUES (2)", port=15432, host=last.state_dir, check=False, timeout=3) is None, 30)
+    # Its PostgreSQL no longer accepts writes (fenced): the server is gone or
+    # read-only. Any other failure (psql crashing, a bad password) is not proof.
+    fenced = ("No such file or directory", "Connection refused", "read-only transaction",
+              "the database system is shutting down", "the database system is starting up")
+
+    def write_refused():
+        r = last.psql_run("INSERT INTO t VALUES (2)", port=15432, host=last.state_dir, timeout=3)
+        if r.returncode == 0:
+            return False
+        if not any(f in r.stderr for f in fenced):
+            raise AssertionError(f"the lone node's PostgreSQL failed a write for another reason: {r.stderr.strip()}")
+        return True
+    wait_for("the lone node's PostgreSQL to stop accepting writes", write_refused, 30)
     code, _ = last.api("/primary")
     assert code == 503, code
-    assert last.psql("SELECT 1", check=False, timeout=25) is None, "proxy served without a primary"
+    # Its proxy holds the client for hold_timeout (15 s here), then refuses it
+    # as PostgreSQL would: 57P03 with the reason.
+    r = last.psql_run("SELECT 1", timeout=25)
+    assert r.returncode != 0, f"proxy served without a primary: {r.stdout!r}"
+    assert "pgwarden: no quorum" in r.stderr, f"proxy refusal without the reason: {r.stderr.strip()}"
     print("two nodes down: the last one reports no quorum and refuses writes")
 sys.exit(0)

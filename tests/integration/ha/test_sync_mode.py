@@ -3,7 +3,9 @@ the streaming standbys, the committed sync set always contains every name
 PostgreSQL waits for, and failover picks a member of that set.
 """
 import json
+import os
 import signal
+import subprocess
 import sys
 
 from cluster import Cluster, wait_for
@@ -23,7 +25,28 @@ with Cluster(BLOCK, extra={"ha": {"synchronous_mode": "on"}}) as c:
     # asynchronous mode (docs/operations.md, synchronous mode).
     wait_for("the committed synchronous set", lambda: sorted(c.any_view()["sync"]) == others, 30)
     prim.psql("CREATE TABLE t(x int)")
-    prim.psql("INSERT INTO t VALUES (1)")  # committed only once a standby confirmed it
+    # A commit has to wait for a standby: with both standbys' WAL receivers
+    # stopped (SIGSTOP: still "streaming" to the primary, flushing nothing),
+    # an INSERT stays in SyncRep until one of them goes on.
+    receivers = []
+    for n in (c.node(o) for o in others):
+        pid = n.local_psql("SELECT pid FROM pg_stat_wal_receiver")
+        assert pid, f"no WAL receiver on {n.name}"
+        receivers.append(int(pid))
+    try:
+        for pid in receivers:
+            os.kill(pid, signal.SIGSTOP)
+        cmd, env = prim.psql_command("INSERT INTO t VALUES (1)", timeout=60)
+        insert = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for("the INSERT waiting for a synchronous standby",
+                 lambda: prim.local_psql("SELECT count(*) FROM pg_stat_activity "
+                                         "WHERE wait_event = 'SyncRep' AND query LIKE 'INSERT INTO t%'") == "1", 30)
+        assert insert.poll() is None, "the INSERT returned before any standby confirmed it"
+    finally:
+        for pid in receivers:
+            os.kill(pid, signal.SIGCONT)
+    out, err = insert.communicate(timeout=60)
+    assert insert.returncode == 0, f"the waiting INSERT failed: {err.strip()}"
     prim.kill(signal.SIGKILL)
     new = c.wait_primary(timeout=60, not_name=p)
     assert new in others
