@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <memory>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -341,7 +341,7 @@ void session_route(Session* s) {
   BackendLoad load;
   if (s->kind == ListenerKind::readonly) {
     sessions.reserve(snap.replicas.size());
-    cooling.reset(new bool[snap.replicas.size() + 1]);
+    cooling = std::make_unique<bool[]>(snap.replicas.size() + 1);
     for (size_t i = 0; i < snap.replicas.size(); ++i) {
       sessions.push_back(snap.replicas[i].stats->sessions_now.load(std::memory_order_relaxed));
       cooling[i] = snap.replicas[i].stats->cooling(now);
@@ -374,8 +374,6 @@ void session_route(Session* s) {
       session_refuse(s, "57P03", msg.empty() ? "the database system is not accepting connections" : msg.c_str());
       return;
     }
-    PW_DEBUG("proxy", "session waits for a refusing backend id=%llu backend=%s:%u wait_ms=%lld", ull(s->id),
-             rb.stats->id.host.c_str(), rb.stats->id.port, static_cast<long long>(wait));
     // Polled, not slept through: the probe's success ends the wait for all.
     hold(s, "the server refused a session recently (57P03)", now, std::min(wait, kRetryDelayMs));
     return;

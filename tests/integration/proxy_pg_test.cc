@@ -4,13 +4,16 @@
 // release, the 57P03 text psql prints after hold_timeout, TLS passthrough,
 // 53300 refusal, query cancel on both ports, and garbage that must not
 // disturb other sessions, and a server refusing sessions with 57P03 held
-// and retried. Loopback block 127.0.6.x: primary .10 (TLS on), replica .11,
-// another primary .13, its standby with hot_standby = off .14, proxy .12
-// (5432 rw, 5433 ro).
+// and retried, and what TLS hides from that watch (measured over restarts).
+// Loopback block 127.0.6.x: primary .10 (TLS on), replica .11, another
+// primary .13, its standby with hot_standby = off .14, a TLS standby with
+// hot_standby = off .15, proxy .12 (5432 rw, 5433 ro).
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstdio>
 #include <functional>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -222,6 +225,115 @@ TEST_CASE("a server refusing new sessions with 57P03 is retried until the route 
   INFO(out);
   REQUIRE(out.find("FATAL:  the database system is not accepting connections") != std::string::npos);
   REQUIRE(q->counters().readwrite.startup_retries >= 1);
+}
+
+namespace {
+
+/// What clients saw while connecting in a loop through the proxy.
+struct Tally {
+  std::atomic<int> attempts{0}, ok{0}, shown_57p03{0}, other_errors{0}, plaintext{0}, lost{0};
+  std::mutex mu;
+  std::string sample_error;  // the first unexpected error, for the report
+};
+
+/// Connects (sslmode in `mode`) until *stop, sorting each outcome into `t`.
+void connect_loop(const std::string& mode, const std::atomic<bool>* stop, Tally* t) {
+  while (!*stop) {
+    PGconn* conn = PQconnectdb(via(5432, mode + " connect_timeout=60").c_str());
+    ++t->attempts;
+    if (PQstatus(conn) == CONNECTION_OK) {
+      ++t->ok;
+      std::string ssl = query1(conn, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+      if (ssl == "f") ++t->plaintext;
+      else if (ssl != "t") ++t->lost;  // ended by the restart before it answered
+    } else {
+      std::string e = PQerrorMessage(conn);
+      bool refused = e.find("starting up") != std::string::npos || e.find("shutting down") != std::string::npos ||
+                     e.find("not accepting connections") != std::string::npos;
+      ++(refused ? t->shown_57p03 : t->other_errors);
+      std::lock_guard<std::mutex> lk(t->mu);
+      if (!refused && t->sample_error.empty()) t->sample_error = e;
+    }
+    PQfinish(conn);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("under TLS the startup watch sees nothing: a 57P03 shows unless libpq retries in plaintext") {
+  // The watch reads the server's first message; after the server's 'S' it
+  // is encrypted. sslmode=require then meets every refusal; libpq's default
+  // sslmode=prefer, told 57P03 over TLS, reconnects once without TLS, and
+  // that plaintext attempt is watched (held, retried) — so the client gets
+  // in, but unencrypted. The restart part measures how often each mode
+  // shows a 57P03 while a server restarts under a static route (no
+  // control plane holding clients): numbers in docs/proxy.md.
+  Cluster& c = cluster();
+  PgInstance cold(c.tmp / "tlscold", "127.0.6.15");
+  cold.clone_from(c.primary);  // ssl = on and its key come along
+  append_file(cold.dir() + "/postgresql.conf", "hot_standby = off\n");
+  cold.start();
+  auto p = Proxy::start(options());
+  uint64_t epoch = 100;
+  p->publish(route_to(cold, epoch++, false));
+  std::string out;
+  REQUIRE(psql(via(5432, "sslmode=require"), "SELECT 1", &out) != 0);
+  INFO(out);
+  REQUIRE(out.find("not accepting connections") != std::string::npos);
+  REQUIRE(p->counters().readwrite.startup_retries == 0);  // nothing seen
+  // sslmode=prefer: the plaintext retry is held until the route moves, then
+  // lands unencrypted on a server that has TLS.
+  std::thread mover([&] {
+    wait_until([&] { return p->counters().readwrite.startup_retries > 0; });
+    p->publish(route_to(c.primary, epoch++, false));
+  });
+  PGconn* conn = PQconnectdb(via(5432, "sslmode=prefer connect_timeout=60").c_str());
+  mover.join();
+  REQUIRE(PQstatus(conn) == CONNECTION_OK);
+  CHECK(query1(conn, "SELECT host(inet_server_addr())") == "127.0.6.10");
+  CHECK(query1(conn, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") == "f");
+  PQfinish(conn);
+
+  // The measurement: four clients connect in a loop while the server
+  // restarts three times (a fast shutdown, then an immediate one and crash
+  // recovery, alternately), once per sslmode.
+  run_or_throw(pg_bin("pg_ctl") + " -D " + cold.dir() + " -w -t 60 promote");
+  for (const char* mode : {"sslmode=disable", "sslmode=prefer", "sslmode=require"}) {
+    INFO(mode);
+    p->publish(route_to(cold, epoch++, false));
+    uint64_t retries0 = p->counters().readwrite.startup_retries;
+    Tally t;
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 4; ++i) clients.emplace_back([&] { connect_loop(mode, &stop, &t); });
+    struct Join {
+      std::atomic<bool>& stop;
+      std::vector<std::thread>& threads;
+      ~Join() {
+        stop = true;
+        for (auto& th : threads) th.join();
+      }
+    } join{stop, clients};
+    for (int r = 0; r < 3; ++r) {
+      int seen = t.ok;
+      REQUIRE(wait_until([&] { return t.ok >= seen + 20; }));
+      run_or_throw(pg_bin("pg_ctl") + " -D " + cold.dir() + " -l " + cold.dir() + ".log -w -t 60 -m " +
+                   (r % 2 ? "immediate" : "fast") + " restart");
+    }
+    int seen = t.ok;
+    REQUIRE(wait_until([&] { return t.ok >= seen + 20; }));
+    stop = true;
+    for (auto& th : clients) th.join();
+    clients.clear();
+    std::printf("startup watch measurement: %s attempts=%d ok=%d shown_57P03=%d other_errors=%d plaintext=%d "
+                "lost=%d startup_retries=%llu\n",
+                mode, t.attempts.load(), t.ok.load(), t.shown_57p03.load(), t.other_errors.load(),
+                t.plaintext.load(), t.lost.load(),
+                static_cast<unsigned long long>(p->counters().readwrite.startup_retries - retries0));
+    INFO(t.sample_error);
+    if (std::string(mode) == "sslmode=disable") CHECK(t.shown_57p03 == 0);  // the watch's own job
+    CHECK(t.other_errors == 0);
+  }
 }
 
 TEST_CASE("max_client_connections refusal is a 53300 psql can print") {
