@@ -74,6 +74,7 @@ struct Config {
   int64_t proxy_shutdown_grace_ms = 5000;
   uint32_t proxy_threads = 0;  // 0 = one per usable CPU (SO_REUSEPORT listener each)
   int64_t proxy_pause_timeout_ms = 10000;
+  int64_t proxy_startup_retry_max_ms = 2000;  // cap of the pace after a 57P03 refusal
 
   // [api]
   uint16_t api_port = 8008;

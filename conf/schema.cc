@@ -177,6 +177,10 @@ const std::vector<KeySpec> kSchema = {
     {"proxy", "pause_timeout", false, nullptr,
      "How long a running session may wait on a stale route before it is ended (57P03 if it sent nothing yet)",
      DURATION(proxy_pause_timeout_ms, 1)},
+    {"proxy", "startup_retry_max", false, nullptr,
+     "After a server refuses a new session with 57P03 (starting up, shutting down), held sessions "
+     "try it again one at a time, 250 ms later, then at doubling intervals up to this",
+     DURATION(proxy_startup_retry_max_ms, 1)},
 
     {"api", "port", false, nullptr, "HTTP stats/API port (Patroni-compatible health checks)",
      PORT(api_port)},

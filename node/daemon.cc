@@ -82,6 +82,7 @@ proxy::ProxyOptions proxy_options(const conf::Config& c) {
   o.shutdown_grace_ms = c.proxy_shutdown_grace_ms;
   o.threads = c.proxy_threads;
   o.pause_timeout_ms = c.proxy_pause_timeout_ms;
+  o.startup_retry_max_ms = c.proxy_startup_retry_max_ms;
   // Member hosts are resolved once by Proxy::start, never per published route.
   for (const auto& m : c.members) o.backend_hosts.push_back(m.host);
   return o;

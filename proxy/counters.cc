@@ -1,6 +1,8 @@
 // proxy/counters.cc — see counters.h.
 #include "proxy/counters.h"
 
+#include <algorithm>
+
 namespace pw::proxy {
 
 namespace {
@@ -28,6 +30,43 @@ void ListenerStats::add_to(ListenerCounters& o) const {
   o.queued_bytes_now += val(queued_bytes_now);
   o.closed_pause_timeout += val(closed_pause_timeout);
   o.startup_retries += val(startup_retries);
+}
+
+bool BackendStats::cooling(int64_t now_ms) {
+  if (!backing_off_.load(std::memory_order_relaxed)) return false;
+  std::lock_guard<std::mutex> lk(backoff_mu_);
+  return backoff_.cooling(now_ms);
+}
+
+int64_t BackendStats::admit(int64_t now_ms) {
+  if (!backing_off_.load(std::memory_order_relaxed)) return 0;
+  std::lock_guard<std::mutex> lk(backoff_mu_);
+  return backoff_.admit(now_ms) ? 0 : std::max<int64_t>(backoff_.wait_ms(now_ms), 1);
+}
+
+void BackendStats::refused(int64_t started_ms, int64_t now_ms, const BackoffPolicy& p, const std::string& message) {
+  std::lock_guard<std::mutex> lk(backoff_mu_);
+  backoff_.refused(started_ms, now_ms, p);
+  refusal_message_ = message;
+  backing_off_.store(true, std::memory_order_relaxed);
+}
+
+bool BackendStats::backoff_reset() {
+  if (!backing_off_.load(std::memory_order_relaxed)) return false;
+  std::lock_guard<std::mutex> lk(backoff_mu_);
+  backoff_.reset();
+  backing_off_.store(false, std::memory_order_relaxed);
+  return true;
+}
+
+std::string BackendStats::refusal_message() {
+  std::lock_guard<std::mutex> lk(backoff_mu_);
+  return refusal_message_;
+}
+
+void BackendTable::reset_backoffs() {
+  std::lock_guard<std::mutex> lk(mu_);
+  for (auto& [key, s] : map_) s->backoff_reset();
 }
 
 BackendStats* BackendTable::get(const Backend& b) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "proxy/proxy.h"
+#include "proxy/refusal_backoff.h"
 
 namespace pw::proxy {
 
@@ -51,6 +52,24 @@ struct BackendStats {
   std::atomic<bool> unresolvable{false};
   void add(Counter& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
   void sub(Counter& c, uint64_t n = 1) { c.fetch_sub(n, std::memory_order_relaxed); }
+
+  // Pacing of new sessions after a 57P03 refusal (refusal_backoff.h), shared
+  // by every proxy thread. Touched when a session is routed or refused,
+  // never on the byte path; `backing_off` spares the lock in the usual case.
+  bool cooling(int64_t now_ms);
+  /// 0: a new session may try now (it may be the probe); else ms to wait.
+  int64_t admit(int64_t now_ms);
+  void refused(int64_t started_ms, int64_t now_ms, const BackoffPolicy& p, const std::string& message);
+  /// Accepted a session, or the route changed: ends the backoff. True if one was on.
+  bool backoff_reset();
+  /// The last refusal's text, for clients whose hold ends while cooling.
+  std::string refusal_message();
+
+ private:
+  std::atomic<bool> backing_off_{false};
+  std::mutex backoff_mu_;
+  RefusalBackoff backoff_;
+  std::string refusal_message_;
 };
 
 /// Every backend ever named by a route, keyed by host:port. Looked up only
@@ -59,6 +78,8 @@ class BackendTable {
  public:
   BackendStats* get(const Backend& b);
   void snapshot(std::vector<BackendCounters>& out) const;
+  /// The route changed: every backend gets a fresh chance (refusal_backoff.h).
+  void reset_backoffs();
 
  private:
   mutable std::mutex mu_;

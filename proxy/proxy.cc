@@ -102,6 +102,11 @@ class ProxyImpl final : public Proxy {
     auto snap = make_snapshot(route, shared_.backends, shared_.hosts);
     std::lock_guard<std::mutex> lk(mu_);
     if (!running_) return;
+    // A new epoch or backend set: a server that refused sessions may have a
+    // new role, so it gets a fresh chance (refusal_backoff.h). A renewal
+    // (same topology, every loop) keeps the pace.
+    if (last_ && !snap->same_topology(*last_)) shared_.backends.reset_backoffs();
+    last_ = snap;
     for (auto& w : workers_) w->post_route(snap);
   }
 
@@ -142,6 +147,7 @@ class ProxyImpl final : public Proxy {
   SharedState shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::mutex mu_;
+  std::shared_ptr<const RouteSnapshot> last_;  // last published (under mu_)
   bool running_ = false;
   uint16_t port_ = 0, ro_port_ = 0;
 };

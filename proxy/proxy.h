@@ -21,6 +21,14 @@ struct ProxyOptions {
   /// it is ended: 57P03 if the client has not sent a byte yet, else closed.
   int64_t pause_timeout_ms = 10000;
   int64_t connect_timeout_ms = 2000;
+  /// After a server refuses a new session with 57P03 (starting up, shutting
+  /// down), new sessions to it wait startup_retry_initial_ms, then one tries
+  /// while the rest keep waiting, the wait doubling up to
+  /// startup_retry_max_ms: one pace per backend, shared by every held
+  /// session and thread; reset when the server accepts a session or the
+  /// route changes (docs/proxy.md).
+  int64_t startup_retry_initial_ms = 250;
+  int64_t startup_retry_max_ms = 2000;
   uint32_t max_client_connections = 10000;  // per listener
   uint64_t readonly_max_lag = 1ull << 20;
   bool readonly_fallback = true;

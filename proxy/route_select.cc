@@ -12,7 +12,7 @@ std::string format_stale_for_ms(const Route& r, int64_t now_ms) {
 }
 
 Pick pick_backend(const Route& r, ListenerKind kind, int64_t now_ms, uint64_t max_lag, bool fallback,
-                  const uint64_t* replica_load) {
+                  const BackendLoad& load) {
   Pick p;
   if (!route_fresh(r, now_ms)) {
     // A route with a primary that merely expired says so; one without a
@@ -21,15 +21,19 @@ Pick pick_backend(const Route& r, ListenerKind kind, int64_t now_ms, uint64_t ma
                                                           : r.unavailable_reason.c_str();
     return p;
   }
+  bool primary_ok = r.has_primary && !r.hold_new;
   if (kind == ListenerKind::readonly) {
-    int best = -1;
+    int best = -1, best_cooling = -1;
     for (size_t i = 0; i < r.replicas.size(); ++i) {
       if (r.replicas[i].lag_bytes > max_lag) continue;
-      if (best < 0 || replica_load[i] < replica_load[best]) best = static_cast<int>(i);
+      int& slot = load.replica_cooling && load.replica_cooling[i] ? best_cooling : best;
+      if (slot < 0 || load.replica_sessions[i] < load.replica_sessions[slot]) slot = static_cast<int>(i);
     }
-    if (best >= 0) {
+    int pick = best;
+    if (pick < 0 && !(fallback && primary_ok && !load.primary_cooling)) pick = best_cooling;
+    if (pick >= 0) {
       p.ok = true;
-      p.replica = best;
+      p.replica = pick;
       return p;
     }
     if (!fallback) {
@@ -37,7 +41,7 @@ Pick pick_backend(const Route& r, ListenerKind kind, int64_t now_ms, uint64_t ma
       return p;
     }
   }
-  if (!r.has_primary || r.hold_new) {
+  if (!primary_ok) {
     p.why = r.unavailable_reason.empty() ? "no primary" : r.unavailable_reason.c_str();
     return p;
   }

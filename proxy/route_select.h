@@ -32,12 +32,25 @@ std::string format_valid_for_ms(const Route& r, int64_t now_ms);
 /// The other side, for "stale_for_ms=": how long ago it expired, or "-".
 std::string format_stale_for_ms(const Route& r, int64_t now_ms);
 
+/// What the caller knows of the route's backends right now; index i is
+/// r.replicas[i]. A backend is *cooling* while it must not be tried after
+/// refusing a session with 57P03 (refusal_backoff.h).
+struct BackendLoad {
+  const uint64_t* replica_sessions = nullptr;  // sessions per replica (least connections)
+  const bool* replica_cooling = nullptr;       // nullptr: none cooling
+  bool primary_cooling = false;
+};
+
 /// Chooses the backend for a new session. Read-write: the primary of a fresh
-/// route. Read-only: the replica with the fewest sessions (`replica_load[i]`)
-/// among those with lag <= max_lag (ties: first listed), else the primary when
-/// `fallback`. Not ok (hold the client) when nothing qualifies.
+/// route (cooling or not: the caller holds the session until it may try).
+/// Read-only, among the replicas with lag <= max_lag: the one with the
+/// fewest sessions that is not cooling (ties: first listed), else the
+/// primary when `fallback` and it is not cooling, else the least loaded
+/// cooling replica (a replica refusing sessions has few, so plain
+/// least-connections would send everyone to it), else the cooling primary
+/// when `fallback`. Not ok (hold the client) when nothing qualifies.
 Pick pick_backend(const Route& r, ListenerKind kind, int64_t now_ms, uint64_t max_lag, bool fallback,
-                  const uint64_t* replica_load);
+                  const BackendLoad& load);
 
 /// The close reason judge_session() gives for an epoch change (compared by
 /// pointer to count epoch-change closes separately).

@@ -246,13 +246,18 @@ bool stop_watch(Session* s, std::string forward) {
 /// next server. False (nothing done) when the hold deadline is too close.
 bool retry_refused_startup(Session* s) {
   Worker* w = s->w;
-  if (s->s2c || !session_may_retry(s, mono_ms())) return false;
-  ListenerStats& st = w->stats[int(s->kind)];
-  bump(st.startup_retries);
+  int64_t now = mono_ms();
   const std::string& msg = s->watch->message();
+  // Every new session to this server now waits for the shared pace
+  // (refusal_backoff.h), this one included.
+  BackoffPolicy policy{w->opts.startup_retry_initial_ms, w->opts.startup_retry_max_ms};
+  s->backend->refused(s->t_us / 1000, now, policy, msg);
   if (!s->backend->refusing.exchange(true, std::memory_order_relaxed))
     PW_WARN("proxy", "backend refuses new sessions backend=%s:%u error=\"57P03 %s\": holding them and retrying",
             s->backend->id.host.c_str(), s->backend->id.port, msg.c_str());
+  if (s->s2c || !session_may_retry(s, now)) return false;
+  ListenerStats& st = w->stats[int(s->kind)];
+  bump(st.startup_retries);
   PW_DEBUG("proxy", "session startup refused id=%llu backend=%s:%u error=\"%s\"",
            static_cast<unsigned long long>(s->id), s->backend->id.host.c_str(), s->backend->id.port, msg.c_str());
   std::string rest = s->watch->begin_replay();
@@ -305,9 +310,14 @@ void watch_s2c(Session* s, const uint8_t* p, uint32_t n) {
       update_forwarding_io(s);  // the client is read again once the replay is out
       return;
     case StartupWatch::Step::done:
-      if (s->backend->refusing.exchange(false, std::memory_order_relaxed))
-        PW_INFO("proxy", "backend accepts sessions again backend=%s:%u", s->backend->id.host.c_str(),
-                s->backend->id.port);
+      // Under TLS the server's answer is unseen: it says nothing of whether
+      // the server accepts sessions again.
+      if (!s->watch->encrypted()) {
+        s->backend->backoff_reset();
+        if (s->backend->refusing.exchange(false, std::memory_order_relaxed))
+          PW_INFO("proxy", "backend accepts sessions again backend=%s:%u", s->backend->id.host.c_str(),
+                  s->backend->id.port);
+      }
       if (stop_watch(s, std::move(fwd))) update_forwarding_io(s);
       return;
     case StartupWatch::Step::mismatch:

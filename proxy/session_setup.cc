@@ -1,6 +1,7 @@
 // proxy/session_setup.cc — everything before a session forwards: admission
 // (max_client_connections), the read-only port's first-packet check for
-// CancelRequest, holding without a route, backend connect with retry, and
+// CancelRequest, holding without a route (watching for the client to leave),
+// backend connect with retry, the per-backend pace after 57P03 refusals, and
 // refusing in PostgreSQL's protocol (57P03 / 53300).
 #include <errno.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,8 +36,21 @@ void on_hold_timer(evutil_socket_t, short what, void* arg);
 void on_connect(evutil_socket_t, short what, void* arg);
 void on_refusal_read(evutil_socket_t, short what, void* arg);
 void on_linger(evutil_socket_t, short what, void* arg);
+void on_client_gone(evutil_socket_t, short what, void* arg);
 
-void hold(Session* s, const char* why, int64_t now) {
+/// Until it forwards, a session reads nothing from its client (the startup
+/// packet waits in the kernel for the server), so only the peer's close is
+/// watched: a client that gives up while held or connecting is let go at
+/// once instead of keeping its slot and its retries until the hold deadline.
+void watch_client_close(Session* s) {
+  constexpr short kFlags = EV_CLOSED | EV_PERSIST;
+  if (s->w->client_close_watchable && s->cflags != kFlags) session_arm(s, true, s->cfd, kFlags, on_client_gone, -1);
+}
+
+/// Wakes the session at the hold deadline, or sooner to try again: after
+/// `retry_in_ms` (>= 0), or kRetryDelayMs after a failed connect or a
+/// refusal. A new route wakes every held session anyway.
+void hold(Session* s, const char* why, int64_t now, int64_t retry_in_ms = -1) {
   Worker* w = s->w;
   ListenerStats& st = w->stats[int(s->kind)];
   if (s->on_list != OnList::held) {
@@ -52,8 +67,10 @@ void hold(Session* s, const char* why, int64_t now) {
     }
   }
   session_set_state(s, SessionState::held);
+  watch_client_close(s);
   int64_t wait = s->deadline_ms - now;
   if (s->last_errno || s->startup_refused) wait = std::min(wait, kRetryDelayMs);
+  if (retry_in_ms >= 0) wait = std::min(wait, retry_in_ms);
   session_arm(s, false, -1, 0, on_hold_timer, std::max<int64_t>(wait, 0));
 }
 
@@ -106,6 +123,7 @@ void start_connect(Session* s, const ResolvedBackend& rb, bool to_primary) {
   s->backend->add(s->backend->sessions_now);  // counted now so that least-connections sees bursts
   s->backend_counted = true;
   s->t_us = mono_us();
+  watch_client_close(s);
   if (!rb.resolved) {
     connect_failed(s, EHOSTUNREACH);
     return;
@@ -140,6 +158,11 @@ void on_connect(evutil_socket_t fd, short what, void* arg) {
   int e = socket_error(static_cast<int>(fd));
   if (e) connect_failed(s, e);
   else connected(s);
+}
+
+void on_client_gone(evutil_socket_t, short, void* arg) {
+  auto* s = static_cast<Session*>(arg);
+  session_end(s, s->state == SessionState::held ? "client closed while held" : "client closed while connecting");
 }
 
 void on_hold_timer(evutil_socket_t, short, void* arg) {
@@ -313,19 +336,46 @@ void session_route(Session* s) {
   Worker* w = s->w;
   int64_t now = mono_ms();
   const RouteSnapshot& snap = *w->route;
-  std::vector<uint64_t> load;
+  std::vector<uint64_t> sessions;
+  std::unique_ptr<bool[]> cooling;
+  BackendLoad load;
   if (s->kind == ListenerKind::readonly) {
-    load.reserve(snap.replicas.size());
-    for (const ResolvedBackend& rb : snap.replicas) load.push_back(rb.stats->sessions_now.load(std::memory_order_relaxed));
+    sessions.reserve(snap.replicas.size());
+    cooling = std::make_unique<bool[]>(snap.replicas.size() + 1);
+    for (size_t i = 0; i < snap.replicas.size(); ++i) {
+      sessions.push_back(snap.replicas[i].stats->sessions_now.load(std::memory_order_relaxed));
+      cooling[i] = snap.replicas[i].stats->cooling(now);
+    }
+    load.replica_sessions = sessions.data();
+    load.replica_cooling = cooling.get();
+    load.primary_cooling = snap.route.has_primary && snap.primary.stats->cooling(now);
   }
   Pick pick = w->stopping ? Pick{false, -1, "proxy shutting down"}
                           : pick_backend(snap.route, s->kind, now, w->opts.readonly_max_lag,
-                                         w->opts.readonly_fallback, load.data());
+                                         w->opts.readonly_fallback, load);
   if (pick.ok) {
-    session_list_unlink(s);
-    session_disarm(s, false);
-    if (pick.replica >= 0) start_connect(s, snap.replicas[static_cast<size_t>(pick.replica)], false);
-    else start_connect(s, snap.primary, true);
+    const ResolvedBackend& rb = pick.replica >= 0 ? snap.replicas[static_cast<size_t>(pick.replica)] : snap.primary;
+    int64_t wait = rb.stats->admit(now);
+    if (wait == 0) {
+      session_list_unlink(s);
+      session_disarm(s, false);
+      start_connect(s, rb, pick.replica < 0);
+      return;
+    }
+    // The server refused a session a moment ago: wait for the shared pace
+    // (refusal_backoff.h) or a new route rather than fork it another backend.
+    if (now >= s->deadline_ms) {
+      session_list_unlink(s);
+      session_disarm(s, false);
+      bump(w->stats[int(s->kind)].hold_timeouts);
+      // What the server itself said last: the client gets the error it
+      // would have got directly.
+      std::string msg = rb.stats->refusal_message();
+      session_refuse(s, "57P03", msg.empty() ? "the database system is not accepting connections" : msg.c_str());
+      return;
+    }
+    // Polled, not slept through: the probe's success ends the wait for all.
+    hold(s, "the server refused a session recently (57P03)", now, std::min(wait, kRetryDelayMs));
     return;
   }
   if (now >= s->deadline_ms || w->stopping) {

@@ -39,6 +39,7 @@ StartupWatch::Step StartupWatch::server_bytes(const uint8_t* p, size_t n, std::s
     if (c != 'N') {
       if (replayed) return Step::mismatch;  // the client was told 'N' by another server
       if (c == 'S' || c == 'G') {           // TLS from here on: nothing more to read
+        encrypted_ = true;
         forward->append(reinterpret_cast<const char*>(p), n);
         return Step::done;
       }

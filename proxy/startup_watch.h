@@ -52,6 +52,9 @@ class StartupWatch {
   bool replay_pending() const { return !pending_rest_.empty(); }
   /// The refusing server's message text (for the log), after `refused`.
   const std::string& message() const { return message_; }
+  /// After `done`: the server accepted TLS or GSS encryption, so its first
+  /// message (a refusal or not) is encrypted and was never seen here.
+  bool encrypted() const { return encrypted_; }
 
  private:
   Step parse_first_message(std::string* forward);
@@ -62,6 +65,7 @@ class StartupWatch {
   size_t answered_ = 0;  // client bytes an answer covers (the SSL/GSS request after 'N')
   size_t replayed_prefix_ = 0;  // requests the client had 'N' for before the replay
   std::string pending_rest_;     // replayed client bytes still to send
+  bool encrypted_ = false;
 };
 
 }  // namespace pw::proxy

@@ -65,6 +65,10 @@ bool Worker::init(std::string* err) {
     listen_ev_[k] = event_new(base, listen_fd_[k], EV_READ | EV_PERSIST, on_accept, this);
     event_add(listen_ev_[k], nullptr);
   }
+  client_close_watchable = (event_base_get_features(base) & EV_FEATURE_EARLY_CLOSE) != 0;
+  if (!client_close_watchable && index == 0)
+    PW_INFO("proxy", "event backend %s cannot report a client's close without reading: held clients that leave "
+            "are noticed only when their session is routed", event_base_get_method(base));
   valid_until_ms = route->route.valid_until_ms;
   fwd_epoch = route->route.has_primary ? route->route.epoch : 0;
   return true;

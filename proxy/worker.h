@@ -72,6 +72,9 @@ class Worker {
   uint64_t next_id = 1;
   bool stopping = false;
   int index = 0;
+  /// The event backend reports a peer's close without a read (EV_CLOSED,
+  /// epoll's EPOLLRDHUP): held sessions then notice a client that left.
+  bool client_close_watchable = false;
 
   /// Called by the session code when a session ends during shutdown.
   void maybe_finish_stop();

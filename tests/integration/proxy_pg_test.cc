@@ -4,13 +4,17 @@
 // release, the 57P03 text psql prints after hold_timeout, TLS passthrough,
 // 53300 refusal, query cancel on both ports, and garbage that must not
 // disturb other sessions, and a server refusing sessions with 57P03 held
-// and retried. Loopback block 127.0.6.x: primary .10 (TLS on), replica .11,
-// another primary .13, its standby with hot_standby = off .14, proxy .12
-// (5432 rw, 5433 ro).
+// and retried, and what TLS hides from that watch (measured over restarts).
+// Loopback block 127.0.6.x: primary .10 (TLS on), replica .11, another
+// primary .13, its standby with hot_standby = off .14, a TLS standby with
+// hot_standby = off .15, proxy .12 (5432 rw, 5433 ro).
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstdio>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -222,6 +226,119 @@ TEST_CASE("a server refusing new sessions with 57P03 is retried until the route 
   INFO(out);
   REQUIRE(out.find("FATAL:  the database system is not accepting connections") != std::string::npos);
   REQUIRE(q->counters().readwrite.startup_retries >= 1);
+}
+
+namespace {
+
+/// What clients saw while connecting in a loop through the proxy.
+struct Tally {
+  std::atomic<int> attempts{0}, ok{0}, shown_57p03{0}, plaintext{0}, lost{0};
+  std::mutex mu;
+  std::map<std::string, int> other_errors;  // first line of libpq's message -> count
+  std::string others() {
+    std::lock_guard<std::mutex> lk(mu);
+    std::string out;
+    for (const auto& [e, n] : other_errors) out += " [" + std::to_string(n) + "x " + e + "]";
+    return out;
+  }
+};
+
+/// Connects (sslmode in `mode`) until *stop, sorting each outcome into `t`.
+void connect_loop(const std::string& mode, const std::atomic<bool>* stop, Tally* t) {
+  while (!*stop) {
+    PGconn* conn = PQconnectdb(via(5432, mode + " connect_timeout=60").c_str());
+    ++t->attempts;
+    if (PQstatus(conn) == CONNECTION_OK) {
+      ++t->ok;
+      std::string ssl = query1(conn, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+      if (ssl == "f") ++t->plaintext;
+      else if (ssl != "t") ++t->lost;  // ended by the restart before it answered
+    } else {
+      std::string e = PQerrorMessage(conn);
+      bool refused = e.find("starting up") != std::string::npos || e.find("shutting down") != std::string::npos ||
+                     e.find("not accepting connections") != std::string::npos;
+      if (refused) {
+        ++t->shown_57p03;
+      } else {
+        // What the restart itself does to a session starting at that moment
+        // (a backend killed by an immediate shutdown, TLS cut mid-handshake).
+        size_t at = e.find("failed: ");
+        e = e.substr(at == std::string::npos ? 0 : at + 8);
+        e = e.substr(0, e.find('\n'));
+        std::lock_guard<std::mutex> lk(t->mu);
+        ++t->other_errors[e];
+      }
+    }
+    PQfinish(conn);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("under TLS the startup watch sees nothing: clients meet the 57P03, measured over restarts") {
+  // The watch reads the server's first message; after the server's 'S' it
+  // is encrypted. So sslmode=require, and libpq's default sslmode=prefer
+  // whenever the server has ssl = on (libpq 15 does not retry without TLS
+  // after an error), meet every refusal. The restart part measures how
+  // often each mode shows a 57P03 while a server restarts under a static
+  // route (no control plane holding clients): numbers in docs/proxy.md.
+  Cluster& c = cluster();
+  PgInstance cold(c.tmp / "tlscold", "127.0.6.15");
+  cold.clone_from(c.primary);  // ssl = on and its key come along
+  append_file(cold.dir() + "/postgresql.conf", "hot_standby = off\n");
+  cold.start();
+  auto p = Proxy::start(options());
+  uint64_t epoch = 100;
+  p->publish(route_to(cold, epoch++, false));
+  for (const char* mode : {"sslmode=require", "sslmode=prefer"}) {
+    INFO(mode);
+    std::string out;
+    REQUIRE(psql(via(5432, mode), "SELECT 1", &out) != 0);
+    INFO(out);
+    REQUIRE(out.find("FATAL:  the database system is not accepting connections") != std::string::npos);
+  }
+  REQUIRE(p->counters().readwrite.startup_retries == 0);  // nothing seen
+
+  // The measurement: four clients connect in a loop while the server
+  // restarts three times (a fast shutdown, then an immediate one and crash
+  // recovery, alternately), once per sslmode.
+  run_or_throw(pg_bin("pg_ctl") + " -D " + cold.dir() + " -w -t 60 promote");
+  for (const char* mode : {"sslmode=disable", "sslmode=prefer", "sslmode=require"}) {
+    INFO(mode);
+    p->publish(route_to(cold, epoch++, false));
+    uint64_t retries0 = p->counters().readwrite.startup_retries;
+    Tally t;
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 4; ++i) clients.emplace_back([&] { connect_loop(mode, &stop, &t); });
+    struct Join {
+      std::atomic<bool>& stop;
+      std::vector<std::thread>& threads;
+      ~Join() {
+        stop = true;
+        for (auto& th : threads) th.join();
+      }
+    } join{stop, clients};
+    for (int r = 0; r < 3; ++r) {
+      int seen = t.ok;
+      REQUIRE(wait_until([&] { return t.ok >= seen + 20; }));
+      run_or_throw(pg_bin("pg_ctl") + " -D " + cold.dir() + " -l " + cold.dir() + ".log -w -t 60 -m " +
+                   (r % 2 ? "immediate" : "fast") + " restart");
+    }
+    int seen = t.ok;
+    REQUIRE(wait_until([&] { return t.ok >= seen + 20; }));
+    stop = true;
+    for (auto& th : clients) th.join();
+    clients.clear();
+    std::printf("startup watch measurement: %s attempts=%d ok=%d shown_57P03=%d plaintext=%d lost=%d "
+                "startup_retries=%llu other_errors:%s\n",
+                mode, t.attempts.load(), t.ok.load(), t.shown_57p03.load(), t.plaintext.load(), t.lost.load(),
+                static_cast<unsigned long long>(p->counters().readwrite.startup_retries - retries0),
+                t.others().c_str());
+    std::fflush(stdout);
+    if (std::string(mode) == "sslmode=disable") CHECK(t.shown_57p03 == 0);  // the watch's own job
+    if (std::string(mode) == "sslmode=require") CHECK(t.plaintext == 0);
+  }
 }
 
 TEST_CASE("max_client_connections refusal is a 53300 psql can print") {

@@ -22,13 +22,13 @@ Route route(uint64_t epoch, int64_t valid_until) {
 
 TEST_CASE("read-write picks the primary only while the route is fresh") {
   Route r = route(3, 1000);
-  REQUIRE(pick_backend(r, ListenerKind::readwrite, 999, 0, false, nullptr).ok);
-  Pick p = pick_backend(r, ListenerKind::readwrite, 1000, 0, false, nullptr);
+  REQUIRE(pick_backend(r, ListenerKind::readwrite, 999, 0, false, BackendLoad{}).ok);
+  Pick p = pick_backend(r, ListenerKind::readwrite, 1000, 0, false, BackendLoad{});
   REQUIRE_FALSE(p.ok);
   REQUIRE(std::strstr(p.why, "expired"));
   r.has_primary = false;
   r.unavailable_reason = "no primary available (failover in progress)";
-  p = pick_backend(r, ListenerKind::readwrite, 10, 0, false, nullptr);
+  p = pick_backend(r, ListenerKind::readwrite, 10, 0, false, BackendLoad{});
   REQUIRE_FALSE(p.ok);
   REQUIRE(std::string(p.why) == "no primary available (failover in progress)");
 }
@@ -36,17 +36,50 @@ TEST_CASE("read-write picks the primary only while the route is fresh") {
 TEST_CASE("read-only: least connections within the lag limit, then fallback") {
   Route r = route(3, 1000);
   uint64_t load[] = {5, 0, 2};
-  Pick p = pick_backend(r, ListenerKind::readonly, 0, 1 << 20, true, load);
+  Pick p = pick_backend(r, ListenerKind::readonly, 0, 1 << 20, true, BackendLoad{load});
   REQUIRE(p.ok);
   REQUIRE(p.replica == 2);  // replica 1 is idle but lags 5 MB
   uint64_t load2[] = {1, 0, 1};
-  REQUIRE(pick_backend(r, ListenerKind::readonly, 0, 1 << 20, true, load2).replica == 0);  // tie: first
+  REQUIRE(pick_backend(r, ListenerKind::readonly, 0, 1 << 20, true, BackendLoad{load2}).replica == 0);  // tie: first
   r.replicas[0].lag_bytes = r.replicas[2].lag_bytes = 1ull << 30;
-  p = pick_backend(r, ListenerKind::readonly, 0, 1 << 20, true, load);
+  p = pick_backend(r, ListenerKind::readonly, 0, 1 << 20, true, BackendLoad{load});
   REQUIRE(p.ok);
   REQUIRE(p.replica == -1);
-  p = pick_backend(r, ListenerKind::readonly, 0, 1 << 20, false, load);
+  p = pick_backend(r, ListenerKind::readonly, 0, 1 << 20, false, BackendLoad{load});
   REQUIRE_FALSE(p.ok);
+}
+
+TEST_CASE("read-only: a replica that refused a session (cooling) is picked last, not first") {
+  Route r = route(3, 1000);
+  r.replicas[1].lag_bytes = 0;  // three usable replicas
+  // Replica 0 answers 57P03: its sessions end at once, so it has the fewest.
+  uint64_t load[] = {0, 4, 2};
+  bool cooling[] = {true, false, false};
+  BackendLoad l{load, cooling};
+  Pick p = pick_backend(r, ListenerKind::readonly, 0, 1 << 20, true, l);
+  REQUIRE(p.ok);
+  CHECK(p.replica == 2);  // plain least connections would say 0
+  // Every replica cooling: the primary takes them when it may ...
+  bool all[] = {true, true, true};
+  l.replica_cooling = all;
+  p = pick_backend(r, ListenerKind::readonly, 0, 1 << 20, true, l);
+  REQUIRE(p.ok);
+  CHECK(p.replica == -1);
+  // ... else the least loaded cooling replica, which the caller holds the
+  // session for until it may be tried again.
+  p = pick_backend(r, ListenerKind::readonly, 0, 1 << 20, false, l);
+  REQUIRE(p.ok);
+  CHECK(p.replica == 0);
+  l.primary_cooling = true;
+  p = pick_backend(r, ListenerKind::readonly, 0, 1 << 20, true, l);
+  REQUIRE(p.ok);
+  CHECK(p.replica == 0);
+  // No replica at all and a cooling primary: the primary (the caller waits).
+  r.replicas.clear();
+  p = pick_backend(r, ListenerKind::readonly, 0, 1 << 20, true, l);
+  REQUIRE(p.ok);
+  CHECK(p.replica == -1);
+  CHECK(pick_backend(r, ListenerKind::readwrite, 0, 0, false, l).ok);
 }
 
 TEST_CASE("I3 verdicts for a session bound to the primary") {
@@ -85,7 +118,7 @@ TEST_CASE("planned switchover: new connections are held, running sessions keep t
   Route r = route(4, 1000);
   r.hold_new = true;
   r.unavailable_reason = "switchover in progress";
-  Pick p = pick_backend(r, ListenerKind::readwrite, 10, 0, false, nullptr);
+  Pick p = pick_backend(r, ListenerKind::readwrite, 10, 0, false, BackendLoad{});
   REQUIRE_FALSE(p.ok);
   REQUIRE(std::string(p.why) == "switchover in progress");
   Binding b;
