@@ -71,6 +71,8 @@ class Agent {
     membership_.add(name, host, port, stay_learner, std::move(done));
   }
   void member_remove(const std::string& name, OpDone done) { membership_.remove(name, std::move(done)); }
+  /// Asks the raft leader to hand leadership (the decider) to voter `to`.
+  void transfer_leadership(const std::string& to, OpDone done);
 
   // Views for the API and the simulation's checkers.
   const ClusterState& state() const { return ctx_.state(); }
