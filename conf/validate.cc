@@ -181,6 +181,7 @@ void check_fence_point(const Config& c, const KeyLines& kl, ErrorSink& sink) {
   if (!kl.usable("raft", "election_timeout") || !kl.usable("raft", "heartbeat_interval") ||
       !kl.usable("ha", "lease") || !kl.usable("ha", "fence_margin"))
     return;
+  if (c.ha_fence_margin_ms >= c.ha_lease_ms) return;  // check_order reports that
   int64_t election = 2 * c.raft_election_timeout_ms + 2 * c.raft_heartbeat_interval_ms;
   int64_t budget = c.ha_lease_ms - c.ha_fence_margin_ms - c.ha_lease_ms / 6;
   if (election <= budget) return;
