@@ -37,6 +37,7 @@ ALL = ["isolate", "isolate_peers", "client_cut", "oneway_in", "oneway_out", "del
 # Faults on a standby that must cost nothing: no fence, no failover, and
 # writes through the other members pause at most LEADER_GAP_MAX_S.
 MUST_NOT_MOVE = {"isolate_leader"}
+NOT_IN_CI = {"isolate_leader"}  # run_faults.py --ci leaves these out (see pick_schedule)
 LEADER_GAP_MAX_S = 1.0
 # Faults after which the other members are expected to elect a new primary
 # when the target is the primary: the harness holds them until that
