@@ -101,6 +101,12 @@ class ApiBackend {
     (void)name;
     done({501, "membership changes are not available on this node"});
   }
+  /// Asks the raft leader to hand leadership to member `to` (default: not
+  /// available here).
+  virtual void transfer_leadership(const std::string& to, OpDone done) {
+    (void)to;
+    done({501, "leadership transfer is not available on this node"});
+  }
 };
 
 }  // namespace pw::node

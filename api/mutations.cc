@@ -104,6 +104,7 @@ void ApiHandlers::mutation(const std::string& path, const ApiRequest& req, ApiRe
   else if (path == "/reset-cluster") allowed = {"confirm"};
   else if (path == "/member/add") allowed = {"name", "host", "port", "learner"};
   else if (path == "/member/remove") allowed = {"name"};
+  else if (path == "/raft/transfer-leadership") allowed = {"to"};
   std::string err;
   Json body = parse_body(req.body, allowed, &err);
   if (!err.empty()) return reply(error_response(400, err));
@@ -147,6 +148,13 @@ void ApiHandlers::mutation(const std::string& path, const ApiRequest& req, ApiRe
   auto known = [&c](const std::string& n) {
     return std::any_of(c.members.begin(), c.members.end(), [&n](const MemberFacts& m) { return m.name == n; });
   };
+  if (path == "/raft/transfer-leadership") {
+    std::string to;
+    if (!string_member(body, {"to"}, &to, &err)) return reply(error_response(400, err));
+    if (to.empty()) return reply(error_response(400, "raft/transfer-leadership needs {\"to\": \"<member>\"}"));
+    if (!known(to)) return reply(error_response(404, "unknown member '" + to + "'"));
+    return backend_->transfer_leadership(to, done);
+  }
   if (path == "/reinit") {
     std::string member;
     if (!string_member(body, {"member"}, &member, &err)) return reply(error_response(400, err));

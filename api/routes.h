@@ -44,6 +44,7 @@ inline constexpr ApiRoute kApiRoutes[] = {
     {"POST", "/reset-cluster"},
     {"POST", "/member/add"},
     {"POST", "/member/remove"},
+    {"POST", "/raft/transfer-leadership"},
 };
 
 /// True when `path` is listed with `method` ("GET" or "POST").

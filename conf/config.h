@@ -35,7 +35,7 @@ struct Config {
   // [raft]
   uint16_t raft_port = 5010;  // this node's port (default for members)
   int64_t raft_tick_ms = 100;
-  int64_t raft_election_timeout_ms = 1000;  // randomized in [t, 2t)
+  int64_t raft_election_timeout_ms = 500;  // randomized in [t, 2t); see check_fence_point (validate.cc)
   int64_t raft_heartbeat_interval_ms = 100;
   uint64_t raft_max_frame_size = 16ull << 20;
   uint64_t raft_snapshot_entries = 10000;  // snapshot + compact every N applied

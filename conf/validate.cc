@@ -169,6 +169,35 @@ void check_freshness(const KeyLines& kl, ErrorSink& sink, const char* raft_key, 
     sink.at(kl, "ha", "lease", msg);
 }
 
+// Issue 21: the holder's renewals commit only through a raft leader, so an
+// election after the leader's loss must end before the holder reaches its
+// fence point, or a fault of any member that leads (a standby, right after
+// a failover) stops the primary. After a fault the holder's last confirmed
+// renewal is at most one renewal period (lease/6) old and it fences
+// fence_margin before the lease ends; the election takes at most two
+// election timeouts (the worst draw in [T, 2T)) plus two rounds of messages
+// (pre-vote, vote), counted as two heartbeat intervals.
+void check_fence_point(const Config& c, const KeyLines& kl, ErrorSink& sink) {
+  if (!kl.usable("raft", "election_timeout") || !kl.usable("raft", "heartbeat_interval") ||
+      !kl.usable("ha", "lease") || !kl.usable("ha", "fence_margin"))
+    return;
+  if (c.ha_fence_margin_ms >= c.ha_lease_ms) return;  // check_order reports that
+  int64_t election = 2 * c.raft_election_timeout_ms + 2 * c.raft_heartbeat_interval_ms;
+  int64_t budget = c.ha_lease_ms - c.ha_fence_margin_ms - c.ha_lease_ms / 6;
+  if (election <= budget) return;
+  std::string msg = "2 * election_timeout + 2 * heartbeat_interval (" + format_duration(election) +
+                    ") must be at most [ha] lease - fence_margin - lease/6 (" +
+                    format_duration(std::max<int64_t>(0, budget)) +
+                    "): an election after the raft leader's loss must end before the primary's fence point, "
+                    "or a standby's fault stops the primary (lower election_timeout or raise lease)";
+  if (kl.present("raft", "election_timeout") || kl.present("raft", "heartbeat_interval") ||
+      !(kl.present("ha", "lease") || kl.present("ha", "fence_margin")))
+    sink.at(kl, "raft", kl.present("raft", "election_timeout") || !kl.present("raft", "heartbeat_interval")
+                            ? "election_timeout" : "heartbeat_interval", msg);
+  else
+    sink.at(kl, "ha", kl.present("ha", "lease") ? "lease" : "fence_margin", msg);
+}
+
 void check_timing(const Config& c, const KeyLines& kl, ErrorSink& sink) {
   check_order(kl, sink, "raft", "tick", c.raft_tick_ms, "heartbeat_interval",
               c.raft_heartbeat_interval_ms, false, 1, "timers cannot be finer than the tick");
@@ -183,6 +212,7 @@ void check_timing(const Config& c, const KeyLines& kl, ErrorSink& sink) {
                   "a fresh view must survive two lost heartbeats");
   check_freshness(kl, sink, "election_timeout", c.raft_election_timeout_ms, 1, c.ha_lease_ms,
                   "a deposed leader must be replaced, and every node notice, within that window");
+  check_fence_point(c, kl, sink);
 }
 
 void check_tls(const Config& c, const KeyLines& kl, ErrorSink& sink) {

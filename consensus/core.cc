@@ -93,8 +93,7 @@ void Core::reset(uint64_t term) {
   leader_heard_tick_ = -1;  // whatever we heard was of another term or role
   election_elapsed_ = 0;
   heartbeat_elapsed_ = 0;
-  randomized_timeout_ =
-      opts_.election_ticks + static_cast<int>(next_rand() % uint64_t(opts_.election_ticks));
+  draw_election_timeout();
   lead_transferee_ = 0;
   votes_.clear();
   prs_.clear();
@@ -104,6 +103,43 @@ void Core::reset(uint64_t term) {
     pr.next = log_.last_index() + 1;
     prs_.emplace(m.id, pr);
   }
+}
+
+const char* priority_name(ElectionPriority p) {
+  switch (p) {
+    case ElectionPriority::normal:
+      return "normal";
+    case ElectionPriority::first:
+      return "first";
+    case ElectionPriority::defer:
+      return "defer";
+  }
+  return "?";
+}
+
+void Core::draw_election_timeout() {
+  // Always draw, so the random sequence (and a simulation seed's replay)
+  // does not depend on the priority.
+  int drawn = opts_.election_ticks + static_cast<int>(next_rand() % uint64_t(opts_.election_ticks));
+  switch (priority_) {
+    case ElectionPriority::normal:
+      randomized_timeout_ = drawn;
+      break;
+    case ElectionPriority::first:
+      randomized_timeout_ = opts_.election_ticks;
+      break;
+    case ElectionPriority::defer:
+      // Two ticks, not one: each node ticks at its own phase, so one tick
+      // later may still be only an instant later (a split vote).
+      randomized_timeout_ = drawn + 2;
+      break;
+  }
+}
+
+void Core::set_election_priority(ElectionPriority p) {
+  if (p == priority_) return;
+  priority_ = p;
+  if (role_ != Role::leader) draw_election_timeout();
 }
 
 void Core::become_follower(uint64_t term, uint64_t lead) {
@@ -120,8 +156,7 @@ void Core::become_pre_candidate() {
   leader_heard_tick_ = -1;
   lead_transferee_ = 0;
   election_elapsed_ = 0;
-  randomized_timeout_ =
-      opts_.election_ticks + static_cast<int>(next_rand() % uint64_t(opts_.election_ticks));
+  draw_election_timeout();
   set_role(Role::pre_candidate);
 }
 
@@ -307,7 +342,15 @@ void Core::step(const Message& m) {
     if (m.type == MsgType::vote || m.type == MsgType::pre_vote) {
       // Check-quorum's other half: while we hear from a leader, a higher-term
       // candidate is a disruptive (rejoining) node, not a sign of failure.
-      bool in_lease = opts_.check_quorum && lead_ != 0 && election_elapsed_ < opts_.election_ticks;
+      // The window is one tick shorter than the election timeout: nodes tick
+      // on their own timers, so the first follower to time out (at T) may
+      // ask one whose count is still T - 1 although both last heard the
+      // leader at the same moment; refused, it drew a new timeout and the
+      // election took up to 2T (seen by the fault harness: a standby leader's
+      // isolation outlasted the primary's fence point, issue 21). A live
+      // leader's heartbeats keep every follower's count near 0.
+      const int lease_ticks = std::max(1, opts_.election_ticks - 1);
+      bool in_lease = opts_.check_quorum && lead_ != 0 && election_elapsed_ < lease_ticks;
       if (in_lease && !m.transfer) {
         PW_DEBUG("raft", "id=%llu ignoring %s from=%llu term=%llu: leader %llu active",
                  (unsigned long long)opts_.id, msg_type_name(m.type), (unsigned long long)m.from,

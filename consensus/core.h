@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "consensus/election_priority.h"
 #include "consensus/membership.h"
 #include "consensus/message.h"
 #include "consensus/progress.h"
@@ -43,6 +44,7 @@ namespace pw::consensus {
 
 enum class Role : uint8_t { follower, pre_candidate, candidate, leader };
 const char* role_name(Role r);
+
 
 struct CoreOptions {
   uint64_t id = 0;              ///< this node, one of `peers`
@@ -179,6 +181,19 @@ class Core {
   }
   bool is_voter() const { return config_.is_voter(opts_.id); }
 
+  /// Election priority, a hint from the application (pgwarden: the lock
+  /// holder, whose lease renewals commit only through a leader, stands
+  /// first; the members that know of a live holder defer to it). `first`
+  /// times out after exactly T = election_ticks, `defer` draws in
+  /// [T + 2, 2T + 2), `normal` in [T, 2T). Ticks run at their own phase on
+  /// each node, so `first` normally stands alone, and the followers, whose
+  /// check-quorum window is one tick shorter, grant it: the election ends
+  /// about T after the leader's loss instead of up to 2T, or later after a
+  /// split vote of two followers that drew the same timeout. Only liveness
+  /// depends on it.
+  void set_election_priority(ElectionPriority p);
+  ElectionPriority election_priority() const { return priority_; }
+
   /// Asks for leadership to move to `to`. On the leader: catches `to` up,
   /// then sends it timeout_now; aborted if not done within an election
   /// timeout. Proposals are refused meanwhile. On a follower: forwarded to
@@ -237,6 +252,7 @@ class Core {
   void become_candidate();
   void become_leader();
   void reset(uint64_t term);
+  void draw_election_timeout();
   void campaign(bool pre, bool transfer);
   void set_role(Role r);
   void note_leader_contact() { leader_heard_tick_ = ticks_; }
@@ -305,6 +321,7 @@ class Core {
   int heartbeat_elapsed_ = 0;
   int randomized_timeout_ = 0;
   uint64_t lead_transferee_ = 0;
+  ElectionPriority priority_ = ElectionPriority::normal;
   uint64_t rng_state_;
 
   // proposals

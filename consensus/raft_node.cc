@@ -72,6 +72,11 @@ class RaftNodeImpl final : public RaftNode {
   void stop() override;
   void propose(const std::string& data, ProposalCallback cb) override;
   void transfer_leadership(uint64_t to_id) override;
+  void set_election_priority(ElectionPriority p) override {
+    if (stopped_ || p == core_->election_priority()) return;
+    PW_INFO(kComp, "election priority %s term=%llu", priority_name(p), static_cast<unsigned long long>(core_->term()));
+    core_->set_election_priority(p);  // a timer only: no Ready, safe between ready() and advance()
+  }
   void broadcast_app(const std::string& data) override;
   void send_app(uint64_t to_id, const std::string& data) override;
   void set_app_handler(AppMessageHandler h) override { app_handler_ = std::move(h); }

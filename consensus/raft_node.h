@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "consensus/election_priority.h"
 #include "consensus/membership.h"
 #include "consensus/state_machine.h"
 
@@ -117,6 +118,9 @@ class RaftNode {
   /// `cb` is called exactly once, on the event_base thread.
   virtual void propose(const std::string& data, ProposalCallback cb) = 0;
   virtual void transfer_leadership(uint64_t to_id) = 0;
+  /// Core::set_election_priority (the agent: `first` on the lock holder,
+  /// `defer` on members that know of a live holder). Default: ignored.
+  virtual void set_election_priority(ElectionPriority p) { (void)p; }
 
   virtual void broadcast_app(const std::string& data) = 0;
   virtual void send_app(uint64_t to_id, const std::string& data) = 0;

@@ -23,7 +23,8 @@ Agent::Agent(const conf::Config& cfg, AgentWorld& world, ClusterStateMachine& sm
       sync_(ctx_),
       switchover_(ctx_, decider_),
       standby_(ctx_),
-      membership_(ctx_) {
+      membership_(ctx_),
+      placement_(ctx_) {
   started_at_ = world.mono_ms();
 }
 
@@ -65,7 +66,10 @@ void Agent::kick_now() {
   // (a new primary's "serving" then always precedes its `ready`).
   if (ctx_.serving() != serving_told_) gossip();
   uint64_t final_lsn = ctx_.members.own().final_lsn;
+  primary_.hurry_fence();
+  placement_.run();
   decider_.run();
+  tell_leader_news();
   // A lock that just became ours is renewed now, not at the next tick: the
   // promotion waits for the lease (up to a loop interval saved per failover
   // and switchover). The renewer keeps its own period.
@@ -122,6 +126,7 @@ void Agent::tick() {
   publish_route();
   reconcile();
   membership_.run();
+  placement_.run();
   if (ctx_.fresh_since() != 0) ctx_.quorum_seen_ms = ctx_.now();
   Diagnostics d = local_diagnostics(ctx_, fencer_health_, started_at_);
   Diagnostics from_decider = decider_.diagnostics();
@@ -131,6 +136,8 @@ void Agent::tick() {
     from_decider = l ? l->decider_diags : Diagnostics{};
   }
   for (const auto& x : from_decider) d.push_back(x);
+  name_missing_primary(d, unwritable_since_ ? ctx_.now() - unwritable_since_ : 0, ctx_.cfg.ha_loop_interval_ms,
+                       unwritable_reason_);
   std::string key;
   for (const auto& x : d) key += x.code + "|" + x.message + "\n";
   if (key != diag_key_) {
@@ -193,8 +200,9 @@ void Agent::applied(const Command& c, const ApplyEffect& e) {
     // Cut the old route at once and tell the others (I3 acknowledgement).
     publish_route();
     gossip();
-  } else if (c.type == CmdType::ready && ctx_.raft && ctx_.raft->is_leader()) {
-    gossip();  // the grant for the ready epoch: clients may go there now
+  } else if (c.type == CmdType::ready) {
+    placement_.epoch_ready(now);
+    if (ctx_.raft && ctx_.raft->is_leader()) gossip();  // the grant for the ready epoch: clients may go there now
   }
   ctx_.kick();
 }
@@ -225,7 +233,18 @@ void Agent::on_status_message(uint64_t from, const std::string& data) {
     // The leader's route grant (route_builder.h): the route may change.
     const MemberStatus* st = ctx_.members.fresh(name, now);
     RouteGrant g{name, st ? st->grant_epoch : 0, st ? now + st->grant_ms : 0};
-    bool changed = g.epoch != ctx_.grant.epoch || g.from != ctx_.grant.from;
+    // A grant is safe on its own until it expires, whoever sent it (each is
+    // bounded by the lease wait of its sender, and any later decider waits
+    // at least as long): an earlier grant for the same epoch, maybe from the
+    // previous leader, is kept rather than cut short by a new leader's first
+    // status, which may carry none yet (issue 21, item 8).
+    const RouteGrant& old = ctx_.grant;
+    const uint64_t E = state().epoch;
+    if (old.epoch == E && old.until_ms > now && !(g.epoch == E && g.until_ms >= old.until_ms)) {
+      g.epoch = old.epoch;
+      g.until_ms = old.until_ms;
+    }
+    bool changed = g.epoch != old.epoch || (old.until_ms <= now && g.until_ms > now);
     ctx_.grant = g;
     if (changed) ctx_.kick();
   }
@@ -264,11 +283,31 @@ void Agent::gossip() {
   own.serving = serving_told_ = ctx_.serving();
   own.grant_ms = leader_grant_ms(ctx_);
   own.grant_epoch = own.grant_ms > 0 ? state().epoch : 0;
+  if (ctx_.raft && ctx_.raft->is_leader()) {
+    told_term_ = ctx_.raft->term();
+    told_grant_ = own.grant_ms > 0;
+  }
   if (ctx_.raft) ctx_.raft->broadcast_app(ctx_.members.next_own_message(ctx_.now()));
 }
 
+// A new raft leader sends its status at once when it wins (followers learn
+// who decides) and again when a quorum first answered it (its first route
+// grant), instead of at the next tick: followers' routes wait for that
+// grant once the previous leader's has expired (issue 21, item 8).
+void Agent::tell_leader_news() {
+  if (!ctx_.raft || !ctx_.raft->is_leader()) return;
+  bool grant = leader_grant_ms(ctx_) > 0;
+  if (told_term_ != ctx_.raft->term() || (grant && !told_grant_)) gossip();
+}
+
 void Agent::publish_route() {
-  ctx_.world.publish_route(build_route(ctx_));
+  proxy::Route r = build_route(ctx_);
+  // For name_missing_primary: since when clients have had no writable
+  // primary through this node, and why.
+  if (r.has_primary && !r.hold_new) unwritable_since_ = 0;
+  else if (unwritable_since_ == 0) unwritable_since_ = ctx_.now();
+  unwritable_reason_ = r.unavailable_reason;
+  ctx_.world.publish_route(r);
   route_epoch_ = state().epoch;
 }
 

@@ -10,6 +10,7 @@
 //
 //   decider_runner.h        what the raft leader proposes (after its barrier)
 //   lease_renewer.h         the holder's renewals (I1)
+//   leader_placement.h      keeps the raft leader on the lock holder
 //   bootstrap_controller.h  the claimed bootstrap and its abandoned remains (I5)
 //   primary_controller.h    fencing (I2), start/promote/prepare/ready
 //   sync_controller.h       synchronous mode on the primary (I4)
@@ -31,6 +32,7 @@
 #include "ha/bootstrap_controller.h"
 #include "ha/decider_runner.h"
 #include "ha/diagnostic.h"
+#include "ha/leader_placement.h"
 #include "ha/lease_renewer.h"
 #include "ha/membership_controller.h"
 #include "ha/op_result.h"
@@ -71,6 +73,8 @@ class Agent {
     membership_.add(name, host, port, stay_learner, std::move(done));
   }
   void member_remove(const std::string& name, OpDone done) { membership_.remove(name, std::move(done)); }
+  /// Asks the raft leader to hand leadership (the decider) to voter `to`.
+  void transfer_leadership(const std::string& to, OpDone done);
 
   // Views for the API and the simulation's checkers.
   const ClusterState& state() const { return ctx_.state(); }
@@ -104,6 +108,7 @@ class Agent {
   void on_status_message(uint64_t from, const std::string& data);
   void gossip();
   void publish_route();
+  void tell_leader_news();
   void watch_switchover_replay();
   void reconcile();
   bool foreign_or_unusable();
@@ -117,12 +122,19 @@ class Agent {
   SwitchoverController switchover_;
   StandbyController standby_;
   MembershipController membership_;
+  LeaderPlacement placement_;
   Diagnostics diags_;
   std::string diag_key_;  // to log diagnostics once per change
   uint64_t route_epoch_ = 0;
   uint64_t replay_told_ = 0;
   bool serving_told_ = false;  // what our last gossip said (MemberStatus::serving)  // switchover final LSN our gossip said we replayed past
   int64_t started_at_ = 0;
+  // As raft leader: the term whose status we last sent, and whether it
+  // carried a route grant (a new leader tells the others at once).
+  uint64_t told_term_ = 0;
+  bool told_grant_ = false;
+  int64_t unwritable_since_ = 0;  // our route has had no writable primary since (0 = it has one)
+  std::string unwritable_reason_;  // and why (the route's unavailable_reason)
   FencerHealth fencer_health_;
   std::function<void()> stopped_cb_;
 };

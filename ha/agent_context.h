@@ -22,9 +22,10 @@
 
 namespace pw::node {
 
-/// The route grant last received from a raft leader (route_builder.h).
+/// The route grant with the latest expiry received for the current epoch,
+/// from the current raft leader or an earlier one (route_builder.h).
 struct RouteGrant {
-  std::string from;     // the leader that sent it
+  std::string from;     // the leader that sent the latest status
   uint64_t epoch = 0;
   int64_t until_ms = 0; // receipt + grant, on our clock
 };

@@ -71,4 +71,20 @@ Diagnostics local_diagnostics(const AgentContext& ctx, const FencerHealth& fence
   return d;
 }
 
+void name_missing_primary(Diagnostics& d, int64_t unwritable_for_ms, int64_t loop_ms, const std::string& reason) {
+  if (unwritable_for_ms <= 0 || unwritable_for_ms < loop_ms) return;
+  // Diagnostics about this node alone; any other (the decider's, no_quorum)
+  // already says why the cluster has no primary.
+  static const char* const kLocalOnly[] = {"members_file_drift", "not_a_member", "foreign_data_dir",
+                                           "data_dir_unusable", "clone_failing", "fencer_down"};
+  for (const auto& x : d)
+    if (std::none_of(std::begin(kLocalOnly), std::end(kLocalOnly), [&](const char* c) { return x.code == c; }))
+      return;
+  d.push_back({"no_writable_primary",
+               "no primary accepts writes through this node for " + std::to_string((unwritable_for_ms + 999) / 1000) +
+                   " s: " + (reason.empty() ? std::string("no route") : reason),
+               "wait a few seconds (a raft election or a failover is under way); if it lasts, the raft leader's "
+               "diagnostics (pgwarden ctl list) and log name what blocks it"});
+}
+
 }  // namespace pw::node

@@ -130,4 +130,23 @@ void Agent::reset_cluster(const std::string& confirm, OpDone done) {
   });
 }
 
+// Raft forwards the request to the leader, which catches the target up and
+// sends it TimeoutNow; the answer only says it was asked. The leader moves
+// leadership back to the lock holder once the holder has been a healthy
+// voter for a while (LeaderPlacement), so this is for tests and short
+// maintenance of the raft leader's host, not a lasting placement.
+void Agent::transfer_leadership(const std::string& to, OpDone done) {
+  if (!ctx_.raft) return done({503, "raft is not running yet"});
+  uint64_t id = ctx_.member_id(to);
+  if (id == 0) return done({404, "unknown member '" + to + "'"});
+  auto it = std::find_if(ctx_.roster().begin(), ctx_.roster().end(),
+                         [id](const AgentContext::RosterEntry& e) { return e.id == id; });
+  if (it == ctx_.roster().end() || !it->voter) return done({409, to + " is not a voter: it cannot lead"});
+  if (ctx_.raft->leader_id() == id) return done({200, to + " already leads"});
+  if (ctx_.raft->leader_id() == 0) return done({503, "no raft leader known to hand over from"});
+  ctx_.raft->transfer_leadership(id);
+  done({200, "asked " + ctx_.member_name(ctx_.raft->leader_id()) + " to hand raft leadership to " + to +
+                 "; follow it with `pgwarden ctl list` (decider)"});
+}
+
 }  // namespace pw::node

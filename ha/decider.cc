@@ -145,6 +145,50 @@ Decision decide_claimed(const DeciderInput& in) {
   return d;
 }
 
+// The lock has a holder whose lease has not expired, so no failover may
+// happen yet — but clients may still have no primary: the epoch is not
+// ready (promotion), or the holder's PostgreSQL does not take writes
+// (fenced, restarting, crashed), or the holder went silent. Each names
+// what the cluster waits for and when a failover becomes possible.
+std::optional<Diagnostic> holder_not_serving(const DeciderInput& in) {
+  const ClusterState& s = *in.state;
+  if (s.init != InitKind::done || s.primary.empty()) return std::nullopt;
+  const std::string& p = s.primary;
+  auto it = in.seen.find(p);
+  const SeenStatus* seen = it == in.seen.end() ? nullptr : &it->second;
+  const int64_t left_s = std::max<int64_t>(0, (in.holder_gone_ms - in.now_ms + 999) / 1000);
+  const std::string when = "a failover becomes possible if its lease is not renewed within " +
+                           std::to_string(left_s) + " s";
+  std::string doing = seen && !seen->status.agent_state.empty() ? " (" + seen->status.agent_state + ")" : "";
+  if (seen && !seen->status.last_error.empty()) doing += "; its last error: " + seen->status.last_error;
+  if (!seen || !seen->fresh)
+    return Diagnostic{"primary_silent",
+                      p + " holds the lock (epoch " + std::to_string(s.epoch) + ") but has not reported recently; " +
+                          when,
+                      "check that pgwarden runs on " + p + " and that the network to it works; the other members "
+                      "take over once its lease has run out"};
+  if (s.ready_epoch != s.epoch)
+    return Diagnostic{"promotion_in_progress",
+                      p + " holds the lock (epoch " + std::to_string(s.epoch) + ") and is not ready for writes yet" +
+                          doing,
+                      "wait a few seconds; if it stays, read the log of " + p};
+  if (s.switchover)
+    return Diagnostic{"switchover_in_progress",
+                      "switchover from " + s.switchover->first + " to " +
+                          (s.switchover->second.empty() ? std::string("the best standby") : s.switchover->second) +
+                          " in progress: new clients wait for the new primary",
+                      "wait; it completes or is aborted within seconds (pgwarden ctl list)"};
+  const MemberStatus& st = seen->status;
+  if (st.serving_known && !st.serving)
+    return Diagnostic{"primary_not_serving",
+                      p + " holds the lock (epoch " + std::to_string(s.epoch) +
+                          ") but its PostgreSQL does not accept writes" + doing + "; while it renews its lease it "
+                          "restarts PostgreSQL itself, and " + when,
+                      "read the log of " + p + "; to move the primary elsewhere now: pgwarden ctl failover --to "
+                      "<member>"};
+  return std::nullopt;
+}
+
 bool all_members_empty(const DeciderInput& in, bool require_every_member) {
   size_t n = 0;
   for (const auto& m : in.members) {
@@ -239,8 +283,8 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
                                            "it has every acknowledged commit"
                                          : "not in the synchronous standby set";
       else if (!sync_unheard.empty())
-        why = "synchronous mode: no status since the primary stopped from " + sync_unheard +
-              ", which may hold the latest acknowledged commit";
+        why = "synchronous mode: waiting to hear " + sync_unheard +
+              ", which may hold the latest acknowledged commit (no status from it since the primary stopped)";
       else if (in.synchronous_mode && failover && st.lsn < sync_max_lsn)
         why = "synchronous mode: behind another synchronous standby (LSN " + std::to_string(st.lsn) + " < " +
               std::to_string(sync_max_lsn) + ")";
@@ -248,6 +292,7 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
     if (why.empty()) ok.push_back(&it->second.status);
     else r.excluded[m] = why;
   }
+  r.sync_unheard = sync_unheard;
   std::sort(ok.begin(), ok.end(), [](const MemberStatus* a, const MemberStatus* b) {
     if (a->lsn != b->lsn) return a->lsn > b->lsn;
     if (a->priority != b->priority) return a->priority > b->priority;
@@ -320,7 +365,10 @@ Decision decide(const DeciderInput& in) {
 
   Decision d;
   const bool holder_gone = s.primary.empty() || in.lease_expired;
-  if (!holder_gone) return d;
+  if (!holder_gone) {
+    if (auto x = holder_not_serving(in)) d.diagnostics.push_back(*x);
+    return d;
+  }
 
   // Every reachable member is empty but some member is unreachable: that one
   // may hold the only copy (a primary that is merely down). Resetting would
@@ -371,12 +419,16 @@ Decision decide(const DeciderInput& in) {
   if (winner.empty()) {
     std::string why;
     for (const auto& [m, reason] : r.excluded) why += (why.empty() ? "" : "; ") + m + ": " + reason;
+    std::string action = "bring a standby of this cluster up to date, or "
+                         "pgwarden ctl failover --to <member> once one is eligible";
+    if (!r.sync_unheard.empty())
+      action = "bring " + r.sync_unheard + " back (start pgwarden there, check the network between the nodes): "
+               "synchronous mode promotes no one who might miss an acknowledged commit; " + action;
     d.diagnostics.push_back({"no_failover_candidate",
                              (s.primary.empty() ? std::string("no primary")
                                                 : "the lease of " + s.primary + " expired") +
                                  " and no member can take over: " + why,
-                             "bring a standby of this cluster up to date, or "
-                             "pgwarden ctl failover --to <member> once one is eligible"});
+                             action});
     return d;
   }
   std::string reason = s.primary.empty() ? "failover: no primary, elected " + winner

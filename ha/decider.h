@@ -55,6 +55,9 @@ Decision decide(const DeciderInput& in);
 struct Ranking {
   std::vector<std::string> ranked;
   std::map<std::string, std::string> excluded;
+  /// Synchronous mode, failover: the members not heard since the holder
+  /// stopped that may hold the latest acknowledged commit ("" = none).
+  std::string sync_unheard;
 };
 /// `failover`: the holder is gone (in.holder_gone_ms). In synchronous mode a
 /// failover candidate must then be proven to hold every acknowledged commit:

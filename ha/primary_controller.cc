@@ -21,14 +21,30 @@ bool PrimaryController::fence_if_needed(bool exempt) {
           static_cast<unsigned long long>(s.epoch), s.primary.c_str(), expired ? "immediate" : "fast");
   ctx_.activity.begin(AgentState::fencing);
   ctx_.kick();  // not serving any more: gossip it (Agent::kick_now) while PostgreSQL stops
+  fencing_fast_ = !expired;
   ctx_.pg().stop(expired ? pgctl::StopMode::immediate : pgctl::StopMode::fast,
                  ctx_.activity.done([this](const pgctl::Result& r) {
+                   fencing_fast_ = false;
                    if (!r.ok) return;
                    ctx_.local.mark_stopped();
                    ctx_.fencer.disarm();
                    ctx_.local.set_needs_rewind(true);
                  }));
   return true;
+}
+
+void PrimaryController::hurry_fence() {
+  if (!fencing_fast_ || ctx_.activity.state() != AgentState::fencing) return;
+  const ClusterState& s = ctx_.state();
+  const LeaseHold& hold = ctx_.lease.hold;
+  int64_t now = ctx_.now();
+  if (s.primary != ctx_.self() || !hold.holds(s.epoch, now) || hold.must_fence(s.epoch, now)) return;
+  fencing_fast_ = false;
+  PW_WARN("agent", "fencing: the lease is confirmed again epoch=%llu; stopping PostgreSQL at once (immediate) to "
+          "restart it rather than wait for its clean shutdown",
+          static_cast<unsigned long long>(s.epoch));
+  // Chained to the stop in progress, whose own callback still ends the activity.
+  ctx_.pg().stop(pgctl::StopMode::immediate, [](const pgctl::Result&) {});
 }
 
 bool PrimaryController::reconcile() {

@@ -27,11 +27,18 @@ class PrimaryController {
   bool announce_ready();
   /// Our PostgreSQL exited on its own while we were primary.
   void postgres_died();
+  /// A fence's clean (fast) stop is under way but the lease is confirmed
+  /// again (a renewal got through after an election): stop at once instead,
+  /// so PostgreSQL restarts now. A fast shutdown waits for every walsender
+  /// to deliver the shutdown checkpoint, and one streaming to an unreachable
+  /// standby held the holder down until that standby came back (issue 21).
+  void hurry_fence();
 
  private:
   AgentContext& ctx_;
   uint64_t ready_proposed_ = 0;
   int64_t pg_down_since_ = 0;  // our PostgreSQL found dead while primary
+  bool fencing_fast_ = false;  // a fence's fast stop is in progress
 };
 
 }  // namespace pw::node

@@ -57,9 +57,10 @@ proxy::Route build_route(const AgentContext& ctx) {
   if (ctx.raft->is_leader()) {
     r.valid_until_ms = std::min(r.valid_until_ms, now + leader_grant_ms(ctx));
   } else {
+    // Any unexpired grant for this epoch, also one of an earlier leader
+    // (Agent::on_status_message): each is safe until it expires.
     const RouteGrant& g = ctx.grant;
-    bool granted = g.epoch == s.epoch && g.from == ctx.member_name(ctx.raft->leader_id());
-    r.valid_until_ms = std::min(r.valid_until_ms, granted ? g.until_ms : 0);
+    r.valid_until_ms = std::min(r.valid_until_ms, g.epoch == s.epoch ? g.until_ms : 0);
   }
   bool ok = r.valid_until_ms > now;
   if (!ok) r.unavailable_reason = "the leader does not confirm the primary's lease";

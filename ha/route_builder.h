@@ -13,7 +13,11 @@
 //           (LeaseWatch::remaining(E) − loop_interval) / (1 + max_drift))
 // When the holder stops renewing, grants shrink to zero before the decider
 // may propose a new primary, so at failover no member can still route to the
-// old one, whoever was silent to whom. Routes are also capped by the node's
+// old one, whoever was silent to whom. A grant stays usable until it
+// expires across a change of raft leader: any later decider's lease wait
+// starts no earlier than the sender's (it applies the same renewals later),
+// so the bound holds for it too, and followers need not stop routing while
+// a new leader gets its first quorum answer. Routes are also capped by the node's
 // own leader contact + lease/2, and on the holder by its lease − fence_margin,
 // so a process resumed from SIGSTOP cannot forward on a stale route.
 #pragma once

@@ -92,5 +92,8 @@ void AgentBackend::member_add(const std::string& name, const std::string& host, 
 void AgentBackend::member_remove(const std::string& name, OpDone done) {
   agent_->member_remove(name, std::move(done));
 }
+void AgentBackend::transfer_leadership(const std::string& to, OpDone done) {
+  agent_->transfer_leadership(to, std::move(done));
+}
 
 }  // namespace pw::node

@@ -29,6 +29,7 @@ class AgentBackend : public ApiBackend {
   void member_add(const std::string& name, const std::string& host, uint16_t port, bool stay_learner,
                   OpDone done) override;
   void member_remove(const std::string& name, OpDone done) override;
+  void transfer_leadership(const std::string& to, OpDone done) override;
 
  private:
   Agent* agent_;

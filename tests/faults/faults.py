@@ -17,6 +17,14 @@ the namespace's filter table. Process faults act on PIDs the harness owns.
 | kill          | SIGKILL daemon + fencer + PostgreSQL (a crashed host)         | restart the daemon    |
 | sigstop       | SIGSTOP the daemon only; its fencer child keeps running       | SIGCONT               |
 | kill_postmaster | SIGKILL the postmaster only; the daemon stays              | (the daemon restarts it) |
+| isolate_leader | a standby made raft leader first (POST /raft/transfer-leadership), then as isolate | flush |
+
+`isolate_leader` always targets a standby (run_faults.py picks it): the
+raft leader is then not the lock holder, the case of issue 21 where the
+others' election outlasted the primary's fence point. Nothing may move:
+the harness fails the cycle on a fence, a failover (new epoch), or more
+than LEADER_GAP_MAX_S without an acknowledged write through the members
+still reachable.
 """
 import os
 import signal
@@ -25,7 +33,12 @@ import subprocess
 import netns
 
 ALL = ["isolate", "isolate_peers", "client_cut", "oneway_in", "oneway_out", "delay_loss", "kill", "sigstop",
-       "kill_postmaster"]
+       "kill_postmaster", "isolate_leader"]
+# Faults on a standby that must cost nothing: no fence, no failover, and
+# writes through the other members pause at most LEADER_GAP_MAX_S.
+MUST_NOT_MOVE = {"isolate_leader"}
+NOT_IN_CI = {"isolate_leader"}  # run_faults.py --ci leaves these out (see pick_schedule)
+LEADER_GAP_MAX_S = 1.0
 # Faults after which the other members are expected to elect a new primary
 # when the target is the primary: the harness holds them until that
 # happened (or the hold limit), instead of a fixed sleep.
@@ -55,7 +68,9 @@ class Fault:
     def apply(self):
         n = self.target
         peers = [m.host for m in self.cl.nodes if m is not n]
-        if self.name == "isolate":
+        if self.name == "isolate_leader":
+            self.cl.make_leader(n)
+        if self.name in ("isolate", "isolate_leader"):
             _ipt(n, "-A", "INPUT", "-i", "eth0", "-j", "DROP")
             _ipt(n, "-A", "OUTPUT", "-o", "eth0", "-j", "DROP")
         elif self.name in ("isolate_peers", "oneway_in", "oneway_out"):
@@ -97,7 +112,8 @@ class Fault:
             return
         self.healed = True
         n = self.target
-        if self.name in ("isolate", "isolate_peers", "client_cut", "oneway_in", "oneway_out", "delay_loss"):
+        if self.name in ("isolate", "isolate_peers", "client_cut", "oneway_in", "oneway_out", "delay_loss",
+                         "isolate_leader"):
             _ipt(n, "-F")
         if self.delayer is not None:
             self.delayer.terminate()

@@ -100,6 +100,55 @@ class FaultCluster(ha.Cluster):
             return v["primary"]
         return None
 
+    def decider(self, exclude=()):
+        """The raft leader every answering member (outside exclude) names, or None."""
+        names = set()
+        for n in self.nodes:
+            if n.name in exclude:
+                continue
+            v = self.view(n)
+            if v:
+                names.add(v.get("decider") or "")
+        return names.pop() if len(names) == 1 and "" not in names else None
+
+    def make_leader(self, node, timeout=20):
+        """Hands raft leadership to `node` (POST /raft/transfer-leadership) and
+        waits until every member names it as decider. Re-asks every 2 s: a
+        transfer that times out (the target lagged) is simply dropped."""
+        t0 = time.monotonic()
+        asked = 0.0
+        while time.monotonic() - t0 < timeout:
+            if self.decider() == node.name:
+                return time.monotonic() - t0
+            if time.monotonic() - asked >= 2.0:
+                asked = time.monotonic()
+                try:
+                    node.nst.call(lambda: node.api("/raft/transfer-leadership", method="POST",
+                                                   body={"to": node.name}), timeout=5)
+                except Exception as e:
+                    print(f"    transfer of raft leadership to {node.name}: {e}", flush=True)
+            time.sleep(0.05)
+        raise RuntimeError(f"{node.name} did not become raft leader within {timeout:.0f}s "
+                           f"(decider: {self.decider()})")
+
+    def log_sizes(self):
+        """Current length of every member's log (to read what a cycle added)."""
+        out = {}
+        for n in self.nodes:
+            try:
+                out[n.name] = os.path.getsize(n.log)
+            except OSError:
+                out[n.name] = 0
+        return out
+
+    def log_since(self, node, offset):
+        try:
+            with open(node.log, errors="replace") as f:
+                f.seek(offset)
+                return f.read()
+        except OSError:
+            return ""
+
     def pg_query(self, node, sql, timeout=3, port=PG_PORT):
         """Runs sql on node's PostgreSQL (or, port=5432, its proxy) from inside
         node's namespace; returns the rows or raises pq.PqError."""

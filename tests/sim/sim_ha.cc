@@ -64,6 +64,7 @@ class HaSim : public sim::SimObserver {
     o.seed = seed;
     o.max_drift = 0.02;  // rates within ±2%: pairwise ratio within the 5% the lease assumes
     o.compact_every = 40;
+    o.election_ticks = 5;  // [raft] election_timeout 500 ms / tick 100 ms, as the agents' configs say
     o.unique_payloads = false;
     // The raft seed carries the members' names and addresses, as RaftNode's
     // does, so membership changes reach the agents with the names they use.
@@ -420,6 +421,89 @@ std::string run_seed(uint64_t seed, int nodes, bool verbose, Totals* t) {
   return {};
 }
 
+/// Issue 21: the raft leader is a standby, not the lock holder, and is cut
+/// off from everyone for 1.5 s of simulated time (five leases). Nothing may
+/// move: the holder's PostgreSQL stays writable the whole time (no fence),
+/// no new epoch, and the reachable members route to the holder again
+/// within the scaled acceptance bound. *gap_ms gets the longest interval
+/// during which none of the reachable members had a usable route to it.
+std::string run_leader_isolation(uint64_t seed, int nodes, bool verbose, Totals* t, int64_t* gap_ms) {
+  HaSim h(nodes, seed, verbose);
+  SimCluster& c = h.cluster();
+  sim::SimRng& rng = c.rng();
+  auto holder_now = [&]() -> uint64_t {
+    for (auto& [id, n] : h.world().nodes())
+      if (n.proc && n.proc->pg.primary() && n.proc->agent.holds_lease()) return id;
+    return 0;
+  };
+  try {
+    if (!c.run_until([&] { return h.healthy(); }, 20'000'000))
+      return "no healthy primary after bootstrap within 20 s of simulated time";
+    c.run_for(rng.range(200'000, 600'000));  // leadership settles on the holder
+    uint64_t holder = holder_now();
+    if (!holder || !h.healthy()) return "no healthy primary before the fault";
+    std::vector<uint64_t> standbys;
+    for (auto& [id, n] : h.world().nodes())
+      if (id != holder && n.proc) standbys.push_back(id);
+    uint64_t target = standbys[rng.below(standbys.size())];
+    if (c.leader() != target) {
+      c.transfer_leadership(c.leader(), target);
+      if (!c.run_until([&] { return c.leader() == target; }, 1'000'000))
+        return "leadership did not move to the standby n" + std::to_string(target);
+    }
+    // A random phase against heartbeats and renewals, past the new
+    // leader's first entries (as when leadership stayed behind after a
+    // failover) and shorter than the hysteresis before leadership goes back
+    // to the holder (LeaderPlacement::settle_ms, 150 ms here).
+    c.run_for(rng.range(20'000, 100'000));
+    if (c.leader() != target) return "leadership left the standby before the fault";
+    const sim::SimNode& hn = h.world().node(holder);
+    const std::string holder_name = hn.name, holder_host = hn.cfg.self().host;
+    const uint64_t epoch = h.global_.epoch;
+    c.isolate(target);
+    ++t->partitions;
+    const int64_t t0 = c.now_us(), t_end = t0 + 1'500'000;
+    int64_t last_routed = t0, gap = 0;
+    bool was_routed = true;
+    c.run_until(
+        [&] {
+          int64_t now = c.now_us();
+          auto* p = h.world().node(holder).proc.get();
+          if (!p || !p->pg.primary())
+            throw SimViolation("leader isolation: the holder " + holder_name + " stopped being writable " +
+                               std::to_string((now - t0) / 1000) + " ms into the fault (agent: " +
+                               (p ? p->agent.agent_state() : std::string("down")) + ")");
+          if (h.global_.epoch != epoch)
+            throw SimViolation("leader isolation: a new epoch " + std::to_string(h.global_.epoch) + " (" +
+                               h.global_.primary + ") " + std::to_string((now - t0) / 1000) + " ms into the fault");
+          bool routed = false;
+          for (auto& [xid, x] : h.world().nodes()) {
+            if (xid == target || !x.proc) continue;
+            const proxy::Route& r = x.proc->route;
+            routed |= r.has_primary && !r.hold_new && h.world().clock_ms(xid) < r.valid_until_ms &&
+                      r.primary.host == holder_host;
+          }
+          if (verbose && routed != was_routed)
+            printf("  +%lld ms: %s route to the holder; leader n%llu\n", (long long)(now - t0) / 1000,
+                   routed ? "a" : "no", (unsigned long long)c.leader());
+          was_routed = routed;
+          if (routed) last_routed = now;
+          gap = std::max(gap, now - last_routed);
+          return now >= t_end;
+        },
+        2'000'000);
+    *gap_ms = gap / 1000;
+    c.heal_network();
+    if (!c.run_until([&] { return h.healthy(); }, 30'000'000))
+      return "liveness: no writable primary within 30 s of simulated time after healing";
+    t->failovers += h.failovers_;
+    t->acked += h.world().writes_acked();
+  } catch (const std::exception& e) {
+    return std::string(e.what()) + (verbose ? "\n" + h.describe() + c.describe() : "");
+  }
+  return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -430,6 +514,7 @@ int main(int argc, char** argv) {
   if (const char* env = getenv("PW_SIM_HA_SEEDS")) seeds = atoll(env);
   uint64_t base = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) % 1000000000000ull;
   bool self_test = false;
+  bool leader_isolation = false;
   const char* expect = "";  // self-test: the violation the broken protection must cause
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--seed") && i + 1 < argc) one_seed = atoll(argv[++i]);
@@ -437,13 +522,15 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[i], "--seeds") && i + 1 < argc) seeds = atoll(argv[++i]);
     else if (!strcmp(argv[i], "--base") && i + 1 < argc) base = strtoull(argv[++i], nullptr, 10);
     else if (!strcmp(argv[i], "-v")) verbose = true;
+    else if (!strcmp(argv[i], "--leader-isolation")) leader_isolation = true;
     else if (!strcmp(argv[i], "--break-lease")) g_break.lease = self_test = true, expect = "I1: ";
     else if (!strcmp(argv[i], "--break-fencer")) g_break.fencer = self_test = true, expect = "I2: ";
     else if (!strcmp(argv[i], "--break-route")) g_break.route = self_test = true, expect = "I3: ";
     else if (!strcmp(argv[i], "--break-sync")) g_break.sync = self_test = true, expect = "I4: ";
     else {
       fprintf(stderr,
-              "usage: %s [--seeds N] [--base B] | --seed S --nodes N [-v] | --break-{lease,fencer,route,sync}\n",
+              "usage: %s [--leader-isolation] [--seeds N] [--base B] | [--leader-isolation] --seed S --nodes N [-v] | "
+              "--break-{lease,fencer,route,sync}\n",
               argv[0]);
       return 2;
     }
@@ -455,6 +542,45 @@ int main(int argc, char** argv) {
   if (!verbose) log_set_level(static_cast<LogLevel>(static_cast<int>(LogLevel::error) + 1));
   if (getenv("PW_SIM_DEBUG")) log_set_level(LogLevel::debug);
   Totals t;
+  if (leader_isolation) {
+    // Issue 21's scenario only, in both modes (odd seeds: synchronous).
+    // The scaled acceptance bound: 1 s of write unavailability at the
+    // production timers is 100 ms here (every timer is divided by 10).
+    const int64_t kGapLimitMs = 100;
+    int failed = 0;
+    int64_t worst = 0;
+    auto one = [&](uint64_t s, int nodes, bool v) {
+      int64_t gap = 0;
+      std::string err = run_leader_isolation(s, nodes, v, &t, &gap);
+      if (err.empty() && gap > kGapLimitMs)
+        err = "leader isolation: the reachable members had no route to the holder for " + std::to_string(gap) +
+              " ms (limit " + std::to_string(kGapLimitMs) + " ms)";
+      worst = std::max(worst, gap);
+      ++t.seeds;
+      return err;
+    };
+    if (one_seed >= 0) {
+      std::string err = one(static_cast<uint64_t>(one_seed), one_nodes, verbose);
+      printf("leader isolation seed=%lld nodes=%d mode=%s: %s (longest route gap %lld ms)\n", one_seed, one_nodes,
+             one_seed % 2 ? "sync" : "async", err.empty() ? "ok" : err.c_str(), (long long)worst);
+      return err.empty() ? 0 : 1;
+    }
+    printf("sim_ha --leader-isolation: base seed %llu, %lld seeds per node count (3 and 5)\n",
+           (unsigned long long)base, seeds);
+    for (int nodes : {3, 5})
+      for (long long i = 0; i < seeds && failed < 5; ++i) {
+        uint64_t s = base + static_cast<uint64_t>(i);
+        std::string err = one(s, nodes, false);
+        if (!err.empty()) {
+          printf("FAILED seed=%llu nodes=%d: %s\n  replay: %s --leader-isolation --seed %llu --nodes %d -v\n",
+                 (unsigned long long)s, nodes, err.c_str(), argv[0], (unsigned long long)s, nodes);
+          ++failed;
+        }
+      }
+    printf("sim_ha --leader-isolation: %llu seeds, longest route gap %lld ms (limit %lld): %s\n",
+           (unsigned long long)t.seeds, (long long)worst, (long long)kGapLimitMs, failed ? "FAILED" : "ok");
+    return failed ? 1 : 0;
+  }
   if (one_seed >= 0) {
     std::string err = run_seed(static_cast<uint64_t>(one_seed), one_nodes, verbose, &t);
     printf("seed=%lld nodes=%d mode=%s: %s\n", one_seed, one_nodes, one_seed % 2 ? "sync" : "async",

@@ -339,6 +339,9 @@ void SimRaft::deliver_fates() {
 }
 
 void SimRaft::transfer_leadership(uint64_t to_id) { w_.cluster().transfer_leadership(node_, to_id); }
+void SimRaft::set_election_priority(consensus::ElectionPriority p) {
+  if (consensus::Core* c = w_.cluster().core(node_)) c->set_election_priority(p);
+}
 
 void SimRaft::broadcast_app(const std::string& data) {
   for (auto& [id, n] : w_.nodes())
@@ -435,9 +438,9 @@ HaWorld::HaWorld(int n, bool sync_mode, Breakage b, bool dr_member) : sync_mode_
     c.cluster_name = "sim";
     for (auto& [j, o] : nodes_) c.members.push_back({o.name, "10.0.0." + std::to_string(j), 5010});
     // The production defaults scaled by 1/10 (raft tick 10 ms, election
-    // 100-200 ms): lease 300 ms, loop 30 ms, fence margin 100 ms.
+    // 50-100 ms): lease 300 ms, loop 30 ms, fence margin 100 ms.
     c.raft_tick_ms = 10;
-    c.raft_election_timeout_ms = 100;
+    c.raft_election_timeout_ms = 50;
     c.raft_heartbeat_interval_ms = 10;
     c.ha_lease_ms = 300;
     // --break-lease: even members believe the lease is half as long, so as

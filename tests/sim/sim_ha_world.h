@@ -126,6 +126,7 @@ class SimRaft : public consensus::RaftNode {
   void stop() override {}
   void propose(const std::string& data, consensus::ProposalCallback cb) override;
   void transfer_leadership(uint64_t to_id) override;
+  void set_election_priority(consensus::ElectionPriority p) override;
   void broadcast_app(const std::string& data) override;
   void send_app(uint64_t to_id, const std::string& data) override;
   void set_app_handler(consensus::AppMessageHandler h) override { app_ = std::move(h); }

@@ -138,20 +138,22 @@ TEST_CASE("raft timing must fit the lease/2 freshness window (I3)", "[conf][vali
   CHECK(find_error(hb, 14, "raft", "heartbeat_interval",
                    "3 * heartbeat_interval (1800ms) must be at most half of [ha] lease (3s)"));
   CHECK(find_error(hb, 14, "raft", "heartbeat_interval", "survive two lost heartbeats"));
-  CHECK(hb.errors.size() == 1);
+  CHECK(find_error(hb, 13, "raft", "election_timeout", "before the primary's fence point"));
+  CHECK(hb.errors.size() == 2);
 
   LoadResult el = fx.load(config(fx, "a", "a=10.0.0.1", "[raft]\nelection_timeout = 2s\n"));
   INFO(all_errors(el));
   CHECK(find_error(el, 13, "raft", "election_timeout",
                    "election_timeout (2s) must be at most half of [ha] lease (3s)"));
-  CHECK(el.errors.size() == 1);
+  CHECK(el.errors.size() == 2);  // and the fence point
 
   // Only the lease is in the file: it is the key blamed.
-  LoadResult le = fx.load(config(fx, "a", "a=10.0.0.1", "[ha]\nlease = 1500ms\n"));
+  LoadResult le = fx.load(config(fx, "a", "a=10.0.0.1", "[ha]\nlease = 900ms\nfence_margin = 300ms\n"));
   INFO(all_errors(le));
   CHECK(find_error(le, 13, "ha", "lease",
-                   "election_timeout (1s) must be at most half of [ha] lease (1500ms)"));
-  CHECK(le.errors.size() == 1);
+                   "election_timeout (500ms) must be at most half of [ha] lease (900ms)"));
+  CHECK(find_error(le, 13, "ha", "lease", "before the primary's fence point"));
+  CHECK(le.errors.size() == 2);
 
   // Three heartbeats exactly lease/2 is allowed; the election timeout is not.
   LoadResult both = fx.load(config(fx, "a", "a=10.0.0.1",
@@ -160,14 +162,35 @@ TEST_CASE("raft timing must fit the lease/2 freshness window (I3)", "[conf][vali
   INFO(all_errors(both));
   CHECK(find_error(both, 13, "raft", "election_timeout", "at most half of [ha] lease (6s)"));
   CHECK_FALSE(find_error(both, -1, "raft", "heartbeat_interval"));
-  CHECK(both.errors.size() == 1);
+  CHECK(both.errors.size() == 2);  // and the fence point
 
-  // Both at the boundary: valid.
+  // Both at the freshness boundary: no freshness error (the fence point,
+  // stricter, refuses such a slow election though).
   LoadResult edge = fx.load(config(fx, "a", "a=10.0.0.1",
                                    "[raft]\nelection_timeout = 1500ms\nheartbeat_interval = 500ms\n"
                                    "[ha]\nlease = 3s\n"));
   INFO(all_errors(edge));
-  CHECK(edge.ok());
+  CHECK(edge.errors.size() == 1);
+  CHECK(find_error(edge, 13, "raft", "election_timeout", "before the primary's fence point"));
+}
+
+TEST_CASE("an election must end before the lock holder's fence point (issue 21)", "[conf][validate]") {
+  ConfFixture fx;
+  // Defaults: 2 * 500ms + 2 * 100ms = 1.2s <= 3s - 1s - 500ms.
+  CHECK(fx.load(config(fx, "a", "a=10.0.0.1")).ok());
+  // The old default election timeout (1s): 2.2s > 1.5s.
+  LoadResult old = fx.load(config(fx, "a", "a=10.0.0.1", "[raft]\nelection_timeout = 1s\n"));
+  INFO(all_errors(old));
+  CHECK(find_error(old, 13, "raft", "election_timeout",
+                   "2 * election_timeout + 2 * heartbeat_interval (2200ms) must be at most [ha] lease - "
+                   "fence_margin - lease/6 (1500ms)"));
+  CHECK(old.errors.size() == 1);
+  // A shorter lease is blamed when only it is in the file.
+  LoadResult lease = fx.load(config(fx, "a", "a=10.0.0.1", "[ha]\nlease = 2s\n"));
+  INFO(all_errors(lease));
+  CHECK(find_error(lease, 13, "ha", "lease", "before the primary's fence point"));
+  // ... and a longer lease makes room for a slower election.
+  CHECK(fx.load(config(fx, "a", "a=10.0.0.1", "[raft]\nelection_timeout = 1s\n[ha]\nlease = 5s\n")).ok());
 }
 
 TEST_CASE("[tls] is all or nothing; the API's HTTPS needs it", "[conf][validate]") {

@@ -468,3 +468,52 @@ TEST_CASE("progress: only the answer to the probe in flight may lower match") {
   CHECK_FALSE(pr.maybe_decr_to(10, 0));
   CHECK(pr.next == 1);
 }
+
+TEST_CASE("core: election priority — the holder stands at T, the others defer past it (issue 21)") {
+  CoreOptions o = opts(2);
+  o.election_ticks = 5;
+  Core c(o);
+  const int T = o.election_ticks;
+  for (int i = 0; i < 20; ++i) {  // normal: a draw in [T, 2T)
+    c.set_election_priority(ElectionPriority::normal);
+    CHECK(c.randomized_election_timeout() >= T);
+    CHECK(c.randomized_election_timeout() < 2 * T);
+    c.set_election_priority(ElectionPriority::defer);  // [T + 2, 2T + 2)
+    CHECK(c.randomized_election_timeout() >= T + 2);
+    CHECK(c.randomized_election_timeout() < 2 * T + 2);
+  }
+  c.set_election_priority(ElectionPriority::first);
+  CHECK(c.randomized_election_timeout() == T);
+  // Follow a leader; silent for T ticks, the holder stands exactly then.
+  c.step(msg(MsgType::heartbeat, 1, 2, 2));
+  drain(c);
+  for (int i = 0; i < T - 1; ++i) c.tick();
+  CHECK(c.role() == Role::follower);
+  c.tick();
+  CHECK(c.role() == Role::pre_candidate);
+  CHECK(c.randomized_election_timeout() == T);  // and again at T if this round fails
+}
+
+TEST_CASE("core: a follower silent for T - 1 ticks grants a pre-vote (check-quorum window one tick short)") {
+  // Ticks run at each node's own phase: the first follower to time out (at
+  // T) may ask one whose count is T - 1. Refused, the election took up to
+  // 2T, past a lease holder's fence point (issue 21).
+  CoreOptions o = opts(2);
+  o.election_ticks = 5;
+  Core c(o);
+  c.step(msg(MsgType::heartbeat, 1, 2, 2));  // leader 1, term 2
+  drain(c);
+  for (int i = 0; i < o.election_ticks - 2; ++i) c.tick();
+  Message pv = msg(MsgType::pre_vote, 3, 2, 3);
+  pv.index = c.last_index();
+  pv.log_term = c.log().last_term();
+  c.step(pv);
+  Ready rd = drain(c);
+  CHECK(rd.messages.empty());  // T - 2: the leader may still be alive; ignored
+  c.tick();                    // T - 1
+  c.step(pv);
+  rd = drain(c);
+  REQUIRE(rd.messages.size() == 1);
+  CHECK(rd.messages[0].type == MsgType::pre_vote_resp);
+  CHECK_FALSE(rd.messages[0].reject);
+}

@@ -9,6 +9,7 @@
 
 #include "ha/agent_context.h"
 #include "ha/bootstrap_controller.h"
+#include "ha/leader_placement.h"
 #include "ha/lease_renewer.h"
 #include "ha/membership_controller.h"
 #include "ha/route_builder.h"
@@ -40,7 +41,10 @@ struct FakeRaft : consensus::RaftNode {
   void propose(const std::string& data, consensus::ProposalCallback cb) override {
     proposals.push_back({*Command::decode(data), std::move(cb)});
   }
-  void transfer_leadership(uint64_t) override {}
+  std::vector<uint64_t> transfers;
+  consensus::ElectionPriority priority = consensus::ElectionPriority::normal;
+  void transfer_leadership(uint64_t to) override { transfers.push_back(to); }
+  void set_election_priority(consensus::ElectionPriority p) override { priority = p; }
   void broadcast_app(const std::string&) override {}
   void send_app(uint64_t, const std::string&) override {}
   void set_app_handler(consensus::AppMessageHandler) override {}
@@ -433,4 +437,123 @@ TEST_CASE("synchronous mode: a narrower set is committed only once a remaining m
   REQUIRE(r.raft.count(CmdType::set_sync) == 2);
   commit_sync();
   CHECK(r.sm.state().sync == std::vector<std::string>{"n2"});
+}
+
+namespace {
+// n2 holds the lock of a ready epoch and says it serves; n1 (self) may lead raft.
+void holder_n2(Rig& r) {
+  Command claim;
+  claim.type = CmdType::claim;
+  claim.node = "n2";
+  r.apply(claim);
+  Command done;
+  done.type = CmdType::bootstrap_done;
+  done.node = "n2";
+  done.system_id = 7;
+  r.apply(done);
+  Command ready;
+  ready.type = CmdType::ready;
+  ready.node = "n2";
+  ready.epoch = r.sm.state().epoch;
+  r.apply(ready);
+  REQUIRE(r.sm.state().primary == "n2");
+  REQUIRE(r.sm.state().ready_epoch == r.sm.state().epoch);
+}
+void n2_reports(Rig& r, bool serving) {
+  MemberStatus st;
+  st.name = "n2";
+  st.seq = static_cast<uint64_t>(r.world.now);
+  st.pg_running = true;
+  st.serving_known = true;
+  st.serving = serving;
+  bool acked = false;
+  REQUIRE(r.ctx->members.received("n2", st.encode(), r.world.now, &acked));
+}
+}  // namespace
+
+TEST_CASE("the raft leader hands leadership to a healthy lock holder, after a settle time (issue 21)") {
+  Rig r;
+  r.raft.leader = 1;  // n1 leads raft; n2 holds the lock
+  holder_n2(r);
+  LeaderPlacement p(*r.ctx);
+  const uint64_t E = r.sm.state().epoch;
+  const int64_t settle = LeaderPlacement::settle_ms(r.cfg);
+  // Not yet healthy: no status from n2, no renewal through us.
+  p.run();
+  CHECK(r.raft.transfers.empty());
+  CHECK(r.raft.priority == consensus::ElectionPriority::defer);  // a live holder elsewhere
+  // Healthy from now on: a transfer only after the settle time (hysteresis).
+  auto healthy_turn = [&](int64_t step) {
+    r.world.now += step;
+    n2_reports(r, true);
+    r.ctx->lease.watch.renewal_applied(E, r.world.now);
+    p.run();
+  };
+  healthy_turn(10);
+  CHECK(r.raft.transfers.empty());
+  for (int64_t t = 0; t < settle - 250; t += 250) healthy_turn(250);
+  CHECK(r.raft.transfers.empty());
+  healthy_turn(300);
+  REQUIRE(r.raft.transfers.size() == 1);
+  CHECK(r.raft.transfers[0] == 2);
+  // Still leader (the transfer failed): not asked again before another settle time.
+  healthy_turn(250);
+  CHECK(r.raft.transfers.size() == 1);
+  // A holder that stops serving is not a target.
+  r.raft.transfers.clear();
+  for (int i = 0; i < 20; ++i) {
+    r.world.now += 250;
+    n2_reports(r, false);
+    r.ctx->lease.watch.renewal_applied(E, r.world.now);
+    p.run();
+  }
+  CHECK(r.raft.transfers.empty());
+}
+
+TEST_CASE("right after a failover or switchover the new holder gets the leadership at once") {
+  Rig r;
+  r.raft.leader = 1;
+  holder_n2(r);
+  LeaderPlacement p(*r.ctx);
+  p.epoch_ready(r.world.now);  // the epoch's `ready` was just applied
+  n2_reports(r, true);
+  r.ctx->lease.watch.renewal_applied(r.sm.state().epoch, r.world.now);
+  p.run();
+  REQUIRE(r.raft.transfers.size() == 1);
+  CHECK(r.raft.transfers[0] == 2);
+}
+
+TEST_CASE("the lock holder stands first in an election") {
+  Rig r;
+  r.primary_n1();
+  LeaderPlacement p(*r.ctx);
+  const uint64_t E = r.sm.state().epoch;
+  p.run();
+  CHECK(r.raft.priority == consensus::ElectionPriority::normal);  // no lease yet
+  r.ctx->lease.hold.proposed(E, 1, r.world.now);
+  r.ctx->lease.hold.applied(E, 1);
+  p.run();
+  CHECK(r.raft.priority == consensus::ElectionPriority::first);
+  CHECK(r.raft.transfers.empty());  // a follower never transfers
+}
+
+TEST_CASE("a follower keeps an earlier leader's unexpired grant after a leader change (issue 21, item 8)") {
+  Rig r;
+  holder_n2(r);
+  const uint64_t E = r.sm.state().epoch;
+  LeaderRaft raft;
+  raft.leader = 3;  // n3 leads now; the grant came from n2, the previous leader
+  raft.contact = r.world.now;
+  r.ctx->raft = &raft;
+  r.ctx->grant = RouteGrant{"n2", E, r.world.now + 800};
+  proxy::Route route = build_route(*r.ctx);
+  CHECK(route.has_primary);
+  CHECK(route.valid_until_ms == r.world.now + 800);
+  // Expired: no route until the new leader's grant.
+  r.world.now += 801;
+  raft.contact = r.world.now;
+  CHECK_FALSE(build_route(*r.ctx).has_primary);
+  // A grant for another epoch never counts.
+  r.ctx->grant = RouteGrant{"n3", E + 1, r.world.now + 800};
+  CHECK_FALSE(build_route(*r.ctx).has_primary);
 }

@@ -266,7 +266,7 @@ TEST_CASE("I4: a status that arrives late but carries an old probe does not coun
   Decision d = decide(f.in);
   CHECK_FALSE(d.propose);
   REQUIRE_FALSE(d.diagnostics.empty());
-  CHECK(d.diagnostics[0].message.find("no status since the primary stopped from n5") != std::string::npos);
+  CHECK(d.diagnostics[0].message.find("waiting to hear n5") != std::string::npos);
   n5.probe_age_ms = -1;  // no probe at all yet (a restarted agent): not heard either
   CHECK_FALSE(decide(f.in).propose);
   // Its next status carries a fresh probe: n5 is ahead and is promoted.
