@@ -380,7 +380,8 @@ void Transport::handle_accept(Connection* c, PeerLink& p, std::string_view paylo
               p.peer.name.c_str());
       p.legacy_hello = true;
     }
-    if (m->reason.rfind(kClusterIdMismatch, 0) == 0 || m->reason.rfind(kUnconfirmedClusterId, 0) == 0)
+    if (m->reason.rfind(kClusterIdMismatch, 0) == 0 ||
+        m->reason.rfind(kUnconfirmedClusterId, 0) == 0)
       note_identity_refusal(p, m->reason, true);  // our state is what it refuses
     return c->close("refused by peer: " + m->reason);
   }

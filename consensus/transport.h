@@ -130,11 +130,11 @@ class Transport : private ConnectionOwner {
     Connection* in = nullptr;   // newest established inbound connection
     event* retry_ev = nullptr;
     int64_t backoff_ms = 0;
-    std::string last_out_reason;  // last outbound failure logged (dedupe)
-    bool dropping = false;        // in a queue-full episode (logged once)
-    uint64_t cluster_id = 0;      // announced in its latest handshake (0 = unknown)
-    bool legacy_hello = false;    // peer refused our hello's cluster id: it predates them
-    uint64_t mismatch_logged = 0;  // its cluster id we last logged a mismatch for
+    std::string last_out_reason;      // last outbound failure logged (dedupe)
+    bool dropping = false;            // in a queue-full episode (logged once)
+    uint64_t cluster_id = 0;          // announced in its latest handshake (0 = unknown)
+    bool legacy_hello = false;        // peer refused our hello's cluster id: it predates them
+    uint64_t mismatch_logged = 0;     // its cluster id we last logged a mismatch for
     uint64_t unconfirmed_logged = 0;  // its cluster id we last logged as unconfirmed
     PeerStats stats;
   };

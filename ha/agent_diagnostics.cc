@@ -144,7 +144,8 @@ Diagnostics local_diagnostics(const AgentContext& ctx, const FencerHealth& fence
     std::string who;
     for (const Refusal& r : refusals)
       if (ours != 0 && r.stats.cluster_id != 0 && r.stats.cluster_id != ours)
-        who += (who.empty() ? "" : ", ") + r.name + " (cluster id " + consensus::cluster_id_text(r.stats.cluster_id) + ")";
+        who += (who.empty() ? "" : ", ") + r.name + " (cluster id " +
+               consensus::cluster_id_text(r.stats.cluster_id) + ")";
     if (!who.empty())
       d.push_back({"member_refused",
                    "refused for a raft state left from an earlier cluster with the same name and members: " + who +
