@@ -106,8 +106,8 @@ std::string cluster_id_text(uint64_t id) {
 
 std::string cluster_id_mismatch(const std::string& self, uint64_t ours, const std::string& peer,
                                 uint64_t theirs) {
-  return "cluster id mismatch: member '" + peer + "' has cluster id " + cluster_id_text(theirs) +
-         ", this node '" + self + "' has " + cluster_id_text(ours) +
+  return std::string(kClusterIdMismatch) + ": member '" + peer + "' has cluster id " +
+         cluster_id_text(theirs) + ", this node '" + self + "' has " + cluster_id_text(ours) +
          ": one of the two state directories was left from an earlier cluster with the same "
          "name and members, and its Raft log must not be merged into this one. The stale one is "
          "on the node the other members refuse too (usually '" +

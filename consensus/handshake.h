@@ -58,6 +58,9 @@ struct HandshakeMsg {
 /// one (decode_handshake's error for it): the dialer retries without the field.
 inline constexpr char kTrailingBytesError[] = "trailing bytes after handshake";
 
+/// Start of cluster_id_mismatch()'s text (peers recognise the refusal by it).
+inline constexpr char kClusterIdMismatch[] = "cluster id mismatch";
+
 /// The refusal text for a peer whose cluster id differs from ours: names both
 /// ids, what it means and the fix. `peer` is the member name of the other side.
 std::string cluster_id_mismatch(const std::string& self, uint64_t ours, const std::string& peer,

@@ -26,6 +26,7 @@
 #include "base/log.h"
 #include "consensus/codec.h"
 #include "consensus/core.h"
+#include "consensus/formation.h"
 #include "consensus/handshake.h"
 #include "consensus/identity.h"
 #include "consensus/log_store.h"
@@ -118,6 +119,8 @@ class RaftNodeImpl final : public RaftNode {
   void flush_commit();
   void on_soft_state(const SoftState& s);
   void adopt_cluster_id(uint64_t id, const std::string& source);
+  /// The transport's formation check (formation.h), asked while cluster_id_ is 0.
+  std::string formation_check(uint64_t peer, uint64_t theirs) const;
   void maybe_adopt_leader_cluster_id();
   void fail(const std::string& why);
   void fail_pending(const std::string& why);
@@ -274,6 +277,8 @@ RaftNodeImpl::RaftNodeImpl(event_base* base, const RaftOptions& opts, StateMachi
   transport_ = std::make_unique<Transport>(base_, to);
   transport_->set_frame_handler(
       [this](uint64_t from, std::string_view frame) { return on_frame(from, frame); });
+  transport_->set_formation_check(
+      [this](uint64_t peer, uint64_t theirs) { return formation_check(peer, theirs); });
 
   tick_ev_ = event_new(base_, -1, EV_PERSIST, &RaftNodeImpl::tick_cb, this);
   drain_ev_ = event_new(base_, -1, 0, &RaftNodeImpl::drain_cb, this);
@@ -673,6 +678,20 @@ void RaftNodeImpl::adopt_cluster_id(uint64_t id, const std::string& source) {
   transport_->set_cluster_id(id);
   PW_INFO(kComp, "cluster_id=%s recorded in state_dir=%s (from %s)", cluster_id_text(id).c_str(),
           opts_.state_dir.c_str(), source.c_str());
+}
+
+std::string RaftNodeImpl::formation_check(uint64_t peer, uint64_t theirs) const {
+  FormationView v;
+  v.membership = core_->membership();  // the seed, a joined one, or what the log says
+  v.self_id = opts_.self_id;
+  v.self_name = self_name_;
+  // Entry 1, appended from a leader we admitted but not applied yet, names
+  // the cluster we already take part in forming.
+  if (const Entry* e = core_->log().entry(1))
+    if (auto id = cluster_id_of(*e)) v.own_log_id = *id;
+  for (const MemberInfo& m : v.membership.members)
+    if (m.id != opts_.self_id) v.announced[m.id] = transport_->peer_cluster_id(m.id);
+  return formation_refusal(v, peer, theirs);
 }
 
 void RaftNodeImpl::maybe_adopt_leader_cluster_id() {

@@ -72,6 +72,14 @@ struct PeerStats {
   bool connected_out = false;              // outbound connection established now
   bool connected_in = false;               // an inbound connection from the peer established now
   int64_t last_heard_ms = 0;               // mono ms of the last frame received (0 = never)
+  uint64_t cluster_id = 0;                 // the peer announced in its latest handshake (0 = none)
+  /// The latest refusal, in either direction, for a cluster id (identity.h,
+  /// formation.h): the reason ("" = none since the last connection both sides
+  /// admitted), whether the peer refused our state (else we refused its),
+  /// and when (mono ms). The agent's stale_raft_state / member_refused.
+  std::string identity_refusal;
+  bool refused_by_peer = false;
+  int64_t identity_refused_ms = 0;
 };
 
 /// The seed membership of the configured `peers` (every one a voter).

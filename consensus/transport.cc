@@ -19,6 +19,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "consensus/formation.h"
 #include "consensus/handshake.h"
 #include "consensus/tls_context.h"
 
@@ -239,6 +240,7 @@ PeerStats Transport::stats(uint64_t id) const {
   PeerStats s = p->stats;
   s.connected_out = connected(id);
   s.connected_in = p->in != nullptr;
+  s.cluster_id = p->cluster_id;
   return s;
 }
 
@@ -312,13 +314,39 @@ void Transport::on_connected(Connection* c) {
 
 std::string Transport::check_cluster_id(PeerLink& p, std::optional<uint64_t> theirs) {
   p.cluster_id = theirs.value_or(0);
-  if (!theirs || *theirs == 0 || opts_.cluster_id == 0 || *theirs == opts_.cluster_id) return {};
-  std::string why = cluster_id_mismatch(self_.name, opts_.cluster_id, p.peer.name, *theirs);
-  if (p.mismatch_logged != *theirs) {
-    p.mismatch_logged = *theirs;
-    PW_ERROR(kComp, "peer=%s refused: %s", p.peer.name.c_str(), why.c_str());
+  std::string why;
+  if (theirs && *theirs != 0 && *theirs != opts_.cluster_id) {
+    if (opts_.cluster_id != 0) {
+      why = cluster_id_mismatch(self_.name, opts_.cluster_id, p.peer.name, *theirs);
+      if (p.mismatch_logged != *theirs) {
+        p.mismatch_logged = *theirs;
+        PW_ERROR(kComp, "peer=%s refused: %s", p.peer.name.c_str(), why.c_str());
+      }
+    } else if (formation_check_) {
+      // We have no id yet: the peer's must be confirmed by enough voters.
+      why = formation_check_(p.peer.id, *theirs);
+      if (!why.empty() && p.unconfirmed_logged != *theirs) {
+        p.unconfirmed_logged = *theirs;
+        PW_WARN(kComp, "peer=%s not admitted: %s", p.peer.name.c_str(), why.c_str());
+      } else if (why.empty() && p.unconfirmed_logged == *theirs) {
+        p.unconfirmed_logged = 0;
+        PW_INFO(kComp, "peer=%s admitted: its cluster id %s is confirmed by enough voters now",
+                p.peer.name.c_str(), cluster_id_text(*theirs).c_str());
+      }
+    }
+  }
+  if (!why.empty()) {
+    note_identity_refusal(p, why, false);
+  } else if (!p.stats.refused_by_peer) {
+    p.stats.identity_refusal.clear();  // what we held against it is gone
   }
   return why;
+}
+
+void Transport::note_identity_refusal(PeerLink& p, const std::string& why, bool by_peer) {
+  p.stats.identity_refusal = why;
+  p.stats.refused_by_peer = by_peer;
+  p.stats.identity_refused_ms = mono_ms();
 }
 
 void Transport::set_cluster_id(uint64_t id) {
@@ -352,6 +380,9 @@ void Transport::handle_accept(Connection* c, PeerLink& p, std::string_view paylo
               p.peer.name.c_str());
       p.legacy_hello = true;
     }
+    if (m->reason.rfind(kClusterIdMismatch, 0) == 0 ||
+        m->reason.rfind(kUnconfirmedClusterId, 0) == 0)
+      note_identity_refusal(p, m->reason, true);  // our state is what it refuses
     return c->close("refused by peer: " + m->reason);
   }
   if (m->kind != HandshakeKind::accept) return c->close("unexpected handshake message from peer");
@@ -370,6 +401,8 @@ void Transport::handle_accept(Connection* c, PeerLink& p, std::string_view paylo
   c->set_frame_limit(opts_.max_frame_size);
   ++p.stats.connects;
   p.last_out_reason.clear();
+  p.stats.identity_refusal.clear();  // both sides admitted each other
+  p.stats.refused_by_peer = false;
   PW_INFO(kComp, "peer=%s dir=out connected addr=%s tls=%s", p.peer.name.c_str(),
           c->remote().c_str(), tls_ ? "on" : "off");
 }

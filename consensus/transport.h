@@ -58,7 +58,8 @@ struct TransportOptions {
   int64_t keepalive_ms = 1000;          // idle outbound sends an empty frame
   int64_t idle_timeout_ms = 10000;      // silent inbound is closed
   /// This cluster's id (identity.h; 0 = not known yet). A peer whose
-  /// handshake carries another non-zero id is refused (cluster_id_mismatch).
+  /// handshake carries another non-zero id is refused (cluster_id_mismatch);
+  /// while it is 0, the formation check decides (set_formation_check).
   uint64_t cluster_id = 0;
 };
 
@@ -70,6 +71,11 @@ class Transport : private ConnectionOwner {
   /// an established peer. A non-empty
   /// return value is a reason to close that connection (malformed frame).
   using FrameHandler = std::function<std::string(uint64_t from_id, std::string_view frame)>;
+  /// Asked, while this node has no cluster id, whether peer `peer_id`
+  /// announcing the non-zero id `theirs` may take part (formation.h): "" =
+  /// yes, else the refusal sent to it. It may call peer_cluster_id(), which
+  /// already holds `theirs` for that peer.
+  using FormationCheck = std::function<std::string(uint64_t peer_id, uint64_t theirs)>;
 
   /// Validates options and loads TLS material. Throws std::runtime_error
   /// (unknown self id, unresolvable address, unreadable certificate).
@@ -79,6 +85,8 @@ class Transport : private ConnectionOwner {
   Transport& operator=(const Transport&) = delete;
 
   void set_frame_handler(FrameHandler h) { handler_ = std::move(h); }
+  /// Without one, a node without a cluster id admits every peer.
+  void set_formation_check(FormationCheck f) { formation_check_ = std::move(f); }
 
   /// Binds the listener and starts dialing every peer. Throws
   /// std::runtime_error naming the address when the port cannot be bound.
@@ -122,11 +130,12 @@ class Transport : private ConnectionOwner {
     Connection* in = nullptr;   // newest established inbound connection
     event* retry_ev = nullptr;
     int64_t backoff_ms = 0;
-    std::string last_out_reason;  // last outbound failure logged (dedupe)
-    bool dropping = false;        // in a queue-full episode (logged once)
-    uint64_t cluster_id = 0;      // announced in its latest handshake (0 = unknown)
-    bool legacy_hello = false;    // peer refused our hello's cluster id: it predates them
-    uint64_t mismatch_logged = 0;  // its cluster id we last logged a mismatch for
+    std::string last_out_reason;      // last outbound failure logged (dedupe)
+    bool dropping = false;            // in a queue-full episode (logged once)
+    uint64_t cluster_id = 0;          // announced in its latest handshake (0 = unknown)
+    bool legacy_hello = false;        // peer refused our hello's cluster id: it predates them
+    uint64_t mismatch_logged = 0;     // its cluster id we last logged a mismatch for
+    uint64_t unconfirmed_logged = 0;  // its cluster id we last logged as unconfirmed
     PeerStats stats;
   };
 
@@ -140,9 +149,14 @@ class Transport : private ConnectionOwner {
   void handle_hello(Connection* c, std::string_view payload);
   void handle_accept(Connection* c, PeerLink& p, std::string_view payload);
   void refuse(Connection* c, const std::string& reason);
-  /// Empty if `theirs` (from `p`'s handshake) may join us; else the reason,
-  /// logged at error level once per distinct id.
+  /// Empty if `theirs` (from `p`'s handshake) may join us; else the reason:
+  /// a mismatch (logged at error level once per distinct id) or, while we
+  /// have no id, the formation check's refusal (warning, once per id). Keeps
+  /// p.stats' identity refusal current.
   std::string check_cluster_id(PeerLink& p, std::optional<uint64_t> theirs);
+  /// Records that `p` refused our handshake (`by_peer`) or we refused its,
+  /// for its cluster id (PeerStats::identity_refusal).
+  void note_identity_refusal(PeerLink& p, const std::string& why, bool by_peer);
   void log_inbound_refusal(const std::string& key, const std::string& what,
                            const std::string& reason);
   void sweep();
@@ -162,6 +176,7 @@ class Transport : private ConnectionOwner {
   TransportOptions opts_;
   std::unique_ptr<TlsContext> tls_;
   FrameHandler handler_;
+  FormationCheck formation_check_;
   std::map<uint64_t, PeerLink> peers_;  // every member except self
   Peer self_;
   sockaddr_storage self_addr_{};

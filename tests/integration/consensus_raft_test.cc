@@ -5,7 +5,9 @@
 // being killed and restarted from their state directories (with snapshots
 // and log compaction on the way), and refuse a node of another cluster
 // (and, on 127.0.8.11-13, a state dir left from an earlier cluster with the
-// same name: issue 13); a leader removing itself on 127.0.3.85-88.
+// same name: issue 13; on 127.0.51.21-23, that stale state dir beside two
+// empty members, which must form a new cluster: issue 21); a leader
+// removing itself on 127.0.3.85-88.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <mutex>
@@ -13,6 +15,7 @@
 
 #include "base/clock.h"
 #include "consensus/codec.h"
+#include "consensus/formation.h"
 #include "consensus/handshake.h"
 #include "consensus/transport.h"
 #include "consensus_raft_support.h"
@@ -458,6 +461,109 @@ TEST_CASE("raft: a throwing StateMachine::apply is reported as an apply failure,
   CHECK(fatal[0].find("storage") == std::string::npos);
   CHECK(log.count_lines({"ERROR", "node stopping: state machine apply failed at index"}) == 1);
   CHECK(sm.count == 1);  // "fine" was applied, nothing after the failure
+}
+
+TEST_CASE("raft: two empty members form a new cluster rather than adopt one stale member's log",
+          "[raft][issue21]") {
+  // Issue 21, on 127.0.51.21-23. n21 keeps the state dir of an earlier
+  // cluster with the same name and members; n22 and n23 start empty. With
+  // n21 and n22 up first, n22 voted for n21's longer log and adopted its
+  // history (and its cluster id): the new cluster believed it was
+  // bootstrapped, with the data nowhere. Now n22 refuses n21's id until
+  // enough voters confirm it, n22 and n23 form a new cluster, and n21 is
+  // refused for good, knows it (PeerStats), and joins once moved aside.
+  TempDir old_dir("pw-raft-old21"), dir("pw-raft-new21");
+  LogCapture log(dir / "log");
+  auto cid = [](RaftTestNode& n) { return n.loop.run([&] { return n.node->cluster_id(); }); };
+  uint64_t old_id = 0;
+  {
+    auto old_nodes = make_cluster(old_dir, "127.0.51.", {21, 22, 23}, "raft-form");
+    for (auto& n : old_nodes) n->start();
+    int leader = wait_leader(old_nodes);
+    REQUIRE(leader >= 0);
+    Tally t;
+    old_nodes[leader]->propose_many(40, "old", &t);
+    require_all_committed(t, 40, *old_nodes[leader]);
+    require_converged(old_nodes, leader);
+    old_id = cid(*old_nodes[0]);
+    REQUIRE(old_id != 0);
+  }  // gone; n21's state dir is kept
+
+  auto nodes = make_cluster(dir, "127.0.51.", {21, 22, 23}, "raft-form");
+  const std::string fresh_dir = nodes[0]->opts.state_dir;
+  nodes[0]->opts.state_dir = old_dir / "n21";
+  nodes[0]->start();
+  nodes[1]->start();
+  // n22 refuses n21: one voter of three announcing an id does not confirm it.
+  REQUIRE(pw::test::wait_until(
+      [&] {
+        return log.count_lines({"peer=n21 not admitted", kUnconfirmedClusterId,
+                                cluster_id_text(old_id), "1 of the 3 voters"}) >= 1;
+      },
+      30000));
+  CHECK(cid(*nodes[1]) == 0);
+  CHECK(nodes[1]->sm_view().count == 0);
+
+  nodes[2]->start();
+  int l = -1;  // the leader of n22 and n23, agreed by both
+  REQUIRE(pw::test::wait_until(
+      [&] {
+        for (int i : {1, 2}) {
+          int o = 3 - i;
+          if (nodes[i]->is_leader() &&
+              nodes[o]->loop.run([&] { return nodes[o]->node->leader_id(); }) ==
+                  nodes[i]->opts.self_id)
+            l = i;
+        }
+        return l >= 0;
+      },
+      60000));
+  Tally t;
+  nodes[l]->propose_many(20, "new", &t);
+  require_all_committed(t, 20, *nodes[l]);
+  const uint64_t new_id = cid(*nodes[l]);
+  CHECK(new_id != 0);
+  CHECK(new_id != old_id);
+  for (int i : {1, 2}) {
+    REQUIRE(pw::test::wait_until([&] { return cid(*nodes[i]) == new_id; }, 30000));
+    REQUIRE(nodes[i]->loop.wait_until([&] { return nodes[i]->node->applied_index() >= 21; }, 30000));
+    CHECK(nodes[i]->sm_view().count == 20);  // only this cluster's entries
+  }
+  // n21 is refused for good, by both, naming both ids; its log is untouched.
+  REQUIRE(pw::test::wait_until(
+      [&] {
+        return log.count_lines({"refused: cluster id mismatch", cluster_id_text(old_id),
+                                cluster_id_text(new_id)}) >= 2;
+      },
+      30000));
+  CHECK(nodes[0]->sm_view().count == 40);
+  CHECK(cid(*nodes[0]) == old_id);
+  // ... and it can tell (what its stale_raft_state diagnostic reads): both
+  // voters refuse its state, enough to keep it out.
+  REQUIRE(pw::test::wait_until(
+      [&] {
+        return nodes[0]->loop.run([&] {
+          size_t refusing = 0;
+          for (uint64_t id : {2, 3}) refusing += !nodes[0]->node->peer_stats(id).identity_refusal.empty();
+          return refusing;
+        }) >= blocking_count(3);
+      },
+      30000));
+
+  // The fix its diagnostic names: its state dir moved aside, it joins.
+  nodes[0]->kill();
+  nodes[0]->opts.state_dir = fresh_dir;
+  nodes[0]->start();
+  int l2 = wait_leader(nodes);
+  REQUIRE(l2 >= 0);
+  require_converged(nodes, l2);
+  CHECK(cid(*nodes[0]) == new_id);
+  CHECK(nodes[0]->sm_view().count == 20);
+  CHECK(pw::test::wait_until(
+      [&] {
+        return nodes[0]->loop.run([&] { return nodes[0]->node->peer_stats(2).identity_refusal; }).empty();
+      },
+      30000));
 }
 
 TEST_CASE("raft: a state dir left from an earlier cluster with the same name is refused",

@@ -3,11 +3,15 @@
 // PostgreSQL: renewals retried through a new leader at once, a release that
 // was not committed proposed again (and the releaser's lease ended first),
 // a former primary's directory always rewound before following, a
-// bootstrap claim read back through the log before initdb, and the
-// synchronous set narrowed in the log only once a remaining member caught up.
+// bootstrap claim read back through the log before initdb, the
+// synchronous set narrowed in the log only once a remaining member caught
+// up, and (issue 21) the diagnostics of a raft state refused for its
+// cluster id.
 #include <catch2/catch.hpp>
+#include <map>
 
 #include "ha/agent_context.h"
+#include "ha/agent_diagnostics.h"
 #include "ha/bootstrap_controller.h"
 #include "ha/leader_placement.h"
 #include "ha/lease_renewer.h"
@@ -556,4 +560,97 @@ TEST_CASE("a follower keeps an earlier leader's unexpired grant after a leader c
   // A grant for another epoch never counts.
   r.ctx->grant = RouteGrant{"n3", E + 1, r.world.now + 800};
   CHECK_FALSE(build_route(*r.ctx).has_primary);
+}
+
+// ---- diagnostics of a raft state refused for its cluster id (issue 21) ----
+
+namespace {
+struct IdentityRaft : FakeRaft {
+  uint64_t id = 0x503cdffec16bfe16ull;  // this node's cluster id
+  std::map<uint64_t, consensus::PeerStats> stats;
+  uint64_t cluster_id() const override { return id; }
+  consensus::PeerStats peer_stats(uint64_t peer) const override {
+    auto it = stats.find(peer);
+    return it == stats.end() ? consensus::PeerStats{} : it->second;
+  }
+  // Peer `peer` refused our state (by_peer) or we refused its, `ago` ms ago.
+  void refuse(uint64_t peer, uint64_t theirs, bool by_peer, int64_t at) {
+    consensus::PeerStats& s = stats[peer];
+    s.cluster_id = theirs;
+    s.identity_refusal = by_peer ? "cluster id mismatch: ..." : "cluster id mismatch (ours): ...";
+    s.refused_by_peer = by_peer;
+    s.identity_refused_ms = at;
+  }
+};
+
+const Diagnostic* find_diag(const Diagnostics& d, const std::string& code) {
+  for (const auto& x : d)
+    if (x.code == code) return &x;
+  return nullptr;
+}
+}  // namespace
+
+TEST_CASE("a node whose raft state a quorum refuses says so with the command, not no_quorum") {
+  // The issue's second half: the stale node showed only no_quorum and
+  // "start pgwarden on the unreachable members" while they were running and
+  // refusing it; the cause was only in the log.
+  Rig r;
+  r.cfg.state_dir = "/var/lib/pgwarden/";
+  IdentityRaft raft;
+  r.ctx->raft = &raft;
+  const int64_t started = r.world.now;
+  r.world.now += 10 * r.cfg.raft_election_timeout_ms;  // long past no_quorum's grace
+  const uint64_t theirs = 0x15c1346ab7ab12f3ull;
+  raft.refuse(2, theirs, true, r.world.now - 1000);
+  raft.refuse(3, theirs, false, r.world.now - 500);
+  Diagnostics d = local_diagnostics(*r.ctx, FencerHealth{}, started);
+  const Diagnostic* stale = find_diag(d, "stale_raft_state");
+  REQUIRE(stale);
+  INFO(stale->message << "\n" << stale->action);
+  CHECK(stale->message.find("/var/lib/pgwarden/ holds cluster id 0x503cdffec16bfe16") != std::string::npos);
+  CHECK(stale->message.find("n2 has cluster id 0x15c1346ab7ab12f3; n3 has cluster id 0x15c1346ab7ab12f3") !=
+        std::string::npos);
+  CHECK(stale->action.find("`systemctl stop pgwarden && mv /var/lib/pgwarden /var/lib/pgwarden.cluster-503cdffec16bfe16"
+                           " && systemctl start pgwarden`") != std::string::npos);
+  CHECK_FALSE(find_diag(d, "no_quorum"));
+  CHECK_FALSE(find_diag(d, "member_refused"));
+
+  // Before the empty members committed their new id they refuse it as unconfirmed.
+  raft.refuse(2, 0, true, r.world.now);
+  raft.refuse(3, 0, true, r.world.now);
+  d = local_diagnostics(*r.ctx, FencerHealth{}, started);
+  REQUIRE(find_diag(d, "stale_raft_state"));
+  CHECK(find_diag(d, "stale_raft_state")->message.find("n2 started without raft state and forms a new cluster") !=
+        std::string::npos);
+
+  // A path with a space is quoted for the shell.
+  r.cfg.state_dir = "/srv/pg warden";
+  d = local_diagnostics(*r.ctx, FencerHealth{}, started);
+  CHECK(find_diag(d, "stale_raft_state")->action.find("mv '/srv/pg warden' '/srv/pg warden.cluster-503cdffec16bfe16'") !=
+        std::string::npos);
+
+  // Refusals stop (the peers are gone): after a while it is no_quorum again.
+  r.world.now += 60000;
+  d = local_diagnostics(*r.ctx, FencerHealth{}, started);
+  CHECK_FALSE(find_diag(d, "stale_raft_state"));
+  CHECK(find_diag(d, "no_quorum"));
+}
+
+TEST_CASE("one refused member of three: the others name it, and no_quorum says it is refused") {
+  Rig r;
+  IdentityRaft raft;
+  r.ctx->raft = &raft;
+  const int64_t started = r.world.now;
+  r.world.now += 10 * r.cfg.raft_election_timeout_ms;
+  raft.refuse(2, 0x77ull, false, r.world.now - 100);  // n2 kept an earlier cluster's state
+  Diagnostics d = local_diagnostics(*r.ctx, FencerHealth{}, started);
+  CHECK_FALSE(find_diag(d, "stale_raft_state"));  // one of three cannot keep this node out
+  const Diagnostic* refused = find_diag(d, "member_refused");
+  REQUIRE(refused);
+  CHECK(refused->message.find("n2 (cluster id 0x0000000000000077)") != std::string::npos);
+  const Diagnostic* nq = find_diag(d, "no_quorum");  // n3 is down too here
+  REQUIRE(nq);
+  CHECK(nq->message.find("n2 (10.0.0.2:5010, refused: its raft state has cluster id 0x0000000000000077)") !=
+        std::string::npos);
+  CHECK(nq->message.find("n3 (10.0.0.3:5010)") != std::string::npos);
 }
