@@ -71,6 +71,7 @@ bool PrimaryController::reconcile() {
     ctx_.activity.begin(AgentState::starting_primary, as_standby ? "(as standby before promotion)" : "");
     pgctl::Role role = as_standby ? pgctl::Role::standby : pgctl::Role::primary;
     ctx_.fencer.disarm();  // no order may outlive the postmaster it named
+    if (role == pgctl::Role::primary) ctx_.local.mark_becoming_primary();
     ctx_.pg().start(role, {}, ctx_.activity.done([this, role](const pgctl::Result& r) {
       if (!r.ok) {
         ctx_.local.clear_becoming_primary();
@@ -156,8 +157,7 @@ void PrimaryController::arm_while_starting() {
   // lease. So the fencer gets the postmaster and the lease now (I2), and
   // every renewal applied during the start moves the deadline on.
   pid_t pid = ctx_.pg().postmaster_pid();
-  if (pid == 0) return;  // refused before the fork: the start fails, nothing runs
-  ctx_.local.mark_becoming_primary();
+  if (pid == 0 || !ctx_.local.becoming_primary()) return;  // refused before the fork, or already reported
   ctx_.fencer.arm(pid, ctx_.lease.hold.until_ms());
 }
 

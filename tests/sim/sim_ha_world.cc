@@ -210,7 +210,8 @@ void SimPostgres::promote(pgctl::Done cb) {
   // pg_promote: the server promotes itself (end of recovery, new timeline);
   // the agent only waits for the answer.
   if (!running_) return later(0, [cb] { cb(Result::failure("promote: not running")); });
-  if (!standby_ || promote_at_ >= 0) return later(0, [cb] { cb(Result::success()); });
+  if (promote_at_ >= 0) return later(0, [cb] { cb(Result::failure("promote: already in progress")); });
+  if (!standby_) return later(0, [cb] { cb(Result::success()); });
   promote_cb_ = std::move(cb);
   promote_at_ = w_.clock_ms(node_) + 30;
 }
