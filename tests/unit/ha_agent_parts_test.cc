@@ -5,6 +5,11 @@
 // a former primary's directory always rewound before following, a
 // bootstrap claim read back through the log before initdb, and the
 // synchronous set narrowed in the log only once a remaining member caught up.
+// Issue 21: the fencer armed with the postmaster and the lease while
+// PostgreSQL starts as primary (item 4); a nofailover member kept out of the
+// synchronous set whether its status is stale or missing (item 5); a
+// proposal whose outcome is unknown confirmed through a barrier before the
+// sync controller decides again, and answered 504 to an operator (item 7).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
