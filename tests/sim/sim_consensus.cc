@@ -145,6 +145,11 @@ SeedResult run_seed(uint64_t seed, int nodes, bool verbose, bool storage) {
   const bool changes = cfg.chance(0.5);
   if (changes && nodes == 5 && cfg.chance(0.5)) o.seed_members = 3;
   const double p_member = changes ? 0.01 + cfg.unit() * 0.04 : 0;
+  // Proposals time out as "unknown" after three election timeouts by
+  // default; half the seeds wait far longer, so the exact resolution of
+  // proposals stranded by partitions (overwritten, superseded) stays
+  // exercised too.
+  if (cfg.chance(0.5)) o.proposal_timeout_ticks = 100 * o.election_ticks;
   const int64_t election_us = o.election_ticks * o.tick_us;
   struct Cleanup {
     std::string dir;
