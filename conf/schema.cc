@@ -230,8 +230,8 @@ const std::vector<KeySpec> kSchema = {
      BOOL(bootstrap_reinit_when_all_empty)},
 
     {"tags", "nofailover", false, nullptr,
-     "Never make this node primary (not by failover, switchover `--force` or `failover --to`), "
-     "and never a synchronous standby",
+     "Never make this node primary (not by failover, switchover `--force`, `failover --to` or adopting its "
+     "data at bootstrap), and never a synchronous standby",
      BOOL(tag_nofailover)},
     {"tags", "priority", false, nullptr,
      "Failover tie-break between equally advanced replicas: higher wins",

@@ -47,6 +47,9 @@ Core::Core(const CoreOptions& opts, const InitialState& initial) : opts_(opts) {
     throw std::invalid_argument(
         "raft core: need 1 <= heartbeat_ticks < election_ticks (and election_ticks >= 2)");
   if (opts_.max_inflight < 1) throw std::invalid_argument("raft core: max_inflight must be >= 1");
+  if (opts_.proposal_timeout_ticks < 0)
+    throw std::invalid_argument("raft core: proposal_timeout_ticks must be >= 0");
+  if (opts_.proposal_timeout_ticks == 0) opts_.proposal_timeout_ticks = 3 * opts_.election_ticks;
   // Mix the id in so nodes given the same seed still draw different timeouts.
   rng_state_ = opts_.seed ^ (opts_.id * 0x9E3779B97F4A7C15ull);
   prop_nonce_ = next_rand();

@@ -66,6 +66,13 @@ struct CoreOptions {
   uint64_t max_proposal_bytes = 1ull
                                 << 20;  ///< larger proposals are dropped ("proposal too large")
   size_t max_inflight = 64;             ///< app messages in flight per follower in replicate state
+  /// A proposal still unresolved this many ticks after propose() is reported
+  /// `unknown` ("outcome unknown", as etcd's request timeout): a leader cut
+  /// off from its peers (or a follower whose leader went silent) would
+  /// otherwise keep it pending until the partition heals. 0 = 3 ×
+  /// election_ticks: past check-quorum's step-down and a new election, so a
+  /// healthy cluster resolves every proposal exactly before it.
+  int proposal_timeout_ticks = 0;
 };
 
 /// What storage had when the process (re)started. Entries may start at or
@@ -147,7 +154,8 @@ class Core {
 
   /// Advances logical time by one tick: elections on followers/candidates,
   /// heartbeats, check-quorum and transfer time-outs on the leader, and
-  /// time-outs of forwarded proposals nobody answered.
+  /// time-outs of proposals (forwarded ones nobody answered, and any still
+  /// unresolved after proposal_timeout_ticks: reported `unknown`).
   void tick();
 
   /// Feeds a message received from a peer. Malformed or misaddressed
@@ -332,9 +340,15 @@ class Core {
   struct Awaiting {
     uint64_t id;
     uint64_t term;
+    int64_t deadline;  // ticks_ at which it is reported unknown (proposal_timeout_ticks)
+  };
+  struct AwaitingAck {
+    int64_t ack_deadline;  // ticks_ by which the leader must answer
+    int64_t deadline;      // the proposal's own timeout, carried into awaiting_commit_
   };
   std::multimap<uint64_t, Awaiting> awaiting_commit_;  // index -> proposals placed there
-  std::map<uint64_t, int> awaiting_ack_;               // forwarded id -> ticks left for a prop_resp
+  std::map<uint64_t, AwaitingAck> awaiting_ack_;       // forwarded id -> its time-outs
+  int64_t proposal_deadline() const;
   std::vector<ProposalFate> fates_;
   // Leader: forwarded proposals already appended, (forwarder, wire id) ->
   // (index, term), so a duplicated prop frame is not appended twice. Bounded.

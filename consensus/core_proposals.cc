@@ -6,9 +6,16 @@
 // proposal is resolved when the commit index reaches its index, by comparing
 // terms. It is also certainly dropped as soon as the committed log holds a
 // newer term at a lower index: terms never decrease along a log, so no
-// committed log can contain (index, term) any more. Only two cases stay
+// committed log can contain (index, term) any more. Three cases stay
 // uncertain and are reported as `unknown`: a forwarded proposal whose leader
-// never answered, and one whose index was skipped by an installed snapshot.
+// never answered, one whose index was skipped by an installed snapshot, and
+// one still unresolved after proposal_timeout_ticks. The last is etcd's
+// request timeout: a leader cut off from its peers steps down and then
+// learns of no commit until the partition heals, so without it a proposal
+// appended there (and whoever waits for it: an operator's request, a
+// controller's "in flight" flag) would hang for the whole partition. Its
+// caller must treat it as "may still commit": the entry stays in the log and
+// can be committed by a later leader.
 #include "base/log.h"
 #include "consensus/core.h"
 
@@ -76,7 +83,7 @@ uint64_t Core::propose_entry(EntryType type, std::string data) {
     }
     uint64_t idx = 0;
     append_as_leader(type, std::move(data), &idx);
-    awaiting_commit_.emplace(idx, Awaiting{id, term_});
+    awaiting_commit_.emplace(idx, Awaiting{id, term_, proposal_deadline()});
     bcast_append();
     return id;
   }
@@ -93,9 +100,11 @@ uint64_t Core::propose_entry(EntryType type, std::string data) {
   e.data = std::move(data);
   m.entries.push_back(std::move(e));
   send(std::move(m));
-  awaiting_ack_[id] = 2 * opts_.election_ticks;
+  awaiting_ack_[id] = AwaitingAck{ticks_ + 2 * opts_.election_ticks, proposal_deadline()};
   return id;
 }
+
+int64_t Core::proposal_deadline() const { return ticks_ + opts_.proposal_timeout_ticks; }
 
 void Core::handle_leader_prop(const Message& m) {
   Message r;
@@ -159,6 +168,7 @@ void Core::handle_prop_resp(const Message& m) {
   uint64_t id = m.proposal_id - prop_nonce_;
   auto it = awaiting_ack_.find(id);
   if (it == awaiting_ack_.end()) return;  // duplicate, or already timed out as unknown
+  const int64_t deadline = it->second.deadline;
   awaiting_ack_.erase(it);
   if (m.reject) {
     drop_proposal(id, 0, ProposalFate::Outcome::dropped, "leader refused: " + m.reason);
@@ -172,17 +182,29 @@ void Core::handle_prop_resp(const Message& m) {
                       std::to_string(ct));
     return;
   }
-  awaiting_commit_.emplace(m.index, Awaiting{id, m.log_term});
+  awaiting_commit_.emplace(m.index, Awaiting{id, m.log_term, deadline});
   // Answers are accepted whatever our term: "(index, term) holds it" stays
   // true forever, and resolution compares terms, so a late answer is fine.
 }
 
 void Core::tick_proposals() {
   for (auto it = awaiting_ack_.begin(); it != awaiting_ack_.end();) {
-    if (--it->second <= 0) {
+    if (ticks_ >= it->second.ack_deadline || ticks_ >= it->second.deadline) {
       drop_proposal(it->first, 0, ProposalFate::Outcome::unknown,
                     "no answer from the leader within two election timeouts (it may still commit)");
       it = awaiting_ack_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // Few proposals are pending at a time (the agent's commands): a scan per
+  // tick is cheap.
+  for (auto it = awaiting_commit_.begin(); it != awaiting_commit_.end();) {
+    if (ticks_ >= it->second.deadline) {
+      drop_proposal(it->second.id, it->first, ProposalFate::Outcome::unknown,
+                    "not committed within " + std::to_string(opts_.proposal_timeout_ticks) +
+                        " ticks (this node may be cut off from a quorum; it may still commit)");
+      it = awaiting_commit_.erase(it);
     } else {
       ++it;
     }

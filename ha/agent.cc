@@ -176,8 +176,12 @@ void Agent::applied(const Command& c, const ApplyEffect& e) {
         PW_DEBUG("agent", "renewal applied epoch=%llu seq=%llu lease until %lld (now %lld)",
                  static_cast<unsigned long long>(c.epoch), static_cast<unsigned long long>(c.seq),
                  static_cast<long long>(ctx_.lease.hold.until_ms()), static_cast<long long>(now));
-        if (ctx_.local.made_primary() && ctx_.lease.hold.holds(c.epoch, now))
-          ctx_.fencer.arm(ctx_.pg().postmaster_pid(), ctx_.lease.hold.until_ms());
+        // Also while PostgreSQL starts as primary or promotes: it may take
+        // writes before we hear back (PrimaryController::arm_while_starting).
+        const pid_t pm = ctx_.pg().postmaster_pid();
+        if ((ctx_.local.made_primary() || ctx_.local.becoming_primary()) && pm != 0 &&
+            ctx_.lease.hold.holds(c.epoch, now))
+          ctx_.fencer.arm(pm, ctx_.lease.hold.until_ms());
       }
       return;  // the hot path: nothing else changes
     case CmdType::bootstrap_done:

@@ -41,16 +41,25 @@ AgentContext::AgentContext(const conf::Config& c, AgentWorld& w, ClusterStateMac
   refresh_roster();
 }
 
-void AgentContext::propose(Command c, std::function<void(bool)> then) {
+ProposalOutcome outcome_of(const consensus::ProposalResult& r) {
+  if (r.committed) return ProposalOutcome::committed;
+  return r.maybe_committed ? ProposalOutcome::unknown : ProposalOutcome::dropped;
+}
+
+void AgentContext::propose(Command c, std::function<void(ProposalOutcome)> then) {
   c.wall_ms = world.wall_ms();
   if (!raft) {
-    if (then) then(false);
+    if (then) then(ProposalOutcome::dropped);
     return;
   }
   std::string what = cmd_name(c.type);
   raft->propose(c.encode(), [this, what, then](const consensus::ProposalResult& r) {
-    if (!r.committed) PW_INFO("agent", "proposal %s dropped: %s", what.c_str(), r.error.c_str());
-    if (then) then(r.committed);
+    ProposalOutcome o = outcome_of(r);
+    if (o == ProposalOutcome::dropped)
+      PW_INFO("agent", "proposal %s dropped: %s", what.c_str(), r.error.c_str());
+    else if (o == ProposalOutcome::unknown)
+      PW_INFO("agent", "proposal %s: outcome unknown, it may still commit: %s", what.c_str(), r.error.c_str());
+    if (then) then(o);
     kick();
   });
 }
@@ -69,10 +78,11 @@ void AgentContext::release(uint64_t epoch, const std::string& to, uint64_t lsn, 
   c.to = to;
   c.lsn = lsn;
   c.reason = reason;
-  propose(c, [this, epoch](bool ok) {
-    // Not committed (no leader known, leadership lost): ask again next turn;
-    // the state machine ignores a second release of the same epoch.
-    if (!ok && release_proposed == epoch) release_proposed = 0;
+  propose(c, [this, epoch](ProposalOutcome o) {
+    // Not known to be committed (no leader known, leadership lost, outcome
+    // unknown): ask again next turn; the state machine ignores a second
+    // release of the same epoch.
+    if (o != ProposalOutcome::committed && release_proposed == epoch) release_proposed = 0;
   });
 }
 

@@ -39,6 +39,14 @@ struct LeaseBook {
   int64_t claim_applied_at = 0;  // when the current bootstrap claim was applied here
 };
 
+/// What became of a proposal. `unknown`: consensus could not tell within
+/// its proposal timeout (this node cut off from the leader or a quorum; see
+/// consensus/core_proposals.cc): it may still commit later. Callers may try
+/// again, but must never act as if it had failed (give up something it
+/// would make true, or decide against it) where that breaks safety.
+enum class ProposalOutcome { committed, dropped, unknown };
+ProposalOutcome outcome_of(const consensus::ProposalResult& r);
+
 struct AgentContext {
   AgentContext(const conf::Config& cfg, AgentWorld& world, ClusterStateMachine& sm, pgctl::Postgres& pg,
                FencerPort& fencer);
@@ -65,9 +73,9 @@ struct AgentContext {
   pgctl::Postgres& pg() { return local.pg(); }
   void kick() { world.wake(0); }
 
-  /// Proposes `c` (stamped with the wall clock); `then(committed)` runs
-  /// once, then the loop gets another turn.
-  void propose(Command c, std::function<void(bool)> then = nullptr);
+  /// Proposes `c` (stamped with the wall clock); `then(outcome)` runs
+  /// once (committed: already applied here), then the loop gets another turn.
+  void propose(Command c, std::function<void(ProposalOutcome)> then = nullptr);
   /// Gives up the lock of `epoch` (to `to`, "" = failover), retried by the
   /// next loop turn if the proposal is dropped (no leader known, ...).
   void release(uint64_t epoch, const std::string& to, uint64_t lsn, const std::string& reason);

@@ -18,6 +18,16 @@ bool tagged_nofailover(const AgentContext& ctx, const std::string& m) {
   auto it = seen.find(m);
   return it != seen.end() && it->second.status.nofailover;
 }
+
+// The answer to an operator whose request was not known to commit: 503 when
+// it certainly did not (safe to retry), 504 when its outcome is unknown (it
+// may still take effect: look before asking again).
+OpResult not_committed(ProposalOutcome o, const std::string& what) {
+  if (o == ProposalOutcome::unknown)
+    return {504, "the outcome of the " + what + " is unknown (no quorum reachable from this node?): it may still "
+                 "take effect; check `pgwarden ctl list` before asking again"};
+  return {503, "the " + what + " could not be committed (no quorum?)"};
+}
 }  // namespace
 
 void Agent::switchover(const std::string& to, bool force, OpDone done) {
@@ -39,8 +49,8 @@ void Agent::switchover(const std::string& to, bool force, OpDone done) {
   c.type = CmdType::switchover;
   c.node = s.primary;
   c.to = to;
-  ctx_.propose(c, [done, to, primary = s.primary](bool ok) {
-    if (!ok) return done({503, "the switchover could not be committed (no quorum?)"});
+  ctx_.propose(c, [done, to, primary = s.primary](ProposalOutcome o) {
+    if (o != ProposalOutcome::committed) return done(not_committed(o, "switchover"));
     done({200, "switchover from " + primary + " to " + (to.empty() ? "the best standby" : to) + " started"});
   });
 }
@@ -66,8 +76,8 @@ void Agent::failover(const std::string& to, OpDone done) {
   c.epoch = s.epoch;
   c.reason = "failover: manual to " + to;
   std::string holder = s.primary;
-  ctx_.propose(c, [this, done, to, holder, epoch = s.epoch](bool ok) {
-    if (!ok) return done({503, "the failover request could not be committed (no quorum?)"});
+  ctx_.propose(c, [this, done, to, holder, epoch = s.epoch](ProposalOutcome o) {
+    if (o != ProposalOutcome::committed) return done(not_committed(o, "failover request"));
     const ClusterState& now = state();
     if (now.epoch != epoch && now.primary == to) return done({200, "failover to " + to + " done"});
     if (now.failover_to != to || now.failover_epoch != epoch)
@@ -82,8 +92,8 @@ void Agent::set_paused(bool paused, OpDone done) {
   Command c;
   c.type = CmdType::pause;
   c.flag = paused;
-  ctx_.propose(c, [done, paused](bool ok) {
-    if (!ok) return done({503, "could not be committed (no quorum?)"});
+  ctx_.propose(c, [done, paused](ProposalOutcome o) {
+    if (o != ProposalOutcome::committed) return done(not_committed(o, paused ? "pause" : "resume"));
     done({200, paused ? "paused: no automatic failover until resume" : "resumed"});
   });
 }
@@ -108,8 +118,8 @@ void Agent::reinit(const std::string& member, OpDone done) {
   Command c;
   c.type = CmdType::reinit;
   c.node = member;
-  ctx_.propose(c, [done, member](bool ok) {
-    if (!ok) return done({503, "could not be committed (no quorum?)"});
+  ctx_.propose(c, [done, member](ProposalOutcome o) {
+    if (o != ProposalOutcome::committed) return done(not_committed(o, "reinit request"));
     done({200, member + " will move its data directory aside and clone again"});
   });
 }
@@ -123,8 +133,8 @@ void Agent::reset_cluster(const std::string& confirm, OpDone done) {
   Command c;
   c.type = CmdType::request_reset;
   c.reason = "reset-cluster by operator";
-  ctx_.propose(c, [done](bool ok) {
-    if (!ok) return done({503, "could not be committed (no quorum?)"});
+  ctx_.propose(c, [done](ProposalOutcome o) {
+    if (o != ProposalOutcome::committed) return done(not_committed(o, "reset-cluster request"));
     done({200, "reset-cluster requested: the members will bootstrap again once no primary can write "
                "(existing data is adopted, never deleted)"});
   });

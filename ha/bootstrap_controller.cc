@@ -105,6 +105,20 @@ void BootstrapController::reconcile() {
   run_chain(claim);
 }
 
+void BootstrapController::commit_done(const Command& c, uint64_t claim) {
+  ctx_.propose(c, [this, c, claim](ProposalOutcome o) {
+    // Unknown: it may still commit. Given up now, the next turn would move
+    // this very directory aside and start over, and a late commit would make
+    // the cluster's data a directory that is gone. So ask again while the
+    // claim is ours (at most one bootstrap_done of a claim applies).
+    if (o == ProposalOutcome::unknown && claim_is_current(claim)) return commit_done(c, claim);
+    // Committed is not enough: bootstrap_done is rejected at apply when the
+    // claim was cleared meanwhile. The fence check then stops PostgreSQL,
+    // and the marker moves the directory aside.
+    if (ctx_.state().primary != ctx_.self()) running_ = false;
+  });
+}
+
 void BootstrapController::fail(uint64_t claim, const std::string& step, const std::string& error) {
   ctx_.activity.error("bootstrap: " + step + " failed: " + error);
   failed_claim_ = claim;
@@ -163,12 +177,7 @@ void BootstrapController::run_chain(uint64_t claim) {
           ctx_.activity.set(AgentState::bootstrapping, "committing");
           ctx_.prepared_epoch = ctx_.state().epoch + 1;  // role and slots are done for the epoch it opens
           ctx_.slots_roster_epoch = ctx_.roster_epoch();
-          ctx_.propose(c, [this](bool) {
-            // Committed is not enough: bootstrap_done is rejected at apply
-            // when the claim was cleared meanwhile. The fence check then
-            // stops PostgreSQL, and the marker moves the directory aside.
-            if (ctx_.state().primary != ctx_.self()) running_ = false;
-          });
+          commit_done(c, claim);
         }));
         }));
         }));

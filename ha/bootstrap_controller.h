@@ -36,6 +36,8 @@ class BootstrapController {
   bool abandoned_dir() const;
   void run_chain(uint64_t claim);
   void fail(uint64_t claim, const std::string& step, const std::string& error);
+  /// Proposes `bootstrap_done` for `claim`, again while its outcome is unknown.
+  void commit_done(const Command& c, uint64_t claim);
 
   AgentContext& ctx_;
   bool running_ = false;

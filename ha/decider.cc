@@ -52,13 +52,45 @@ Decision decide_uninitialized(const DeciderInput& in) {
                              "start pgwarden on the silent members, or check the raft port between them"});
     return d;
   }
-  // Adopt: the member with the highest (timeline, lsn) keeps its data.
-  const MemberStatus* best = nullptr;
+  // Adopt: the member with the highest (timeline, lsn) keeps its data and
+  // becomes primary — never a member tagged nofailover (README: the tag is
+  // absolute). When the most advanced data is on such a member only,
+  // adopting another's would throw away what only it has: nothing is
+  // adopted, and the diagnostic names both ways out.
+  auto better = [](const MemberStatus* s, const MemberStatus* best) {
+    return !best || std::tie(s->timeline, s->lsn) > std::tie(best->timeline, best->lsn) ||
+           (std::tie(s->timeline, s->lsn) == std::tie(best->timeline, best->lsn) && s->name < best->name);
+  };
+  const MemberStatus* best = nullptr;     // the best member that may become primary
+  const MemberStatus* best_any = nullptr;  // the best, tags aside
   for (const auto* s : f) {
     if (s->data != DataKind::cluster) continue;
-    if (!best || std::tie(s->timeline, s->lsn) > std::tie(best->timeline, best->lsn) ||
-        (std::tie(s->timeline, s->lsn) == std::tie(best->timeline, best->lsn) && s->name < best->name))
-      best = s;
+    if (better(s, best_any)) best_any = s;
+    if (!s->nofailover && better(s, best)) best = s;
+  }
+  if (best_any && !best) {
+    std::vector<std::string> tagged;
+    for (const auto* s : f)
+      if (s->data == DataKind::cluster) tagged.push_back(s->name);
+    d.diagnostics.push_back({"adopt_no_eligible",
+                             "existing data is only on members tagged nofailover (" + join(tagged) +
+                                 "), which are never made primary; nothing is adopted",
+                             "remove the nofailover tag from " + best_any->name +
+                                 " to adopt its data, or restore the data on a member without the tag"});
+    return d;
+  }
+  if (best_any && best_any != best &&
+      std::tie(best_any->timeline, best_any->lsn) > std::tie(best->timeline, best->lsn)) {
+    d.diagnostics.push_back(
+        {"adopt_blocked_nofailover",
+         "the most advanced existing data (timeline " + std::to_string(best_any->timeline) + ", LSN " +
+             std::to_string(best_any->lsn) + ") is on " + best_any->name +
+             ", which is tagged nofailover and never made primary; adopting " + best->name +
+             "'s data (timeline " + std::to_string(best->timeline) + ", LSN " + std::to_string(best->lsn) +
+             ") would lose what only " + best_any->name + " has",
+         "remove the nofailover tag from " + best_any->name + " to adopt its data, or move its data directory "
+         "aside to adopt " + best->name + "'s"});
+    return d;
   }
   if (best) {
     Command c = make(in, CmdType::adopt, best->name,

@@ -43,7 +43,12 @@ void DeciderRunner::run() {
   inflight_ = true;
   raft->propose(d.propose->encode(), [this](const consensus::ProposalResult& r) {
     inflight_ = false;
-    if (!r.committed) PW_INFO("decider", "proposal dropped: %s", r.error.c_str());
+    if (!r.committed) PW_INFO("decider", "proposal %s: %s", r.maybe_committed ? "outcome unknown" : "dropped",
+                              r.error.c_str());
+    // Unknown (consensus timed it out): it may still commit. Decide again
+    // only after a new barrier is applied — the decision is then in the
+    // applied state or never will be, and the next one starts from that.
+    if (r.maybe_committed) barrier_term_ = 0;
     ctx_.kick();
   });
 }

@@ -41,6 +41,7 @@ class LocalPg {
   void mark_primary() {
     ++marks_;
     primary_ = true;
+    becoming_primary_ = false;
     status_.running = true;
     status_.in_recovery = false;
     needs_rewind_ = false;
@@ -48,6 +49,7 @@ class LocalPg {
   void mark_standby(const std::string& following) {
     ++marks_;
     primary_ = false;
+    becoming_primary_ = false;
     status_.running = true;
     status_.in_recovery = true;
     following_ = following;
@@ -55,10 +57,18 @@ class LocalPg {
   void mark_stopped() {
     ++marks_;
     primary_ = false;
+    becoming_primary_ = false;
     status_.running = false;
     following_.clear();
   }
   bool made_primary() const { return primary_; }
+  /// A start as primary or a promotion is under way: the server may take
+  /// writes before the operation is reported (crash recovery ends, the
+  /// promotion completes), so the fencer follows the lease as for a primary
+  /// (I2). Ends with mark_primary/mark_standby/mark_stopped or on failure.
+  void mark_becoming_primary() { becoming_primary_ = true; }
+  void clear_becoming_primary() { becoming_primary_ = false; }
+  bool becoming_primary() const { return becoming_primary_; }
   const std::string& following() const { return following_; }
   void set_following(const std::string& f) { following_ = f; }
   bool needs_rewind() const { return needs_rewind_; }
@@ -87,6 +97,7 @@ class LocalPg {
   int64_t probed_at_ = -1;
   uint64_t marks_ = 0;  // facts recorded by operations; a probe started before one is stale
   bool primary_ = false;        // we started or promoted it read-write
+  bool becoming_primary_ = false;  // a start as primary or a promotion is under way
   bool needs_rewind_ = false;
   std::string following_;       // primary our running standby was pointed at
   uint32_t tl_high_ = 0;

@@ -59,6 +59,12 @@ const MemberStatus* MemberView::fresh(const std::string& name, int64_t now) cons
   return &it->second.first;
 }
 
+const MemberStatus* MemberView::last(const std::string& name) const {
+  if (name == self_) return &own_;
+  auto it = peers_.find(name);
+  return it == peers_.end() ? nullptr : &it->second.first;
+}
+
 bool MemberView::all_acked(uint64_t epoch, int64_t now, int64_t silence_ms) const {
   for (const auto& m : members_) {
     if (m == self_) continue;

@@ -41,6 +41,10 @@ class MemberView {
   std::map<std::string, SeenStatus> seen(int64_t now) const;
   /// Latest status of `name` if received within the freshness window.
   const MemberStatus* fresh(const std::string& name, int64_t now) const;
+  /// Latest status of `name` ever received by this process, fresh or not
+  /// (nullptr = never heard): for facts a member's silence does not change,
+  /// such as its nofailover tag.
+  const MemberStatus* last(const std::string& name) const;
   /// I3: every other member has cut the old primary (acknowledged `epoch`)
   /// or has been silent longer than `silence_ms` — its route cannot still
   /// be valid.

@@ -86,9 +86,13 @@ bool PrimaryController::reconcile() {
     const bool as_standby = local.data().was_standby;
     ctx_.activity.begin(AgentState::starting_primary, as_standby ? "(as standby before promotion)" : "");
     pgctl::Role role = as_standby ? pgctl::Role::standby : pgctl::Role::primary;
-    ctx_.fencer.arm(0, 0);
+    ctx_.fencer.disarm();  // no order may outlive the postmaster it named
+    if (role == pgctl::Role::primary) ctx_.local.mark_becoming_primary();
     ctx_.pg().start(role, {}, ctx_.activity.done([this, role](const pgctl::Result& r) {
-      if (!r.ok) return;
+      if (!r.ok) {
+        ctx_.local.clear_becoming_primary();
+        return;
+      }
       if (role == pgctl::Role::primary) {
         ctx_.local.mark_primary();
         pg_down_since_ = 0;
@@ -97,6 +101,7 @@ bool PrimaryController::reconcile() {
         ctx_.local.mark_standby("");
       }
     }));
+    if (role == pgctl::Role::primary) arm_while_starting();
     return false;
   }
   if (!local.made_primary() && local.status().in_recovery) {
@@ -104,11 +109,16 @@ bool PrimaryController::reconcile() {
       ctx_.activity.set(AgentState::waiting_epoch_acks);
       return false;
     }
-    // Arm the fencer before PostgreSQL becomes writable.
+    // Arm the fencer before PostgreSQL becomes writable; renewals keep it
+    // armed until the promotion is reported (LocalPg::becoming_primary).
     ctx_.fencer.arm(ctx_.pg().postmaster_pid(), hold.until_ms());
+    ctx_.local.mark_becoming_primary();
     ctx_.activity.begin(AgentState::promoting);
     ctx_.pg().promote(ctx_.activity.done([this](const pgctl::Result& r) {
-      if (!r.ok) return;
+      if (!r.ok) {
+        ctx_.local.clear_becoming_primary();
+        return;
+      }
       ctx_.local.mark_primary();
       pg_down_since_ = 0;
       PW_INFO("agent", "promoted epoch=%llu", static_cast<unsigned long long>(ctx_.state().epoch));
@@ -154,6 +164,19 @@ bool PrimaryController::reconcile() {
   return true;
 }
 
+void PrimaryController::arm_while_starting() {
+  // The postmaster exists from the fork on (pgctl forks it before start()
+  // returns), but the start is reported only once it accepts connections —
+  // after crash recovery, which can take minutes. A server started as
+  // primary takes writes from then on whether or not this agent is running:
+  // frozen meanwhile (SIGSTOP, swap storm), it would stay writable past the
+  // lease. So the fencer gets the postmaster and the lease now (I2), and
+  // every renewal applied during the start moves the deadline on.
+  pid_t pid = ctx_.pg().postmaster_pid();
+  if (pid == 0 || !ctx_.local.becoming_primary()) return;  // refused before the fork, or already reported
+  ctx_.fencer.arm(pid, ctx_.lease.hold.until_ms());
+}
+
 bool PrimaryController::announce_ready() {
   const ClusterState& s = ctx_.state();
   const uint64_t E = s.epoch;
@@ -164,8 +187,10 @@ bool PrimaryController::announce_ready() {
       c.type = CmdType::ready;
       c.node = ctx_.self();
       c.epoch = E;
-      ctx_.propose(c, [this, E](bool ok) {
-        if (!ok && ready_proposed_ == E) ready_proposed_ = 0;
+      ctx_.propose(c, [this, E](ProposalOutcome o) {
+        // Not known to be committed: propose again (a second `ready` of the
+        // epoch changes nothing).
+        if (o != ProposalOutcome::committed && ready_proposed_ == E) ready_proposed_ = 0;
       });
     }
     ctx_.activity.set(AgentState::announcing_ready);

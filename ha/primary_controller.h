@@ -35,6 +35,10 @@ class PrimaryController {
   void hurry_fence();
 
  private:
+  /// Right after start(primary): arms the fencer with the new postmaster's
+  /// pid and our lease's end, before the start is reported.
+  void arm_while_starting();
+
   AgentContext& ctx_;
   uint64_t ready_proposed_ = 0;
   int64_t pg_down_since_ = 0;  // our PostgreSQL found dead while primary

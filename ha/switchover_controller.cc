@@ -42,8 +42,9 @@ void SwitchoverController::reconcile() {
       Ranking r = rank_candidates(decider_.input(), ctx_.self());
       if (r.ranked.empty()) return abort("no eligible standby");
       target = r.ranked.front();
-    } else if (const MemberStatus* t = ctx_.members.fresh(target, now); t && t->nofailover) {
-      // Requested before its tag was known (the request path refuses it).
+    } else if (const MemberStatus* t = ctx_.members.last(target); t && t->nofailover) {
+      // Requested before its tag was known (the request path refuses it);
+      // the tag as last reported, fresh or not.
       return abort(target + " is tagged nofailover");
     }
     if (!drained_) {
@@ -76,6 +77,9 @@ void SwitchoverController::reconcile() {
   }
   if (ctx_.local.running()) return;  // stop still settling
   const MemberStatus* t = ctx_.members.fresh(target_, now);
+  // Its tag may have become known only now (no status of it had reached us
+  // when the switchover started): never hand the lock to it.
+  if (t && t->nofailover) return abort(target_ + " is tagged nofailover");
   uint64_t final_lsn = ctx_.members.own().final_lsn;
   // Past our shutdown checkpoint *on our timeline*: a standby on another
   // timeline (a former primary not rewound yet) can be past that LSN with

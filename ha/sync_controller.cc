@@ -14,7 +14,28 @@ void SyncController::commit(std::vector<std::string> members, const char* what) 
   c.epoch = ctx_.state().epoch;
   c.node = ctx_.self();
   c.members = std::move(members);
-  ctx_.propose(c, [this](bool) { inflight_ = false; });
+  ctx_.propose(c, [this](ProposalOutcome o) {
+    inflight_ = false;
+    // Unknown: this set may still be committed later — after a change of S
+    // that it would then contradict (a narrower C under a wider S). So no
+    // decision is taken before a barrier of ours commits: by then this
+    // proposal is applied or will never be (settled()).
+    if (o == ProposalOutcome::unknown) unsettled_ = true;
+  });
+}
+
+bool SyncController::settled() {
+  if (!unsettled_) return true;
+  inflight_ = true;
+  ctx_.activity.set(AgentState::sync_updating, "confirming an earlier change of the committed set");
+  Command b;
+  b.type = CmdType::barrier;
+  b.node = ctx_.self();
+  ctx_.propose(b, [this](ProposalOutcome o) {
+    inflight_ = false;
+    if (o == ProposalOutcome::committed) unsettled_ = false;
+  });
+  return false;
 }
 
 void SyncController::set_names(const std::vector<std::string>& names) {
@@ -42,7 +63,7 @@ void SyncController::set_names(const std::vector<std::string>& names) {
 
 bool SyncController::prepare_start() {
   const ClusterState& s = ctx_.state();
-  if (inflight_) return true;
+  if (inflight_ || !settled()) return true;
   std::vector<std::string> C = s.sync;
   std::sort(C.begin(), C.end());
   if (epoch_ == s.epoch && pg_sync_ == C) return false;
@@ -52,7 +73,7 @@ bool SyncController::prepare_start() {
 
 bool SyncController::reconcile() {
   const ClusterState& s = ctx_.state();
-  if (inflight_) return true;
+  if (inflight_ || !settled()) return true;
   std::vector<std::string> C = s.sync;
   std::sort(C.begin(), C.end());
   if (epoch_ != s.epoch) {
@@ -67,13 +88,17 @@ bool SyncController::reconcile() {
   // (a DR replica) is left out: a commit acknowledged by it alone would
   // make it the only member holding that commit, and since it may never be
   // promoted, failover would have no candidate at all (I4 + liveness).
+  // The tag is the member's last status ever received, fresh or not: a
+  // member whose status went stale (its agent frozen or cut off while its
+  // PostgreSQL streams) keeps its tag. One never heard from since this
+  // process started has an unknown tag, never assumed off: it is left out
+  // until it reports.
   std::vector<std::string> D;
-  const int64_t now = ctx_.now();
   for (const auto& sb : ctx_.local.status().standbys) {
     if (sb.state != "streaming" || ctx_.member_id(sb.application_name) == 0 || sb.application_name == ctx_.self())
       continue;
-    const MemberStatus* st = ctx_.members.fresh(sb.application_name, now);
-    if (st && st->nofailover) continue;
+    const MemberStatus* st = ctx_.members.last(sb.application_name);
+    if (!st || st->nofailover) continue;
     D.push_back(sb.application_name);
   }
   std::sort(D.begin(), D.end());

@@ -33,6 +33,13 @@
 //
 // At a new epoch PostgreSQL's setting is unknown (inherited), so the first
 // steps are C = ∅ then S = "": no `ready` (no client) before that.
+//
+// A commit of C whose outcome is unknown (consensus timed it out: this node
+// was cut off) may still apply later, out of step with S. The controller
+// then proposes a barrier and decides nothing until one of its barriers
+// commits: a proposal of this node is then applied or never will be (raft
+// commits a node's proposals to one leader in the order they were sent, and
+// an entry of an older term behind a newer committed one is dead).
 #pragma once
 
 #include <cstdint>
@@ -59,12 +66,16 @@ class SyncController {
 
  private:
   void commit(std::vector<std::string> members, const char* what);
+  /// False while a set_sync of ours ended with an unknown outcome and no
+  /// barrier of ours has committed since (one is proposed).
+  bool settled();
   void set_names(const std::vector<std::string>& names);
 
   AgentContext& ctx_;
   uint64_t epoch_ = 0;                // epoch whose synchronous_standby_names we manage
   std::vector<std::string> pg_sync_;  // S: names PostgreSQL waits for (ANY 1)
   bool inflight_ = false;
+  bool unsettled_ = false;    // a set_sync's outcome was unknown: confirm through a barrier first
   uint64_t probe_mark_ = 0;   // S changed: a probe numbered past this saw it (0 = caught up since)
   uint64_t catch_up_lsn_ = 0; // ... and the primary's position it reported (0 = not yet)
 };

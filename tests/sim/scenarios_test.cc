@@ -283,7 +283,10 @@ TEST_CASE("proposals: forwarded from a follower, and dropped without a leader") 
 }
 
 TEST_CASE("a proposal on a leader that loses its quorum is reported dropped once overwritten") {
-  SimCluster c(base_opts(3));
+  // Exact when the partition heals before the proposal times out.
+  ClusterOptions o = base_opts(3);
+  o.proposal_timeout_ticks = 100 * o.election_ticks;
+  SimCluster c(o);
   FateLog fl;
   c.add_observer(&fl);
   uint64_t l = elect(c);
@@ -300,6 +303,31 @@ TEST_CASE("a proposal on a leader that loses its quorum is reported dropped once
   CHECK(fl.find(l, id)->outcome == ProposalFate::Outcome::dropped);
   REQUIRE(c.run_until([&] { return c.converged(); }, 3 * kElection));
   c.check_proposal_fates();
+}
+
+TEST_CASE("a proposal on a leader that stays cut off is reported unknown after the proposal timeout") {
+  // Issue 21 item 7: it used to stay pending for as long as the partition
+  // lasted. Unknown, not dropped: it may still be committed — here it is
+  // not (the other side commits over it), and the log check agrees.
+  SimCluster c(base_opts(3));
+  FateLog fl;
+  c.add_observer(&fl);
+  uint64_t l = elect(c);
+  c.isolate(l);
+  uint64_t id = c.propose(l, "stranded");
+  const int64_t timeout = 3 * kElection;  // the default: three election timeouts
+  c.run_for(timeout - 2 * kTick);
+  CHECK(fl.find(l, id) == nullptr);
+  REQUIRE(c.run_until([&] { return fl.find(l, id) != nullptr; }, 4 * kTick));
+  CHECK(fl.find(l, id)->outcome == ProposalFate::Outcome::unknown);
+  uint64_t nl = c.leader();
+  REQUIRE(nl != 0);
+  REQUIRE(nl != l);
+  c.propose(nl, "winner");
+  c.heal_network();
+  REQUIRE(c.run_until([&] { return c.converged(); }, 5 * kElection));
+  c.check_proposal_fates();
+  CHECK(c.committed_index_of("stranded") == 0);
 }
 
 TEST_CASE("committed entries survive a restart of the whole cluster") {

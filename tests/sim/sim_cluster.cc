@@ -143,6 +143,7 @@ void SimCluster::start_core(Node& n) {
   co.initial_members = opts_.seed_membership;
   co.election_ticks = opts_.election_ticks;
   co.heartbeat_ticks = opts_.heartbeat_ticks;
+  co.proposal_timeout_ticks = opts_.proposal_timeout_ticks;
   co.seed = mix(mix(opts_.seed, n.id), ++n.incarnation);
   co.pre_vote = opts_.pre_vote;
   co.check_quorum = opts_.check_quorum;

@@ -90,6 +90,7 @@ struct ClusterOptions {
   uint64_t seed = 1;
   int election_ticks = 10;
   int heartbeat_ticks = 1;
+  int proposal_timeout_ticks = 0;  ///< CoreOptions::proposal_timeout_ticks (0 = its default)
   int64_t tick_us = 10000;  ///< nominal tick period of every node
   double max_drift =
       0.0;  ///< each node's clock runs at 1 + d, d uniform in [-max_drift, max_drift]

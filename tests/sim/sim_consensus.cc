@@ -1,6 +1,8 @@
 // tests/sim/sim_consensus.cc — the seeded chaos simulation of the Raft core.
 //
-//   sim_consensus                      run PW_SIM_SEEDS seeds (default 10000), 3 and 5 nodes
+//   sim_consensus                      PW_SIM_SEEDS seeds (default 10000) from a random
+//                                      base seed (printed); odd seeds 3 nodes, even 5
+//   sim_consensus --base B [--seeds N] the same from base seed B (PW_SIM_FIRST_SEED=B too)
 //   sim_consensus --seed S --nodes N   replay one seed exactly (add -v for a trace)
 //
 // Each seed draws its own fault mix (loss up to 30%, duplication, delays,
@@ -13,6 +15,7 @@
 // converged. Safety is checked after every event by SimCluster.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -142,6 +145,11 @@ SeedResult run_seed(uint64_t seed, int nodes, bool verbose, bool storage) {
   const bool changes = cfg.chance(0.5);
   if (changes && nodes == 5 && cfg.chance(0.5)) o.seed_members = 3;
   const double p_member = changes ? 0.01 + cfg.unit() * 0.04 : 0;
+  // Proposals time out as "unknown" after three election timeouts by
+  // default; half the seeds wait far longer, so the exact resolution of
+  // proposals stranded by partitions (overwritten, superseded) stays
+  // exercised too.
+  if (cfg.chance(0.5)) o.proposal_timeout_ticks = 100 * o.election_ticks;
   const int64_t election_us = o.election_ticks * o.tick_us;
   struct Cleanup {
     std::string dir;
@@ -311,9 +319,21 @@ int main(int argc, char** argv) {
   long long one_seed = -1;
   int nodes = 0;
   bool verbose = false, storage = false;
+  const char* env = getenv("PW_SIM_SEEDS");
+  long long count = env && *env ? atoll(env) : 10000;
+  // A new random base every run, as sim_ha: the CI explores new seeds
+  // instead of rerunning the same ones; a failure prints its replay.
+  uint64_t base =
+      static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) % 1000000000000ull;
+  if (const char* first_env = getenv("PW_SIM_FIRST_SEED"); first_env && *first_env)
+    base = strtoull(first_env, nullptr, 10);
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
       one_seed = atoll(argv[++i]);
+    } else if (!strcmp(argv[i], "--base") && i + 1 < argc) {
+      base = strtoull(argv[++i], nullptr, 10);
+    } else if (!strcmp(argv[i], "--seeds") && i + 1 < argc) {
+      count = atoll(argv[++i]);
     } else if (!strcmp(argv[i], "--nodes") && i + 1 < argc) {
       nodes = atoi(argv[++i]);
     } else if (!strcmp(argv[i], "-v")) {
@@ -322,8 +342,8 @@ int main(int argc, char** argv) {
       storage = true;
     } else {
       fprintf(stderr,
-              "usage: %s [--storage] [--seed S --nodes N [-v]]  (env PW_SIM_SEEDS=count, "
-              "PW_SIM_FIRST_SEED=first)\n",
+              "usage: %s [--storage] [--base B] [--seeds N] | [--storage] --seed S --nodes N [-v]  "
+              "(env PW_SIM_SEEDS=count, PW_SIM_FIRST_SEED=base)\n",
               argv[0]);
       return 2;
     }
@@ -341,28 +361,28 @@ int main(int argc, char** argv) {
     printf("seed=%lld nodes=%d ok\n1 passed, 0 failed\n", one_seed, n);
     return 0;
   }
-  const char* env = getenv("PW_SIM_SEEDS");
-  long long count = env && *env ? atoll(env) : 10000;
-  const char* first_env = getenv("PW_SIM_FIRST_SEED");
-  long long first = first_env && *first_env ? atoll(first_env) : 1;
+  printf("sim_consensus: base seed %llu, %lld seeds (odd: 3 nodes, even: 5 nodes)%s\n",
+         (unsigned long long)base, count, storage ? ", real LogStore mirrored and model-checked" : "");
+  fflush(stdout);
   SimStats total;
   long long passed = 0, failed = 0;
-  for (long long s = first; s < first + count; ++s) {
+  for (long long i = 0; i < count; ++i) {
+    uint64_t s = base + static_cast<uint64_t>(i);
     int n = (s % 2) ? 3 : 5;
-    SeedResult r = run_seed(static_cast<uint64_t>(s), n, false, storage);
+    SeedResult r = run_seed(s, n, false, storage);
     total.add(r.stats);
     if (r.ok) {
       ++passed;
     } else {
       ++failed;
-      printf("FAILED seed=%lld nodes=%d: %s\n  replay: %s%s --seed %lld --nodes %d\n", s, n,
-             r.error.c_str(), argv[0], storage ? " --storage" : "", s, n);
+      printf("FAILED seed=%llu nodes=%d: %s\n  replay: %s%s --seed %llu --nodes %d -v\n", (unsigned long long)s, n,
+             r.error.c_str(), argv[0], storage ? " --storage" : "", (unsigned long long)s, n);
       fflush(stdout);
       if (failed >= 10) break;
     }
   }
-  printf("sim_consensus: %lld seeds (odd: 3 nodes, even: 5 nodes), first seed %lld%s\n",
-         passed + failed, first, storage ? ", real LogStore mirrored and model-checked" : "");
+  printf("sim_consensus: %lld seeds from base seed %llu (odd: 3 nodes, even: 5 nodes)%s\n", passed + failed,
+         (unsigned long long)base, storage ? ", real LogStore mirrored and model-checked" : "");
   print_stats(total);
   printf("%lld passed, %lld failed\n", passed, failed);
   return failed ? 1 : 0;

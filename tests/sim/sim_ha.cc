@@ -6,7 +6,8 @@
 //
 // Faults: loss, duplication, reordering, symmetric and one-way partitions,
 // leader isolation, crashes with restart from the simulated disk, paused
-// agents (SIGSTOP: the fencer and PostgreSQL keep running), postmaster
+// agents (SIGSTOP: the fencer and PostgreSQL keep running — a start, its
+// crash recovery or a promotion completes meanwhile), postmaster
 // kills, clock drift within the configured bound, and operator requests
 // (switchover, failover --to, pause/resume, reinit, reset-cluster) at
 // random nodes and times.
@@ -286,7 +287,10 @@ class HaSim : public sim::SimObserver {
                  "ready=%llu | %s | %s\n",
                  node.name.c_str(), cluster_->paused(id), node.proc->timers.size(),
                  consensus::role_name(cluster_->core(id)->role()),
-                 node.proc->pg.primary() ? "primary" : node.proc->pg.standby() ? "standby" : "stopped",
+                 node.proc->pg.primary()   ? "primary"
+                 : node.proc->pg.standby() ? "standby"
+                 : node.proc->pg.starting() ? "starting"
+                                            : "stopped",
                  node.disk.wal.size(), node.disk.timeline, (unsigned long long)a.lease_epoch(), (int)s.init,
                  s.primary.c_str(), (unsigned long long)s.epoch, (unsigned long long)s.ready_epoch,
                  a.agent_state().c_str(), a.debug_line().c_str());
@@ -356,9 +360,14 @@ std::string run_seed(uint64_t seed, int nodes, bool verbose, Totals* t) {
         if (b != victim) c.cut(victim, b);
         ++t->partitions;
       } else if (a == 5 && may_take_down) {
-        // Pause the primary preferably: the interesting case for I1/I2.
+        // Pause the primary preferably, or a node whose PostgreSQL is on its
+        // way to being one (a start as primary, maybe in crash recovery, or
+        // a promotion, which complete while the agent is frozen): the
+        // interesting cases for I1/I2.
         for (auto& [id, n] : h.world().nodes())
-          if (n.proc && n.proc->pg.primary() && !crashed.count(id)) victim = id;
+          if (n.proc && (n.proc->pg.primary() || n.proc->pg.starting_as_primary() || n.proc->pg.promoting()) &&
+              !crashed.count(id))
+            victim = id;
         if (!paused.count(victim) && !crashed.count(victim) && c.up(victim)) {
           c.pause(victim);
           paused.insert(victim);

@@ -39,13 +39,64 @@ uint64_t SimPostgres::lsn() const { return 1000 + 100 * w_.node(node_).disk.wal.
 void SimPostgres::later(int64_t ms, std::function<void()> fn) { w_.later(node_, ms, std::move(fn)); }
 
 void SimPostgres::kill(const char*) {
+  if (starting_) {
+    // Killed during startup: the start fails (pgctl reports the exit to the
+    // start, not to the exit handler).
+    starting_ = false;
+    disk().unclean = true;
+    pgctl::Done cb = std::move(start_cb_);
+    later(0, [cb] { cb(Result::failure("postgres exited during startup: killed")); });
+    return;
+  }
   if (!running_) return;
   running_ = false;
   streaming_ = false;
+  disk().unclean = true;
+  if (promote_at_ >= 0) {
+    promote_at_ = -1;
+    pgctl::Done cb = std::move(promote_cb_);
+    later(0, [cb] { cb(Result::failure("promote: server closed the connection")); });
+  }
   // The agent learns it from SIGCHLD, when its process runs.
   later(0, [this] {
     if (exit_handler_) exit_handler_(9);
   });
+}
+
+void SimPostgres::background(int64_t now_ms) {
+  if (starting_ && now_ms >= ready_at_) {
+    starting_ = false;
+    SimDisk& k = disk();
+    running_ = true;
+    streaming_ = false;
+    k.unclean = false;
+    if (start_role_ == pgctl::Role::primary) {
+      if (k.was_standby) ++k.timeline;  // starts as a standby and promotes
+      k.was_standby = false;
+      standby_ = false;
+      upstream_.clear();
+      become_writable();
+    } else {
+      standby_ = true;
+      k.was_standby = true;
+      upstream_ = start_upstream_;
+    }
+    pgctl::Done cb = std::move(start_cb_);
+    later(0, [cb] { cb(Result::success()); });  // the agent hears of it when it runs
+  }
+  if (promote_at_ >= 0 && now_ms >= promote_at_) {
+    promote_at_ = -1;
+    pgctl::Done cb = std::move(promote_cb_);
+    if (running_ && standby_) {
+      standby_ = false;
+      streaming_ = false;
+      upstream_.clear();
+      ++disk().timeline;
+      disk().was_standby = false;
+      become_writable();
+    }
+    later(0, [this, cb] { cb(running_ ? Result::success() : Result::failure("promote: not running")); });
+  }
 }
 
 void SimPostgres::become_writable() {}
@@ -118,30 +169,29 @@ void SimPostgres::initdb(pgctl::Done cb) {
 }
 
 void SimPostgres::start(pgctl::Role role, const pgctl::Upstream& upstream, pgctl::Done cb) {
-  later(30, [this, role, upstream, cb] {
-    SimDisk& k = disk();
-    if (!k.has_data) return cb(Result::failure("start: no data directory"));
-    if (running_) return cb(Result::success());
-    running_ = true;
-    pid_ = w_.next_pid();
-    streaming_ = false;
-    if (role == pgctl::Role::primary) {
-      if (k.was_standby) ++k.timeline;  // starts as a standby and promotes
-      k.was_standby = false;
-      standby_ = false;
-      upstream_.clear();
-      become_writable();
-    } else {
-      standby_ = true;
-      k.was_standby = true;
-      upstream_ = upstream.host;
-    }
-    cb(Result::success());
-  });
+  // Like pgctl: refused at once, or the postmaster is forked before start()
+  // returns (its pid known) and the start is reported once it accepts
+  // connections — after crash recovery when the last stop was unclean.
+  if (running_ || starting_) return later(0, [cb] { cb(Result::failure("start: PostgreSQL is already running")); });
+  if (!disk().has_data) return later(0, [cb] { cb(Result::failure("cannot start PostgreSQL: no data directory")); });
+  starting_ = true;
+  pid_ = w_.next_pid();
+  start_role_ = role;
+  start_upstream_ = upstream.host;
+  start_cb_ = std::move(cb);
+  int64_t recovery = disk().unclean ? w_.cluster().rng().range(30, 3 * w_.node(node_).cfg.ha_lease_ms) : 30;
+  ready_at_ = w_.clock_ms(node_) + recovery;
 }
 
 void SimPostgres::stop(pgctl::StopMode mode, pgctl::Done cb) {
   later(20, [this, mode, cb] {
+    if (starting_) {  // stopped during startup: the start fails
+      starting_ = false;
+      disk().unclean = true;
+      pgctl::Done scb = std::move(start_cb_);
+      later(0, [scb] { scb(Result::failure("postgres stopped during startup")); });
+    }
+    if (running_ && mode == pgctl::StopMode::immediate) disk().unclean = true;
     if (running_ && !standby_ && mode == pgctl::StopMode::fast) {
       // A clean shutdown writes a checkpoint record, and the walsenders
       // send everything to the streaming standbys before the server exits.
@@ -157,17 +207,13 @@ void SimPostgres::stop(pgctl::StopMode mode, pgctl::Done cb) {
 }
 
 void SimPostgres::promote(pgctl::Done cb) {
-  later(30, [this, cb] {
-    if (!running_) return cb(Result::failure("promote: not running"));
-    if (!standby_) return cb(Result::success());
-    standby_ = false;
-    streaming_ = false;
-    upstream_.clear();
-    ++disk().timeline;
-    disk().was_standby = false;
-    become_writable();
-    cb(Result::success());
-  });
+  // pg_promote: the server promotes itself (end of recovery, new timeline);
+  // the agent only waits for the answer.
+  if (!running_) return later(0, [cb] { cb(Result::failure("promote: not running")); });
+  if (promote_at_ >= 0) return later(0, [cb] { cb(Result::failure("promote: already in progress")); });
+  if (!standby_) return later(0, [cb] { cb(Result::success()); });
+  promote_cb_ = std::move(cb);
+  promote_at_ = w_.clock_ms(node_) + 30;
 }
 
 void SimPostgres::follow(const pgctl::Upstream& upstream, pgctl::Done cb) {
@@ -487,6 +533,7 @@ void HaWorld::attach(SimCluster* c) {
 
 void HaWorld::crashed(uint64_t id) {
   SimNode& n = nodes_.at(id);
+  if (n.proc && (n.proc->pg.running() || n.proc->pg.starting())) n.disk.unclean = true;
   // The process is gone, and PostgreSQL with it (PDEATHSIG); the disk stays.
   n.proc.reset();
   n.sm = nullptr;
@@ -544,6 +591,7 @@ void HaWorld::fencers() {
   for (auto& [id, n] : nodes_) {
     if (!n.proc) continue;
     SimProcess& p = *n.proc;
+    p.pg.background(clock_ms(id));
     // The fencer: its own process, alive while the agent is paused.
     if (!break_.fencer && p.fencer.pid != 0 && p.fencer.pid == p.pg.postmaster_pid() &&
         clock_ms(id) >= p.fencer.deadline_ms) {

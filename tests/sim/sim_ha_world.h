@@ -13,6 +13,10 @@
 // only once a standby named in synchronous_standby_names has it (ANY 1).
 // Every operation takes simulated time; a crash of the node kills the
 // server (PDEATHSIG) and forgets its pending operations; the disk stays.
+// A start and a promotion are the server's own work, not the agent's: they
+// complete at their time even while the agent is frozen (SIGSTOP), and a
+// start after an unclean stop (killed, crashed, immediate shutdown) runs
+// crash recovery for up to three leases.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +49,7 @@ struct SimDisk {
   std::vector<uint64_t> wal;  // write ids, in commit order
   std::optional<uint64_t> marker;
   int moved_aside = 0;
+  bool unclean = false;  // the server last stopped without a checkpoint: the next start recovers
 };
 
 /// The simulated PostgreSQL of one node.
@@ -55,6 +60,15 @@ class SimPostgres : public pgctl::Postgres {
   bool running() const { return running_; }
   bool primary() const { return running_ && !standby_; }  // writable
   bool standby() const { return running_ && standby_; }
+  /// The postmaster is forked but not accepting connections yet (startup or
+  /// crash recovery), or a promotion is under way.
+  bool starting() const { return starting_; }
+  bool starting_as_primary() const { return starting_ && start_role_ == pgctl::Role::primary; }
+  bool promoting() const { return promote_at_ >= 0; }
+  /// The server's own processes, which run on while the agent is frozen:
+  /// a start (after crash recovery) or a promotion completes at its time,
+  /// and the agent hears of it when it runs again. Called on every event.
+  void background(int64_t now_ms);
   const std::string& upstream() const { return upstream_; }
   bool streaming() const { return streaming_; }
   const std::vector<std::string>& sync_names() const { return sync_names_; }
@@ -83,7 +97,7 @@ class SimPostgres : public pgctl::Postgres {
   void set_synchronous_standby_names(const std::string& value, pgctl::Done cb) override;
   void wait_for_clients(int64_t, int64_t, pgctl::Done cb) override { later(5, [cb] { cb(pgctl::Result::success()); }); }
   void probe(std::function<void(const pgctl::Status&)> cb) override;
-  pid_t postmaster_pid() const override { return running_ ? pid_ : 0; }
+  pid_t postmaster_pid() const override { return running_ || starting_ ? pid_ : 0; }
   bool adopted() const override { return false; }
   void set_expected_system_id(uint64_t) override {}
   pgctl::CloneProgress clone_progress() const override { return {}; }
@@ -100,6 +114,15 @@ class SimPostgres : public pgctl::Postgres {
   bool running_ = false;
   bool standby_ = false;
   bool streaming_ = false;
+  // A start in progress (the postmaster exists, pid_ is set).
+  bool starting_ = false;
+  int64_t ready_at_ = 0;  // node clock
+  pgctl::Role start_role_ = pgctl::Role::standby;
+  std::string start_upstream_;
+  pgctl::Done start_cb_;
+  // A promotion in progress (-1 = none).
+  int64_t promote_at_ = -1;
+  pgctl::Done promote_cb_;
   std::string upstream_;
   std::vector<std::string> sync_names_;
   pid_t pid_ = 0;
@@ -264,7 +287,9 @@ class HaWorld {
   /// Fencers and replication of every node (separate processes: they run
   /// while an agent is paused).
   void background_step();
-  /// The fencers, on every event (a fencer kills at its deadline).
+  /// The fencers and the PostgreSQL servers' own progress (starts,
+  /// promotions), on every event: a fencer kills at its deadline, a start
+  /// ends at its time, whether the agent runs or not.
   void fencers();
   uint64_t lost_async() const { return lost_async_; }
 

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <memory>
+#include <set>
 
 #include "base/log.h"
 #include "consensus/core.h"
@@ -361,10 +362,13 @@ TEST_CASE("core: a single-node leader is always in contact") {
 namespace {
 
 // Three cores wired by hand: every Ready is carried out at once (no storage,
-// no loss), messages are delivered in order to the cores that are up.
+// no loss), messages are delivered in order to the cores that are up, except
+// to and from a core in `cut` (fully partitioned). Proposal fates are kept.
 struct Trio {
   std::vector<std::unique_ptr<Core>> cores;
   uint64_t seed = 99;
+  std::set<uint64_t> cut;
+  std::vector<std::pair<uint64_t, ProposalFate>> fates;  // {node, fate}
   Trio() {
     for (uint64_t i = 1; i <= 3; ++i) cores.push_back(std::make_unique<Core>(opts(i)));
   }
@@ -376,7 +380,9 @@ struct Trio {
       for (auto& c : cores) {
         while (c->has_ready()) {
           Ready rd = c->ready();
-          for (auto& m : rd.messages) out.push_back(m);
+          for (auto& m : rd.messages)
+            if (!cut.count(m.from) && !cut.count(m.to)) out.push_back(m);
+          for (auto& f : rd.proposals) fates.push_back({c->id(), f});
           c->advance(rd);
           more = true;
         }
@@ -516,4 +522,50 @@ TEST_CASE("core: a follower silent for T - 1 ticks grants a pre-vote (check-quor
   REQUIRE(rd.messages.size() == 1);
   CHECK(rd.messages[0].type == MsgType::pre_vote_resp);
   CHECK_FALSE(rd.messages[0].reject);
+}
+
+TEST_CASE("core: a proposal on a leader cut off from its peers resolves as unknown after the timeout") {
+  // Issue 21 item 7: such a proposal used to stay pending for the whole
+  // partition (the deposed leader learns of no commit), and with it every
+  // caller waiting for it.
+  Trio t;
+  for (int i = 0; i < 100 && t.leader() == 0; ++i) t.tick();
+  const uint64_t lead = t.leader();
+  REQUIRE(lead != 0);
+  const int timeout = t.at(lead).options().proposal_timeout_ticks;
+  REQUIRE(timeout == 3 * t.at(lead).options().election_ticks);  // the default
+  t.cut.insert(lead);
+  const uint64_t id = t.at(lead).propose("written while cut off");
+  const uint64_t index = t.at(lead).last_index();
+  t.pump();
+  int ticks = 0;
+  for (; ticks < 10 * timeout && t.fates.empty(); ++ticks) t.tick();
+  REQUIRE(t.fates.size() == 1);
+  CHECK(t.fates[0].first == lead);
+  CHECK(t.fates[0].second.id == id);
+  CHECK(t.fates[0].second.outcome == ProposalFate::Outcome::unknown);
+  CHECK(t.fates[0].second.index == index);
+  CHECK(t.fates[0].second.reason.find("may still commit") != std::string::npos);
+  CHECK(ticks == timeout);
+  CHECK(t.at(lead).role() != Role::leader);  // check-quorum stepped it down first
+
+  // The caller may try again: the same request through the new leader commits.
+  t.cut.clear();
+  for (int i = 0; i < 100 && (t.leader() == 0 || t.at(lead).leader() == 0); ++i) t.tick();
+  REQUIRE(t.at(lead).leader() != 0);
+  t.fates.clear();
+  const uint64_t again = t.at(lead).propose("written again");
+  for (int i = 0; i < 10 && t.fates.empty(); ++i) t.tick();
+  REQUIRE(t.fates.size() == 1);
+  CHECK(t.fates[0].second.id == again);
+  INFO(t.fates[0].second.reason);
+  CHECK(t.fates[0].second.outcome == ProposalFate::Outcome::committed);
+}
+
+TEST_CASE("core: proposal_timeout_ticks is validated") {
+  CoreOptions o = opts(1);
+  o.proposal_timeout_ticks = -1;
+  CHECK_THROWS_AS(Core(o), std::invalid_argument);
+  o.proposal_timeout_ticks = 7;
+  CHECK(Core(o).options().proposal_timeout_ticks == 7);
 }

@@ -3,13 +3,22 @@
 // PostgreSQL: renewals retried through a new leader at once, a release that
 // was not committed proposed again (and the releaser's lease ended first),
 // a former primary's directory always rewound before following, a
-// bootstrap claim read back through the log before initdb, the
-// synchronous set narrowed in the log only once a remaining member caught
-// up, and (issue 21) the diagnostics of a raft state refused for its
-// cluster id.
+// bootstrap claim read back through the log before initdb, and the
+// synchronous set narrowed in the log only once a remaining member caught up.
+// Issue 21: the fencer armed with the postmaster and the lease while
+// PostgreSQL starts as primary (item 4); a nofailover member kept out of the
+// synchronous set whether its status is stale or missing (item 5); a
+// proposal whose outcome is unknown confirmed through a barrier before the
+// sync controller decides again, and answered 504 to an operator (item 7);
+// the diagnostics of a raft state refused for its cluster id.
 #include <catch2/catch.hpp>
 #include <map>
 
+#include <algorithm>
+#include <utility>
+
+#include "base/log.h"
+#include "ha/agent.h"
 #include "ha/agent_context.h"
 #include "ha/agent_diagnostics.h"
 #include "ha/bootstrap_controller.h"
@@ -72,7 +81,16 @@ struct FakePg : pgctl::Postgres {
   std::vector<std::string> calls;
   pgctl::DataDirInfo inspect() override { return data; }
   void initdb(pgctl::Done) override { calls.push_back("initdb"); }
-  void start(pgctl::Role, const pgctl::Upstream&, pgctl::Done) override { calls.push_back("start"); }
+  // Like pgctl: the postmaster is forked (pid known) before start() returns;
+  // the start is reported later, through start_done.
+  pid_t fork_pid = 0;
+  pid_t pid = 0;
+  pgctl::Done start_done;
+  void start(pgctl::Role role, const pgctl::Upstream&, pgctl::Done done) override {
+    calls.push_back(role == pgctl::Role::primary ? "start primary" : "start standby");
+    pid = fork_pid;
+    start_done = std::move(done);
+  }
   void stop(pgctl::StopMode, pgctl::Done) override { calls.push_back("stop"); }
   void promote(pgctl::Done) override { calls.push_back("promote"); }
   void wait_for_clients(int64_t, int64_t, pgctl::Done) override { calls.push_back("wait_for_clients"); }
@@ -94,7 +112,7 @@ struct FakePg : pgctl::Postgres {
   void probe(std::function<void(const pgctl::Status&)> cb) override {
     if (probe_answer) cb(*probe_answer);
   }
-  pid_t postmaster_pid() const override { return 0; }
+  pid_t postmaster_pid() const override { return pid; }
   bool adopted() const override { return false; }
   void set_expected_system_id(uint64_t) override {}
   pgctl::CloneProgress clone_progress() const override { return {}; }
@@ -102,8 +120,9 @@ struct FakePg : pgctl::Postgres {
   void set_exit_handler(std::function<void(int)>) override {}
 };
 
-struct NoFencer : FencerPort {
-  void arm(pid_t, int64_t) override {}
+struct FakeFencer : FencerPort {
+  std::vector<std::pair<pid_t, int64_t>> arms;  // every order, in turn
+  void arm(pid_t pm, int64_t deadline) override { arms.push_back({pm, deadline}); }
   FencerHealth supervise() override { return {}; }
 };
 
@@ -112,7 +131,7 @@ struct Rig {
   FakeWorld world;
   FakeRaft raft;
   FakePg pg;
-  NoFencer fencer;
+  FakeFencer fencer;
   ClusterStateMachine sm;
   std::unique_ptr<AgentContext> ctx;
   uint64_t index = 0;
@@ -324,11 +343,13 @@ struct MemberRaft : FakeRaft {
 };
 
 // A peer's status message as its own MemberView would send it.
-std::string peer_status(const std::string& name, DataKind data, uint64_t system_id, uint64_t seq_base = 1) {
+std::string peer_status(const std::string& name, DataKind data, uint64_t system_id, uint64_t seq_base = 1,
+                        bool nofailover = false) {
   MemberView v(name, {"n1", "n2", "n3"}, 1000, 0, seq_base);
   v.own().name = name;
   v.own().data = data;
   v.own().system_id = system_id;
+  v.own().nofailover = nofailover;
   return v.next_own_message(0);
 }
 }  // namespace
@@ -403,6 +424,9 @@ TEST_CASE("synchronous mode: a narrower set is committed only once a remaining m
     return sb;
   };
   st.standbys = {standby("n2", 1000), standby("n3", 1000)};
+  bool changed = false;  // both have reported (a member never heard from is left out)
+  REQUIRE(r.ctx->members.received("n2", peer_status("n2", DataKind::cluster, 7), r.world.now, &changed));
+  REQUIRE(r.ctx->members.received("n3", peer_status("n3", DataKind::cluster, 7), r.world.now, &changed));
   auto probe = [&] {
     r.pg.probe_answer = st;
     REQUIRE(r.ctx->local.probe(r.world.now, [] {}));
@@ -653,4 +677,199 @@ TEST_CASE("one refused member of three: the others name it, and no_quorum says i
   CHECK(nq->message.find("n2 (10.0.0.2:5010, refused: its raft state has cluster id 0x0000000000000077)") !=
         std::string::npos);
   CHECK(nq->message.find("n3 (10.0.0.3:5010)") != std::string::npos);
+}
+
+TEST_CASE("synchronous mode: a nofailover member never enters the set, whether its status is stale or missing") {
+  // Issue 21 item 5: the tag was read from a *fresh* status only, so a DR
+  // replica whose agent went quiet (frozen, cut off) while its PostgreSQL kept
+  // streaming entered S and C; one never heard from did too.
+  Rig r;
+  r.primary_n1();
+  SyncController sync(*r.ctx);
+  pgctl::Status st;
+  st.running = true;
+  st.current_lsn = 1000;
+  auto standby = [](const std::string& name) {
+    pgctl::Status::Standby sb;
+    sb.application_name = name;
+    sb.state = "streaming";
+    sb.replay_lsn = 1000;
+    return sb;
+  };
+  st.standbys = {standby("n2"), standby("n3")};
+  auto turn = [&] {  // one loop turn: a probe, then the controller; set_sync commits at once
+    r.pg.probe_answer = st;
+    REQUIRE(r.ctx->local.probe(r.world.now, [] {}));
+    sync.reconcile();
+    if (!r.raft.proposals.empty() && r.raft.proposals.back().first.type == CmdType::set_sync &&
+        r.raft.proposals.back().second) {
+      auto& [c, cb] = r.raft.proposals.back();
+      r.apply(c);
+      consensus::ProposalResult res;
+      res.committed = true;
+      std::exchange(cb, nullptr)(res);
+    }
+  };
+  auto names_ever = [&] {
+    std::string all;
+    for (const auto& v : r.pg.standby_names) all += v + ";";
+    for (const auto& p : r.raft.proposals)
+      for (const auto& m : p.first.members) all += m + ";";
+    return all;
+  };
+  bool changed = false;
+  REQUIRE(r.ctx->members.received("n2", peer_status("n2", DataKind::cluster, 7), r.world.now, &changed));
+
+  SECTION("stale") {
+    REQUIRE(r.ctx->members.received("n3", peer_status("n3", DataKind::cluster, 7, 1, true), r.world.now, &changed));
+    for (int i = 0; i < 8; ++i) turn();
+    REQUIRE(r.sm.state().sync == std::vector<std::string>{"n2"});
+    // Every status goes stale; n3's PostgreSQL keeps streaming.
+    r.world.now += 10 * 60 * 1000;
+    REQUIRE(r.ctx->members.fresh("n3", r.world.now) == nullptr);
+    for (int i = 0; i < 8; ++i) turn();
+  }
+  SECTION("never heard from") {
+    for (int i = 0; i < 8; ++i) turn();
+  }
+  CHECK(r.sm.state().sync == std::vector<std::string>{"n2"});
+  CHECK(r.pg.standby_names.back() == "ANY 1 (\"n2\")");
+  CHECK(names_ever().find("n3") == std::string::npos);
+}
+
+TEST_CASE("a set_sync whose outcome is unknown is confirmed through a barrier before the next decision") {
+  // Issue 21 item 7: a proposal on a node cut off from a quorum now resolves
+  // as "unknown" after consensus's proposal timeout instead of never. The
+  // controller resumes — but the set may still commit later, so it first
+  // gets a barrier of its own committed, and only then decides again.
+  Rig r;
+  r.primary_n1();
+  SyncController sync(*r.ctx);
+  pgctl::Status st;
+  st.running = true;
+  st.current_lsn = 1000;
+  pgctl::Status::Standby sb;
+  sb.application_name = "n2";
+  sb.state = "streaming";
+  sb.replay_lsn = 1000;
+  st.standbys = {sb};
+  bool changed = false;
+  REQUIRE(r.ctx->members.received("n2", peer_status("n2", DataKind::cluster, 7), r.world.now, &changed));
+  auto turn = [&] {
+    r.pg.probe_answer = st;
+    REQUIRE(r.ctx->local.probe(r.world.now, [] {}));
+    sync.reconcile();
+  };
+  for (int i = 0; i < 6 && r.raft.count(CmdType::set_sync) == 0; ++i) turn();
+  REQUIRE(r.raft.count(CmdType::set_sync) == 1);
+  for (int i = 0; i < 3; ++i) turn();
+  CHECK(r.raft.proposals.size() == 1);  // in flight: nothing else
+
+  consensus::ProposalResult unknown;
+  unknown.error = "outcome unknown: not committed within 30 ticks";
+  unknown.maybe_committed = true;
+  std::exchange(r.raft.proposals.back().second, nullptr)(unknown);
+  turn();
+  REQUIRE(r.raft.proposals.size() == 2);  // resumed: not stuck
+  CHECK(r.raft.proposals.back().first.type == CmdType::barrier);
+  turn();
+  CHECK(r.raft.proposals.size() == 2);  // waits for the barrier
+
+  SECTION("the barrier's outcome is unknown too: another barrier") {
+    std::exchange(r.raft.proposals.back().second, nullptr)(unknown);
+    turn();
+    REQUIRE(r.raft.proposals.size() == 3);
+    CHECK(r.raft.proposals.back().first.type == CmdType::barrier);
+  }
+  SECTION("the barrier commits: the controller decides again on the applied state") {
+    r.apply(r.raft.proposals.back().first);
+    consensus::ProposalResult ok;
+    ok.committed = true;
+    std::exchange(r.raft.proposals.back().second, nullptr)(ok);
+    turn();
+    REQUIRE(r.raft.proposals.size() == 3);
+    CHECK(r.raft.proposals.back().first.type == CmdType::set_sync);
+    CHECK(r.raft.proposals.back().first.members == std::vector<std::string>{"n2"});
+  }
+}
+
+TEST_CASE("an operator request whose outcome is unknown is answered 504, not 'not committed'") {
+  log_set_level(LogLevel::error);
+  Rig r;
+  Agent agent(r.cfg, r.world, r.sm, r.pg, r.fencer);
+  agent.set_raft(&r.raft);
+  std::optional<OpResult> out;
+  agent.set_paused(true, [&](const OpResult& x) { out = x; });
+  REQUIRE(r.raft.count(CmdType::pause) == 1);
+  consensus::ProposalResult unknown;
+  unknown.error = "outcome unknown: not committed within 30 ticks";
+  unknown.maybe_committed = true;
+  r.raft.proposals.back().second(unknown);
+  REQUIRE(out);
+  CHECK(out->http_status == 504);
+  CHECK(out->message.find("may still take effect") != std::string::npos);
+
+  out.reset();
+  agent.set_paused(true, [&](const OpResult& x) { out = x; });
+  r.raft.proposals.back().second({false, 0, "no leader known", false});
+  REQUIRE(out);
+  CHECK(out->http_status == 503);  // certainly not committed: safe to retry
+}
+
+TEST_CASE("the fencer is armed with the postmaster and the lease while PostgreSQL starts as primary") {
+  // Issue 21 item 4: it was disarmed until the start was reported — after
+  // crash recovery, which can take minutes — so an agent frozen meanwhile
+  // left a writable server behind past its lease.
+  log_set_level(LogLevel::error);  // the agent's turns log
+  Rig r;
+  r.pg.data.kind = pgctl::DataDirInfo::Kind::cluster;
+  r.pg.data.system_id = 7;
+  r.pg.fork_pid = 4242;
+  Agent agent(r.cfg, r.world, r.sm, r.pg, r.fencer);
+  agent.attach_observer();
+  agent.set_raft(&r.raft);
+  r.primary_n1();                 // n1 holds epoch 1; its PostgreSQL is down
+  r.world.now += 10 * r.cfg.ha_lease_ms;  // the others silent long enough (I3)
+  auto commit_renewals = [&] {
+    for (auto& [c, cb] : r.raft.proposals)
+      if (c.type == CmdType::renew && cb) {
+        r.apply(c);
+        std::exchange(cb, nullptr)(consensus::ProposalResult{true, r.index, "", false});
+      }
+  };
+  auto renew = [&] {  // a loop turn proposes a renewal; it commits
+    size_t before = r.raft.count(CmdType::renew);
+    agent.tick();
+    REQUIRE(r.raft.count(CmdType::renew) == before + 1);
+    commit_renewals();
+  };
+  agent.start();  // its first turn proposes the first renewal
+  REQUIRE(r.raft.count(CmdType::renew) == 1);
+  commit_renewals();
+  REQUIRE(agent.lease_until_ms() > 0);
+  agent.kick_now();
+  REQUIRE(std::count(r.pg.calls.begin(), r.pg.calls.end(), "start primary") == 1);
+  REQUIRE(r.pg.start_done);  // not reported yet: crash recovery runs
+  REQUIRE(!r.fencer.arms.empty());
+  CHECK(r.fencer.arms.back() == std::make_pair(pid_t{4242}, agent.lease_until_ms()));
+
+  // Renewals applied during the start move the deadline on, as for a primary.
+  const int64_t first = r.fencer.arms.back().second;
+  r.world.now += r.cfg.ha_lease_ms / 2;
+  renew();
+  CHECK(r.fencer.arms.back() == std::make_pair(pid_t{4242}, agent.lease_until_ms()));
+  CHECK(r.fencer.arms.back().second > first);
+
+  SECTION("the start is reported: still armed") {
+    std::exchange(r.pg.start_done, nullptr)(pgctl::Result::success());
+    CHECK(r.fencer.arms.back() == std::make_pair(pid_t{4242}, agent.lease_until_ms()));
+  }
+  SECTION("the start fails: renewals no longer arm the fencer for it") {
+    r.pg.pid = r.pg.fork_pid = 0;  // the postmaster exited during startup (and a retry would fail early)
+    std::exchange(r.pg.start_done, nullptr)(pgctl::Result::failure("postgres exited during startup"));
+    const size_t orders = r.fencer.arms.size();
+    r.world.now += r.cfg.ha_lease_ms / 2;
+    renew();
+    for (size_t i = orders; i < r.fencer.arms.size(); ++i) CHECK(r.fencer.arms[i].first != 4242);
+  }
 }

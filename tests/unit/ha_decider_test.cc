@@ -91,6 +91,46 @@ TEST_CASE("existing data is adopted: highest timeline then LSN wins") {
   CHECK(d.propose->system_id == 7);
 }
 
+TEST_CASE("adopting existing data never picks a member tagged nofailover") {
+  // Issue 21 item 5: the adopter becomes primary, so the tag must hold here
+  // too (it used to be ignored).
+  Fixture f;
+  f.report("n1", DataKind::empty);
+  auto& dr = f.report("n2", DataKind::cluster);
+  dr.timeline = 3;
+  dr.lsn = 100;
+  dr.system_id = 7;
+  dr.nofailover = true;
+  auto& ok = f.report("n3", DataKind::cluster);
+  ok.timeline = 3;
+  ok.lsn = 100;
+  ok.system_id = 7;
+
+  SECTION("an eligible member as advanced as the tagged one is adopted") {
+    Decision d = decide(f.in);
+    REQUIRE(d.propose);
+    CHECK(d.propose->type == CmdType::adopt);
+    CHECK(d.propose->node == "n3");  // n2 would win the name tie-break
+  }
+  SECTION("more data on the tagged member only: nothing is adopted, and the diagnostic says why") {
+    dr.lsn = 200;
+    Decision d = decide(f.in);
+    CHECK_FALSE(d.propose);
+    REQUIRE(d.diagnostics.size() == 1);
+    CHECK(d.diagnostics[0].code == "adopt_blocked_nofailover");
+    CHECK(d.diagnostics[0].message.find("n2") != std::string::npos);
+    CHECK(d.diagnostics[0].action.find("n3") != std::string::npos);
+  }
+  SECTION("data only on the tagged member: no adoption, and no initdb beside it") {
+    f.report("n3", DataKind::empty);
+    Decision d = decide(f.in);
+    CHECK_FALSE(d.propose);
+    REQUIRE(d.diagnostics.size() == 1);
+    CHECK(d.diagnostics[0].code == "adopt_no_eligible");
+    CHECK(d.diagnostics[0].message.find("n2") != std::string::npos);
+  }
+}
+
 TEST_CASE("a claim that outlives bootstrap_timeout is cleared") {
   Fixture f;
   f.state.init = InitKind::claimed;
