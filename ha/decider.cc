@@ -225,7 +225,7 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
         sync_unheard += " (" + std::to_string(need) + " of the " + std::to_string(s.sync.size()) +
                         " members of the synchronous set must be heard, " + std::to_string(heard_in_c) + " were)";
     }
-    bool holder_heard = false;
+    bool holder_heard = false, holder_has_all = false;
     std::string holders;
     for (const auto& last : last_holders(s)) {
       holders += (holders.empty() ? "" : ", ") + last;
@@ -233,8 +233,14 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
       if (const MemberStatus* st = heard(last)) {
         holder_heard = true;
         count(st);
+        // A last holder whose PostgreSQL runs on the newest timeline reports
+        // a position past every acknowledged commit (it wrote them, or was
+        // chosen holding them): C need not be heard then (found by sim_ha:
+        // the only member of C reinitialised, the old primary back).
+        holder_has_all |= st->pg_running && st->timeline >= max_tl;
       }
     }
+    if (holder_has_all) sync_unheard.clear();
     if (s.sync.empty() && !holder_heard) sync_unheard = holders.empty() ? "the last primary" : holders;
   }
   std::vector<const MemberStatus*> ok;

@@ -89,6 +89,7 @@ std::vector<std::string> SyncController::choose(const std::vector<std::string>& 
     if (sb.state != "streaming" || ctx_.member_id(name) == 0 || name == ctx_.self()) continue;
     const MemberStatus* st = ctx_.members.fresh(name, now);
     if (st && st->nofailover) continue;
+    if (ctx_.state().reinit.count(name)) continue;  // about to stop and re-clone
     if (std::any_of(all.begin(), all.end(), [&](const Cand& c) { return c.name == name; })) continue;
     all.push_back({has(pg_sync_, name), has(committed, name), st ? st->priority : 0, sb.replay_lsn, name});
   }

@@ -31,7 +31,8 @@
 // priority tag, replay position and name. The other streaming standbys are
 // asynchronous: never waited for, never failover candidates. nofailover
 // members are never in D (a commit acknowledged by a DR replica alone would
-// leave failover without a candidate).
+// leave failover without a candidate), nor members with a pending reinit
+// (they stop, and move their data aside once C no longer names them).
 //
 // No member in D: the primary goes asynchronous (commit C = ∅, then
 // S = ""), logged and shown as the `sync_degraded` diagnostic — unless

@@ -25,6 +25,8 @@ class FakeApiBackend : public node::ApiBackend {
     std::string arg;   // to / member / confirm
     bool force = false;  // switchover --force; failover --accept-data-loss
     std::string confirm; // failover --accept-data-loss --confirm
+    Call(std::string o, std::string a, bool f = false, std::string c = "")
+        : op(std::move(o)), arg(std::move(a)), force(f), confirm(std::move(c)) {}
   };
 
   node::HealthFacts health_facts;

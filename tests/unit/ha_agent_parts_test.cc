@@ -12,6 +12,7 @@
 #include "ha/lease_renewer.h"
 #include "ha/membership_controller.h"
 #include "ha/route_builder.h"
+#include "ha/standby_controller.h"
 #include "ha/sync_controller.h"
 
 using namespace pw;
@@ -567,4 +568,43 @@ TEST_CASE("synchronous mode without a streaming standby: asynchronous with a dia
     CHECK(x.names() == "ANY 1 (\"n2\")");
     CHECK(x.sync.degraded(ready.epoch).empty());
   }
+}
+
+TEST_CASE("synchronous mode: a pending reinit moves the data aside only once the committed set no longer names it") {
+  // sim_ha seed 79975945033: the reinit was requested while n1 was outside
+  // C (accepted), carried out after n1 had joined it — the only member of C,
+  // its directory moved aside, and failover waited for it forever. Old code
+  // moved it aside at once.
+  Rig r;
+  r.cfg.ha_synchronous_mode = true;
+  r.pg.data.kind = pgctl::DataDirInfo::Kind::cluster;
+  r.pg.data.system_id = 7;
+  r.ctx->local.refresh();
+  Command claim;
+  claim.type = CmdType::claim;
+  claim.node = "n2";
+  r.apply(claim);
+  Command done;
+  done.type = CmdType::bootstrap_done;
+  done.node = "n2";
+  done.system_id = 7;
+  r.apply(done);
+  Command sync;
+  sync.type = CmdType::set_sync;
+  sync.epoch = r.sm.state().epoch;
+  sync.node = "n2";
+  sync.members = {"n1"};
+  r.apply(sync);
+  Command reinit;
+  reinit.type = CmdType::reinit;
+  reinit.node = "n1";
+  r.apply(reinit);
+  StandbyController standby(*r.ctx);
+  standby.reconcile();
+  CHECK(std::find(r.pg.calls.begin(), r.pg.calls.end(), "move_aside") == r.pg.calls.end());
+  CHECK(r.ctx->activity.text().find("synchronous standby set") != std::string::npos);
+  sync.members.clear();  // the primary dropped n1 (its PostgreSQL stopped)
+  r.apply(sync);
+  standby.reconcile();
+  CHECK(std::find(r.pg.calls.begin(), r.pg.calls.end(), "move_aside") != r.pg.calls.end());
 }

@@ -484,3 +484,23 @@ TEST_CASE("failover --accept-data-loss: the synchronous rules are waived after t
   CHECK_FALSE(f.state.failover_accept_loss);
   CHECK(f.state.failover_to.empty());
 }
+
+TEST_CASE("I4: the last ready holder back with its PostgreSQL running covers every acknowledged commit") {
+  // sim_ha seed 79975945033 (5 nodes, k = 1, strict): C = {n2}, whose data
+  // was then moved aside by a reinit requested before it joined C; the old
+  // primary n1 came back as a standby. Hearing n1 — it acknowledged every
+  // commit — is enough; n2's empty directory is not "heard".
+  Fixture f;
+  f.initialized("");
+  f.in.synchronous_mode = true;
+  f.state.sync = {"n2"};
+  f.state.history.push_back({5, "n1", 2, 0, 0, "failover"});
+  f.report("n2", DataKind::empty);
+  auto& n1 = f.standby("n1", 900);
+  n1.pg_running = false;  // its checkpoint only: not enough
+  CHECK_FALSE(decide(f.in).propose);
+  n1.pg_running = true;
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n1");
+}

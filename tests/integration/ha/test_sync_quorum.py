@@ -29,11 +29,12 @@ def ctl(node, *args, ok=True):
 
 
 def kill_hard(node):
-    """kill -9 of the daemon and of its PostgreSQL, at once."""
+    """kill -9 of the daemon and of its PostgreSQL, the daemon first (a lost
+    host: it never gets to release the lock)."""
     pm = node.postmaster_pid()
+    node.kill(signal.SIGKILL)
     if pm:
         subprocess.run(["kill", "-9", str(pm)], capture_output=True)
-    node.kill(signal.SIGKILL)
 
 
 def committed_sync(c):
@@ -65,10 +66,11 @@ with Cluster(BLOCK, n=5, extra={"ha": {"synchronous_mode": "on", "synchronous_no
 
     # ---- 1. the primary and an asynchronous standby at once ------------------
     c.node(p).psql("CREATE TABLE t(id int primary key)")
-    n = 0
-    for i in range(30):  # each commit acknowledged only once the synchronous standby has it
-        c.nodes[i % 5].psql(f"INSERT INTO t VALUES ({i})")
-        n += 1
+    # 30 commits through the five proxies, each acknowledged only once the
+    # synchronous standby has it.
+    n = 30
+    for k in range(5):
+        c.nodes[k].psql(" ".join(f"BEGIN; INSERT INTO t VALUES ({i}); COMMIT;" for i in range(k, n, 5)))
     lost_async = asyncs[0]
     kill_hard(c.node(p))
     kill_hard(c.node(lost_async))
