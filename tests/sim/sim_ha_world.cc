@@ -556,9 +556,14 @@ void HaWorld::fencers() {
 
 void HaWorld::background_step() {
   // Each standby at its own pace: the synchronous set's members (and the
-  // k-th of them) are not all equally advanced.
-  for (auto& [id, n] : nodes_)
-    if (n.proc) n.proc->pg.replicate(false, c_->rng().below(9));
+  // k-th of them) are not all equally advanced, and now and then one slows
+  // to a crawl for a while (a busy disk), so a new synchronous standby's
+  // catch-up — the window where C is wider than S — takes time.
+  for (auto& [id, n] : nodes_) {
+    if (!n.proc) continue;
+    if (c_->rng().chance(0.002)) n.slow = !n.slow;
+    n.proc->pg.replicate(false, n.slow ? c_->rng().below(5) == 0 : c_->rng().below(9));
+  }
   settle_sync_writes();
 }
 

@@ -9,8 +9,8 @@
 // exact: set inclusion and prefix). A running server is a primary
 // (writable) or a standby of an upstream from which it copies WAL while
 // both run and the network between them is up and its WAL is a prefix of
-// the upstream's, each at its own pace (0 to 8 records per step, so
-// standbys lag by different amounts). In synchronous mode a write on a
+// the upstream's, each at its own pace (0 to 8 records per step, or a
+// crawl for a while, so standbys lag by different amounts). In synchronous mode a write on a
 // primary is acknowledged only once k of the standbys named in
 // synchronous_standby_names = 'ANY k (...)' stream it; a name no standby
 // has (strict mode) blocks it.
@@ -214,6 +214,7 @@ struct SimNode {
   std::unique_ptr<SimProcess> proc;  // null while crashed
   node::ClusterStateMachine* sm = nullptr;
   uint64_t incarnation = 0;
+  bool slow = false;  // its standby replicates at a crawl for now (background_step)
 };
 
 /// Knobs for the checkers' self-tests: each breaks one protection so the
