@@ -3,8 +3,11 @@
 // PostgreSQL: renewals retried through a new leader at once, a release that
 // was not committed proposed again (and the releaser's lease ended first),
 // a former primary's directory always rewound before following, a
-// bootstrap claim read back through the log before initdb, and the
-// synchronous set narrowed in the log only once a remaining member caught up.
+// bootstrap claim read back through the log before initdb, the
+// synchronous set narrowed in the log only once a remaining member caught up,
+// synchronous_node_count (ANY k over k chosen standbys, q lowered before a
+// narrower setting), synchronous_mode_strict, and a pending reinit of a member
+// of the committed set held until the set no longer names it.
 #include <catch2/catch.hpp>
 
 #include "ha/agent_context.h"
