@@ -49,6 +49,10 @@ struct ClusterFacts {
   std::string decider;              // raft leader's member name, "" = unknown
   uint64_t raft_term = 0;
   Diagnostics diagnostics;
+  // This node's [ha] synchronous-mode settings (every member should agree).
+  bool synchronous_mode = false;
+  bool synchronous_mode_strict = false;
+  int synchronous_node_count = 1;
 };
 
 struct RaftFacts {
@@ -86,7 +90,10 @@ class ApiBackend {
   // Operator requests: `done` is called exactly once, possibly before the
   // call returns (validation errors), or later on the control thread.
   virtual void switchover(const std::string& to, bool force, OpDone done) = 0;
-  virtual void failover(const std::string& to, OpDone done) = 0;
+  /// `accept_data_loss` (with `confirm` = the cluster name): the operator's
+  /// override when the failover rules cannot be met (Agent::failover).
+  virtual void failover(const std::string& to, bool accept_data_loss, const std::string& confirm,
+                        OpDone done) = 0;
   virtual void set_paused(bool paused, OpDone done) = 0;
   virtual void reinit(const std::string& member, OpDone done) = 0;
   virtual void reset_cluster(const std::string& confirm, OpDone done) = 0;

@@ -114,6 +114,8 @@ void ApiHandlers::handle(const ApiRequest& req, ApiReply reply) {
   if (path == "/liveness") return reply(health(Health::liveness, req));
   if (path == "/readiness") return reply(health(Health::readiness, req));
   if (path == "/patroni") return reply(health(Health::status, req));
+  if (path == "/sync" || path == "/synchronous") return reply(health(Health::sync, req));
+  if (path == "/async" || path == "/asynchronous") return reply(health(Health::async, req));
   if (path == "/cluster") return reply(cluster());
   if (path == "/history") return reply(history());
   if (path == "/proxy") return reply(proxy());

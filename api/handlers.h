@@ -52,7 +52,7 @@ class ApiHandlers {
   static bool is_mutation_path(const std::string& path);
 
  private:
-  enum class Health { primary, replica, read_only, health, liveness, readiness, status };
+  enum class Health { primary, replica, read_only, health, liveness, readiness, status, sync, async };
   ApiResponse health(Health kind, const ApiRequest& req);
   ApiResponse cluster();
   ApiResponse history();

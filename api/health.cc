@@ -3,6 +3,8 @@
 // /primary`), so the codes follow Patroni's rules; the JSON body mirrors
 // Patroni's fields so scripts that parse it keep working, plus a
 // "pgwarden" object with what Patroni has no words for (epoch, lease).
+#include <algorithm>
+
 #include "api/handlers.h"
 #include "api/view.h"
 #include "base/json_io.h"
@@ -41,6 +43,9 @@ ApiResponse ApiHandlers::health(Health kind, const ApiRequest& req) {
   bool primary = h.ready_as_primary;
   bool streaming_replica = pg.running && pg.in_recovery && pg.wal_receiver_streaming;
   bool lag_ok = !max_lag || (lag && *lag <= *max_lag);
+  // Synchronous mode: a member of the committed synchronous set may hold
+  // acknowledged commits the others lack; the rest stream asynchronously.
+  bool in_sync_set = std::find(c.state.sync.begin(), c.state.sync.end(), c.self) != c.state.sync.end();
   bool ok = false;
   switch (kind) {
     case Health::primary: ok = primary; break;
@@ -50,6 +55,8 @@ ApiResponse ApiHandlers::health(Health kind, const ApiRequest& req) {
     case Health::liveness: ok = true; break;  // the control loop answered: it is alive
     case Health::readiness: ok = primary || streaming_replica; break;
     case Health::status: ok = true; break;
+    case Health::sync: ok = streaming_replica && in_sync_set && lag_ok; break;
+    case Health::async: ok = streaming_replica && !in_sync_set && lag_ok; break;
   }
 
   // The role is what PostgreSQL is, when it runs; otherwise what this node
@@ -101,6 +108,7 @@ ApiResponse ApiHandlers::health(Health kind, const ApiRequest& req) {
   own["lease_remaining_ms"] = h.lease_remaining_ms;
   own["ready_as_primary"] = h.ready_as_primary;
   own["streaming"] = streaming_replica;
+  own["sync_standby"] = streaming_replica && in_sync_set;
   own["lag"] = lag ? JsonOut(*lag) : JsonOut(nullptr);
   if (max_lag) own["max_lag"] = *max_lag;
   own["agent_state"] = h.agent_state;

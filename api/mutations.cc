@@ -99,7 +99,7 @@ void ApiHandlers::mutation(const std::string& path, const ApiRequest& req, ApiRe
 
   std::vector<std::string> allowed;
   if (path == "/switchover") allowed = {"to", "candidate", "leader", "force", "scheduled_at"};
-  else if (path == "/failover") allowed = {"to", "candidate", "leader"};
+  else if (path == "/failover") allowed = {"to", "candidate", "leader", "accept_data_loss", "confirm"};
   else if (path == "/reinit") allowed = {"member"};
   else if (path == "/reset-cluster") allowed = {"confirm"};
   else if (path == "/member/add") allowed = {"name", "host", "port", "learner"};
@@ -174,7 +174,19 @@ void ApiHandlers::mutation(const std::string& path, const ApiRequest& req, ApiRe
                                          (c.state.primary.empty() ? "nobody" : c.state.primary)));
   if (path == "/failover") {
     if (to.empty()) return reply(error_response(400, "failover needs {\"to\": \"<member>\"}"));
-    return backend_->failover(to, done);
+    const Json* loss = given(body, "accept_data_loss");
+    if (loss && !loss->is_boolean()) return reply(error_response(400, "'accept_data_loss' must be true or false"));
+    const bool accept = loss && loss->get<bool>();
+    std::string confirm;
+    if (!string_member(body, {"confirm"}, &confirm, &err)) return reply(error_response(400, err));
+    // The override loses acknowledged writes: the cluster's name, typed by
+    // the operator, says it is meant for this cluster (as reset-cluster).
+    if (accept && confirm != c.cluster_name)
+      return reply(error_response(400, "failover with accept_data_loss needs {\"confirm\": \"<cluster name>\"}" +
+                                           std::string(confirm.empty() ? "" : " ('" + confirm + "' is not this cluster's name)")));
+    if (!accept && !confirm.empty())
+      return reply(error_response(400, "'confirm' goes with accept_data_loss"));
+    return backend_->failover(to, accept, confirm, done);
   }
   if (path != "/switchover") {
     // A POST route in api/routes.h without a branch here: a bug, never a

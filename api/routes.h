@@ -28,6 +28,10 @@ inline constexpr ApiRoute kApiRoutes[] = {
     {"GET", "/liveness"},
     {"GET", "/readiness"},
     {"GET", "/patroni"},
+    {"GET", "/sync"},
+    {"GET", "/synchronous"},
+    {"GET", "/async"},
+    {"GET", "/asynchronous"},
     // Views (api/handlers.cc, api/view.cc, api/metrics.cc, api/ui.cc).
     {"GET", "/cluster"},
     {"GET", "/history"},

@@ -58,7 +58,7 @@ std::vector<MemberRow> member_rows(const ClusterFacts& c) {
         if (st.pg_running) r.lag_bytes = 0;
       } else if (st.pg_running && st.in_recovery) {
         bool sync = std::find(s.sync.begin(), s.sync.end(), m.name) != s.sync.end();
-        r.role = sync ? "sync_standby" : "replica";
+        r.role = sync ? "sync_standby" : c.synchronous_mode ? "async_standby" : "replica";
         r.state = st.streaming ? "streaming" : "running";
         if (primary) r.lag_bytes = primary->lsn > st.lsn ? primary->lsn - st.lsn : 0;
       } else if (st.pg_running) {
@@ -166,6 +166,14 @@ std::string cluster_json(const ClusterFacts& c, const std::vector<MemberRow>& ro
     doc["switchover"] = nullptr;
   }
   doc["sync"] = s.sync;
+  // Synchronous mode as committed (the quorum-commit rule) and as this node
+  // is configured: what a failover needs right now.
+  JsonOut& sync = doc["synchronous"];
+  sync["mode"] = !c.synchronous_mode ? "off" : c.synchronous_mode_strict ? "strict" : "on";
+  sync["node_count"] = static_cast<uint64_t>(c.synchronous_node_count);
+  sync["set"] = s.sync;
+  sync["acks"] = s.sync.empty() ? uint64_t{0} : static_cast<uint64_t>(sync_ack_count(s));
+  sync["failover_needs"] = static_cast<uint64_t>(sync_needed(s));
   doc["failovers"] = s.failovers;
   doc["switchovers"] = s.switchovers;
   JsonOut& members = doc["members"] = JsonOut::array();

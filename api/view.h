@@ -15,8 +15,10 @@ namespace pw::node {
 
 struct MemberRow {
   std::string name, host;
-  /// primary | sync_standby | replica | demoting (read-write without the
-  /// lock: the agent is demoting it) | stopped | unknown (no fresh status)
+  /// primary | sync_standby (in the committed synchronous set) |
+  /// async_standby (synchronous mode, a standby outside that set) | replica
+  /// (asynchronous mode) | demoting (read-write without the lock: the agent
+  /// is demoting it) | stopped | unknown (no fresh status)
   std::string role;
   /// running | streaming | promoting | stopped | unreachable (status stale) |
   /// unknown (never heard from)

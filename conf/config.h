@@ -96,6 +96,8 @@ struct Config {
   int64_t ha_loop_interval_ms = 250;  // probe + status gossip period
   uint64_t ha_maximum_lag_on_failover = 1ull << 20;
   bool ha_synchronous_mode = false;
+  int ha_synchronous_node_count = 1;       // k: PostgreSQL waits for ANY k of the synchronous set
+  bool ha_synchronous_mode_strict = false; // no standby streams: block writes, not asynchronous
   int64_t ha_primary_restart_timeout_ms = 0;  // 0 = release the lock at once
   int64_t ha_bootstrap_timeout_ms = 120000;
 

@@ -216,6 +216,14 @@ const std::vector<KeySpec> kSchema = {
      "Replicas further behind cannot become primary", SIZE(ha_maximum_lag_on_failover, 0)},
     {"ha", "synchronous_mode", false, nullptr,
      "Synchronous replication; failover only to a synchronous standby", BOOL(ha_synchronous_mode)},
+    {"ha", "synchronous_node_count", false, nullptr,
+     "Synchronous mode: how many standbys confirm each commit (synchronous_standby_names = "
+     "ANY k over that many chosen standbys, fewer while fewer stream); failover needs one of them",
+     INT(ha_synchronous_node_count, 1, 64)},
+    {"ha", "synchronous_mode_strict", false, nullptr,
+     "Synchronous mode: with no synchronous standby streaming, commits wait instead of the "
+     "primary going asynchronous",
+     BOOL(ha_synchronous_mode_strict)},
     {"ha", "primary_restart_timeout", false, nullptr,
      "How long to try restarting a crashed primary PostgreSQL before releasing the lock; 0s = at "
      "once",

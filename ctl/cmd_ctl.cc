@@ -35,6 +35,11 @@ const char* kUsage =
     "  history                       every change of primary\n"
     "  switchover [--to N] [--force] planned switchover (to the best standby without --to)\n"
     "  failover --to N               make N the primary (also when the primary is gone)\n"
+    "  failover --to N --accept-data-loss --confirm NAME\n"
+    "                                the override when no member may be promoted without\n"
+    "                                losing acknowledged writes (synchronous mode: the\n"
+    "                                members that hold them are gone for good); recorded\n"
+    "                                in the history\n"
     "  pause                         maintenance mode: no automatic failover\n"
     "  resume                        leave maintenance mode\n"
     "  reinit MEMBER                 MEMBER moves its data directory aside and clones again\n"
@@ -145,7 +150,7 @@ bool read_token(const std::string& path, std::string* token, std::string* err) {
 struct CmdArgs {
   std::string to, confirm, member;
   std::vector<std::string> words;  // member: list | add NAME=HOST[:PORT] | remove NAME
-  bool force = false, json = false, learner = false;
+  bool force = false, json = false, learner = false, accept_data_loss = false;
   double watch_s = 0;  // list --watch: redraw period (0 = once)
   long count = 0;      // list --watch --count N: stop after N redraws (0 = until interrupted)
 };
@@ -169,8 +174,10 @@ bool parse_cmd_args(const Options& o, CmdArgs* c, std::string* err) {
       if (!err->empty()) return false;
     } else if (o.command == "switchover" && a[i] == "--force") {
       c->force = true;
-    } else if (o.command == "reset-cluster" && take("--confirm", &c->confirm)) {
+    } else if ((o.command == "reset-cluster" || o.command == "failover") && take("--confirm", &c->confirm)) {
       if (!err->empty()) return false;
+    } else if (o.command == "failover" && a[i] == "--accept-data-loss") {
+      c->accept_data_loss = true;
     } else if (o.command == "list" && a[i] == "--watch") {
       c->watch_s = 2;
       if (i + 1 < a.size() && !a[i + 1].empty() && a[i + 1][0] != '-') {
@@ -215,6 +222,10 @@ bool parse_cmd_args(const Options& o, CmdArgs* c, std::string* err) {
   }
   if (c->count > 0 && c->watch_s == 0) *err = "--count goes with --watch";
   if (o.command == "failover" && c->to.empty()) *err = "failover needs --to MEMBER";
+  else if (o.command == "failover" && c->accept_data_loss && c->confirm.empty())
+    *err = "failover --accept-data-loss needs --confirm <cluster name>";
+  else if (o.command == "failover" && !c->accept_data_loss && !c->confirm.empty())
+    *err = "--confirm goes with failover --accept-data-loss";
   if (o.command == "reinit" && c->member.empty()) *err = "reinit needs the MEMBER to re-clone";
   if (o.command == "reset-cluster" && c->confirm.empty()) *err = "reset-cluster needs --confirm <cluster name>";
   if (o.command == "member") {
@@ -370,6 +381,10 @@ int run_ctl(const std::vector<std::string>& argv, FILE* out, FILE* err) {
     if (c.force) body["force"] = true;
   } else if (o.command == "failover") {
     body["to"] = c.to;
+    if (c.accept_data_loss) {
+      body["accept_data_loss"] = true;
+      body["confirm"] = c.confirm;
+    }
   } else if (o.command == "reinit") {
     body["member"] = c.member;
   } else if (o.command == "reset-cluster") {

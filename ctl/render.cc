@@ -28,6 +28,7 @@ std::string role_title(const std::string& role) {
   if (role == "primary") return "Primary";
   if (role == "replica") return "Replica";
   if (role == "sync_standby") return "Sync Standby";
+  if (role == "async_standby") return "Async Standby";
   if (role == "demoting") return "Demoting";
   if (role == "stopped") return "Stopped";
   if (role == "unknown") return "Unknown";
@@ -98,6 +99,21 @@ std::string render_list(const Json& c) {
   if (const Json* sw = json_member(c, "switchover"); sw && sw->is_object()) {
     std::string to = json_str(*sw, "to");
     out += "Switchover in progress: " + json_str(*sw, "from") + " -> " + (to.empty() ? "best standby" : to) + "\n";
+  }
+  if (const Json* sy = json_member(c, "synchronous"); sy && sy->is_object() && json_str(*sy, "mode") != "off") {
+    // The quorum-commit rule, as committed: ANY k of the set, and what a
+    // failover has to hear.
+    std::string set;
+    if (const Json* m = json_member(*sy, "set"); m && m->is_array())
+      for (const Json& x : *m)
+        if (x.is_string()) set += (set.empty() ? "" : ", ") + x.get<std::string>();
+    out += "Synchronous mode: " + json_str(*sy, "mode") + ", " +
+           std::to_string(json_uint(*sy, "node_count")) + " synchronous standby(s) wanted; ";
+    if (set.empty())
+      out += "committed set empty (only the last primary has every acknowledged commit)\n";
+    else
+      out += "committed ANY " + std::to_string(json_uint(*sy, "acks")) + " of (" + set + "): a failover must hear " +
+             std::to_string(json_uint(*sy, "failover_needs")) + " of them\n";
   }
   out += "Seen from: " + json_str(c, "self") + "\n";
   const Json* diags = json_member(c, "diagnostics");

@@ -129,6 +129,16 @@ void Agent::tick() {
   placement_.run();
   if (ctx_.fresh_since() != 0) ctx_.quorum_seen_ms = ctx_.now();
   Diagnostics d = local_diagnostics(ctx_, fencer_health_, started_at_);
+  if (ctx_.cfg.ha_synchronous_mode) {
+    if (std::string why = sync_.degraded(state().epoch); !why.empty())
+      d.push_back({"sync_degraded", "synchronous mode on " + ctx_.self() + ": " + why,
+                   ctx_.cfg.ha_synchronous_mode_strict
+                       ? "start or repair a standby so that it streams from the primary; to let the primary "
+                         "run alone instead, turn [ha] synchronous_mode_strict off"
+                       : "start or repair a standby so that it streams from the primary; to block writes "
+                         "instead of acknowledging them on the primary alone, set [ha] "
+                         "synchronous_mode_strict = on"});
+  }
   Diagnostics from_decider = decider_.diagnostics();
   if (ctx_.raft && !ctx_.raft->is_leader()) {
     // Followers show what the decider (the raft leader) reports.

@@ -63,7 +63,12 @@ class Agent {
 
   // Operator requests (the API exposes them). Validated here, then proposed.
   void switchover(const std::string& to, bool force, OpDone done);
-  void failover(const std::string& to, OpDone done);
+  /// `accept_data_loss`: the operator's override when the failover rules
+  /// cannot be met (synchronous mode: the members that may hold the latest
+  /// acknowledged commits are gone for good); `confirm` must be the cluster
+  /// name. Promotes `to` after the lease wait; the history records it.
+  void failover(const std::string& to, OpDone done) { failover(to, false, "", std::move(done)); }
+  void failover(const std::string& to, bool accept_data_loss, const std::string& confirm, OpDone done);
   void set_paused(bool paused, OpDone done);
   void reinit(const std::string& member, OpDone done);
   void reset_cluster(const std::string& confirm, OpDone done);

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 
+#include "base/log.h"
+
 namespace pw::node {
 
 namespace {
@@ -55,9 +57,11 @@ void Agent::switchover(const std::string& to, bool force, OpDone done) {
   });
 }
 
-void Agent::failover(const std::string& to, OpDone done) {
+void Agent::failover(const std::string& to, bool accept_data_loss, const std::string& confirm, OpDone done) {
   const ClusterState& s = state();
   if (to.empty()) return done({400, "failover needs a target: --to <member>"});
+  if (accept_data_loss && confirm != ctx_.cfg.cluster_name)
+    return done({400, "failover --accept-data-loss needs --confirm " + ctx_.cfg.cluster_name + " (the cluster name)"});
   if (!ctx_.is_member(to)) return done({404, "unknown member '" + to + "'"});
   if (s.init != InitKind::done) return done({409, "the cluster is not bootstrapped"});
   if (to == s.primary) return done({409, to + " is already the primary"});
@@ -67,24 +71,36 @@ void Agent::failover(const std::string& to, OpDone done) {
     return switchover(to, true, std::move(done));  // a healthy primary: hand over cleanly
   DeciderInput in = decider_.input();
   in.maximum_lag_on_failover = UINT64_MAX;  // the operator accepts the lag
+  if (accept_data_loss) in.synchronous_mode = false;  // ... and the loss (the decider re-checks)
   Ranking r = rank_candidates(in, s.primary);
   if (auto it = r.excluded.find(to); it != r.excluded.end() && !holder_alive)
-    return done({409, to + " cannot be promoted: " + it->second});
+    return done({409, to + " cannot be promoted: " + it->second +
+                          (ctx_.cfg.ha_synchronous_mode && !accept_data_loss &&
+                                   it->second.rfind("synchronous mode", 0) == 0
+                               ? "; if the members that may hold the latest acknowledged commits are gone for "
+                                 "good: add --accept-data-loss --confirm " + ctx_.cfg.cluster_name
+                               : std::string())});
   Command c;
   c.type = CmdType::request_failover;
   c.node = to;
   c.epoch = s.epoch;
+  c.flag = accept_data_loss;
   c.reason = "failover: manual to " + to;
+  if (accept_data_loss)
+    PW_WARN("agent", "failover to %s requested accepting the loss of acknowledged writes epoch=%llu", to.c_str(),
+            static_cast<unsigned long long>(s.epoch));
   std::string holder = s.primary;
-  ctx_.propose(c, [this, done, to, holder, epoch = s.epoch](ProposalOutcome o) {
+  ctx_.propose(c, [this, done, to, holder, accept_data_loss, epoch = s.epoch](ProposalOutcome o) {
     if (o != ProposalOutcome::committed) return done(not_committed(o, "failover request"));
     const ClusterState& now = state();
     if (now.epoch != epoch && now.primary == to) return done({200, "failover to " + to + " done"});
     if (now.failover_to != to || now.failover_epoch != epoch)
       return done({409, "the cluster changed meanwhile; check `pgwarden ctl list`"});
-    done({200, "failover to " + to + " requested: the decider promotes it once " +
+    done({200, "failover to " + to + " requested" + (accept_data_loss ? " (data loss accepted)" : "") +
+                   ": the decider promotes it once " +
                    (holder.empty() ? std::string("it is eligible") : "the lease of " + holder + " has expired") +
-                   "; follow it with `pgwarden ctl list`"});
+                   "; follow it with `pgwarden ctl list`" +
+                   (accept_data_loss ? ", the accepted loss is recorded in `pgwarden ctl history`" : "")});
   });
 }
 

@@ -12,7 +12,8 @@ namespace pw::node {
 
 namespace {
 constexpr uint8_t kCmdVersion = 1;
-constexpr uint8_t kStateVersion = 2;  // 2: operator requests (failover_to, reset_requested)
+constexpr uint8_t kStateVersion = 3;  // 2: operator requests (failover_to, reset_requested)
+                                      // 3: sync_acks, failover_accept_loss
 constexpr uint32_t kMaxItems = 4096;
 
 void add_history(ClusterState& s, const Command& c, const std::string& node, std::string reason) {
@@ -131,13 +132,15 @@ std::string ClusterState::encode() const {
   w.u64(failover_epoch);
   w.boolean(reset_requested);
   w.u64(renew_index);
+  w.u32(sync_acks);
+  w.boolean(failover_accept_loss);
   return w.take();
 }
 
 std::optional<ClusterState> ClusterState::decode(const std::string& bytes) {
   ByteReader r(bytes);
   uint8_t version = r.u8();
-  if (version != 1 && version != kStateVersion) return std::nullopt;
+  if (version < 1 || version > kStateVersion) return std::nullopt;
   ClusterState s;
   uint8_t init = r.u8();
   if (init > 2) return std::nullopt;
@@ -175,9 +178,19 @@ std::optional<ClusterState> ClusterState::decode(const std::string& bytes) {
     s.reset_requested = r.boolean();
     s.renew_index = r.u64();
   }
+  if (version >= 3) {
+    s.sync_acks = r.u32();
+    s.failover_accept_loss = r.boolean();
+  }
   if (!r.ok() || !r.at_end()) return std::nullopt;
   return s;
 }
+
+size_t sync_ack_count(const ClusterState& s) {
+  return std::clamp<size_t>(s.sync_acks, 1, std::max<size_t>(1, s.sync.size()));
+}
+
+size_t sync_needed(const ClusterState& s) { return s.sync.empty() ? 0 : s.sync.size() - sync_ack_count(s) + 1; }
 
 std::vector<std::string> last_holders(const ClusterState& s) {
   std::vector<std::string> out;
@@ -286,6 +299,7 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
       s.primary.clear();
       ++s.epoch;
       s.sync.clear();
+      s.sync_acks = 0;
       s.switchover.reset();
       s.reinit.clear();
       add_history(s, c, "", c.reason.empty() ? "reset-cluster" : c.reason);
@@ -293,6 +307,7 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
     case CmdType::set_sync:
       if (s.epoch != c.epoch) return rejected(c.type, "stale epoch");
       s.sync = c.members;
+      s.sync_acks = static_cast<uint32_t>(std::min<uint64_t>(c.seq, kMaxItems));
       break;
     case CmdType::barrier:
       break;
@@ -302,6 +317,7 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
       if (c.node == s.primary) return rejected(c.type, c.node + " is already the primary");
       s.failover_to = c.node;
       s.failover_epoch = c.epoch;
+      s.failover_accept_loss = c.flag;
       break;
     case CmdType::request_reset:
       s.reset_requested = true;
@@ -311,6 +327,7 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
   if (s.failover_epoch != 0 && s.failover_epoch != s.epoch) {
     s.failover_to.clear();  // the holder changed: the request is done or moot
     s.failover_epoch = 0;
+    s.failover_accept_loss = false;
   }
   if (c.type == CmdType::reset_cluster) s.reset_requested = false;
   e.primary_changed = s.primary != old_primary || c.type == CmdType::set_primary ||

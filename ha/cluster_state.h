@@ -30,11 +30,13 @@ enum class CmdType : uint8_t {
   reinit = 12,        // operator: member `node` re-clones
   reinit_done = 13,   // agent: `node` finished re-cloning
   reset_cluster = 14, // operator: forget init (the seed's case)
-  set_sync = 15,      // holder/decider: synchronous standby set = members
+  set_sync = 15,      // holder: synchronous standby set = members; seq = how many of them hold
+                      // every acknowledged commit (PostgreSQL's ANY k; 0 = 1, older senders)
   barrier = 16,       // new decider: no effect; once applied, it has applied
                       // everything committed before its term (decider_runner.cc)
   request_failover = 17,  // operator: failover to `node` once the holder of `epoch` is gone;
-                          // carried out by the decider (after its barrier and lease wait)
+                          // carried out by the decider (after its barrier and lease wait);
+                          // flag = the operator accepts losing acknowledged writes
   request_reset = 18,     // operator: reset-cluster once no holder can write; carried out
                           // by the decider
 };
@@ -81,12 +83,15 @@ struct ClusterState {
   std::string primary;          // "" = no lock holder
   uint64_t epoch = 0;           // fencing token: +1 on every change of holder
   uint64_t ready_epoch = 0;
-  std::vector<std::string> sync;
+  std::vector<std::string> sync;  // C: the committed synchronous set
+  uint32_t sync_acks = 0;         // every acknowledged commit is on at least this many members
+                                  // of C (PostgreSQL's ANY k); 0 = 1 (states from before it)
   std::optional<std::pair<std::string, std::string>> switchover;  // {from, to}
   bool paused = false;
   std::set<std::string> reinit;
   std::string failover_to;      // pending operator failover target ("" = none)
   uint64_t failover_epoch = 0;  // ... requested while this epoch was current
+  bool failover_accept_loss = false;  // ... and the operator accepts losing acknowledged writes
   bool reset_requested = false; // pending operator reset-cluster
   uint64_t renew_index = 0;     // raft index of the last applied renewal of `epoch`
   std::vector<HistoryEntry> history;  // newest last, bounded
@@ -112,6 +117,13 @@ struct ApplyEffect {
 /// was chosen holding all of that primary's acknowledged commits, or
 /// replayed its final WAL in a switchover).
 std::vector<std::string> last_holders(const ClusterState& s);
+
+/// How many members of the committed set C hold every acknowledged commit
+/// (at least 1, at most |C|).
+size_t sync_ack_count(const ClusterState& s);
+/// The quorum-commit rule: a failover must hear this many members of C
+/// (|C| - sync_acks + 1): any acknowledged commit is then on one of them.
+size_t sync_needed(const ClusterState& s);
 
 /// Applies `cmd` to `s` deterministically.
 ApplyEffect apply_command(ClusterState& s, const Command& cmd, uint64_t index);

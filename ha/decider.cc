@@ -244,15 +244,17 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
     max_lsn = std::max(max_lsn, seen.status.lsn);
     max_tl = std::max(max_tl, seen.status.timeline);
   }
-  // I4, synchronous mode. With ANY 1 (every streaming standby) a commit
-  // acknowledged to a client is on the primary and on at least one member of
-  // the committed set C — which one is not known — so every member of C must
-  // be heard (statuses describing the servers after the holder stopped) and
-  // the candidate must be at least as advanced as all of them. The last
-  // primary clients could write to (the last ready holder) acknowledged every
-  // commit itself, and each holder after it was chosen holding them, so they
-  // are eligible too; with C empty (PostgreSQL may have run asynchronously)
-  // they are the only ones, and one of them must be heard.
+  // I4, synchronous mode: the quorum-commit rule. PostgreSQL waits for ANY k
+  // of S and the committed set C ⊇ S names q = sync_acks(C) ≤ k: every
+  // acknowledged commit is on the primary and on at least q members of C —
+  // which ones is not known (sync_controller.h). Hearing |C| - q + 1 members
+  // of C (statuses describing the servers after the holder stopped) covers
+  // at least one holder of each such commit, so the most advanced of those
+  // heard has them all; a candidate must be at least as advanced. The last
+  // primary clients could write to (the last ready holder) acknowledged
+  // every commit itself, and each holder after it was chosen holding them,
+  // so they are eligible too; with C empty (PostgreSQL may have run
+  // asynchronously) they are the only ones, and one of them must be heard.
   std::vector<std::string> sync_set = s.sync;
   std::string sync_unheard;
   uint64_t sync_max_lsn = 0;
@@ -278,11 +280,28 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
     auto count = [&](const MemberStatus* st) {
       if (st->timeline >= max_tl) sync_max_lsn = std::max(sync_max_lsn, st->lsn);
     };
+    // A member of C counts only with its PostgreSQL running: a stopped
+    // server reports its last checkpoint, which can be far behind the WAL it
+    // flushed (and acknowledged).
+    size_t heard_in_c = 0;
+    std::string unheard;
     for (const auto& m : s.sync) {
-      if (const MemberStatus* st = heard(m)) sync_max_lsn = std::max(sync_max_lsn, st->lsn);
-      else sync_unheard += (sync_unheard.empty() ? "" : ", ") + m;
+      const MemberStatus* st = heard(m);
+      if (st && st->pg_running) {
+        ++heard_in_c;
+        sync_max_lsn = std::max(sync_max_lsn, st->lsn);
+      } else {
+        unheard += (unheard.empty() ? "" : ", ") + m;
+      }
     }
-    bool holder_heard = false;
+    const size_t need = sync_needed(s);
+    if (heard_in_c < need) {
+      sync_unheard = unheard;
+      if (need < s.sync.size())
+        sync_unheard += " (" + std::to_string(need) + " of the " + std::to_string(s.sync.size()) +
+                        " members of the synchronous set must be heard, " + std::to_string(heard_in_c) + " were)";
+    }
+    bool holder_heard = false, holder_has_all = false;
     std::string holders;
     for (const auto& last : last_holders(s)) {
       holders += (holders.empty() ? "" : ", ") + last;
@@ -290,8 +309,14 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
       if (const MemberStatus* st = heard(last)) {
         holder_heard = true;
         count(st);
+        // A last holder whose PostgreSQL runs on the newest timeline reports
+        // a position past every acknowledged commit (it wrote them, or was
+        // chosen holding them): C need not be heard then (found by sim_ha:
+        // the only member of C reinitialised, the old primary back).
+        holder_has_all |= st->pg_running && st->timeline >= max_tl;
       }
     }
+    if (holder_has_all) sync_unheard.clear();
     if (s.sync.empty() && !holder_heard) sync_unheard = holders.empty() ? "the last primary" : holders;
   }
   std::vector<const MemberStatus*> ok;
@@ -310,10 +335,10 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
       else if (st.timeline < max_tl) why = "on an old timeline";
       else if (max_lsn - std::min(max_lsn, st.lsn) > in.maximum_lag_on_failover)
         why = "lag " + std::to_string(max_lsn - st.lsn) + " bytes exceeds maximum_lag_on_failover";
-      else if (in.synchronous_mode && std::find(sync_set.begin(), sync_set.end(), m) == sync_set.end())
-        why = s.sync.empty() && failover ? "synchronous mode: the primary ran without a synchronous standby; only "
-                                           "it has every acknowledged commit"
-                                         : "not in the synchronous standby set";
+      else if (in.synchronous_mode && failover && std::find(sync_set.begin(), sync_set.end(), m) == sync_set.end())
+        why = s.sync.empty() ? "synchronous mode: the primary ran without a synchronous standby; only "
+                               "it has every acknowledged commit"
+                             : "synchronous mode: not in the synchronous standby set (an asynchronous standby)";
       else if (!sync_unheard.empty())
         why = "synchronous mode: waiting to hear " + sync_unheard +
               ", which may hold the latest acknowledged commit (no status from it since the primary stopped)";
@@ -339,7 +364,9 @@ namespace {
 // Operator requests are carried out here, by the decider, after its barrier
 // and the same lease wait as an automatic failover (I1): the node that
 // received the request may have a lagging view.
-std::optional<Decision> decide_requests(const DeciderInput& in) {
+// `blocked`: a request that cannot be carried out yet says why here, and the
+// automatic path may still act.
+std::optional<Decision> decide_requests(const DeciderInput& in, Diagnostics* blocked) {
   const ClusterState& s = *in.state;
   const bool holder_gone = s.primary.empty() || in.lease_expired;
   if (s.reset_requested) {
@@ -364,16 +391,40 @@ std::optional<Decision> decide_requests(const DeciderInput& in) {
   DeciderInput lax = in;
   lax.maximum_lag_on_failover = UINT64_MAX;  // the operator accepts the lag
   Ranking r = rank_candidates(lax, s.primary);
-  if (std::find(r.ranked.begin(), r.ranked.end(), s.failover_to) == r.ranked.end()) {
-    auto it = r.excluded.find(s.failover_to);
+  std::string reason = "failover: manual to " + s.failover_to;
+  auto excluded = [&](const Ranking& x) -> std::optional<std::string> {
+    if (std::find(x.ranked.begin(), x.ranked.end(), s.failover_to) != x.ranked.end()) return std::nullopt;
+    auto it = x.excluded.find(s.failover_to);
+    return it == x.excluded.end() ? std::string("unknown member") : it->second;
+  };
+  if (s.failover_accept_loss) {
+    // `--accept-data-loss`: the synchronous-mode rules are waived (the only
+    // member holding the latest acknowledged commits is gone for good); the
+    // others — a standby of this cluster, running, on the newest timeline —
+    // are not. The history says what was accepted.
+    std::optional<std::string> why_not = excluded(r);
+    lax.synchronous_mode = false;
+    r = rank_candidates(lax, s.primary);
+    if (!excluded(r) && why_not)
+      reason += ", accepting the loss of acknowledged writes (operator; synchronous set " +
+                (s.sync.empty() ? std::string("empty") : "[" + join(s.sync) + "]") + "; " + s.failover_to +
+                " was not eligible: " + *why_not + ")";
+    else if (!excluded(r))
+      reason += " (operator accepted data loss; none expected: it was eligible)";
+  }
+  if (std::optional<std::string> why = excluded(r)) {
     d.diagnostics.push_back({"failover_request_blocked",
-                             "failover to " + s.failover_to + " requested but it cannot be promoted: " +
-                                 (it == r.excluded.end() ? std::string("unknown member") : it->second),
-                             "fix the reason above, or request another member"});
+                             "failover to " + s.failover_to + " requested but it cannot be promoted: " + *why,
+                             in.synchronous_mode && !s.failover_accept_loss && why->rfind("synchronous mode", 0) == 0
+                                 ? "bring back the members named above; only if they are gone for good: "
+                                   "pgwarden ctl failover --to " + s.failover_to +
+                                       " --accept-data-loss --confirm <cluster-name>"
+                                 : "fix the reason above, or request another member"});
     if (s.paused) return d;
+    *blocked = d.diagnostics;
     return std::nullopt;  // automatic failover may still pick another member
   }
-  Command c = make(in, CmdType::set_primary, s.failover_to, "failover: manual to " + s.failover_to);
+  Command c = make(in, CmdType::set_primary, s.failover_to, reason);
   const auto& st = in.seen.at(s.failover_to).status;
   c.timeline = st.timeline;
   c.lsn = st.lsn;
@@ -381,11 +432,8 @@ std::optional<Decision> decide_requests(const DeciderInput& in) {
   return d;
 }
 
-}  // namespace
-
-Decision decide(const DeciderInput& in) {
+Decision decide_automatic(const DeciderInput& in) {
   const ClusterState& s = *in.state;
-  if (auto d = decide_requests(in)) return *d;
   if (s.paused) {
     Decision d;
     d.diagnostics.push_back({"paused", "maintenance mode: no automatic bootstrap or failover",
@@ -455,7 +503,9 @@ Decision decide(const DeciderInput& in) {
                          "pgwarden ctl failover --to <member> once one is eligible";
     if (!r.sync_unheard.empty())
       action = "bring " + r.sync_unheard + " back (start pgwarden there, check the network between the nodes): "
-               "synchronous mode promotes no one who might miss an acknowledged commit; " + action;
+               "synchronous mode promotes no one who might miss an acknowledged commit; only if they are gone "
+               "for good, accept the loss: pgwarden ctl failover --to <member> --accept-data-loss "
+               "--confirm <cluster-name>";
     d.diagnostics.push_back({"no_failover_candidate",
                              (s.primary.empty() ? std::string("no primary")
                                                 : "the lease of " + s.primary + " expired") +
@@ -470,6 +520,16 @@ Decision decide(const DeciderInput& in) {
   c.timeline = st.timeline;
   c.lsn = st.lsn;
   d.propose = c;
+  return d;
+}
+
+}  // namespace
+
+Decision decide(const DeciderInput& in) {
+  Diagnostics blocked;
+  if (auto d = decide_requests(in, &blocked)) return *d;
+  Decision d = decide_automatic(in);
+  if (!d.propose) d.diagnostics.insert(d.diagnostics.begin(), blocked.begin(), blocked.end());
   return d;
 }
 

@@ -61,10 +61,11 @@ struct Ranking {
 };
 /// `failover`: the holder is gone (in.holder_gone_ms). In synchronous mode a
 /// failover candidate must then be proven to hold every acknowledged commit:
-/// every member of the committed sync set must have reported since the
-/// holder was gone, and the candidate must have the highest LSN among them
-/// (I4). A switchover (false) needs only membership of the set: the old
-/// primary waits for its target to replay the final WAL anyway.
+/// |C| - sync_acks + 1 members of the committed sync set C must have
+/// reported since the holder was gone (sync_needed), and the candidate must
+/// be a member of C (or the last holder) with the highest LSN among them
+/// (I4). A switchover (false) needs none of that: the old primary hands over
+/// only once its target replayed its final WAL.
 Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool failover = true);
 
 }  // namespace pw::node

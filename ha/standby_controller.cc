@@ -1,6 +1,8 @@
 // ha/standby_controller.cc — see standby_controller.h.
 #include "ha/standby_controller.h"
 
+#include <algorithm>
+
 #include "base/log.h"
 
 namespace pw::node {
@@ -31,6 +33,16 @@ bool StandbyController::run_reinit() {
     return true;
   }
   if (!local.empty()) {
+    // I4: a member of the committed synchronous set may hold acknowledged
+    // commits no other standby has. With PostgreSQL stopped the primary drops
+    // it from the set (once another member caught up); only then is its
+    // directory moved aside. (The request is refused for a member of the set,
+    // but it may have joined the set since; found by sim_ha.)
+    const auto& C = ctx_.state().sync;
+    if (ctx_.cfg.ha_synchronous_mode && std::find(C.begin(), C.end(), ctx_.self()) != C.end()) {
+      ctx_.activity.set(AgentState::reinit, "waiting to leave the synchronous standby set");
+      return true;
+    }
     std::string moved;
     pgctl::Result r = ctx_.pg().move_aside(&moved);
     if (!r.ok) {

@@ -39,7 +39,9 @@ void SwitchoverController::reconcile() {
   if (!switching_) {
     std::string target = s.switchover->second;
     if (target.empty()) {
-      Ranking r = rank_candidates(decider_.input(), ctx_.self());
+      // A planned hand-over: the target replays the final WAL before it gets
+      // the lock, so the failover-only rules (synchronous mode) do not apply.
+      Ranking r = rank_candidates(decider_.input(), ctx_.self(), false);
       if (r.ranked.empty()) return abort("no eligible standby");
       target = r.ranked.front();
     } else if (const MemberStatus* t = ctx_.members.last(target); t && t->nofailover) {

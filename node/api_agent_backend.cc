@@ -20,6 +20,9 @@ ClusterFacts AgentBackend::cluster() const {
   c.self = cfg.node_name;
   c.state = agent_->state();
   c.diagnostics = agent_->diagnostics();
+  c.synchronous_mode = cfg.ha_synchronous_mode;
+  c.synchronous_mode_strict = cfg.ha_synchronous_mode_strict;
+  c.synchronous_node_count = cfg.ha_synchronous_node_count;
   std::map<std::string, SeenStatus> seen = agent_->seen();
   for (const auto& m : agent_->roster()) {
     MemberFacts f;
@@ -67,7 +70,9 @@ FencerFacts AgentBackend::fencer() const {
 void AgentBackend::switchover(const std::string& to, bool force, OpDone done) {
   agent_->switchover(to, force, std::move(done));
 }
-void AgentBackend::failover(const std::string& to, OpDone done) { agent_->failover(to, std::move(done)); }
+void AgentBackend::failover(const std::string& to, bool accept_data_loss, const std::string& confirm, OpDone done) {
+  agent_->failover(to, accept_data_loss, confirm, std::move(done));
+}
 void AgentBackend::set_paused(bool paused, OpDone done) { agent_->set_paused(paused, std::move(done)); }
 void AgentBackend::reinit(const std::string& member, OpDone done) { agent_->reinit(member, std::move(done)); }
 void AgentBackend::reset_cluster(const std::string& confirm, OpDone done) {

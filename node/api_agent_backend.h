@@ -21,7 +21,7 @@ class AgentBackend : public ApiBackend {
   FencerFacts fencer() const override;
 
   void switchover(const std::string& to, bool force, OpDone done) override;
-  void failover(const std::string& to, OpDone done) override;
+  void failover(const std::string& to, bool accept_data_loss, const std::string& confirm, OpDone done) override;
   void set_paused(bool paused, OpDone done) override;
   void reinit(const std::string& member, OpDone done) override;
   void reset_cluster(const std::string& confirm, OpDone done) override;

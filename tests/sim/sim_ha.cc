@@ -59,7 +59,12 @@ constexpr int64_t kBootstrapGraceUs = 500'000;  // a claimant learns its claim i
 
 class HaSim : public sim::SimObserver {
  public:
-  HaSim(int n, uint64_t seed, bool verbose) : world_(n, seed % 2 == 1, g_break, n >= 5 && seed % 4 == 3), verbose_(verbose) {
+  // Odd seeds run synchronous mode with synchronous_node_count 1..n-2
+  // (seed / 2) and strict mode in one seed of four (seed / 8).
+  HaSim(int n, uint64_t seed, bool verbose)
+      : world_(n, seed % 2 == 1, g_break, n >= 5 && seed % 4 == 3, 1 + static_cast<int>((seed / 2) % (n - 2)),
+               (seed / 8) % 4 == 1),
+        verbose_(verbose) {
     sim::ClusterOptions o;
     o.nodes = n;
     o.seed = seed;
@@ -137,6 +142,11 @@ class HaSim : public sim::SimObserver {
         ++bootstraps_;
       }
       if (cmd->type == CmdType::set_primary) ++failovers_;
+      if (cmd->type == CmdType::set_primary && cmd->reason.find("accepting the loss") != std::string::npos) {
+        for (auto& [id, n] : world_.nodes())
+          if (n.name == cmd->node) world_.accept_loss(id);
+        ++overrides_;
+      }
       if (cmd->type == CmdType::release && !cmd->to.empty()) ++switchovers_;
       // A claimant whose claim just went away may still be mid-way.
       if (before.init == InitKind::claimed &&
@@ -262,9 +272,16 @@ class HaSim : public sim::SimObserver {
         // pgwarden says the data is gone (init_done_no_data). A reset
         // while a member with data is away starts a new cluster beside it,
         // which only that operator can sort out.
-        bool advised = false;
-        for (const auto& x : a.diagnostics()) advised |= x.code == "init_done_no_data";
+        // Likewise `failover --accept-data-loss`, only where pgwarden
+        // advises it (synchronous mode: the members that may hold the
+        // latest commits are not heard), to a member it would promote.
+        bool advised = false, accept_loss = false;
+        for (const auto& x : a.diagnostics()) {
+          advised |= x.code == "init_done_no_data";
+          accept_loss |= x.code == "no_failover_candidate" && x.action.find("--accept-data-loss") != std::string::npos;
+        }
         if (advised) a.reset_cluster("sim", done);
+        else if (accept_loss) a.failover(target, true, "sim", done);
         else a.switchover("", false, done);
         break;
       }
@@ -311,14 +328,21 @@ class HaSim : public sim::SimObserver {
   std::map<std::string, int64_t> grace_until_;
   int64_t last_bg_ = 0, last_write_ = 0;
   uint64_t bootstraps_ = 0, failovers_ = 0, switchovers_ = 0, resets_ = 0, lease_events_ = 0;
-  uint64_t ops_ = 0, ops_ok_ = 0, ops_refused_ = 0, member_removals_ = 0;
+  uint64_t ops_ = 0, ops_ok_ = 0, ops_refused_ = 0, member_removals_ = 0, overrides_ = 0;
   bool paused_cluster_ = false;
 };
 
 struct Totals {
   uint64_t seeds = 0, failovers = 0, switchovers = 0, crashes = 0, partitions = 0, pauses = 0, pm_kills = 0;
-  uint64_t ops = 0, resets = 0, member_removals = 0, acked = 0, lost_async = 0, lease_events = 0;
+  uint64_t ops = 0, resets = 0, member_removals = 0, overrides = 0, acked = 0, lost_async = 0, lease_events = 0;
 };
+
+/// The seed's mode, for the replay line.
+std::string h_config(uint64_t seed, int nodes) {
+  if (seed % 2 == 0) return "async";
+  return "sync synchronous_node_count=" + std::to_string(1 + (seed / 2) % (nodes - 2)) +
+         ((seed / 8) % 4 == 1 ? " strict" : "");
+}
 
 /// One seed: bootstrap, then random faults and operator requests, then heal
 /// and check liveness.
@@ -421,6 +445,7 @@ std::string run_seed(uint64_t seed, int nodes, bool verbose, Totals* t) {
     t->ops += h.ops_;
     t->resets += h.resets_;
     t->member_removals += h.member_removals_;
+    t->overrides += h.overrides_;
     t->lease_events += h.lease_events_;
     t->acked += h.world().writes_acked();
     t->lost_async += h.world().lost_async();
@@ -592,8 +617,8 @@ int main(int argc, char** argv) {
   }
   if (one_seed >= 0) {
     std::string err = run_seed(static_cast<uint64_t>(one_seed), one_nodes, verbose, &t);
-    printf("seed=%lld nodes=%d mode=%s: %s\n", one_seed, one_nodes, one_seed % 2 ? "sync" : "async",
-           err.empty() ? "ok" : err.c_str());
+    const std::string cfg = h_config(static_cast<uint64_t>(one_seed), one_nodes);
+    printf("seed=%lld nodes=%d mode=%s: %s\n", one_seed, one_nodes, cfg.c_str(), err.empty() ? "ok" : err.c_str());
     return err.empty() ? 0 : 1;
   }
   printf("sim_ha: base seed %llu, %lld seeds per node count (3 and 5); odd seeds run synchronous mode\n",
@@ -625,12 +650,14 @@ int main(int argc, char** argv) {
                                     : "the broken protection went unnoticed (checker too weak?)");
   printf(
       "sim_ha: %llu seeds, faults: %llu crashes, %llu partitions/cuts, %llu paused agents, %llu postmaster kills, "
-      "loss up to 30%%, duplication, reordering, clock drift ±2%%; %llu operator requests (%llu resets, %llu member removals committed); "
+      "loss up to 30%%, duplication, reordering, clock drift ±2%%; %llu operator requests (%llu resets, %llu member removals, "
+      "%llu data-loss overrides committed); "
       "%llu failovers, %llu switchovers; %llu writes acknowledged, %llu lost in asynchronous mode, 0 in synchronous "
       "mode (checked); I1/I2/I3/I4/I5/epoch checks after every event (%llu with a lease held): %s\n",
       (unsigned long long)t.seeds, (unsigned long long)t.crashes, (unsigned long long)t.partitions,
       (unsigned long long)t.pauses, (unsigned long long)t.pm_kills, (unsigned long long)t.ops,
-      (unsigned long long)t.resets, (unsigned long long)t.member_removals, (unsigned long long)t.failovers, (unsigned long long)t.switchovers,
+      (unsigned long long)t.resets, (unsigned long long)t.member_removals, (unsigned long long)t.overrides,
+      (unsigned long long)t.failovers, (unsigned long long)t.switchovers,
       (unsigned long long)t.acked, (unsigned long long)t.lost_async, (unsigned long long)t.lease_events,
       failed ? "FAILED" : "ok");
   return failed ? 1 : 0;

@@ -12,8 +12,9 @@ using pgctl::Result;
 namespace {
 constexpr int64_t kWallOrigin = 1'700'000'000'000;
 
-std::vector<std::string> parse_sync_names(const std::string& v) {
-  // ANY 1 ("a","b") — the only form the agent writes.
+std::vector<std::string> parse_sync_names(const std::string& v, size_t* k) {
+  // ANY k ("a","b") — the only form the agent writes.
+  *k = v.rfind("ANY ", 0) == 0 ? std::stoul(v.substr(4)) : 0;
   std::vector<std::string> out;
   size_t p = 0;
   while ((p = v.find('"', p)) != std::string::npos) {
@@ -120,7 +121,7 @@ SimPostgres* SimPostgres::source(const pgctl::Upstream& u, std::string* why) {
 
 void SimPostgres::replicate_all() { replicate(true); }
 
-void SimPostgres::replicate(bool all) {
+void SimPostgres::replicate(bool all, size_t max_records) {
   if (!standby() || upstream_.empty()) {
     streaming_ = false;
     return;
@@ -133,7 +134,7 @@ void SimPostgres::replicate(bool all) {
     return;
   }
   const auto& from = src->disk().wal;
-  size_t n = std::min(from.size(), me.wal.size() + (all ? from.size() : 8));  // a little lag
+  size_t n = std::min(from.size(), me.wal.size() + (all ? from.size() : max_records));  // a little lag
   me.wal.assign(from.begin(), from.begin() + static_cast<long>(n));
   me.timeline = src->disk().timeline;
   streaming_ = true;
@@ -297,7 +298,7 @@ void SimPostgres::sync_slots(const std::vector<std::string>&, pgctl::Done cb) {
 
 void SimPostgres::set_synchronous_standby_names(const std::string& value, pgctl::Done cb) {
   later(5, [this, value, cb] {
-    sync_names_ = parse_sync_names(value);
+    sync_names_ = parse_sync_names(value, &sync_k_);
     cb(Result::success());
   });
 }
@@ -471,7 +472,8 @@ void SimAgentWorld::remove_marker() { w_.node(node_).disk.marker.reset(); }
 SimProcess::SimProcess(HaWorld& w, uint64_t node, const conf::Config& cfg, node::ClusterStateMachine& sm)
     : world(w, node), raft(w, node), pg(w, node), agent(cfg, world, sm, pg, fencer) {}
 
-HaWorld::HaWorld(int n, bool sync_mode, Breakage b, bool dr_member) : sync_mode_(sync_mode), break_(b) {
+HaWorld::HaWorld(int n, bool sync_mode, Breakage b, bool dr_member, int sync_count, bool strict)
+    : sync_mode_(sync_mode), break_(b) {
   for (int i = 1; i <= n; ++i) {
     SimNode& sn = nodes_[i];
     sn.id = i;
@@ -498,6 +500,8 @@ HaWorld::HaWorld(int n, bool sync_mode, Breakage b, bool dr_member) : sync_mode_
     c.ha_loop_interval_ms = 30;
     c.ha_bootstrap_timeout_ms = 1500;
     c.ha_synchronous_mode = sync_mode;
+    c.ha_synchronous_node_count = sync_count;
+    c.ha_synchronous_mode_strict = strict;
     c.ha_maximum_lag_on_failover = 1 << 20;
     c.tag_nofailover = dr_member && id == static_cast<uint64_t>(n);
   }
@@ -602,8 +606,15 @@ void HaWorld::fencers() {
 }
 
 void HaWorld::background_step() {
-  for (auto& [id, n] : nodes_)
-    if (n.proc) n.proc->pg.replicate();
+  // Each standby at its own pace: the synchronous set's members (and the
+  // k-th of them) are not all equally advanced, and now and then one slows
+  // to a crawl for a while (a busy disk), so a new synchronous standby's
+  // catch-up — the window where C is wider than S — takes time.
+  for (auto& [id, n] : nodes_) {
+    if (!n.proc) continue;
+    if (c_->rng().chance(0.002)) n.slow = !n.slow;
+    n.proc->pg.replicate(false, n.slow ? c_->rng().below(5) == 0 : c_->rng().below(9));
+  }
   settle_sync_writes();
 }
 
@@ -635,16 +646,18 @@ void HaWorld::settle_sync_writes() {
       it = pending_.erase(it);
       continue;
     }
-    bool acked = false;
+    // ANY k: k of the named standbys streaming from it have the write.
+    size_t have = 0;
     for (const auto& name : p.proc->pg.sync_names()) {
       for (auto& [id, s] : nodes_) {
         if (s.name != name || !s.proc || !s.proc->pg.streaming() ||
             s.proc->pg.upstream() != p.cfg.self().host)
           continue;
         const auto& wal = s.disk.wal;
-        if (std::find(wal.begin(), wal.end(), it->second) != wal.end()) acked = true;
+        if (std::find(wal.begin(), wal.end(), it->second) != wal.end()) ++have;
       }
     }
+    bool acked = have >= std::max<size_t>(1, p.proc->pg.sync_k());
     if (acked) {
       acknowledge(it->first, it->second);
       it = pending_.erase(it);
@@ -652,6 +665,15 @@ void HaWorld::settle_sync_writes() {
       ++it;
     }
   }
+}
+
+void HaWorld::accept_loss(uint64_t id) {
+  const auto& wal = nodes_.at(id).disk.wal;
+  std::set<uint64_t> have(wal.begin(), wal.end()), kept;
+  for (uint64_t a : acked_)
+    if (have.count(a)) kept.insert(a);
+  acked_.swap(kept);
+  pending_.clear();
 }
 
 void HaWorld::check_holds_acked(uint64_t id) {

@@ -9,8 +9,11 @@
 // exact: set inclusion and prefix). A running server is a primary
 // (writable) or a standby of an upstream from which it copies WAL while
 // both run and the network between them is up and its WAL is a prefix of
-// the upstream's. In synchronous mode a write on a primary is acknowledged
-// only once a standby named in synchronous_standby_names has it (ANY 1).
+// the upstream's, each at its own pace (0 to 8 records per step, or a
+// crawl for a while, so standbys lag by different amounts). In synchronous mode a write on a
+// primary is acknowledged only once k of the standbys named in
+// synchronous_standby_names = 'ANY k (...)' stream it; a name no standby
+// has (strict mode) blocks it.
 // Every operation takes simulated time; a crash of the node kills the
 // server (PDEATHSIG) and forgets its pending operations; the disk stays.
 // A start and a promotion are the server's own work, not the agent's: they
@@ -72,10 +75,12 @@ class SimPostgres : public pgctl::Postgres {
   const std::string& upstream() const { return upstream_; }
   bool streaming() const { return streaming_; }
   const std::vector<std::string>& sync_names() const { return sync_names_; }
+  size_t sync_k() const { return sync_k_; }
   /// Killed (fencer, fault, node crash): gone at once, exit handler later.
   void kill(const char* why);
-  /// One replication step (called by the world on every tick); `all`: no lag.
-  void replicate(bool all = false);
+  /// One replication step of up to `max_records` (called by the world on
+  /// every tick); `all`: no lag.
+  void replicate(bool all = false, size_t max_records = 8);
   void replicate_all();
   uint64_t lsn() const;
 
@@ -125,6 +130,7 @@ class SimPostgres : public pgctl::Postgres {
   pgctl::Done promote_cb_;
   std::string upstream_;
   std::vector<std::string> sync_names_;
+  size_t sync_k_ = 0;
   pid_t pid_ = 0;
   std::function<void(int)> exit_handler_;
 };
@@ -232,6 +238,7 @@ struct SimNode {
   std::unique_ptr<SimProcess> proc;  // null while crashed
   node::ClusterStateMachine* sm = nullptr;
   uint64_t incarnation = 0;
+  bool slow = false;  // its standby replicates at a crawl for now (background_step)
 };
 
 /// Knobs for the checkers' self-tests: each breaks one protection so the
@@ -245,8 +252,9 @@ struct Breakage {
 
 class HaWorld {
  public:
-  /// dr_member: the last member is tagged nofailover (a DR replica).
-  HaWorld(int nodes, bool sync_mode, Breakage b, bool dr_member = false);
+  /// dr_member: the last member is tagged nofailover (a DR replica);
+  /// sync_count, strict: [ha] synchronous_node_count, synchronous_mode_strict.
+  HaWorld(int nodes, bool sync_mode, Breakage b, bool dr_member = false, int sync_count = 1, bool strict = false);
   /// Once the cluster exists: creates the processes of the nodes whose
   /// state machines the cluster made while it was being constructed.
   void attach(SimCluster* c);
@@ -284,6 +292,9 @@ class HaWorld {
   /// An operator reset-cluster was committed: acknowledged writes before it
   /// are no longer promised (the operator started over).
   void forget_acked() { acked_.clear(); pending_.clear(); }
+  /// An operator's `failover --accept-data-loss` to `id` was committed:
+  /// acknowledged writes it lacks are no longer promised.
+  void accept_loss(uint64_t id);
   /// Fencers and replication of every node (separate processes: they run
   /// while an agent is paused).
   void background_step();

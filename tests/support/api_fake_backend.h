@@ -23,7 +23,10 @@ class FakeApiBackend : public node::ApiBackend {
   struct Call {
     std::string op;    // "switchover", "failover", "pause", "resume", "reinit", "reset_cluster"
     std::string arg;   // to / member / confirm
-    bool force = false;
+    bool force = false;  // switchover --force; failover --accept-data-loss
+    std::string confirm; // failover --accept-data-loss --confirm
+    Call(std::string o, std::string a, bool f = false, std::string c = "")
+        : op(std::move(o)), arg(std::move(a)), force(f), confirm(std::move(c)) {}
   };
 
   node::HealthFacts health_facts;
@@ -45,7 +48,9 @@ class FakeApiBackend : public node::ApiBackend {
   void switchover(const std::string& to, bool force, node::OpDone done) override {
     record({"switchover", to, force}, std::move(done));
   }
-  void failover(const std::string& to, node::OpDone done) override { record({"failover", to, false}, std::move(done)); }
+  void failover(const std::string& to, bool accept_data_loss, const std::string& confirm, node::OpDone done) override {
+    record({"failover", to, accept_data_loss, confirm}, std::move(done));
+  }
   void set_paused(bool paused, node::OpDone done) override {
     record({paused ? "pause" : "resume", "", false}, std::move(done));
   }

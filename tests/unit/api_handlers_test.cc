@@ -249,6 +249,63 @@ TEST_CASE("/cluster: stale, never-seen, stopped, demoting, sync and promoting me
   CHECK(v.at("sync").size() == 1);
 }
 
+TEST_CASE("synchronous mode: sync and async standbys in /cluster, /sync and /async health checks") {
+  auto b = FakeApiBackend::healthy("n2");
+  b.cluster_facts.synchronous_mode = true;
+  b.cluster_facts.synchronous_node_count = 1;
+  b.cluster_facts.state.sync = {"n2"};
+  b.cluster_facts.state.sync_acks = 1;
+  Json v = json(call(b, "GET", "/cluster"));
+  CHECK(member(v, "n2").at("role") == "sync_standby");
+  CHECK(member(v, "n3").at("role") == "async_standby");
+  CHECK(v.at("synchronous").at("mode") == "on");
+  CHECK(v.at("synchronous").at("set") == Json::array({"n2"}));
+  CHECK(v.at("synchronous").at("acks") == 1);
+  CHECK(v.at("synchronous").at("failover_needs") == 1);
+  // n2 streams and is in the committed set.
+  CHECK(call(b, "GET", "/sync").status == 200);
+  CHECK(call(b, "GET", "/synchronous").status == 200);
+  CHECK(call(b, "GET", "/async").status == 503);
+  CHECK(call(b, "GET", "/sync?lag=1MB").status == 200);
+  CHECK(json(call(b, "GET", "/sync")).at("pgwarden").at("sync_standby") == true);
+  // n3: a streaming standby outside the set.
+  b.cluster_facts.self = "n3";
+  CHECK(call(b, "GET", "/sync").status == 503);
+  CHECK(call(b, "GET", "/async").status == 200);
+  CHECK(call(b, "GET", "/asynchronous").status == 200);
+  CHECK(call(b, "GET", "/async?lag=1MB").status == 503);  // 3 MiB behind
+  // The primary is neither.
+  b = FakeApiBackend::healthy("n1");
+  b.cluster_facts.state.sync = {"n2"};
+  CHECK(call(b, "GET", "/sync").status == 503);
+  CHECK(call(b, "GET", "/async").status == 503);
+  // Asynchronous mode: standbys are replicas; every streaming one is async.
+  b = FakeApiBackend::healthy("n3");
+  v = json(call(b, "GET", "/cluster"));
+  CHECK(member(v, "n3").at("role") == "replica");
+  CHECK(v.at("synchronous").at("mode") == "off");
+  CHECK(call(b, "GET", "/async").status == 200);
+}
+
+TEST_CASE("failover accept_data_loss needs the cluster's name in confirm") {
+  auto b = FakeApiBackend::healthy();
+  ApiResponse r = call(b, "POST", "/failover", "{\"to\": \"n3\", \"accept_data_loss\": true}");
+  CHECK(r.status == 400);
+  CHECK(error_of(r).find("confirm") != std::string::npos);
+  CHECK(call(b, "POST", "/failover", "{\"to\": \"n3\", \"accept_data_loss\": true, \"confirm\": \"other\"}").status ==
+        400);
+  CHECK(call(b, "POST", "/failover", "{\"to\": \"n3\", \"accept_data_loss\": 1, \"confirm\": \"demo\"}").status == 400);
+  CHECK(call(b, "POST", "/failover", "{\"to\": \"n3\", \"confirm\": \"demo\"}").status == 400);
+  CHECK(b.calls.empty());
+  CHECK(call(b, "POST", "/failover", "{\"to\": \"n3\", \"accept_data_loss\": true, \"confirm\": \"demo\"}").status ==
+        200);
+  REQUIRE(b.calls.size() == 1);
+  CHECK(b.calls[0].op == "failover");
+  CHECK(b.calls[0].arg == "n3");
+  CHECK(b.calls[0].force);  // accept_data_loss
+  CHECK(b.calls[0].confirm == "demo");
+}
+
 TEST_CASE("/history and /proxy") {
   auto b = FakeApiBackend::healthy("n1");
   Json h = json(call(b, "GET", "/history"));

@@ -3,8 +3,11 @@
 // PostgreSQL: renewals retried through a new leader at once, a release that
 // was not committed proposed again (and the releaser's lease ended first),
 // a former primary's directory always rewound before following, a
-// bootstrap claim read back through the log before initdb, and the
-// synchronous set narrowed in the log only once a remaining member caught up.
+// bootstrap claim read back through the log before initdb, the
+// synchronous set narrowed in the log only once a remaining member caught up,
+// synchronous_node_count (ANY k over k chosen standbys, q lowered before a
+// narrower setting), synchronous_mode_strict, and a pending reinit of a member
+// of the committed set held until the set no longer names it.
 // Issue 21: the fencer armed with the postmaster and the lease while
 // PostgreSQL starts as primary (item 4); a nofailover member kept out of the
 // synchronous set whether its status is stale or missing (item 5); a
@@ -26,6 +29,7 @@
 #include "ha/lease_renewer.h"
 #include "ha/membership_controller.h"
 #include "ha/route_builder.h"
+#include "ha/standby_controller.h"
 #include "ha/sync_controller.h"
 
 using namespace pw;
@@ -135,10 +139,11 @@ struct Rig {
   ClusterStateMachine sm;
   std::unique_ptr<AgentContext> ctx;
   uint64_t index = 0;
-  Rig() {
+  explicit Rig(int members = 3) {
     cfg.node_name = "n1";
     cfg.cluster_name = "t";
-    cfg.members = {{"n1", "10.0.0.1", 5010}, {"n2", "10.0.0.2", 5010}, {"n3", "10.0.0.3", 5010}};
+    for (int i = 1; i <= members; ++i)
+      cfg.members.push_back({"n" + std::to_string(i), "10.0.0." + std::to_string(i), 5010});
     ctx = std::make_unique<AgentContext>(cfg, world, sm, pg, fencer);
     ctx->raft = &raft;
   }
@@ -405,37 +410,38 @@ TEST_CASE("member remove refuses the primary, a member of the synchronous set, a
   CHECK(raft.proposed == 1);
 }
 
-TEST_CASE("synchronous mode: a narrower set is committed only once a remaining member has caught up") {
-  // ANY 1 (n2, n3) committed; n3 stops streaming. A commit n3 alone
-  // acknowledged is on n3 and the primary only, until n2 replays it: the
-  // committed set keeps n3 (failover then waits to hear from it) until n2 has
-  // replayed past the primary's position measured after PostgreSQL dropped n3.
+namespace {
+// The primary n1's synchronous controller over a scripted pg_stat_replication.
+struct SyncRig {
   Rig r;
-  r.primary_n1();
-  SyncController sync(*r.ctx);
+  SyncController sync{*r.ctx};
   pgctl::Status st;
-  st.running = true;
-  st.current_lsn = 1000;
-  auto standby = [](const std::string& name, uint64_t replay) {
+  explicit SyncRig(int members = 3) : r(members) {
+    r.primary_n1();
+    st.running = true;
+    st.current_lsn = 1000;
+    bool changed = false;  // every member has reported (one never heard from is left out of the set)
+    for (int i = 2; i <= members; ++i) {
+      const std::string n = "n" + std::to_string(i);
+      REQUIRE(r.ctx->members.received(n, peer_status(n, DataKind::cluster, 7), r.world.now, &changed));
+    }
+  }
+  static pgctl::Status::Standby standby(const std::string& name, uint64_t replay) {
     pgctl::Status::Standby sb;
     sb.application_name = name;
     sb.state = "streaming";
     sb.replay_lsn = replay;
     return sb;
-  };
-  st.standbys = {standby("n2", 1000), standby("n3", 1000)};
-  bool changed = false;  // both have reported (a member never heard from is left out)
-  REQUIRE(r.ctx->members.received("n2", peer_status("n2", DataKind::cluster, 7), r.world.now, &changed));
-  REQUIRE(r.ctx->members.received("n3", peer_status("n3", DataKind::cluster, 7), r.world.now, &changed));
-  auto probe = [&] {
+  }
+  void turn() {  // one loop turn: a probe, then the controller
     r.pg.probe_answer = st;
     REQUIRE(r.ctx->local.probe(r.world.now, [] {}));
-  };
-  auto turn = [&] {  // one loop turn: a probe, then the controller
-    probe();
     sync.reconcile();
-  };
-  auto commit_sync = [&] {  // the last set_sync proposal commits
+  }
+  void turns(int n) {
+    for (int i = 0; i < n; ++i) turn();
+  }
+  void commit_sync() {  // the last set_sync proposal commits
     REQUIRE(!r.raft.proposals.empty());
     auto& [c, cb] = r.raft.proposals.back();
     REQUIRE(c.type == CmdType::set_sync);
@@ -443,28 +449,200 @@ TEST_CASE("synchronous mode: a narrower set is committed only once a remaining m
     consensus::ProposalResult res;
     res.committed = true;
     cb(res);
-  };
-  // New epoch: PostgreSQL reset to asynchronous, then ANY 1 (n2, n3), then
-  // (after the catch-up that leaving asynchronous mode needs) C = {n2, n3}.
-  for (int i = 0; i < 6 && r.raft.count(CmdType::set_sync) == 0; ++i) turn();
-  REQUIRE(r.raft.count(CmdType::set_sync) == 1);
-  commit_sync();
-  REQUIRE(r.sm.state().sync == std::vector<std::string>{"n2", "n3"});
-  REQUIRE(r.pg.standby_names.back() == "ANY 1 (\"n2\",\"n3\")");
+  }
+  size_t proposed() const { return r.raft.count(CmdType::set_sync); }
+  /// Turns until a set_sync is proposed (at most n), then commits it.
+  void until_committed(int n = 6) {
+    size_t before = proposed();
+    for (int i = 0; i < n && proposed() == before; ++i) turn();
+    REQUIRE(proposed() == before + 1);
+    commit_sync();
+  }
+  const std::vector<std::string>& C() const { return r.sm.state().sync; }
+  size_t acks() const { return r.sm.state().sync_acks; }
+  const std::string& names() const { return r.pg.standby_names.back(); }
+};
+}  // namespace
 
-  // n3 drops out; the primary has moved on to 1200 (acknowledged by n3).
-  st.standbys = {standby("n2", 1000)};
-  st.current_lsn = 1200;
-  turn();
-  CHECK(r.pg.standby_names.back() == "ANY 1 (\"n2\")");  // S narrows at once
-  for (int i = 0; i < 5; ++i) turn();
-  CHECK(r.raft.count(CmdType::set_sync) == 1);  // C keeps n3: n2 is behind 1200
-  CHECK(r.sm.state().sync == std::vector<std::string>{"n2", "n3"});
-  st.standbys = {standby("n2", 1200)};
-  turn();
-  REQUIRE(r.raft.count(CmdType::set_sync) == 2);
-  commit_sync();
-  CHECK(r.sm.state().sync == std::vector<std::string>{"n2"});
+TEST_CASE("synchronous mode: a narrower set is committed only once a remaining member has caught up") {
+  // ANY 1 ("n2") committed (synchronous_node_count = 1: one synchronous
+  // standby, n3 streams asynchronously); n2 stops streaming. A commit n2
+  // acknowledged is on n2 and the primary only, until n3 replays it: the
+  // committed set first widens to {n2, n3}, PostgreSQL then waits for n3, and
+  // the set narrows to {n3} only once n3 has replayed past the primary's
+  // position measured after that change (failover meanwhile hears n2 too).
+  SyncRig x;
+  x.st.standbys = {x.standby("n2", 1000), x.standby("n3", 1000)};
+  // New epoch: PostgreSQL reset to asynchronous, then ANY 1 ("n2"), then
+  // (after the catch-up that leaving asynchronous mode needs) C = {n2}.
+  x.until_committed();
+  REQUIRE(x.C() == std::vector<std::string>{"n2"});
+  CHECK(x.acks() == 1);
+  REQUIRE(x.names() == "ANY 1 (\"n2\")");
+
+  // n2 drops out; the primary has moved on to 1200 (acknowledged by n2).
+  x.st.standbys = {x.standby("n3", 1000)};
+  x.st.current_lsn = 1200;
+  x.until_committed(1);  // widening first: n3 joins C before PostgreSQL waits for it
+  CHECK(x.C() == std::vector<std::string>{"n2", "n3"});
+  x.turn();
+  CHECK(x.names() == "ANY 1 (\"n3\")");
+  x.turns(5);
+  CHECK(x.proposed() == 2);  // C keeps n2: n3 is behind 1200
+  CHECK(x.C() == std::vector<std::string>{"n2", "n3"});
+  x.st.standbys = {x.standby("n3", 1200)};
+  x.turn();
+  REQUIRE(x.proposed() == 3);
+  x.commit_sync();
+  CHECK(x.C() == std::vector<std::string>{"n3"});
+}
+
+TEST_CASE("synchronous_node_count 1: one synchronous standby, the others asynchronous") {
+  // Old code: ANY 1 over every streaming standby, so a failover had to hear
+  // all of them (losing the primary and any standby blocked it).
+  SyncRig x(5);
+  x.r.cfg.ha_synchronous_node_count = 1;
+  x.st.standbys = {x.standby("n2", 900), x.standby("n3", 1000), x.standby("n4", 1000), x.standby("n5", 1000)};
+  x.until_committed();
+  CHECK(x.names() == "ANY 1 (\"n3\")");  // the most advanced, then by name
+  CHECK(x.C() == std::vector<std::string>{"n3"});
+  CHECK(sync_needed(x.r.sm.state()) == 1);
+  // Stable: a standby that overtakes it does not take its place.
+  x.st.standbys = {x.standby("n2", 1100), x.standby("n3", 1000), x.standby("n4", 1000), x.standby("n5", 1000)};
+  x.turns(4);
+  CHECK(x.proposed() == 1);
+  CHECK(x.names() == "ANY 1 (\"n3\")");
+}
+
+TEST_CASE("synchronous_node_count 2: ANY 2, committed only once both replayed past the change; narrowing lowers q first") {
+  SyncRig x(4);
+  x.r.cfg.ha_synchronous_node_count = 2;
+  x.st.standbys = {x.standby("n2", 1000), x.standby("n3", 990), x.standby("n4", 900)};
+  x.turns(6);
+  CHECK(x.names() == "ANY 2 (\"n2\",\"n3\")");
+  // Leaving asynchronous mode: commits acknowledged before are on the
+  // primary alone; C = {n2, n3} with q = 2 says each is on both. n3 is behind
+  // the position measured after the change (1000): not yet (old code waited
+  // for one member only).
+  CHECK(x.proposed() == 0);
+  x.st.standbys = {x.standby("n2", 1000), x.standby("n3", 1000), x.standby("n4", 900)};
+  x.until_committed();
+  CHECK(x.C() == std::vector<std::string>{"n2", "n3"});
+  CHECK(x.acks() == 2);
+  CHECK(sync_needed(x.r.sm.state()) == 1);  // every acknowledged commit is on both
+
+  // n3 leaves; n4 replaces it. Widen C to {n2, n3, n4} (q stays 2: a commit
+  // is on two of them), then ANY 2 (n2, n4), then narrow once both passed 1200.
+  x.st.current_lsn = 1200;
+  x.st.standbys = {x.standby("n2", 1200), x.standby("n4", 1000)};
+  x.until_committed(1);
+  CHECK(x.C() == std::vector<std::string>{"n2", "n3", "n4"});
+  CHECK(x.acks() == 2);
+  CHECK(sync_needed(x.r.sm.state()) == 2);
+  x.turn();
+  CHECK(x.names() == "ANY 2 (\"n2\",\"n4\")");
+  x.turns(4);
+  CHECK(x.proposed() == 2);  // n4 behind 1200
+  x.st.standbys = {x.standby("n2", 1200), x.standby("n4", 1200)};
+  x.until_committed();
+  CHECK(x.C() == std::vector<std::string>{"n2", "n4"});
+  CHECK(x.acks() == 2);
+
+  // n4 leaves, nobody replaces it: ANY 1 (n2). q must drop to 1 *before*
+  // PostgreSQL waits for one standby only (a commit then is on n2 alone).
+  x.st.current_lsn = 1300;
+  x.st.standbys = {x.standby("n2", 1300)};
+  x.until_committed(1);
+  CHECK(x.C() == std::vector<std::string>{"n2", "n4"});
+  CHECK(x.acks() == 1);
+  CHECK(x.names() == "ANY 2 (\"n2\",\"n4\")");
+  x.turn();
+  CHECK(x.names() == "ANY 1 (\"n2\")");
+  x.until_committed();
+  CHECK(x.C() == std::vector<std::string>{"n2"});
+  CHECK(x.acks() == 1);
+}
+
+TEST_CASE("synchronous mode without a streaming standby: asynchronous with a diagnostic, or strict: writes wait") {
+  for (bool strict : {false, true}) {
+    INFO("strict " << strict);
+    SyncRig x;
+    x.r.cfg.ha_synchronous_mode_strict = strict;
+    x.turn();  // new epoch: the setting reset
+    CHECK(x.names() == (strict ? "ANY 1 (\"pgwarden.no-synchronous-standby\")" : ""));
+    x.st.standbys = {x.standby("n2", 1000)};
+    x.until_committed();
+    CHECK(x.C() == std::vector<std::string>{"n2"});
+    Command ready;
+    ready.type = CmdType::ready;
+    ready.node = "n1";
+    ready.epoch = x.r.sm.state().epoch;
+    x.r.apply(ready);
+    CHECK(x.sync.degraded(ready.epoch).empty());
+    // n2 stops streaming and nobody else does.
+    x.st.standbys.clear();
+    x.turns(4);
+    if (strict) {
+      // Old code went asynchronous here without a word.
+      CHECK(x.proposed() == 1);
+      CHECK(x.C() == std::vector<std::string>{"n2"});
+      CHECK(x.names() == "ANY 1 (\"n2\")");  // commits wait for n2
+      CHECK(x.sync.degraded(ready.epoch).find("commits wait") != std::string::npos);
+    } else {
+      REQUIRE(x.proposed() == 2);
+      x.commit_sync();
+      x.turn();
+      CHECK(x.C().empty());
+      CHECK(x.names().empty());
+      CHECK(x.sync.degraded(ready.epoch).find("asynchronous") != std::string::npos);
+    }
+    // n2 streams again: synchronous again.
+    x.st.standbys = {x.standby("n2", 1000)};
+    if (!strict) x.until_committed();
+    x.turns(3);
+    CHECK(x.C() == std::vector<std::string>{"n2"});
+    CHECK(x.names() == "ANY 1 (\"n2\")");
+    CHECK(x.sync.degraded(ready.epoch).empty());
+  }
+}
+
+TEST_CASE("synchronous mode: a pending reinit moves the data aside only once the committed set no longer names it") {
+  // sim_ha seed 79975945033: the reinit was requested while n1 was outside
+  // C (accepted), carried out after n1 had joined it — the only member of C,
+  // its directory moved aside, and failover waited for it forever. Old code
+  // moved it aside at once.
+  Rig r;
+  r.cfg.ha_synchronous_mode = true;
+  r.pg.data.kind = pgctl::DataDirInfo::Kind::cluster;
+  r.pg.data.system_id = 7;
+  r.ctx->local.refresh();
+  Command claim;
+  claim.type = CmdType::claim;
+  claim.node = "n2";
+  r.apply(claim);
+  Command done;
+  done.type = CmdType::bootstrap_done;
+  done.node = "n2";
+  done.system_id = 7;
+  r.apply(done);
+  Command sync;
+  sync.type = CmdType::set_sync;
+  sync.epoch = r.sm.state().epoch;
+  sync.node = "n2";
+  sync.members = {"n1"};
+  r.apply(sync);
+  Command reinit;
+  reinit.type = CmdType::reinit;
+  reinit.node = "n1";
+  r.apply(reinit);
+  StandbyController standby(*r.ctx);
+  standby.reconcile();
+  CHECK(std::find(r.pg.calls.begin(), r.pg.calls.end(), "move_aside") == r.pg.calls.end());
+  CHECK(r.ctx->activity.text().find("synchronous standby set") != std::string::npos);
+  sync.members.clear();  // the primary dropped n1 (its PostgreSQL stopped)
+  r.apply(sync);
+  standby.reconcile();
+  CHECK(std::find(r.pg.calls.begin(), r.pg.calls.end(), "move_aside") != r.pg.calls.end());
 }
 
 namespace {

@@ -144,9 +144,15 @@ TEST_CASE("snapshot round-trip reproduces the state exactly") {
   apply_command(s, cmd(CmdType::switchover, "n2", 0, "n3"), 5);
   apply_command(s, cmd(CmdType::reinit, "n1"), 6);
   Command sync = cmd(CmdType::set_sync, "", 1);
-  sync.members = {"n3"};
+  sync.members = {"n1", "n3"};
+  sync.seq = 2;  // ANY 2
   apply_command(s, sync, 7);
   apply_command(s, cmd(CmdType::pause, ""), 8);
+  Command fo = cmd(CmdType::request_failover, "n1", 1);
+  fo.flag = true;  // --accept-data-loss
+  REQUIRE(apply_command(s, fo, 9).applied);
+  CHECK(s.sync_acks == 2);
+  CHECK(s.failover_accept_loss);
   auto r = ClusterState::decode(s.encode());
   REQUIRE(r);
   CHECK(*r == s);
@@ -221,4 +227,34 @@ TEST_CASE("member status: the probe's age, 0 from a version-3 sender, -1 = no pr
   REQUIRE(old);
   CHECK(old->probe_age_ms == 0);
   CHECK(old->serving_known);
+}
+
+TEST_CASE("synchronous set: q from set_sync's seq (0 from an older sender = 1), and the failover quorum |C| - q + 1") {
+  ClusterState s;
+  Command sync = cmd(CmdType::set_sync, "n1", 0);
+  sync.members = {"n2", "n3", "n4"};
+  REQUIRE(apply_command(s, sync, 1).applied);
+  CHECK(sync_ack_count(s) == 1);  // an older primary's ANY 1: hear all of C
+  CHECK(sync_needed(s) == 3);
+  sync.seq = 2;
+  apply_command(s, sync, 2);
+  CHECK(sync_ack_count(s) == 2);
+  CHECK(sync_needed(s) == 2);
+  sync.seq = 3;
+  apply_command(s, sync, 3);
+  CHECK(sync_needed(s) == 1);
+  sync.members.clear();
+  sync.seq = 0;
+  apply_command(s, sync, 4);
+  CHECK(sync_needed(s) == 0);
+  // A version-2 snapshot (no q) decodes with q unknown = 1.
+  ClusterState old;
+  old.sync = {"n2", "n3"};
+  std::string bytes = old.encode();
+  bytes[0] = 2;
+  bytes.resize(bytes.size() - 5);  // without sync_acks (u32) and failover_accept_loss (bool)
+  auto d = ClusterState::decode(bytes);
+  REQUIRE(d);
+  CHECK(d->sync == old.sync);
+  CHECK(sync_needed(*d) == 2);
 }

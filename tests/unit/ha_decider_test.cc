@@ -425,3 +425,122 @@ TEST_CASE("an unreachable member may hold the data: no reset advice until every 
   REQUIRE(d.diagnostics.size() == 1);
   CHECK(d.diagnostics[0].code == "init_done_no_data");
 }
+
+// ---- issue 21 item 2: the quorum-commit rule and the operator's override ----
+
+TEST_CASE("I4 quorum commit: with ANY 2 of C = {n2, n3, n4}, failover hears 2 of them and takes the most advanced") {
+  // Every acknowledged commit is on 2 of the 3: any 2 heard include one
+  // holder of it. Old code needed all of C, so a lost member of C blocked
+  // the failover.
+  Fixture f;
+  f.in.members = {"n1", "n2", "n3", "n4", "n5"};
+  f.sync_failover({"n2", "n3", "n4"});
+  f.state.sync_acks = 2;
+  CHECK(sync_needed(f.state) == 2);
+  f.standby("n2", 900);
+  f.report("n4", DataKind::cluster, false);  // gone with the primary
+  f.standby("n5", 2000);                    // asynchronous: never a candidate, not needed
+  f.report("n3", DataKind::cluster, false);
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);  // one heard of the two needed
+  REQUIRE_FALSE(d.diagnostics.empty());
+  CHECK(d.diagnostics[0].message.find("2 of the 3 members of the synchronous set must be heard, 1 were") !=
+        std::string::npos);
+  CHECK(d.diagnostics[0].action.find("--accept-data-loss") != std::string::npos);
+  f.standby("n3", 1000);
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n3");  // the most advanced of those heard, not n2
+  Ranking r = rank_candidates(f.in, "n1");
+  CHECK(r.excluded["n2"].find("behind another synchronous standby") != std::string::npos);
+  CHECK(r.excluded["n5"].find("asynchronous standby") != std::string::npos);
+}
+
+TEST_CASE("I4: a member of C whose PostgreSQL is stopped is not heard (its checkpoint LSN understates its WAL)") {
+  // Old code counted n3's status: its checkpoint (500) said n2 (900) was the
+  // most advanced, while n3 may have flushed and acknowledged past 900.
+  Fixture f;
+  f.sync_failover({"n2", "n3"});
+  f.standby("n2", 900);
+  auto& n3 = f.standby("n3", 500);
+  n3.pg_running = false;
+  n3.in_recovery = false;
+  CHECK_FALSE(decide(f.in).propose);
+  n3.pg_running = true;  // restarted: its status now reports its WAL
+  n3.in_recovery = true;
+  n3.lsn = 950;
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n3");
+}
+
+TEST_CASE("a switchover may go to an asynchronous standby: it replays the final WAL before taking over") {
+  Fixture f;
+  f.initialized("n1");
+  f.in.synchronous_mode = true;
+  f.state.sync = {"n2"};
+  f.standby("n2", 1000);
+  f.standby("n3", 1000);
+  Ranking r = rank_candidates(f.in, "n1", false);
+  CHECK(r.excluded.count("n3") == 0);  // old code: "not in the synchronous standby set"
+  CHECK(r.ranked.size() == 2);
+}
+
+TEST_CASE("failover --accept-data-loss: the synchronous rules are waived after the lease wait, and the history says so") {
+  Fixture f;
+  f.in.members = {"n1", "n2", "n3"};
+  f.sync_failover({"n2"});  // n2, the only synchronous standby, is gone for good
+  f.in.lease_expired = false;
+  f.report("n2", DataKind::cluster, false);
+  f.standby("n3", 900);
+  f.state.failover_to = "n3";
+  f.state.failover_epoch = 5;
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  CHECK(d.diagnostics.at(0).code == "failover_waiting");  // the lease first, as every failover
+  f.in.lease_expired = true;
+  d = decide(f.in);  // without the override: blocked, and the advice names it
+  CHECK_FALSE(d.propose);
+  REQUIRE_FALSE(d.diagnostics.empty());
+  CHECK(d.diagnostics[0].code == "failover_request_blocked");
+  CHECK(d.diagnostics[0].action.find("--accept-data-loss --confirm") != std::string::npos);
+  f.state.failover_accept_loss = true;
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->type == CmdType::set_primary);
+  CHECK(d.propose->node == "n3");
+  CHECK(d.propose->reason.find("accepting the loss of acknowledged writes") != std::string::npos);
+  CHECK(d.propose->reason.find("n2") != std::string::npos);  // what was not heard
+  // Other rules still hold: a member whose PostgreSQL is down is not promoted.
+  f.in.seen["n3"].status.pg_running = false;
+  CHECK_FALSE(decide(f.in).propose);
+  // Applied, the reason is in the history (`ctl history`) and the request is done.
+  f.in.seen["n3"].status.pg_running = true;
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  REQUIRE(apply_command(f.state, *d.propose, 10).applied);
+  CHECK(f.state.primary == "n3");
+  CHECK(f.state.history.back().reason.find("accepting the loss") != std::string::npos);
+  CHECK_FALSE(f.state.failover_accept_loss);
+  CHECK(f.state.failover_to.empty());
+}
+
+TEST_CASE("I4: the last ready holder back with its PostgreSQL running covers every acknowledged commit") {
+  // sim_ha seed 79975945033 (5 nodes, k = 1, strict): C = {n2}, whose data
+  // was then moved aside by a reinit requested before it joined C; the old
+  // primary n1 came back as a standby. Hearing n1 — it acknowledged every
+  // commit — is enough; n2's empty directory is not "heard".
+  Fixture f;
+  f.initialized("");
+  f.in.synchronous_mode = true;
+  f.state.sync = {"n2"};
+  f.state.history.push_back({5, "n1", 2, 0, 0, "failover"});
+  f.report("n2", DataKind::empty);
+  auto& n1 = f.standby("n1", 900);
+  n1.pg_running = false;  // its checkpoint only: not enough
+  CHECK_FALSE(decide(f.in).propose);
+  n1.pg_running = true;
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n1");
+}

@@ -182,6 +182,26 @@ TEST_CASE("render_list: summary, diagnostics and the member table like patronict
   CHECK(t.find("| n2     | 127.0.7.12 | Unknown | unreachable |  3 |   unknown |") != std::string::npos);
 }
 
+TEST_CASE("render_list: synchronous mode shows the committed set, its quorum rule and each standby's role") {
+  auto b = FakeApiBackend::healthy("n1");
+  b.cluster_facts.synchronous_mode = true;
+  b.cluster_facts.state.sync = {"n2"};
+  b.cluster_facts.state.sync_acks = 1;
+  std::string err;
+  auto v = pw::parse_json(cluster_json(b), &err);
+  REQUIRE(v);
+  std::string t = pw::node::render_list(*v);
+  INFO(t);
+  CHECK(t.find("Synchronous mode: on, 1 synchronous standby(s) wanted; committed ANY 1 of (n2): a failover must "
+               "hear 1 of them\n") != std::string::npos);
+  CHECK(t.find("| n2     | 127.0.7.12 | Sync Standby  |") != std::string::npos);
+  CHECK(t.find("| n3     | 127.0.7.13 | Async Standby |") != std::string::npos);
+  b.cluster_facts.state.sync.clear();
+  v = pw::parse_json(cluster_json(b), &err);
+  REQUIRE(v);
+  CHECK(pw::node::render_list(*v).find("committed set empty") != std::string::npos);
+}
+
 TEST_CASE("ctl list, status --json and history against a live API") {
   Fixture f;
   Ctl l = ctl({"--api", f.url, "list"});
@@ -248,8 +268,19 @@ TEST_CASE("ctl changes: token from --token-file, refusals explained, exit codes"
   CHECK(ctl({"--api", f.url, "--token-file", f.token_file, "resume"}).code == 0);
   CHECK(ctl({"--api", f.url, "--token-file", f.token_file, "reinit", "n3"}).code == 0);
   CHECK(ctl({"--api", f.url, "--token-file", f.token_file, "reset-cluster", "--confirm", "demo"}).code == 0);
+  CHECK(ctl({"--api", f.url, "--token-file", f.token_file, "failover", "--to", "n3", "--accept-data-loss", "--confirm",
+             "demo"})
+            .code == 0);
+  CHECK(ctl({"--api", f.url, "--token-file", f.token_file, "failover", "--to", "n3", "--accept-data-loss", "--confirm",
+             "other"})
+            .code == 1);  // the API refuses a name that is not the cluster's
   f.loop.run([&] {
-    REQUIRE(f.backend.calls.size() == 6);
+    REQUIRE(f.backend.calls.size() == 7);
+    CHECK(f.backend.calls[6].op == "failover");
+    CHECK(f.backend.calls[6].arg == "n3");
+    CHECK(f.backend.calls[6].force);  // accept_data_loss
+    CHECK(f.backend.calls[6].confirm == "demo");
+    CHECK_FALSE(f.backend.calls[1].force);
     CHECK(f.backend.calls[0].op == "switchover");
     CHECK(f.backend.calls[0].arg == "n3");
     CHECK(f.backend.calls[0].force);
@@ -304,6 +335,10 @@ TEST_CASE("ctl usage errors exit 2; an unreachable API exits 1 naming the URL") 
       {{}, "no command given"},
       {{"--api", "http://127.0.7.10:1", "frobnicate"}, "unknown command 'frobnicate'"},
       {{"--api", "http://127.0.7.10:1", "failover"}, "failover needs --to MEMBER"},
+      {{"--api", "http://127.0.7.10:1", "failover", "--to", "n2", "--accept-data-loss"},
+       "failover --accept-data-loss needs --confirm <cluster name>"},
+      {{"--api", "http://127.0.7.10:1", "failover", "--to", "n2", "--confirm", "demo"},
+       "--confirm goes with failover --accept-data-loss"},
       {{"--api", "http://127.0.7.10:1", "reinit"}, "reinit needs the MEMBER"},
       {{"--api", "http://127.0.7.10:1", "reset-cluster"}, "needs --confirm <cluster name>"},
       {{"--api", "http://127.0.7.10:1", "switchover", "--to"}, "--to needs a value"},
