@@ -162,7 +162,9 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
   Ranking r;
   const ClusterState& s = *in.state;
   uint64_t max_lsn = 0;
-  uint32_t max_tl = 0;
+  // The recorded timeline of the last ready primary counts like a status:
+  // statuses are soft state a restarted daemon forgets, the record is not.
+  uint32_t max_tl = s.ready_timeline;
   for (const auto& [name, seen] : in.seen) {
     if (seen.status.system_id != s.system_id || seen.status.data != DataKind::cluster) continue;
     max_lsn = std::max(max_lsn, seen.status.lsn);
@@ -231,7 +233,10 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
       else if (!st.pg_running) why = "PostgreSQL not running";
       else if (!st.in_recovery) why = "not a standby";
       else if (st.nofailover) why = "tagged nofailover";
-      else if (st.timeline < max_tl) why = "on an old timeline";
+      else if (st.timeline < max_tl) {
+        why = "on an old timeline (" + std::to_string(st.timeline) + " < " + std::to_string(max_tl) + ")";
+        r.behind.push_back(m);
+      }
       else if (max_lsn - std::min(max_lsn, st.lsn) > in.maximum_lag_on_failover)
         why = "lag " + std::to_string(max_lsn - st.lsn) + " bytes exceeds maximum_lag_on_failover";
       else if (in.synchronous_mode && std::find(sync_set.begin(), sync_set.end(), m) == sync_set.end())
@@ -254,6 +259,7 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
     return a->name < b->name;
   });
   for (const auto* m : ok) r.ranked.push_back(m->name);
+  r.timeline = max_tl;
   return r;
 }
 
@@ -302,6 +308,34 @@ std::optional<Decision> decide_requests(const DeciderInput& in) {
   c.lsn = st.lsn;
   d.propose = c;
   return d;
+}
+
+// The only members that could take over are on an older timeline than the
+// newest one known. Automatic failover stays refused: whoever wrote on the
+// newer timeline may have acknowledged commits they lack. Names who holds
+// it and the operator's two ways out.
+Diagnostic behind_timeline(const DeciderInput& in, const Ranking& r, const std::string& why) {
+  const ClusterState& s = *in.state;
+  std::string holder;  // the member that wrote on r.timeline, as far as known
+  for (const auto& [name, seen] : in.seen)
+    if (seen.status.system_id == s.system_id && seen.status.data == DataKind::cluster &&
+        seen.status.timeline == r.timeline)
+      holder += (holder.empty() ? "" : ", ") + name;
+  if (holder.empty() && s.ready_timeline == r.timeline)
+    for (const auto& h : s.history)
+      if (h.epoch == s.ready_epoch && !h.node.empty()) holder = h.node;
+  const std::string who = holder.empty() ? std::string("the last primary") : holder;
+  const uint32_t next = std::max(s.max_timeline, r.timeline) + 1;
+  return {"failover_blocked_timeline",
+          (s.primary.empty() ? std::string("no primary") : "the lease of " + s.primary + " expired") +
+              "; the newest timeline is " + std::to_string(r.timeline) + " (" + who + ")" +
+              (s.ready_timeline == r.timeline ? ", recorded in the cluster state" : "") + ", and " + join(r.behind) +
+              " only reached older timelines: they lack what was written on timeline " + std::to_string(r.timeline) +
+              ", possibly acknowledged commits, so none is promoted automatically (" + why + ")",
+          "bring " + who + " back (or a member that followed it onto timeline " + std::to_string(r.timeline) +
+              "); if that data is lost for good, promote one of them and accept the loss: "
+              "pgwarden ctl failover --to " + r.behind.front() + " --accept-data-loss --confirm <cluster-name> "
+              "(it is promoted onto timeline " + std::to_string(next) + ")"};
 }
 
 }  // namespace
@@ -371,6 +405,10 @@ Decision decide(const DeciderInput& in) {
   if (winner.empty()) {
     std::string why;
     for (const auto& [m, reason] : r.excluded) why += (why.empty() ? "" : "; ") + m + ": " + reason;
+    if (!r.behind.empty()) {
+      d.diagnostics.push_back(behind_timeline(in, r, why));
+      return d;
+    }
     d.diagnostics.push_back({"no_failover_candidate",
                              (s.primary.empty() ? std::string("no primary")
                                                 : "the lease of " + s.primary + " expired") +

@@ -156,17 +156,23 @@ void SimPostgres::stop(pgctl::StopMode mode, pgctl::Done cb) {
   });
 }
 
-void SimPostgres::promote(pgctl::Done cb) {
-  later(30, [this, cb] {
+void SimPostgres::promote(uint32_t min_timeline, pgctl::Done cb) {
+  later(30, [this, min_timeline, cb] {
     if (!running_) return cb(Result::failure("promote: not running"));
-    if (!standby_) return cb(Result::success());
-    standby_ = false;
-    streaming_ = false;
-    upstream_.clear();
-    ++disk().timeline;
-    disk().was_standby = false;
-    become_writable();
-    cb(Result::success());
+    Result r;
+    if (standby_) {
+      standby_ = false;
+      streaming_ = false;
+      upstream_.clear();
+      // PostgreSQL's choice (own + 1, as if no newer history file were
+      // known), raised by the placeholders to the floor.
+      disk().timeline = std::max(disk().timeline + 1, min_timeline);
+      disk().was_standby = false;
+      become_writable();
+    }
+    r.timeline = disk().timeline;
+    if (r.timeline < min_timeline) r = Result::failure("promote: below the timeline floor");
+    cb(r);
   });
 }
 

@@ -70,7 +70,7 @@ class SimPostgres : public pgctl::Postgres {
   void initdb(pgctl::Done cb) override;
   void start(pgctl::Role role, const pgctl::Upstream& upstream, pgctl::Done cb) override;
   void stop(pgctl::StopMode mode, pgctl::Done cb) override;
-  void promote(pgctl::Done cb) override;
+  void promote(uint32_t min_timeline, pgctl::Done cb) override;
   void follow(const pgctl::Upstream& upstream, pgctl::Done cb) override;
   void basebackup(const pgctl::Upstream& upstream, pgctl::Done cb) override;
   void rewind(const pgctl::Upstream& upstream, pgctl::Done cb) override;
