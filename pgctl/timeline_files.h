@@ -26,9 +26,11 @@
 //    that did not happen. Running, such a standby refuses it
 //    (rescanLatestTimeLine: "new timeline n is not a child of database
 //    system timeline m", a LOG line) and recovery goes on; at startup it
-//    would be fatal ("requested timeline n is not a child of this server's
-//    history"), so remove_dangling_placeholders() runs before every start
-//    as a standby.
+//    becomes the recovery target and recovery stops there (PostgreSQL 15,
+//    tried: "unexpected timeline ID 1 in log segment ...", the standby never
+//    becomes consistent; the source also has a FATAL "requested timeline n
+//    is not a child of this server's history" for it). So
+//    remove_dangling_placeholders() runs before every start as a standby.
 //  * The new primary keeps its placeholders: a walreceiver's fetch fails on
 //    an id its primary has no file for.
 //  * They are never marked for archiving: an archive that already holds the
