@@ -126,7 +126,10 @@ void SimPostgres::start(pgctl::Role role, const pgctl::Upstream& upstream, pgctl
     pid_ = w_.next_pid();
     streaming_ = false;
     if (role == pgctl::Role::primary) {
-      if (k.was_standby) ++k.timeline;  // starts as a standby and promotes
+      if (k.was_standby) {  // starts as a standby and promotes
+        ++k.timeline;
+        w_.timeline_opened(node_, k.timeline);
+      }
       k.was_standby = false;
       standby_ = false;
       upstream_.clear();
@@ -168,6 +171,7 @@ void SimPostgres::promote(uint32_t min_timeline, pgctl::Done cb) {
       // known), raised by the placeholders to the floor.
       disk().timeline = std::max(disk().timeline + 1, min_timeline);
       disk().was_standby = false;
+      w_.timeline_opened(node_, disk().timeline);
       become_writable();
     }
     r.timeline = disk().timeline;
@@ -607,6 +611,14 @@ void HaWorld::settle_sync_writes() {
       ++it;
     }
   }
+}
+
+void HaWorld::timeline_opened(uint64_t id, uint32_t timeline) {
+  const SimNode& n = nodes_.at(id);
+  std::string who = n.name + " (forked after " + std::to_string(n.disk.wal.size()) + " WAL records)";
+  auto [it, fresh] = timelines_.emplace(std::make_pair(n.disk.system_id, timeline), who);
+  if (!fresh)
+    throw SimViolation("timeline " + std::to_string(timeline) + " opened twice: by " + it->second + " and by " + who);
 }
 
 void HaWorld::check_holds_acked(uint64_t id) {

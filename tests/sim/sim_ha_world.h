@@ -266,6 +266,10 @@ class HaWorld {
   /// The fencers, on every event (a fencer kills at its deadline).
   void fencers();
   uint64_t lost_async() const { return lost_async_; }
+  /// A promotion of `id` opened `timeline` (its WAL so far is the fork
+  /// point): a timeline id of one system opened twice is two histories
+  /// under one id, which streaming and pg_rewind take for one (issue 21).
+  void timeline_opened(uint64_t id, uint32_t timeline);
 
  private:
   SimCluster* c_ = nullptr;
@@ -277,6 +281,7 @@ class HaWorld {
   std::set<uint64_t> acked_;
   std::vector<std::pair<uint64_t, uint64_t>> pending_;  // {node, write id} awaiting a sync standby
   uint64_t lost_async_ = 0;
+  std::map<std::pair<uint64_t, uint32_t>, std::string> timelines_;  // {system id, timeline} -> who opened it
   bool verbose_ = false;
 };
 
