@@ -330,8 +330,9 @@ Diagnostic behind_timeline(const DeciderInput& in, const Ranking& r, const std::
           (s.primary.empty() ? std::string("no primary") : "the lease of " + s.primary + " expired") +
               "; the newest timeline is " + std::to_string(r.timeline) + " (" + who + ")" +
               (s.ready_timeline == r.timeline ? ", recorded in the cluster state" : "") + ", and " + join(r.behind) +
-              " only reached older timelines: they lack what was written on timeline " + std::to_string(r.timeline) +
-              ", possibly acknowledged commits, so none is promoted automatically (" + why + ")",
+              (r.behind.size() == 1 ? " only reached an older timeline: it lacks" : " only reached older timelines: they lack") +
+              " what was written on timeline " + std::to_string(r.timeline) + ", possibly acknowledged commits, so " +
+              (r.behind.size() == 1 ? "it is not" : "none is") + " promoted automatically (" + why + ")",
           "bring " + who + " back (or a member that followed it onto timeline " + std::to_string(r.timeline) +
               "); if that data is lost for good, promote one of them and accept the loss: "
               "pgwarden ctl failover --to " + r.behind.front() + " --accept-data-loss --confirm <cluster-name> "
