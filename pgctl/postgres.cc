@@ -202,8 +202,9 @@ class PostgresImpl final : public Postgres {
                   t.finish(Result::failure("promote: cannot write the timeline placeholders: " + err));
                   return;
                 }
-                PW_INFO("pgctl", "promote: timeline %u, at least %u required: placeholder history for %s",
-                        own, min_timeline, describe_ids(written).c_str());
+                PW_INFO("pgctl", "promote: timeline %u, at least %u required: %s", own, min_timeline,
+                        written.empty() ? "every id between has a history file already"
+                                        : ("placeholder history for " + describe_ids(written)).c_str());
               }
               // pg_promote(wait => true) checks every 100 ms whether promotion
               // finished; asking ourselves every 10 ms saves ~50 ms per promotion
@@ -513,7 +514,6 @@ class PostgresImpl final : public Postgres {
   }
 
   static std::string describe_ids(const std::vector<uint32_t>& ids) {
-    if (ids.empty()) return "none needed";
     std::string s;
     for (uint32_t id : ids) s += (s.empty() ? "" : ",") + std::to_string(id);
     return s;
