@@ -18,7 +18,9 @@ const char* const kPlaceholderMarker = "# pgwarden placeholder";
 
 namespace {
 
-std::string wal_dir(const std::string& data_dir) { return data_dir + "/pg_wal"; }
+std::string wal_dir(const std::string& data_dir) {
+  return data_dir + "/pg_wal";
+}
 
 // "0000000A.history" → 10; 0 for anything else.
 uint32_t history_id(const std::string& name) {
@@ -31,7 +33,8 @@ uint32_t history_id(const std::string& name) {
 bool is_placeholder(const std::string& path, bool* yes, std::string* error) {
   std::string text;
   if (!read_file(path, &text, error, 1 << 20)) return false;
-  *yes = text.compare(0, std::char_traits<char>::length(kPlaceholderMarker), kPlaceholderMarker) == 0;
+  *yes =
+      text.compare(0, std::char_traits<char>::length(kPlaceholderMarker), kPlaceholderMarker) == 0;
   return true;
 }
 

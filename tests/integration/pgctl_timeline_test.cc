@@ -62,7 +62,8 @@ TEST_CASE("a standby on timeline 1 promoted with a floor of 4 lands on 4, works,
   REQUIRE(q.error == "");
   const uint64_t target = wait_probe(loop.base, *n1).current_lsn;
   for (auto* n : {n2.get(), n3.get()}) {
-    auto st = probe_until(loop.base, *n, [&](const pgctl::Status& s) { return s.replay_lsn >= target; });
+    auto st =
+        probe_until(loop.base, *n, [&](const pgctl::Status& s) { return s.replay_lsn >= target; });
     REQUIRE(st.replay_lsn >= target);
     CHECK(st.timeline == 1);
   }
@@ -97,7 +98,8 @@ TEST_CASE("a standby on timeline 1 promoted with a floor of 4 lands on 4, works,
   CHECK(r.timeline == 4);
 
   // n3, a standby of timeline 1, follows n2 onto timeline 4.
-  r = wait_op(loop.base, [&](pgctl::Done d) { n2->sync_slots({pgctl::Postgres::slot_name("n3")}, d); });
+  r = wait_op(loop.base,
+              [&](pgctl::Done d) { n2->sync_slots({pgctl::Postgres::slot_name("n3")}, d); });
   REQUIRE(r.error == "");
   r = wait_op(loop.base, [&](pgctl::Done d) { n3->follow(up2, d); });
   REQUIRE(r.error == "");
