@@ -150,6 +150,8 @@ std::string cluster_json(const ClusterFacts& c, const std::vector<MemberRow>& ro
   doc["primary"] = s.primary;
   doc["epoch"] = s.epoch;
   doc["ready_epoch"] = s.ready_epoch;
+  doc["timeline"] = s.ready_timeline;
+  doc["max_timeline"] = s.max_timeline;
   doc["decider"] = c.decider;
   doc["raft_term"] = c.raft_term;
   JsonOut& init = doc["init"];

@@ -77,6 +77,7 @@ void AgentContext::release(uint64_t epoch, const std::string& to, uint64_t lsn, 
   c.epoch = epoch;
   c.to = to;
   c.lsn = lsn;
+  c.timeline = local.timeline();  // for the history; the successor's id is reserved at apply
   c.reason = reason;
   propose(c, [this, epoch](ProposalOutcome o) {
     // Not known to be committed (no leader known, leadership lost, outcome

@@ -12,13 +12,24 @@ namespace pw::node {
 
 namespace {
 constexpr uint8_t kCmdVersion = 1;
-constexpr uint8_t kStateVersion = 3;  // 2: operator requests (failover_to, reset_requested)
-                                      // 3: sync_acks, failover_accept_loss
+// 2: operator requests (failover_to, reset_requested); 3: sync_acks,
+// failover_accept_loss; 4: timelines (ready_timeline, max_timeline). Older
+// snapshots still decode (the new fields read as 0: q = 1, the strictest
+// rule; no timeline floor recorded yet, PostgreSQL's own choice).
+constexpr uint8_t kStateVersion = 4;
 constexpr uint32_t kMaxItems = 4096;
 
 void add_history(ClusterState& s, const Command& c, const std::string& node, std::string reason) {
   s.history.push_back({s.epoch, node, c.timeline, c.lsn, c.wall_ms, std::move(reason)});
   if (s.history.size() > kMaxHistory) s.history.erase(s.history.begin());
+}
+
+// A new holder will promote (a standby's directory always does): it is
+// handed the next timeline id above every one the cluster used or handed
+// out before, recorded *before* the promotion happens, so that even a holder
+// lost between its promotion and its `ready` leaves its id taken.
+void reserve_timeline(ClusterState& s, uint32_t candidate_timeline) {
+  s.max_timeline = std::max(s.max_timeline, candidate_timeline) + 1;
 }
 
 ApplyEffect rejected(CmdType t, std::string why) {
@@ -134,6 +145,8 @@ std::string ClusterState::encode() const {
   w.u64(renew_index);
   w.u32(sync_acks);
   w.boolean(failover_accept_loss);
+  w.u32(ready_timeline);
+  w.u32(max_timeline);
   return w.take();
 }
 
@@ -182,6 +195,10 @@ std::optional<ClusterState> ClusterState::decode(const std::string& bytes) {
     s.sync_acks = r.u32();
     s.failover_accept_loss = r.boolean();
   }
+  if (version >= 4) {
+    s.ready_timeline = r.u32();
+    s.max_timeline = r.u32();
+  }
   if (!r.ok() || !r.at_end()) return std::nullopt;
   return s;
 }
@@ -227,6 +244,7 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
       s.system_id = c.system_id;
       s.primary = c.node;
       ++s.epoch;
+      s.max_timeline = std::max<uint32_t>(s.max_timeline, 1);  // initdb: timeline 1, no promotion
       add_history(s, c, c.node, "bootstrap: initdb on " + c.node);
       break;
     case CmdType::adopt:
@@ -236,6 +254,7 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
       s.system_id = c.system_id;
       s.primary = c.node;
       ++s.epoch;
+      reserve_timeline(s, c.timeline);
       add_history(s, c, c.node, "adopt: existing data of " + c.node);
       break;
     case CmdType::set_primary:
@@ -247,6 +266,7 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
       if (c.seq != 0 && s.renew_index > c.seq) return rejected(c.type, "the holder renewed since the decision");
       s.primary = c.node;
       ++s.epoch;
+      reserve_timeline(s, c.timeline);
       if (c.reason.rfind("failover", 0) == 0) ++s.failovers;
       if (s.switchover) {
         if (s.switchover->second == c.node || s.switchover->second.empty()) ++s.switchovers;
@@ -261,12 +281,19 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
     case CmdType::ready:
       if (s.epoch != c.epoch || s.primary != c.node) return rejected(c.type, "not the holder");
       s.ready_epoch = c.epoch;
+      // 0: a holder that does not report it (an older version): the
+      // previous record stays, a lower bound.
+      if (c.timeline != 0) {
+        s.ready_timeline = c.timeline;
+        s.max_timeline = std::max(s.max_timeline, c.timeline);
+      }
       break;
     case CmdType::release:
       if (s.epoch != c.epoch || s.primary != c.node) return rejected(c.type, "not the holder");
       s.primary = c.to;
       ++s.epoch;
       if (!c.to.empty()) {
+        reserve_timeline(s, c.timeline);
         ++s.switchovers;
         s.switchover.reset();
       }
@@ -302,6 +329,8 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
       s.sync_acks = 0;
       s.switchover.reset();
       s.reinit.clear();
+      s.ready_timeline = 0;  // a new cluster (new system id) starts again at timeline 1
+      s.max_timeline = 0;
       add_history(s, c, "", c.reason.empty() ? "reset-cluster" : c.reason);
       break;
     case CmdType::set_sync:

@@ -22,7 +22,7 @@ enum class CmdType : uint8_t {
   set_primary = 5,    // decider: primary = node, epoch = expect_epoch + 1 (CAS); seq = the
                       // index the decider had applied: refused if the holder renewed since
   renew = 6,          // holder: lease renewal of `epoch` (seq for logs)
-  ready = 7,          // holder: epoch's primary accepts writes
+  ready = 7,          // holder: epoch's primary accepts writes; `timeline` = the one it writes on
   release = 8,        // holder: gives up the lock of `epoch`; `to` = successor or ""
   switchover = 9,     // operator: planned change from `node` to `to` ("" = best)
   clear_switchover = 10,
@@ -94,6 +94,12 @@ struct ClusterState {
   bool failover_accept_loss = false;  // ... and the operator accepts losing acknowledged writes
   bool reset_requested = false; // pending operator reset-cluster
   uint64_t renew_index = 0;     // raft index of the last applied renewal of `epoch`
+  // Timelines (docs/operations.md, "Timelines"). PostgreSQL picks a promoted
+  // server's timeline from the history files it happens to have; these make
+  // the choice cluster-wide and survive restarts of every daemon.
+  uint32_t ready_timeline = 0;  // the timeline the primary of ready_epoch writes on (0 = not recorded)
+  uint32_t max_timeline = 0;    // no server of this cluster ran on, or was handed, a higher timeline
+                                // id; the holder of `epoch` promotes onto at least this one
   std::vector<HistoryEntry> history;  // newest last, bounded
   uint64_t failovers = 0, switchovers = 0;
 
@@ -124,6 +130,9 @@ size_t sync_ack_count(const ClusterState& s);
 /// The quorum-commit rule: a failover must hear this many members of C
 /// (|C| - sync_acks + 1): any acknowledged commit is then on one of them.
 size_t sync_needed(const ClusterState& s);
+/// The timeline the holder of the current epoch must promote onto at least
+/// (pgctl::Postgres::promote's min_timeline); 0 = no floor recorded.
+inline uint32_t promotion_floor(const ClusterState& s) { return s.max_timeline; }
 
 /// Applies `cmd` to `s` deterministically.
 ApplyEffect apply_command(ClusterState& s, const Command& cmd, uint64_t index);

@@ -238,7 +238,9 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
   Ranking r;
   const ClusterState& s = *in.state;
   uint64_t max_lsn = 0;
-  uint32_t max_tl = 0;
+  // The recorded timeline of the last ready primary counts like a status:
+  // statuses are soft state a restarted daemon forgets, the record is not.
+  uint32_t max_tl = s.ready_timeline;
   for (const auto& [name, seen] : in.seen) {
     if (seen.status.system_id != s.system_id || seen.status.data != DataKind::cluster) continue;
     max_lsn = std::max(max_lsn, seen.status.lsn);
@@ -332,7 +334,10 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
       else if (!st.pg_running) why = "PostgreSQL not running";
       else if (!st.in_recovery) why = "not a standby";
       else if (st.nofailover) why = "tagged nofailover";
-      else if (st.timeline < max_tl) why = "on an old timeline";
+      else if (st.timeline < max_tl) {
+        why = "on an old timeline (" + std::to_string(st.timeline) + " < " + std::to_string(max_tl) + ")";
+        r.behind.push_back(m);
+      }
       else if (max_lsn - std::min(max_lsn, st.lsn) > in.maximum_lag_on_failover)
         why = "lag " + std::to_string(max_lsn - st.lsn) + " bytes exceeds maximum_lag_on_failover";
       else if (in.synchronous_mode && failover && std::find(sync_set.begin(), sync_set.end(), m) == sync_set.end())
@@ -356,6 +361,7 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
     return a->name < b->name;
   });
   for (const auto* m : ok) r.ranked.push_back(m->name);
+  r.timeline = max_tl;
   return r;
 }
 
@@ -405,6 +411,14 @@ std::optional<Decision> decide_requests(const DeciderInput& in, Diagnostics* blo
     std::optional<std::string> why_not = excluded(r);
     lax.synchronous_mode = false;
     r = rank_candidates(lax, s.primary);
+    // ... and so is the timeline rule: a target excluded only for being on
+    // an older timeline than the newest known (whoever wrote on that one is
+    // gone) is promoted onto an id above every recorded one (set_primary
+    // reserves it), so the two histories never share an id.
+    if (std::find(r.behind.begin(), r.behind.end(), s.failover_to) != r.behind.end()) {
+      r.excluded.erase(s.failover_to);
+      r.ranked.insert(r.ranked.begin(), s.failover_to);
+    }
     if (!excluded(r) && why_not)
       reason += ", accepting the loss of acknowledged writes (operator; synchronous set " +
                 (s.sync.empty() ? std::string("empty") : "[" + join(s.sync) + "]") + "; " + s.failover_to +
@@ -430,6 +444,35 @@ std::optional<Decision> decide_requests(const DeciderInput& in, Diagnostics* blo
   c.lsn = st.lsn;
   d.propose = c;
   return d;
+}
+
+// The only members that could take over are on an older timeline than the
+// newest one known. Automatic failover stays refused: whoever wrote on the
+// newer timeline may have acknowledged commits they lack. Names who holds
+// it and the operator's two ways out.
+Diagnostic behind_timeline(const DeciderInput& in, const Ranking& r, const std::string& why) {
+  const ClusterState& s = *in.state;
+  std::string holder;  // the member that wrote on r.timeline, as far as known
+  for (const auto& [name, seen] : in.seen)
+    if (seen.status.system_id == s.system_id && seen.status.data == DataKind::cluster &&
+        seen.status.timeline == r.timeline)
+      holder += (holder.empty() ? "" : ", ") + name;
+  if (holder.empty() && s.ready_timeline == r.timeline)
+    for (const auto& h : s.history)
+      if (h.epoch == s.ready_epoch && !h.node.empty()) holder = h.node;
+  const std::string who = holder.empty() ? std::string("the last primary") : holder;
+  const uint32_t next = std::max(s.max_timeline, r.timeline) + 1;
+  return {"failover_blocked_timeline",
+          (s.primary.empty() ? std::string("no primary") : "the lease of " + s.primary + " expired") +
+              "; the newest timeline is " + std::to_string(r.timeline) + " (" + who + ")" +
+              (s.ready_timeline == r.timeline ? ", recorded in the cluster state" : "") + ", and " + join(r.behind) +
+              (r.behind.size() == 1 ? " only reached an older timeline: it lacks" : " only reached older timelines: they lack") +
+              " what was written on timeline " + std::to_string(r.timeline) + ", possibly acknowledged commits, so " +
+              (r.behind.size() == 1 ? "it is not" : "none is") + " promoted automatically (" + why + ")",
+          "bring " + who + " back (or a member that followed it onto timeline " + std::to_string(r.timeline) +
+              "); if that data is lost for good, promote one of them and accept the loss: "
+              "pgwarden ctl failover --to " + r.behind.front() + " --accept-data-loss --confirm <cluster-name> "
+              "(it is promoted onto timeline " + std::to_string(next) + ")"};
 }
 
 Decision decide_automatic(const DeciderInput& in) {
@@ -499,6 +542,10 @@ Decision decide_automatic(const DeciderInput& in) {
   if (winner.empty()) {
     std::string why;
     for (const auto& [m, reason] : r.excluded) why += (why.empty() ? "" : "; ") + m + ": " + reason;
+    if (!r.behind.empty()) {
+      d.diagnostics.push_back(behind_timeline(in, r, why));
+      return d;
+    }
     std::string action = "bring a standby of this cluster up to date, or "
                          "pgwarden ctl failover --to <member> once one is eligible";
     if (!r.sync_unheard.empty())

@@ -58,6 +58,13 @@ struct Ranking {
   /// Synchronous mode, failover: the members not heard since the holder
   /// stopped that may hold the latest acknowledged commit ("" = none).
   std::string sync_unheard;
+  /// The newest timeline known: recorded in the state (the last ready
+  /// primary's, survives daemon restarts) or reported by any member. A
+  /// candidate on an older one lacks what was written after that timeline
+  /// began — possibly acknowledged commits — and is not promoted.
+  uint32_t timeline = 0;
+  /// Members excluded only because they are on an older timeline.
+  std::vector<std::string> behind;
 };
 /// `failover`: the holder is gone (in.holder_gone_ms). In synchronous mode a
 /// failover candidate must then be proven to hold every acknowledged commit:

@@ -21,7 +21,10 @@ bool LocalPg::probe(int64_t now, std::function<void()> changed, std::function<vo
     bool was_running = status_.running;
     status_ = st;
     probed_at_ = now;
-    if (st.running && !st.in_recovery && pg_.postmaster_pid() > 0) primary_ = true;
+    if (st.running && !st.in_recovery && pg_.postmaster_pid() > 0) {
+      primary_ = true;
+      if (st.timeline != 0) writing_timeline_ = st.timeline;
+    }
     if (st.running != was_running && changed) changed();
     if (done) done();
   });

@@ -4,6 +4,7 @@
 // the directory must be rewound before it may follow anyone (I6).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -38,16 +39,20 @@ class LocalPg {
   bool running() const { return status_.running || primary_; }
 
   // Facts the controllers record after their operations.
-  void mark_primary() {
+  /// `timeline`: the one it writes on, when the operation told (promote).
+  void mark_primary(uint32_t timeline = 0) {
     ++marks_;
     primary_ = true;
     becoming_primary_ = false;
     status_.running = true;
     status_.in_recovery = false;
     needs_rewind_ = false;
+    writing_timeline_ = timeline;
+    if (timeline != 0) tl_high_ = std::max(tl_high_, timeline);
   }
   void mark_standby(const std::string& following) {
     ++marks_;
+    writing_timeline_ = 0;
     primary_ = false;
     becoming_primary_ = false;
     status_.running = true;
@@ -56,6 +61,7 @@ class LocalPg {
   }
   void mark_stopped() {
     ++marks_;
+    writing_timeline_ = 0;
     primary_ = false;
     becoming_primary_ = false;
     status_.running = false;
@@ -88,6 +94,12 @@ class LocalPg {
   /// reports the WAL receiver's, which disappears with its primary).
   uint32_t timeline();
 
+  /// The timeline our primary writes on, as told by its promotion or by a
+  /// probe that ran after we made it primary; 0 = not known yet (what
+  /// `ready` records must be exact: a probe of the server as it was before
+  /// would name the timeline it left).
+  uint32_t primary_timeline() const { return primary_ ? writing_timeline_ : 0; }
+
  private:
   pgctl::Postgres& pg_;
   pgctl::Status status_;
@@ -102,6 +114,7 @@ class LocalPg {
   std::string following_;       // primary our running standby was pointed at
   uint32_t tl_high_ = 0;
   uint64_t tl_system_id_ = 0;
+  uint32_t writing_timeline_ = 0;  // see primary_timeline()
 };
 
 }  // namespace pw::node

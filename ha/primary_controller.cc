@@ -112,16 +112,21 @@ bool PrimaryController::reconcile() {
     // Arm the fencer before PostgreSQL becomes writable; renewals keep it
     // armed until the promotion is reported (LocalPg::becoming_primary).
     ctx_.fencer.arm(ctx_.pg().postmaster_pid(), hold.until_ms());
+    // Onto a timeline id no server of this cluster used or was handed
+    // before (cluster_state.h: max_timeline, reserved when this epoch began),
+    // whatever history files this standby happens to have.
+    const uint32_t floor = promotion_floor(s);
     ctx_.local.mark_becoming_primary();
-    ctx_.activity.begin(AgentState::promoting);
-    ctx_.pg().promote(ctx_.activity.done([this](const pgctl::Result& r) {
+    ctx_.activity.begin(AgentState::promoting, floor > 1 ? "(onto timeline " + std::to_string(floor) + " or above)" : "");
+    ctx_.pg().promote(floor, ctx_.activity.done([this](const pgctl::Result& r) {
       if (!r.ok) {
         ctx_.local.clear_becoming_primary();
         return;
       }
-      ctx_.local.mark_primary();
+      ctx_.local.mark_primary(r.timeline);
       pg_down_since_ = 0;
-      PW_INFO("agent", "promoted epoch=%llu", static_cast<unsigned long long>(ctx_.state().epoch));
+      PW_INFO("agent", "promoted epoch=%llu timeline=%u", static_cast<unsigned long long>(ctx_.state().epoch),
+              r.timeline);
     }));
     return false;
   }
@@ -181,12 +186,22 @@ bool PrimaryController::announce_ready() {
   const ClusterState& s = ctx_.state();
   const uint64_t E = s.epoch;
   if (s.ready_epoch != E) {
+    // `ready` records the timeline this primary writes on (the decider's
+    // timeline rule must survive restarts of every daemon): known from the
+    // promotion, else from a probe made since PostgreSQL became primary.
+    const uint32_t timeline = ctx_.local.primary_timeline();
+    if (timeline == 0) {
+      ctx_.local.probe(ctx_.now(), [this] { ctx_.kick(); }, [this] { ctx_.kick(); });
+      ctx_.activity.set(AgentState::announcing_ready);
+      return false;
+    }
     if (ready_proposed_ != E) {
       ready_proposed_ = E;
       Command c;
       c.type = CmdType::ready;
       c.node = ctx_.self();
       c.epoch = E;
+      c.timeline = timeline;
       ctx_.propose(c, [this, E](ProposalOutcome o) {
         // Not known to be committed: propose again (a second `ready` of the
         // epoch changes nothing).

@@ -25,6 +25,7 @@
 #include "pgctl/roles.h"
 #include "pgctl/secrets.h"
 #include "pgctl/slots.h"
+#include "pgctl/timeline_files.h"
 #include "pgctl/version.h"
 
 namespace pw::pgctl {
@@ -120,6 +121,17 @@ class PostgresImpl final : public Postgres {
       fail_later(cb, "cannot write the managed configuration: " + err);
       return;
     }
+    if (standby) {
+      // Placeholders above every real history (a promotion that did not
+      // happen) would be this standby's recovery target: a fatal start.
+      std::vector<uint32_t> removed;
+      if (!remove_dangling_placeholders(o_.data_dir, info.timeline, &removed, &err)) {
+        fail_later(cb, "cannot clear timeline placeholders: " + err);
+        return;
+      }
+      for (uint32_t id : removed)
+        PW_INFO("pgctl", "start: removed the placeholder history of timeline %u (no promotion used it)", id);
+    }
     PW_INFO("pgctl", "start role=%s%s upstream=%s:%u", standby ? "standby" : "primary",
             promote_after ? " (then promote)" : "", upstream.host.c_str(), upstream.port);
     pm_.start(o_.op_timeout_ms, [this, cb, promote_after, alive = alive_.weak()](const Result& r) {
@@ -128,7 +140,7 @@ class PostgresImpl final : public Postgres {
         cb(r);
         return;
       }
-      promote(cb);
+      promote(0, cb);
     });
   }
 
@@ -144,7 +156,7 @@ class PostgresImpl final : public Postgres {
     pm_.stop(mode, o_.stop_timeout_ms, std::move(cb));
   }
 
-  void promote(Done cb) override {
+  void promote(uint32_t min_timeline, Done cb) override {
     if (!pm_.running()) {
       fail_later(cb, "cannot promote: PostgreSQL is not running");
       return;
@@ -156,29 +168,55 @@ class PostgresImpl final : public Postgres {
             std::string err;
             if (!write_conf(false, Upstream{}, false, &err))
               PW_WARN("pgctl", "promote: cannot rewrite managed config: %s", err.c_str());
-            PW_INFO("pgctl", "promoted");
             checkpoint_after_promote();
           }
           cb(r);
         });
-    t.start([wait_s](SqlTask& t) {
-      t.run("SELECT pg_is_in_recovery()", {}, [wait_s](SqlTask& t, const QueryResult& r) {
-        if (!r.rows.empty() && r.at(0, 0) == "f") {
-          PW_INFO("pgctl", "promote: already a primary");
-          t.finish(Result::success());
-          return;
-        }
-        // pg_promote(wait => true) checks every 100 ms whether promotion
-        // finished; asking ourselves every 10 ms saves ~50 ms per promotion
-        // on average (it is on the switchover's write gap).
-        t.run("SELECT pg_promote(false)", {}, [wait_s](SqlTask& t, const QueryResult& r) {
-          if (r.rows.empty() || r.at(0, 0) != "t") {
-            t.finish(Result::failure("promote: pg_promote refused"));
-            return;
-          }
-          poll_promoted(t, mono_ms() + wait_s * 1000, wait_s);
-        });
-      });
+    const std::string data_dir = o_.data_dir;
+    // The standby's own timeline: the highest it received, replays or
+    // checkpointed (its recovery target is at least that; every id between
+    // it and the target has a history file already).
+    t.start([wait_s, min_timeline, data_dir](SqlTask& t) {
+      t.run("SELECT pg_is_in_recovery(), "
+            "(SELECT timeline_id FROM pg_control_checkpoint()), "
+            "(SELECT min_recovery_end_timeline FROM pg_control_recovery()), "
+            "coalesce((SELECT received_tli FROM pg_stat_wal_receiver), 0)",
+            {}, [wait_s, min_timeline, data_dir](SqlTask& t, const QueryResult& r) {
+              if (r.rows.size() != 1 || r.columns.size() != 4) {
+                t.finish(Result::failure("promote: unexpected answer shape"));
+                return;
+              }
+              if (r.at(0, 0) == "f") {
+                PW_INFO("pgctl", "promote: already a primary");
+                finish_on_timeline(t, min_timeline);
+                return;
+              }
+              uint32_t own = 0;
+              for (size_t col = 1; col < 4; ++col)
+                if (!r.is_null(0, col))
+                  own = std::max(own, static_cast<uint32_t>(std::strtoul(r.at(0, col).c_str(), nullptr, 10)));
+              if (min_timeline > own + 1) {
+                std::vector<uint32_t> written;
+                std::string err;
+                if (!reserve_timeline_ids(data_dir, own + 1, min_timeline - 1, &written, &err)) {
+                  t.finish(Result::failure("promote: cannot write the timeline placeholders: " + err));
+                  return;
+                }
+                PW_INFO("pgctl", "promote: timeline %u, at least %u required: %s", own, min_timeline,
+                        written.empty() ? "every id between has a history file already"
+                                        : ("placeholder history for " + describe_ids(written)).c_str());
+              }
+              // pg_promote(wait => true) checks every 100 ms whether promotion
+              // finished; asking ourselves every 10 ms saves ~50 ms per promotion
+              // on average (it is on the switchover's write gap).
+              t.run("SELECT pg_promote(false)", {}, [wait_s, min_timeline](SqlTask& t, const QueryResult& r) {
+                if (r.rows.empty() || r.at(0, 0) != "t") {
+                  t.finish(Result::failure("promote: pg_promote refused"));
+                  return;
+                }
+                poll_promoted(t, mono_ms() + wait_s * 1000, wait_s, min_timeline);
+              });
+            });
     });
   }
 
@@ -440,18 +478,45 @@ class PostgresImpl final : public Postgres {
 
  private:
   /// Polls pg_is_in_recovery() until false (promoted) or the deadline.
-  static void poll_promoted(SqlTask& t, int64_t deadline, int64_t wait_s) {
-    t.run("SELECT pg_is_in_recovery()", {}, [deadline, wait_s](SqlTask& t, const QueryResult& r) {
+  static void poll_promoted(SqlTask& t, int64_t deadline, int64_t wait_s, uint32_t min_timeline) {
+    t.run("SELECT pg_is_in_recovery()", {}, [deadline, wait_s, min_timeline](SqlTask& t, const QueryResult& r) {
       if (!r.rows.empty() && r.at(0, 0) == "f") {
-        t.finish(Result::success());
+        finish_on_timeline(t, min_timeline);
         return;
       }
       if (mono_ms() >= deadline) {
         t.finish(Result::failure("promote: not finished within " + std::to_string(wait_s) + " s"));
         return;
       }
-      t.later(10, [deadline, wait_s](SqlTask& t) { poll_promoted(t, deadline, wait_s); });
+      t.later(10, [deadline, wait_s, min_timeline](SqlTask& t) { poll_promoted(t, deadline, wait_s, min_timeline); });
     });
+  }
+
+  /// A primary now: reads the timeline it writes on (the name of its WAL
+  /// file; pg_control's lags until the next checkpoint) and checks it.
+  static void finish_on_timeline(SqlTask& t, uint32_t min_timeline) {
+    t.run("SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint", {},
+          [min_timeline](SqlTask& t, const QueryResult& r) {
+            Result out;
+            if (!r.rows.empty() && !r.is_null(0, 0))
+              out.timeline = static_cast<uint32_t>(std::strtoul(r.at(0, 0).c_str(), nullptr, 10));
+            if (out.timeline < min_timeline) {
+              PW_ERROR("pgctl", "promote: the server writes on timeline %u, below the %u required", out.timeline,
+                       min_timeline);
+              out = Result::failure("promote: the server writes on timeline " + std::to_string(out.timeline) +
+                                    ", below the " + std::to_string(min_timeline) +
+                                    " required (a timeline id the cluster handed out before)");
+            } else {
+              PW_INFO("pgctl", "promoted timeline=%u (at least %u required)", out.timeline, min_timeline);
+            }
+            t.finish(out);
+          });
+  }
+
+  static std::string describe_ids(const std::vector<uint32_t>& ids) {
+    std::string s;
+    for (uint32_t id : ids) s += (s.empty() ? "" : ",") + std::to_string(id);
+    return s;
   }
 
   static void poll_clients(SqlTask& t, int64_t not_before, int64_t deadline, std::shared_ptr<std::string> left) {

@@ -129,16 +129,29 @@ class Postgres {
   /// empty: a standby with no upstream yet). Calls back once it accepts
   /// connections (or failed / timed out). Every start rewrites the managed
   /// files (docs/postgres.md). Role::primary on a directory that was a
-  /// standby starts it as a standby and promotes it (new timeline). A live
+  /// standby starts it as a standby and promotes it (new timeline, with no
+  /// floor: PostgreSQL's own choice — the agent never relies on it, it
+  /// starts such a directory as a standby and calls promote(min_timeline)).
+  /// Every start as a standby first removes the timeline placeholders a
+  /// promotion that did not happen left behind (timeline_files.h). A live
   /// postmaster not started by us is adopted (adopt_running) or refused.
   virtual void start(Role role, const Upstream& upstream, Done cb) = 0;
   /// fast: SIGINT; immediate: SIGQUIT; each escalates after stop_timeout_ms
   /// (fast → immediate → SIGKILL of the group). Success once it is gone; a
   /// postmaster not started by us is stopped too. Not running: success.
   virtual void stop(StopMode mode, Done cb) = 0;
-  /// pg_promote(wait): success once it accepts writes (a primary already:
-  /// success). A CHECKPOINT follows in the background (pg_rewind needs it).
-  virtual void promote(Done cb) = 0;
+  /// Promotes a running standby onto a timeline >= `min_timeline` (0 or 1:
+  /// no floor), so that it never reuses a timeline id the cluster handed
+  /// out before: writes a placeholder `<n>.history` into pg_wal for each id
+  /// above its own timeline and below `min_timeline` that has no history
+  /// file (PostgreSQL takes newest existing + 1; timeline_files.h says why
+  /// placeholders are safe), then pg_promote. Success once it accepts
+  /// writes, with Result::timeline = the timeline it writes on; a failure
+  /// if that is below `min_timeline` (it cannot be, unless pg_wal was
+  /// tampered with meanwhile: the caller must not announce such a primary).
+  /// A primary already: success with its timeline, under the same check.
+  /// A CHECKPOINT follows in the background (pg_rewind needs it).
+  virtual void promote(uint32_t min_timeline, Done cb) = 0;
   /// Waits until no client backend (other than its own) is connected — but
   /// at least `min_ms` and at most `max_ms` — polling every 10 ms: a planned
   /// shutdown lets statements in flight finish instead of sleeping a fixed

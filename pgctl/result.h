@@ -2,6 +2,7 @@
 // carries its context (which step, which file, the tool's last output lines).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <utility>
@@ -16,9 +17,11 @@ struct Result {
   /// source was unreachable): the caller may retry, and must not treat the
   /// directory as damaged.
   bool untouched = false;
+  /// promote(): the timeline the server writes on afterwards (0 = unknown).
+  uint32_t timeline = 0;
   static Result success() { return {}; }
-  static Result failure(std::string e) { return {false, std::move(e), false}; }
-  static Result failure_untouched(std::string e) { return {false, std::move(e), true}; }
+  static Result failure(std::string e) { return {false, std::move(e), false, 0}; }
+  static Result failure_untouched(std::string e) { return {false, std::move(e), true, 0}; }
 };
 using Done = std::function<void(const Result&)>;
 

@@ -3,7 +3,8 @@
 # port 15432 of a distinct address per node, so the tests run in parallel:
 # primary .11 (frozen .15), replication .12/.13, inspect .14, rewind .21/.22, pdeathsig .31,
 # clone liveness .41/.42, clone failure .52 cloning from .51 (nothing listens there),
-# access (parameters, hba_extra, superuser password) .61.
+# access (parameters, hba_extra, superuser password) .61; timeline floor 127.0.48.21-.23
+# (the block reserved for the timeline work).
 set(PGCTL_IT ${CMAKE_CURRENT_LIST_DIR})
 
 pw_test(it_pgctl_primary SOURCES ${PGCTL_IT}/pgctl_primary_test.cc
@@ -24,6 +25,8 @@ add_dependencies(it_pgctl_pdeathsig pgctl_owner_helper)
 pw_test(it_pgctl_clone_liveness SOURCES ${PGCTL_IT}/pgctl_clone_liveness_test.cc
         LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 900)
 pw_test(it_pgctl_clone_failure SOURCES ${PGCTL_IT}/pgctl_clone_failure_test.cc
+        LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 300)
+pw_test(it_pgctl_timeline SOURCES ${PGCTL_IT}/pgctl_timeline_test.cc
         LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 300)
 pw_test(it_pgctl_access SOURCES ${PGCTL_IT}/pgctl_access_test.cc
         LINK pgctl LABELS integration AS_POSTGRES TIMEOUT 300)

@@ -190,7 +190,7 @@ TEST_CASE("initdb, start as primary, probe, managed config, role, slots, stop") 
   q = sql(loop.base, local(o), "CREATE TABLE now_ok (x int)");
   CHECK(q.ok);
   // promote() on a primary is a no-op success.
-  r = wait_op(loop.base, [&](pgctl::Done d) { pg->promote(d); });
+  r = wait_op(loop.base, [&](pgctl::Done d) { pg->promote(0, d); });
   CHECK(r.error == "");
 
   r = wait_op(loop.base, [&](pgctl::Done d) { pg->stop(StopMode::fast, d); });

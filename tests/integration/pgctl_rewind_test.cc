@@ -26,7 +26,7 @@ TEST_CASE("promote, diverge, pg_rewind the old primary, rejoin as standby") {
   probe_until(loop.base, *t.n2, [&](const pgctl::Status& s) { return s.replay_lsn >= target; });
 
   // Promote n2 while n1 still runs as a primary: two writable servers.
-  auto r = wait_op(loop.base, [&](pgctl::Done d) { t.n2->promote(d); });
+  auto r = wait_op(loop.base, [&](pgctl::Done d) { t.n2->promote(0, d); });
   REQUIRE(r.error == "");
   auto s2 = wait_probe(loop.base, *t.n2);
   CHECK_FALSE(s2.in_recovery);

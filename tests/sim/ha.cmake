@@ -1,6 +1,7 @@
 # Simulation of the production HA agent (node::Agent and its controllers)
 # on the Raft simulation harness, with simulated PostgreSQL servers:
-# I1-I5 and epoch monotonicity after every event, liveness after healing.
+# I1-I5, epoch monotonicity and unique timeline ids after every event,
+# liveness after healing.
 # Every run starts from a random base seed (printed); a failure prints the
 # command that replays it.
 set(PW_SIM_HA_SEEDS 2000 CACHE STRING "sim_ha seeds per node count under ctest (the sanitizer stage runs fewer)")
@@ -26,12 +27,15 @@ set_tests_properties(sim_ha PROPERTIES LABELS sim TIMEOUT 1200 ENVIRONMENT "PW_S
 #                   reported, so the server stayed writable past the lease
 #                   (issue 21 item 4; found once SimPostgres's start ran on
 #                   while the agent was paused).
+#   961919041692:3, 961919042757:3  timeline opened twice — before timelines
+#                   were recorded in the cluster state (issue 21 item 1), a
+#                   standby was promoted onto the id a lost primary had used.
 # (Since synchronous_node_count, odd seeds run ANY k with k from the seed,
 # and standbys replicate at their own pace: these seeds no longer replay
 # their original runs. Seed 79975945033:5, which found the reinit/last-holder
 # liveness case, is reproduced by unit tests instead: ha_decider_test.cc and
 # ha_agent_parts_test.cc.)
-foreach(case 635481766791:5 680164127357:3 680164127357:5 2456:3 2469:3 1966:5)
+foreach(case 635481766791:5 680164127357:3 680164127357:5 2456:3 2469:3 1966:5 961919041692:3 961919042757:3)
   string(REPLACE ":" ";" parts ${case})
   list(GET parts 0 seed)
   list(GET parts 1 nodes)

@@ -21,7 +21,9 @@
 //   I4  (synchronous mode) a server writable under a lease holds every
 //       write a client saw acknowledged;
 //   I5  one bootstrap per cluster generation (between operator resets);
-//   epochs never go back on a node.
+//   epochs never go back on a node;
+//   no timeline id of a system is opened by two promotions (two histories
+//   under one id: sim_ha_world.h, HaWorld::timeline_opened).
 // Liveness: once every fault heals, a writable primary under its lease,
 // ready and reachable through the routes, within 30 s of simulated time.
 //
@@ -653,7 +655,7 @@ int main(int argc, char** argv) {
       "loss up to 30%%, duplication, reordering, clock drift ±2%%; %llu operator requests (%llu resets, %llu member removals, "
       "%llu data-loss overrides committed); "
       "%llu failovers, %llu switchovers; %llu writes acknowledged, %llu lost in asynchronous mode, 0 in synchronous "
-      "mode (checked); I1/I2/I3/I4/I5/epoch checks after every event (%llu with a lease held): %s\n",
+      "mode (checked); I1/I2/I3/I4/I5/epoch/timeline checks after every event (%llu with a lease held): %s\n",
       (unsigned long long)t.seeds, (unsigned long long)t.crashes, (unsigned long long)t.partitions,
       (unsigned long long)t.pauses, (unsigned long long)t.pm_kills, (unsigned long long)t.ops,
       (unsigned long long)t.resets, (unsigned long long)t.member_removals, (unsigned long long)t.overrides,

@@ -72,7 +72,10 @@ void SimPostgres::background(int64_t now_ms) {
     streaming_ = false;
     k.unclean = false;
     if (start_role_ == pgctl::Role::primary) {
-      if (k.was_standby) ++k.timeline;  // starts as a standby and promotes
+      if (k.was_standby) {  // starts as a standby and promotes
+        ++k.timeline;
+        w_.timeline_opened(node_, k.timeline);
+      }
       k.was_standby = false;
       standby_ = false;
       upstream_.clear();
@@ -92,11 +95,19 @@ void SimPostgres::background(int64_t now_ms) {
       standby_ = false;
       streaming_ = false;
       upstream_.clear();
-      ++disk().timeline;
+      // PostgreSQL's choice (own + 1, as if no newer history file were
+      // known), raised by the placeholders to the floor.
+      disk().timeline = std::max(disk().timeline + 1, promote_min_);
       disk().was_standby = false;
+      w_.timeline_opened(node_, disk().timeline);
       become_writable();
     }
-    later(0, [this, cb] { cb(running_ ? Result::success() : Result::failure("promote: not running")); });
+    Result r = running_ ? Result::success() : Result::failure("promote: not running");
+    if (r.ok) {
+      r.timeline = disk().timeline;
+      if (r.timeline < promote_min_) r = Result::failure("promote: below the timeline floor");
+    }
+    later(0, [cb, r] { cb(r); });
   }
 }
 
@@ -207,13 +218,14 @@ void SimPostgres::stop(pgctl::StopMode mode, pgctl::Done cb) {
   });
 }
 
-void SimPostgres::promote(pgctl::Done cb) {
+void SimPostgres::promote(uint32_t min_timeline, pgctl::Done cb) {
   // pg_promote: the server promotes itself (end of recovery, new timeline);
   // the agent only waits for the answer.
   if (!running_) return later(0, [cb] { cb(Result::failure("promote: not running")); });
   if (promote_at_ >= 0) return later(0, [cb] { cb(Result::failure("promote: already in progress")); });
   if (!standby_) return later(0, [cb] { cb(Result::success()); });
   promote_cb_ = std::move(cb);
+  promote_min_ = min_timeline;
   promote_at_ = w_.clock_ms(node_) + 30;
 }
 
@@ -674,6 +686,14 @@ void HaWorld::accept_loss(uint64_t id) {
     if (have.count(a)) kept.insert(a);
   acked_.swap(kept);
   pending_.clear();
+}
+
+void HaWorld::timeline_opened(uint64_t id, uint32_t timeline) {
+  const SimNode& n = nodes_.at(id);
+  std::string who = n.name + " (forked after " + std::to_string(n.disk.wal.size()) + " WAL records)";
+  auto [it, fresh] = timelines_.emplace(std::make_pair(n.disk.system_id, timeline), who);
+  if (!fresh)
+    throw SimViolation("timeline " + std::to_string(timeline) + " opened twice: by " + it->second + " and by " + who);
 }
 
 void HaWorld::check_holds_acked(uint64_t id) {

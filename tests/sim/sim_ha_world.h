@@ -89,7 +89,7 @@ class SimPostgres : public pgctl::Postgres {
   void initdb(pgctl::Done cb) override;
   void start(pgctl::Role role, const pgctl::Upstream& upstream, pgctl::Done cb) override;
   void stop(pgctl::StopMode mode, pgctl::Done cb) override;
-  void promote(pgctl::Done cb) override;
+  void promote(uint32_t min_timeline, pgctl::Done cb) override;
   void follow(const pgctl::Upstream& upstream, pgctl::Done cb) override;
   void basebackup(const pgctl::Upstream& upstream, pgctl::Done cb) override;
   void rewind(const pgctl::Upstream& upstream, pgctl::Done cb) override;
@@ -128,6 +128,7 @@ class SimPostgres : public pgctl::Postgres {
   // A promotion in progress (-1 = none).
   int64_t promote_at_ = -1;
   pgctl::Done promote_cb_;
+  uint32_t promote_min_ = 0;  // the promotion's timeline floor
   std::string upstream_;
   std::vector<std::string> sync_names_;
   size_t sync_k_ = 0;
@@ -303,6 +304,10 @@ class HaWorld {
   /// ends at its time, whether the agent runs or not.
   void fencers();
   uint64_t lost_async() const { return lost_async_; }
+  /// A promotion of `id` opened `timeline` (its WAL so far is the fork
+  /// point): a timeline id of one system opened twice is two histories
+  /// under one id, which streaming and pg_rewind take for one (issue 21).
+  void timeline_opened(uint64_t id, uint32_t timeline);
 
  private:
   SimCluster* c_ = nullptr;
@@ -314,6 +319,7 @@ class HaWorld {
   std::set<uint64_t> acked_;
   std::vector<std::pair<uint64_t, uint64_t>> pending_;  // {node, write id} awaiting a sync standby
   uint64_t lost_async_ = 0;
+  std::map<std::pair<uint64_t, uint32_t>, std::string> timelines_;  // {system id, timeline} -> who opened it
   bool verbose_ = false;
 };
 

@@ -86,6 +86,8 @@ class FakeApiBackend : public node::ApiBackend {
     c.state.primary = "n1";
     c.state.epoch = 4;
     c.state.ready_epoch = 4;
+    c.state.ready_timeline = 3;
+    c.state.max_timeline = 3;
     c.state.failovers = 2;
     c.state.switchovers = 1;
     c.state.history.push_back({4, "n1", 3, 0x3000060, 1764097200123, "failover: n2 lease expired"});

@@ -187,6 +187,8 @@ TEST_CASE("/cluster: members with roles, states, lag and tags; cluster-wide fact
   CHECK(v.at("primary") == "n1");
   CHECK(v.at("epoch") == 4);
   CHECK(v.at("ready_epoch") == 4);
+  CHECK(v.at("timeline") == 3);
+  CHECK(v.at("max_timeline") == 3);
   CHECK(v.at("decider") == "n2");
   CHECK(v.at("raft_term") == 7);
   CHECK(v.at("init").at("state") == "done");

@@ -28,6 +28,7 @@
 #include "ha/leader_placement.h"
 #include "ha/lease_renewer.h"
 #include "ha/membership_controller.h"
+#include "ha/primary_controller.h"
 #include "ha/route_builder.h"
 #include "ha/standby_controller.h"
 #include "ha/sync_controller.h"
@@ -96,7 +97,13 @@ struct FakePg : pgctl::Postgres {
     start_done = std::move(done);
   }
   void stop(pgctl::StopMode, pgctl::Done) override { calls.push_back("stop"); }
-  void promote(pgctl::Done) override { calls.push_back("promote"); }
+  void promote(uint32_t min_timeline, pgctl::Done done) override {
+    calls.push_back("promote");
+    promote_floors.push_back(min_timeline);
+    if (promote_result && done) done(*promote_result);
+  }
+  std::vector<uint32_t> promote_floors;
+  std::optional<pgctl::Result> promote_result;  // unset: the promotion never finishes
   void wait_for_clients(int64_t, int64_t, pgctl::Done) override { calls.push_back("wait_for_clients"); }
   void follow(const pgctl::Upstream&, pgctl::Done) override { calls.push_back("follow"); }
   void basebackup(const pgctl::Upstream&, pgctl::Done) override { calls.push_back("basebackup"); }
@@ -1050,4 +1057,80 @@ TEST_CASE("the fencer is armed with the postmaster and the lease while PostgreSQ
     renew();
     for (size_t i = orders; i < r.fencer.arms.size(); ++i) CHECK(r.fencer.arms[i].first != 4242);
   }
+}
+
+TEST_CASE("the holder promotes above every timeline handed out, and ready records the one it writes on") {
+  // n2 ran the cluster on timeline 3; n1, still on timeline 1, is named
+  // primary (an operator accepting the loss): it must not land on 2 or 3
+  // (nor on 4, handed out before).
+  Rig r;
+  Command adopt;
+  adopt.type = CmdType::adopt;
+  adopt.node = "n2";
+  adopt.system_id = 7;
+  adopt.timeline = 3;
+  r.apply(adopt);
+  Command ready;
+  ready.type = CmdType::ready;
+  ready.node = "n2";
+  ready.epoch = 1;
+  ready.timeline = 3;
+  r.apply(ready);
+  Command sp;
+  sp.type = CmdType::set_primary;
+  sp.node = "n1";
+  sp.epoch = 1;
+  sp.timeline = 1;
+  r.apply(sp);
+  const uint64_t E = r.sm.state().epoch;
+  REQUIRE(r.sm.state().primary == "n1");
+  // adopt handed out 4 (an adopted standby's directory is promoted; n2's
+  // was a primary's and kept 3), set_primary hands out 5.
+  REQUIRE(promotion_floor(r.sm.state()) == 5);
+
+  r.pg.data.kind = pgctl::DataDirInfo::Kind::cluster;
+  r.pg.data.system_id = 7;
+  r.pg.data.timeline = 1;
+  r.pg.data.was_standby = true;
+  r.ctx->local.refresh();
+  pgctl::Status standby;
+  standby.running = true;
+  standby.in_recovery = true;
+  standby.timeline = 1;
+  r.pg.probe_answer = standby;
+  REQUIRE(r.ctx->local.probe(r.world.now, nullptr));
+  r.world.now += r.cfg.ha_lease_ms;  // the other members went silent: nothing to wait for (I3)
+  r.ctx->lease.hold.proposed(E, 1, r.world.now);
+  r.ctx->lease.hold.applied(E, 1);
+
+  PrimaryController primary(*r.ctx);
+  pgctl::Result promoted;
+  promoted.timeline = 5;
+  r.pg.promote_result = promoted;
+  CHECK_FALSE(primary.reconcile());
+  REQUIRE(r.pg.promote_floors == std::vector<uint32_t>{5});
+  REQUIRE(r.ctx->local.made_primary());
+  CHECK(primary.announce_ready() == false);
+  REQUIRE(r.raft.count(CmdType::ready) == 1);
+  CHECK(r.raft.proposals.back().first.timeline == 5);
+}
+
+TEST_CASE("a primary started (not promoted) announces ready only with a timeline probed since") {
+  Rig r;
+  r.primary_n1();
+  r.pg.pid = 4242;
+  r.ctx->local.mark_primary();  // start(primary): the operation does not tell the timeline
+  CHECK(r.ctx->local.primary_timeline() == 0);  // the status from before the start is no proof
+  pgctl::Status st;
+  st.running = true;
+  st.in_recovery = false;
+  st.timeline = 2;
+  r.pg.probe_answer = st;
+  PrimaryController primary(*r.ctx);
+  CHECK_FALSE(primary.announce_ready());  // probes first
+  CHECK(r.raft.count(CmdType::ready) == 0);
+  CHECK(r.ctx->local.primary_timeline() == 2);
+  CHECK_FALSE(primary.announce_ready());
+  REQUIRE(r.raft.count(CmdType::ready) == 1);
+  CHECK(r.raft.proposals.back().first.timeline == 2);
 }

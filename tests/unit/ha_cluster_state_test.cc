@@ -164,6 +164,133 @@ TEST_CASE("snapshot round-trip reproduces the state exactly") {
   CHECK(sm.state() == s);
 }
 
+TEST_CASE("timelines: each new holder is handed the next id before it promotes; ready records the one it writes on") {
+  ClusterState s;
+  apply_command(s, cmd(CmdType::claim, "n1"), 1);
+  Command done = cmd(CmdType::bootstrap_done, "n1");
+  done.system_id = 9;
+  apply_command(s, done, 2);
+  CHECK(s.max_timeline == 1);  // initdb: timeline 1, nothing promoted
+  CHECK(s.ready_timeline == 0);
+  Command ready = cmd(CmdType::ready, "n1", 1);
+  ready.timeline = 1;
+  REQUIRE(apply_command(s, ready, 3).applied);
+  CHECK(s.ready_timeline == 1);
+
+  // Failover to n2 (on timeline 1): timeline 2 is n2's before it promotes,
+  // so a holder lost between its promotion and its `ready` leaves it taken.
+  Command sp = cmd(CmdType::set_primary, "n2", 1);
+  sp.timeline = 1;
+  sp.reason = "failover: lease of n1 expired";
+  REQUIRE(apply_command(s, sp, 4).applied);
+  CHECK(s.max_timeline == 2);
+  CHECK(promotion_floor(s) == 2);
+  CHECK(s.ready_timeline == 1);  // not ready yet: candidates on 1 stay eligible
+
+  // n2 is lost before `ready`; n3 (on timeline 1) is named next: it is handed
+  // 3, above the id n2 may have used.
+  Command sp2 = cmd(CmdType::set_primary, "n3", 2);
+  sp2.timeline = 1;
+  REQUIRE(apply_command(s, sp2, 5).applied);
+  CHECK(promotion_floor(s) == 3);
+  ready = cmd(CmdType::ready, "n3", 3);
+  ready.timeline = 3;
+  REQUIRE(apply_command(s, ready, 6).applied);
+  CHECK(s.ready_timeline == 3);
+  CHECK(s.max_timeline == 3);
+
+  // A holder on a higher timeline than handed out (its archive knew more):
+  // the record follows it. A `ready` without a timeline (an older agent)
+  // keeps the record.
+  Command so = cmd(CmdType::release, "n3", 3, "n1");
+  REQUIRE(apply_command(s, so, 7).applied);
+  CHECK(promotion_floor(s) == 4);
+  ready = cmd(CmdType::ready, "n1", 4);
+  ready.timeline = 6;
+  REQUIRE(apply_command(s, ready, 8).applied);
+  CHECK(s.ready_timeline == 6);
+  CHECK(s.max_timeline == 6);
+  Command sp3 = cmd(CmdType::set_primary, "n2", 4);
+  sp3.timeline = 6;
+  REQUIRE(apply_command(s, sp3, 9).applied);
+  REQUIRE(apply_command(s, cmd(CmdType::ready, "n2", 5), 10).applied);
+  CHECK(s.ready_timeline == 6);
+  CHECK(s.max_timeline == 7);
+
+  // A rejected set_primary (stale epoch) hands nothing out.
+  Command stale = cmd(CmdType::set_primary, "n3", 1);
+  stale.timeline = 9;
+  CHECK_FALSE(apply_command(s, stale, 11).applied);
+  CHECK(s.max_timeline == 7);
+
+  // The record survives a snapshot (a restart of every daemon)...
+  auto back = ClusterState::decode(s.encode());
+  REQUIRE(back);
+  CHECK(back->ready_timeline == 6);
+  CHECK(back->max_timeline == 7);
+
+  // ... and a reset-cluster (a new system id) starts over at timeline 1.
+  apply_command(s, cmd(CmdType::reset_cluster, ""), 12);
+  CHECK(s.ready_timeline == 0);
+  CHECK(s.max_timeline == 0);
+}
+
+TEST_CASE("adopting existing data hands out the id above the adopted timeline") {
+  ClusterState s;
+  Command a = cmd(CmdType::adopt, "n2");
+  a.system_id = 5;
+  a.timeline = 4;  // a standby's directory on timeline 4 is promoted onto 5
+  REQUIRE(apply_command(s, a, 1).applied);
+  CHECK(promotion_floor(s) == 5);
+}
+
+TEST_CASE("snapshots of earlier versions still decode, with no timeline recorded") {
+  ClusterState s;
+  Command a = cmd(CmdType::adopt, "n1");
+  a.system_id = 5;
+  a.timeline = 2;
+  apply_command(s, a, 1);
+  Command ready = cmd(CmdType::ready, "n1", 1);
+  ready.timeline = 3;
+  apply_command(s, ready, 2);
+  apply_command(s, cmd(CmdType::request_failover, "n2", 1), 3);
+  REQUIRE(s.max_timeline == 3);
+  const std::string v4 = s.encode();
+  REQUIRE(v4[0] == 4);
+  // Every version appends its fields at the end: version 3 is version 4
+  // without the two timelines, version 2 also without q and the accepted
+  // loss, version 1 also without the operator requests and the renewal index.
+  std::string v3 = v4.substr(0, v4.size() - 8);
+  v3[0] = 3;
+  auto d3 = ClusterState::decode(v3);
+  REQUIRE(d3);
+  CHECK(d3->primary == "n1");
+  CHECK(d3->failover_to == "n2");
+  CHECK(d3->ready_timeline == 0);
+  CHECK(d3->max_timeline == 0);
+  std::string v2 = v3.substr(0, v3.size() - 5);
+  v2[0] = 2;
+  auto d2 = ClusterState::decode(v2);
+  REQUIRE(d2);
+  CHECK(d2->failover_to == "n2");
+  CHECK(d2->max_timeline == 0);
+  std::string v1 = v2.substr(0, v2.size() - (4 + 2) - 8 - 1 - 8);
+  v1[0] = 1;
+  auto d1 = ClusterState::decode(v1);
+  REQUIRE(d1);
+  CHECK(d1->primary == "n1");
+  CHECK(d1->failover_to.empty());
+  CHECK(d1->max_timeline == 0);
+  // A version-4 body under a version-3 byte, or a newer version: refused.
+  std::string wrong = v4;
+  wrong[0] = 3;
+  CHECK_FALSE(ClusterState::decode(wrong));
+  wrong[0] = 5;
+  CHECK_FALSE(ClusterState::decode(wrong));
+  // A state with no timeline recorded sets no floor: PostgreSQL's own choice.
+  CHECK(promotion_floor(*d2) == 0);
+}
+
 #include "ha/member_status.h"
 
 TEST_CASE("member status round-trips, decider diagnostics included, and decoding is total") {
@@ -252,7 +379,9 @@ TEST_CASE("synchronous set: q from set_sync's seq (0 from an older sender = 1), 
   old.sync = {"n2", "n3"};
   std::string bytes = old.encode();
   bytes[0] = 2;
-  bytes.resize(bytes.size() - 5);  // without sync_acks (u32) and failover_accept_loss (bool)
+  // without sync_acks (u32) and failover_accept_loss (bool), and version 4's
+  // two timelines (u32 each)
+  bytes.resize(bytes.size() - 5 - 8);
   auto d = ClusterState::decode(bytes);
   REQUIRE(d);
   CHECK(d->sync == old.sync);

@@ -544,3 +544,70 @@ TEST_CASE("I4: the last ready holder back with its PostgreSQL running covers eve
   REQUIRE(d.propose);
   CHECK(d.propose->node == "n1");
 }
+
+TEST_CASE("restarted daemons forget statuses; the recorded timeline still keeps a standby off a used id") {
+  // n1 was promoted onto timeline 3 and was the ready primary there; it died
+  // before n2 and n3 (on timeline 2) followed it. The operator restarts the
+  // survivors' daemons: nobody reports timeline 3 any more (statuses are
+  // soft state), but the replicated state still says it.
+  Fixture f;
+  f.initialized("n1");
+  f.state.ready_timeline = 3;
+  f.state.max_timeline = 3;
+  f.state.history.push_back({5, "n1", 2, 0, 0, "failover: lease of n3 expired"});
+  f.in.lease_expired = true;
+  f.standby("n2", 1000, 2);
+  f.standby("n3", 900, 2);
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);  // promoted, n2 would open a second timeline 3 (or lack n1's writes)
+  REQUIRE(d.diagnostics.size() == 1);
+  const Diagnostic& g = d.diagnostics[0];
+  CHECK(g.code == "failover_blocked_timeline");
+  CHECK(g.message.find("the newest timeline is 3 (n1), recorded in the cluster state") != std::string::npos);
+  CHECK(g.message.find("n2, n3 only reached older timelines") != std::string::npos);
+  CHECK(g.message.find("possibly acknowledged commits") != std::string::npos);
+  CHECK(g.action.find("bring n1 back") != std::string::npos);
+  CHECK(g.action.find("pgwarden ctl failover --to n2 --accept-data-loss") != std::string::npos);
+  CHECK(g.action.find("onto timeline 4") != std::string::npos);
+  Ranking r = rank_candidates(f.in, "n1");
+  CHECK(r.timeline == 3);
+  CHECK(r.behind == std::vector<std::string>{"n2", "n3"});
+  CHECK(r.excluded["n2"] == "on an old timeline (2 < 3)");
+
+  // An operator failover --to (without accepting the loss) is refused too.
+  f.state.failover_to = "n2";
+  f.state.failover_epoch = 5;
+  f.state.paused = true;
+  d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  CHECK(d.diagnostics.at(0).code == "failover_request_blocked");
+
+  // A member that did follow n1 onto timeline 3 reports again: it is the
+  // candidate.
+  f.state.failover_to.clear();
+  f.state.paused = false;
+  f.standby("n3", 1100, 3);
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n3");
+}
+
+TEST_CASE("a holder lost before ready blocks no candidate, and its successor is handed a higher id") {
+  // n1 was named (epoch 5, handed timeline 3) and may have promoted, but it
+  // never announced ready: no client wrote there. n2 on timeline 2, the last
+  // ready timeline, may take over — onto timeline 4, never 3.
+  Fixture f;
+  f.initialized("n1");
+  f.state.ready_epoch = 4;
+  f.state.ready_timeline = 2;
+  f.state.max_timeline = 3;
+  f.in.lease_expired = true;
+  f.standby("n2", 1000, 2);
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n2");
+  CHECK(d.propose->timeline == 2);
+  ClusterState s = f.state;
+  REQUIRE(apply_command(s, *d.propose, 10).applied);
+  CHECK(promotion_floor(s) == 4);
+}

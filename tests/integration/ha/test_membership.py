@@ -85,11 +85,10 @@ with Cluster(BLOCK, n=6, node_extra=node_extra) as c:
     print(f"switchover inside 5: {before} -> n5")
     # Let the standbys follow n5 onto its new timeline before killing it. A
     # primary lost before any standby streamed from it leaves every standby
-    # on the old timeline, and pgwarden does not promote one there (its new
-    # timeline would reuse the dead primary's timeline id: a history
-    # pg_rewind cannot tell apart) — no_failover_candidate says so
-    # (docs/operations.md). Since the standbys reconnect within 0.5 s, the
-    # kill could land in that window (CI).
+    # on the old timeline, and pgwarden does not promote one there (it would
+    # lack what the dead primary wrote) — failover_blocked_timeline says so
+    # (docs/operations.md, "Timelines"). Since the standbys reconnect within
+    # 0.5 s, the kill could land in that window (CI).
     c.wait_streaming(4, timeout=120)
 
     # ---- failover inside the 5-node cluster --------------------------------
