@@ -56,6 +56,17 @@ class SyncController {
   /// epoch is already ready and clients are routed to it). Returns true while
   /// that is in progress.
   bool prepare_start();
+  /// In-place restart (ha/handoff.h): what PostgreSQL's setting is, and
+  /// for which epoch; the new image resumes from it instead of treating
+  /// the setting as unknown (a reset to asynchronous and back).
+  void carry(uint64_t* epoch, std::vector<std::string>* names) const {
+    *epoch = epoch_;
+    *names = pg_sync_;
+  }
+  void resume(uint64_t epoch, std::vector<std::string> names) {
+    epoch_ = epoch;
+    pg_sync_ = std::move(names);
+  }
 
  private:
   void commit(std::vector<std::string> members, const char* what);
