@@ -207,11 +207,11 @@ int run_daemon(const conf::Config& cfg) {
     // A node added with `ctl member add` learns its id from the cluster.
     if (never_in_raft(cfg.state_dir)) ro.joined = discover_membership(cfg);
     auto raft = consensus::RaftNode::open(base.get(), ro, &sm);
+    px = proxy::Proxy::start(proxy_options(cfg));
+    agent.set_raft(raft.get());
     // After the replay: what the log shows decides how much of the previous
     // image's state is still true (Agent::resume).
     if (handoff) agent.resume(handoff->agent);
-    px = proxy::Proxy::start(proxy_options(cfg));
-    agent.set_raft(raft.get());
     int exit_code = 0;
     raft->set_fatal_handler([&](const std::string& why) {
       // A node that cannot persist (or apply) must not vote or acknowledge: stop, and
