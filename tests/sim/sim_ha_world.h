@@ -60,6 +60,23 @@ class SimPostgres : public pgctl::Postgres {
   const std::vector<std::string>& sync_names() const { return sync_names_; }
   /// Killed (fencer, fault, node crash): gone at once, exit handler later.
   void kill(const char* why);
+  /// An in-place restart of pgwarden: the server keeps running while the
+  /// daemon's image (this object's owner) is replaced.
+  struct Carried {
+    bool running = false, standby = false, streaming = false;
+    std::string upstream;
+    std::vector<std::string> sync_names;
+    pid_t pid = 0;
+  };
+  Carried carry() const { return {running_, standby_, streaming_, upstream_, sync_names_, pid_}; }
+  void take(const Carried& c) {
+    running_ = c.running;
+    standby_ = c.standby;
+    streaming_ = c.streaming;
+    upstream_ = c.upstream;
+    sync_names_ = c.sync_names;
+    pid_ = c.pid;
+  }
   /// One replication step (called by the world on every tick); `all`: no lag.
   void replicate(bool all = false);
   void replicate_all();
