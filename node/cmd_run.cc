@@ -11,6 +11,7 @@
 namespace pw::node {
 
 int cmd_run(int argc, char** argv) {
+  catch_signals_early();
   std::string config = kDefaultConfigPath;
   for (int i = 1; i < argc;) {
     bool missing = false;

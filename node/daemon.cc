@@ -140,6 +140,11 @@ void on_signal(evutil_socket_t sig, short, void* arg) {
 
 }  // namespace
 
+void catch_signals_early() {
+  signal(SIGHUP, remember_hup);
+  signal(SIGUSR2, remember_usr2);
+}
+
 std::string drop_privileges(const std::string& user) {
   if (geteuid() != 0) return "";
   struct passwd* pw = getpwnam(user.c_str());
@@ -170,8 +175,7 @@ int run_daemon(const conf::Config& cfg) {
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
-  signal(SIGHUP, remember_hup);
-  signal(SIGUSR2, remember_usr2);
+  catch_signals_early();
   // An in-place restart (node/inplace_restart.h) left a record: read it
   // before anything is started (it must not reach PostgreSQL's environment).
   std::string handoff_error;
