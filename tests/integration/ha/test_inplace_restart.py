@@ -3,7 +3,8 @@ daemon execve()s a new image of itself, docs/operations.md).
 
 1. The new image takes over: the same postmaster (pid) keeps running, the
    epoch, the primary and the history do not change, and a client writing
-   through another member's proxy (a new connection per write) sees no error.
+   through another member's proxy (a new connection per write) sees no error
+   — on a replica first (its PostgreSQL keeps streaming), then the primary.
 2. The new image freezes before taking over (the daemon's program is
    replaced by a wrapper that stops itself): the fencer still holds the
    lease deadline the old image left, kills the postmaster at it — before a
@@ -75,6 +76,17 @@ with Cluster(BLOCK) as c:
                 failures.append(f"{time.monotonic():.3f} {e}")
 
     # -- 1. the new image takes over ------------------------------------------
+    # A replica first: same postmaster, streaming again.
+    rep = next(n for n in c.nodes if n.name not in (p, via.name))
+    rep_pm, mark = rep.postmaster_pid(), len(rep.log_text())
+    os.kill(rep.proc.pid, signal.SIGUSR2)
+    wait_for(f"{rep.name}'s new image to resume",
+             lambda: "resumed after the restart in place" in rep.log_text()[mark:], 60)
+    c.wait_streaming(2)
+    assert rep.postmaster_pid() == rep_pm, f"{rep.name}'s postmaster changed: {rep_pm} -> {rep.postmaster_pid()}"
+    assert "postmaster starting" not in rep.log_text()[mark:], f"{rep.name}'s PostgreSQL was started again"
+    print(f"restart in place on replica {rep.name}: postmaster {rep_pm} kept, streaming")
+
     view = prim.cluster_view()
     epoch, hist = view["epoch"], history(prim)
     pm, daemon = prim.postmaster_pid(), prim.proc.pid
