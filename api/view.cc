@@ -43,6 +43,7 @@ std::vector<MemberRow> member_rows(const ClusterFacts& c) {
       r.data = data_kind_name(st.data);
       r.data_reason = st.data_reason;
       r.last_error = st.last_error;
+      r.version = st.version;
     }
     if (!m.seen || !m.fresh) {
       r.role = holder ? "primary" : "unknown";
@@ -137,6 +138,8 @@ JsonOut row_json(const MemberRow& r) {
   m["data_reason"] = r.data_reason;
   m["last_error"] = r.last_error;
   m["reinit_pending"] = r.reinit_pending;
+  if (r.version.empty()) m["version"] = nullptr;
+  else m["version"] = r.version;
   return m;
 }
 

@@ -32,6 +32,7 @@ struct MemberRow {
   int32_t priority = 0;
   std::string upstream, activity, data, data_reason, last_error;
   bool reinit_pending = false;
+  std::string version;  // the member's pgwarden version ("" = not announced: older than 0.1.0's status v5)
 };
 
 /// Rows in configuration order. Lag is known only when both the member and

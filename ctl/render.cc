@@ -128,12 +128,15 @@ std::string render_list(const Json& c) {
   if (const Json* ms = json_member(c, "members"); ms && ms->is_array()) {
     for (const Json& m : *ms) {
       std::string tl = json_uint(m, "timeline") ? std::to_string(json_uint(m, "timeline")) : "";
+      // Each member's pgwarden version: a mixed cluster during an upgrade
+      // shows here ("?" = a member too old to announce it, or never heard).
+      std::string version = json_str(m, "version");
       rows.push_back({json_str(m, "name"), json_str(m, "host"), role_title(json_str(m, "role")), json_str(m, "state"), tl,
-                      lag_mb(m), tags(m)});
+                      lag_mb(m), tags(m), version.empty() ? "?" : version});
     }
   }
-  out += render_table({"Member", "Host", "Role", "State", "TL", "Lag in MB", "Tags"}, rows,
-                      {false, false, false, false, true, true, false});
+  out += render_table({"Member", "Host", "Role", "State", "TL", "Lag in MB", "Tags", "Version"}, rows,
+                      {false, false, false, false, true, true, false, false});
   return out;
 }
 

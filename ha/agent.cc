@@ -24,7 +24,8 @@ Agent::Agent(const conf::Config& cfg, AgentWorld& world, ClusterStateMachine& sm
       switchover_(ctx_, decider_),
       standby_(ctx_),
       membership_(ctx_),
-      placement_(ctx_) {
+      placement_(ctx_),
+      handoff_(ctx_, renewer_, membership_) {
   started_at_ = world.mono_ms();
 }
 
@@ -76,6 +77,7 @@ void Agent::kick_now() {
   renewer_.run();
   publish_route();
   reconcile();
+  handoff_.run(handoff_blocker());
   // A switchover's final LSN is news the target is waiting for.
   if (ctx_.members.own().final_lsn != final_lsn) gossip();
   watch_switchover_replay();
@@ -125,6 +127,7 @@ void Agent::tick() {
   renewer_.run();
   publish_route();
   reconcile();
+  handoff_.run(handoff_blocker());
   membership_.run();
   placement_.run();
   if (ctx_.fresh_since() != 0) ctx_.quorum_seen_ms = ctx_.now();
@@ -385,6 +388,7 @@ bool Agent::foreign_or_unusable() {
 
 void Agent::reconcile() {
   if (ctx_.activity.busy() || ctx_.stopping || !ctx_.raft) return;
+  if (still_resuming()) return;
   const ClusterState& s = state();
   bootstrap_.settle();
   const bool my_claim = s.init == InitKind::claimed && s.init_node == ctx_.self();
@@ -396,6 +400,9 @@ void Agent::reconcile() {
                  (bootstrap_.claim_is_current(s.claim_index) ||
                   (s.primary == ctx_.self() && !ctx_.lease.hold.holds(s.epoch, ctx_.now()))));
   if (primary_.fence_if_needed(exempt)) return;
+  // A restart in place is past settling: nothing new may start (its
+  // callback would be lost with this image); fencing above still runs.
+  if (handoff_.frozen()) return;
   if (ctx_.activity.backing_off(ctx_.now())) return;
   if (bootstrap_.dispose_abandoned()) return;
   if (s.init == InitKind::absent) {
@@ -445,6 +452,113 @@ void Agent::reconcile() {
   if (!primary_.announce_ready()) return;
   if (ctx_.cfg.ha_synchronous_mode && sync_.reconcile()) return;
   ctx_.activity.set(AgentState::primary);
+}
+
+// ---- in-place restart ------------------------------------------------------
+
+void Agent::prepare_handoff(HandoffDone done) {
+  handoff_.begin([this, done](const std::string& error) {
+    if (!error.empty()) {
+      PW_WARN("agent", "restart in place refused: %s; going on as before", error.c_str());
+      ctx_.kick();
+      done(error, AgentHandoff{});
+      return;
+    }
+    AgentHandoff h = carry_over();
+    PW_INFO("agent", "restart in place: ready epoch=%llu lease_left_ms=%lld applied=%llu pg_running=%d primary=%d",
+            static_cast<unsigned long long>(h.epoch),
+            static_cast<long long>(h.epoch ? h.lease_until_ms - ctx_.now() : 0),
+            static_cast<unsigned long long>(h.applied_index), h.pg_running ? 1 : 0, h.made_primary ? 1 : 0);
+    done("", h);
+  });
+}
+
+std::string Agent::handoff_blocker() const {
+  if (!ctx_.raft) return "raft is not running";
+  if (resuming_) return "still resuming from the previous restart";
+  if (ctx_.activity.busy()) return "busy: " + ctx_.activity.text();
+  if (bootstrap_.running()) return "bootstrap in progress";
+  const ClusterState& s = state();
+  if (s.switchover && (s.switchover->first == ctx_.self() || s.switchover->second == ctx_.self()))
+    return "switchover in progress";
+  if (s.primary == ctx_.self() && ctx_.activity.state() != AgentState::primary)
+    return "the primary is not serving yet (" + ctx_.activity.text() + ")";
+  return "";
+}
+
+AgentHandoff Agent::carry_over() const {
+  AgentHandoff h;
+  const ClusterState& s = state();
+  const int64_t now = ctx_.now();
+  const LeaseHold& hold = ctx_.lease.hold;
+  if (s.primary == ctx_.self() && hold.holds(s.epoch, now)) {
+    h.epoch = s.epoch;
+    h.lease_until_ms = hold.until_ms();
+  }
+  h.applied_index = ctx_.raft ? ctx_.raft->applied_index() : 0;
+  h.made_primary = ctx_.local.made_primary();
+  h.pg_running = ctx_.local.running();
+  h.needs_rewind = ctx_.local.needs_rewind();
+  h.following = ctx_.local.following();
+  h.prepared_epoch = ctx_.prepared_epoch;
+  h.slots_roster_epoch = ctx_.slots_roster_epoch;
+  {
+    size_t k = 0;
+    sync_.carry(&h.sync_epoch, &h.sync_names, &k);
+    h.sync_k = k;
+  }
+  return h;
+}
+
+void Agent::resume(const AgentHandoff& h) {
+  resuming_ = true;
+  resumed_from_ = h;
+  const int64_t now = ctx_.now();
+  const ClusterState& s = state();
+  // Only a lease of the epoch the replayed log shows us holding: anything
+  // else is an older record or a log that moved on (then we are no longer
+  // the holder and the primary controller fences as after any restart).
+  if (h.epoch != 0 && h.lease_until_ms > now) ctx_.lease.hold.inherit(h.epoch, h.lease_until_ms);
+  if (ctx_.pg().postmaster_pid() > 0) {
+    if (h.made_primary) ctx_.local.mark_primary();
+    else if (h.pg_running) ctx_.local.mark_standby(h.following);
+  }
+  ctx_.local.set_needs_rewind(h.needs_rewind);
+  ctx_.prepared_epoch = h.prepared_epoch;
+  ctx_.slots_roster_epoch = h.slots_roster_epoch;
+  sync_.resume(h.sync_epoch, h.sync_names, static_cast<size_t>(h.sync_k));
+  // A holder waits for the log at most until it would have to fence; a
+  // standby for a lease (its state only steers its own standby).
+  resume_wait_until_ = ctx_.lease.hold.holds(h.epoch, now) ? h.lease_until_ms - ctx_.cfg.ha_fence_margin_ms
+                                                            : now + ctx_.cfg.ha_lease_ms;
+  ctx_.activity.set(AgentState::resuming, "applying the log");
+  PW_INFO("agent",
+          "resuming after a restart in place epoch=%llu (log shows %llu, primary=%s) lease_left_ms=%lld "
+          "applied=%llu (old image had %llu) postmaster=%d",
+          static_cast<unsigned long long>(h.epoch), static_cast<unsigned long long>(s.epoch),
+          s.primary.empty() ? "-" : s.primary.c_str(),
+          static_cast<long long>(h.epoch ? h.lease_until_ms - now : 0),
+          static_cast<unsigned long long>(ctx_.raft ? ctx_.raft->applied_index() : 0),
+          static_cast<unsigned long long>(h.applied_index), static_cast<int>(ctx_.pg().postmaster_pid()));
+}
+
+bool Agent::still_resuming() {
+  if (!resuming_) return false;
+  const uint64_t applied = ctx_.raft->applied_index();
+  const int64_t now = ctx_.now();
+  if (applied < resumed_from_.applied_index && now < resume_wait_until_) {
+    ctx_.activity.set(AgentState::resuming, "applying the log");
+    return true;
+  }
+  resuming_ = false;
+  const ClusterState& s = state();
+  if (applied < resumed_from_.applied_index)
+    PW_WARN("agent", "resumed before the log caught up (applied %llu of %llu): acting on what it shows",
+            static_cast<unsigned long long>(applied), static_cast<unsigned long long>(resumed_from_.applied_index));
+  PW_INFO("agent", "resumed after the restart in place epoch=%llu primary=%s holds_lease=%d postmaster=%d",
+          static_cast<unsigned long long>(s.epoch), s.primary.empty() ? "-" : s.primary.c_str(),
+          ctx_.lease.hold.holds(s.epoch, now) ? 1 : 0, static_cast<int>(ctx_.pg().postmaster_pid()));
+  return false;
 }
 
 // ---- shutdown ------------------------------------------------------------

@@ -17,6 +17,7 @@
 //   switchover_controller.h the old primary's planned hand-over
 //   standby_controller.h    clone, rewind, follow, reinit (I6)
 //   route_builder.h         the route the proxy gets (I3)
+//   handoff_controller.h    the leaving image of an in-place restart
 //   agent_diagnostics.h     what the operator is told
 //
 // Everything outside reaches it through agent_world.h, consensus::RaftNode,
@@ -33,6 +34,8 @@
 #include "ha/decider_runner.h"
 #include "ha/diagnostic.h"
 #include "ha/leader_placement.h"
+#include "ha/handoff.h"
+#include "ha/handoff_controller.h"
 #include "ha/lease_renewer.h"
 #include "ha/membership_controller.h"
 #include "ha/op_result.h"
@@ -50,6 +53,9 @@ class Agent {
         FencerPort& fencer);
   /// Must be called before the raft node replays its log (apply observer).
   void attach_observer();
+  /// The pgwarden version this node announces in its status (ha/ does not
+  /// know the build's; the daemon sets PGWARDEN_VERSION).
+  void set_version(const std::string& v) { ctx_.members.own().version = v; }
   void set_raft(consensus::RaftNode* raft);
   /// First turn; the caller then calls tick() every ha.loop_interval.
   void start();
@@ -60,6 +66,19 @@ class Agent {
   /// Graceful stop: a primary stops PostgreSQL and releases the lock;
   /// `done` runs when it is safe to exit.
   void shutdown(std::function<void()> done);
+
+  // In-place restart of pgwarden (ha/handoff.h, handoff_controller.h).
+  using HandoffDone = std::function<void(const std::string& error, const AgentHandoff& carry)>;
+  /// The leaving image: settles, hands raft leadership over, renews the
+  /// lease, then `done("", what to carry over)`; from then on the caller
+  /// must replace the process image promptly (the lease runs). On an error
+  /// nothing changed: the agent goes on as before.
+  void prepare_handoff(HandoffDone done);
+  /// The new image, after the raft node replayed its log and before
+  /// start(): takes the previous image's state. Until the log is applied as
+  /// far as the old image had it (bounded by the inherited lease's fence
+  /// margin) the agent acts on nothing the replay may not show yet.
+  void resume(const AgentHandoff& h);
 
   // Operator requests (the API exposes them). Validated here, then proposed.
   void switchover(const std::string& to, bool force, OpDone done);
@@ -117,6 +136,12 @@ class Agent {
   void watch_switchover_replay();
   void reconcile();
   bool foreign_or_unusable();
+  /// What keeps this node from settling for an in-place restart ("" = settled).
+  std::string handoff_blocker() const;
+  /// The state to carry over (at the end of prepare_handoff).
+  AgentHandoff carry_over() const;
+  /// The new image's wait for the log; false once resumed.
+  bool still_resuming();
 
   AgentContext ctx_;
   DeciderRunner decider_;
@@ -128,6 +153,7 @@ class Agent {
   StandbyController standby_;
   MembershipController membership_;
   LeaderPlacement placement_;
+  HandoffController handoff_;
   Diagnostics diags_;
   std::string diag_key_;  // to log diagnostics once per change
   uint64_t route_epoch_ = 0;
@@ -142,6 +168,10 @@ class Agent {
   std::string unwritable_reason_;  // and why (the route's unavailable_reason)
   FencerHealth fencer_health_;
   std::function<void()> stopped_cb_;
+  // The new image of an in-place restart, until resumed.
+  bool resuming_ = false;
+  AgentHandoff resumed_from_;
+  int64_t resume_wait_until_ = 0;
 };
 
 }  // namespace pw::node

@@ -7,6 +7,8 @@ const char* agent_state_name(AgentState s) {
   switch (s) {
     case AgentState::starting: return "starting";
     case AgentState::stopping: return "stopping";
+    case AgentState::handing_off: return "handing_off";
+    case AgentState::resuming: return "resuming";
     case AgentState::waiting_bootstrap_decision: return "waiting_bootstrap_decision";
     case AgentState::waiting_for_claimant: return "waiting_for_claimant";
     case AgentState::bootstrap_confirming_claim: return "bootstrap_confirming_claim";
@@ -52,6 +54,8 @@ std::string describe(AgentState s, const std::string& d) {
   switch (s) {
     case AgentState::starting: return "starting";
     case AgentState::stopping: return "stopping";
+    case AgentState::handing_off: return with("restarting pgwarden in place", ": ");
+    case AgentState::resuming: return with("resuming after a restart of pgwarden in place", ": ");
     case AgentState::waiting_bootstrap_decision:
       return with("waiting for the bootstrap decision", " (") + (d.empty() ? "" : ")");
     case AgentState::waiting_for_claimant: return "waiting for " + d + " to bootstrap";

@@ -11,6 +11,9 @@ namespace pw::node {
 enum class AgentState : uint8_t {
   starting,
   stopping,
+  // in-place restart of pgwarden (ha/handoff_controller.h)
+  handing_off,                // detail: step
+  resuming,                   // detail: what it waits for
   // bootstrap
   waiting_bootstrap_decision,
   waiting_for_claimant,       // detail: claimant

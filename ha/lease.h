@@ -69,6 +69,16 @@ class LeaseHold {
   void proposed(uint64_t epoch, uint64_t seq, int64_t now_ms);
   /// Our own renewal `seq` of `epoch` was applied: extends the lease.
   void applied(uint64_t epoch, uint64_t seq);
+  /// An in-place restart of pgwarden (ha/handoff.h): the lease the previous
+  /// image of this process held. Same host, same monotonic clock, and the
+  /// lease is the node's, not the image's: the renewal proposed at t_p that
+  /// granted `until_ms` = t_p + lease bounds the decider's wait whichever
+  /// image applied it (I1). Renewals in flight from before are not ours.
+  void inherit(uint64_t epoch, int64_t until_ms) {
+    epoch_ = epoch;
+    until_ms_ = until_ms;
+    pending_.clear();
+  }
   /// Drops everything (the epoch changed or we fenced).
   void reset() { epoch_ = 0; until_ms_ = 0; pending_.clear(); }
   bool holds(uint64_t epoch, int64_t now_ms) const { return epoch == epoch_ && now_ms < until_ms_; }

@@ -22,6 +22,12 @@ class LeaseRenewer {
   void run();
   /// The raft leader changed: a renewal not yet confirmed may be lost.
   void leader_changed();
+  /// Proposes a renewal now (if this node holds the lock), whatever the
+  /// period: an in-place restart wants a whole lease for the new image.
+  void renew_now() {
+    last_proposed_ = 0;
+    run();
+  }
 
  private:
   AgentContext& ctx_;

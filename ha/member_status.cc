@@ -5,10 +5,6 @@
 
 namespace pw::node {
 
-namespace {
-constexpr uint8_t kVersion = 4;  // 2: route grant, 3: serving, 4: probe age
-}
-
 const char* data_kind_name(DataKind k) {
   switch (k) {
     case DataKind::unknown: return "unknown";
@@ -19,9 +15,10 @@ const char* data_kind_name(DataKind k) {
   return "?";
 }
 
-std::string MemberStatus::encode() const {
+std::string MemberStatus::encode(uint8_t format) const {
+  if (format < 1 || format > kStatusFormat) format = kStatusFormat;
   ByteWriter w;
-  w.u8(kVersion);
+  w.u8(format);
   w.str(name);
   w.u64(seq);
   w.u8(static_cast<uint8_t>(data));
@@ -46,18 +43,22 @@ std::string MemberStatus::encode() const {
     w.str(d.message);
     w.str(d.action);
   }
-  w.u64(grant_epoch);
-  w.i64(grant_ms);
-  w.boolean(serving);
-  w.i64(probe_age_ms);
+  if (format >= 2) {
+    w.u64(grant_epoch);
+    w.i64(grant_ms);
+  }
+  if (format >= 3) w.boolean(serving);
+  if (format >= 4) w.i64(probe_age_ms);
+  if (format >= 5) w.str(version);
   return w.take();
 }
 
 std::optional<MemberStatus> MemberStatus::decode(const std::string& bytes) {
   ByteReader r(bytes);
   uint8_t version = r.u8();
-  if (version < 1 || version > kVersion) return std::nullopt;
+  if (version < 1) return std::nullopt;
   MemberStatus m;
+  m.format = version;
   m.name = r.str();
   m.seq = r.u64();
   uint8_t d = r.u8();
@@ -98,7 +99,10 @@ std::optional<MemberStatus> MemberStatus::decode(const std::string& bytes) {
     m.probe_age_ms = r.i64();
     if (m.probe_age_ms < -1) return std::nullopt;
   }
-  if (!r.ok() || !r.at_end()) return std::nullopt;
+  if (version >= 5) m.version = r.str();
+  if (!r.ok()) return std::nullopt;
+  // A known format ends here; a newer one may append what we do not know.
+  if (version <= kStatusFormat && !r.at_end()) return std::nullopt;
   return m;
 }
 

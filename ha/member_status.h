@@ -13,6 +13,14 @@
 
 namespace pw::node {
 
+/// The status format this build writes (and the newest it knows field by
+/// field): 2 route grant, 3 serving, 4 probe age, 5 pgwarden version. A
+/// status of a newer format is read as far as this build knows it: newer
+/// formats only append fields, so members of different versions mix during
+/// an upgrade (formats up to 4 refused anything newer: a member still on
+/// one is sent the format it reads, MemberView::send_format).
+inline constexpr uint8_t kStatusFormat = 5;
+
 enum class DataKind : uint8_t { unknown = 0, empty = 1, cluster = 2, unusable = 3 };
 const char* data_kind_name(DataKind k);
 
@@ -51,8 +59,17 @@ struct MemberStatus {
   /// an agent frozen between its probe and its gossip sends an old position
   /// late. 0 from a version-3 sender (its age is unknown).
   int64_t probe_age_ms = 0;
+  /// The sender's pgwarden version (its build's PGWARDEN_VERSION); "" from
+  /// a sender of format 4 or older (a version before 0.1.0's status v5).
+  std::string version;
+  /// The format the status arrived in (set by decode, never sent).
+  uint8_t format = 0;
 
-  std::string encode() const;
+  /// Writes `format` (<= kStatusFormat): the fields a reader of that format
+  /// knows, nothing after them.
+  std::string encode(uint8_t format = kStatusFormat) const;
+  /// Total. Formats 1..kStatusFormat must end where their fields end; a
+  /// newer format's trailing fields are skipped.
   static std::optional<MemberStatus> decode(const std::string& bytes);
 };
 

@@ -20,7 +20,14 @@ MemberView::MemberView(std::string self, std::vector<std::string> members, int64
 std::string MemberView::next_own_message(int64_t now) {
   own_sent_ms_ = now;
   own_.seq = ++seq_;
-  return own_.encode();
+  return own_.encode(send_format());
+}
+
+uint8_t MemberView::send_format() const {
+  uint8_t f = kStatusFormat;
+  for (const auto& [name, p] : peers_)
+    if (p.first.format != 0) f = std::min(f, p.first.format);
+  return f;
 }
 
 bool MemberView::received(const std::string& from_name, const std::string& data, int64_t now, bool* acked_changed) {

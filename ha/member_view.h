@@ -54,6 +54,11 @@ class MemberView {
   void set_members(std::vector<std::string> members);
   /// When the last status from `name` arrived (0 = never).
   int64_t last_heard(const std::string& name) const;
+  /// The status format our gossip uses: the oldest any member last sent
+  /// us, at most ours (etcd's cluster version, for the status): a member
+  /// that cannot read a newer format is sent one it reads. Members not
+  /// heard yet do not count; one that is upgraded raises it again.
+  uint8_t send_format() const;
 
  private:
   std::string self_;

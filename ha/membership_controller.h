@@ -26,14 +26,14 @@ class MembershipController {
   void add(const std::string& name, const std::string& host, uint16_t port, bool stay_learner,
            OpDone done);
   void remove(const std::string& name, OpDone done);
+  /// The voter that takes raft leadership from `leaving` (0: none known alive).
+  uint64_t handover_target(const consensus::Membership& m, uint64_t leaving) const;
 
  private:
   void propose(consensus::Membership to, const std::string& what, OpDone done);
   void sync_hba();
   void promote_learners();
   void continue_removal();
-  /// The voter that takes raft leadership from `leaving` (0: none known alive).
-  uint64_t handover_target(const consensus::Membership& m, uint64_t leaving) const;
 
   AgentContext& ctx_;
   uint64_t hba_epoch_ = UINT64_MAX;  // roster epoch pg_hba was last written for

@@ -83,6 +83,19 @@ class SyncController {
   /// the diagnostics: "" (it has one, or this node manages nothing for the
   /// current epoch), else a sentence.
   std::string degraded(uint64_t epoch) const;
+  /// In-place restart (ha/handoff.h): what PostgreSQL's setting is, and
+  /// for which epoch; the new image resumes from it instead of treating
+  /// the setting as unknown (a reset to asynchronous and back).
+  void carry(uint64_t* epoch, std::vector<std::string>* names, size_t* k) const {
+    *epoch = epoch_;
+    *names = pg_sync_;
+    *k = pg_k_;
+  }
+  void resume(uint64_t epoch, std::vector<std::string> names, size_t k) {
+    epoch_ = epoch;
+    pg_sync_ = std::move(names);
+    pg_k_ = pg_sync_.empty() ? 0 : std::max<size_t>(1, k);
+  }
 
  private:
   void commit(std::vector<std::string> members, size_t acks, const char* what);

@@ -11,6 +11,7 @@
 namespace pw::node {
 
 int cmd_run(int argc, char** argv) {
+  catch_signals_early();
   std::string config = kDefaultConfigPath;
   for (int i = 1; i < argc;) {
     bool missing = false;
@@ -19,6 +20,8 @@ int cmd_run(int argc, char** argv) {
              "Runs the pgwarden daemon for this host: raft on [raft] port, the proxy on [proxy] port,\n"
              "the API on [api] port, and the local PostgreSQL. Stops gracefully on SIGTERM/SIGINT;\n"
              "SIGHUP re-reads FILE (log_level and the API token apply at once, other changes are logged).\n"
+             "SIGUSR2 restarts pgwarden in place: it executes its program again in the same process,\n"
+             "PostgreSQL keeps running (docs/operations.md).\n"
              "Default config: %s\n", kDefaultConfigPath);
       return kExitOk;
     }

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -25,6 +26,8 @@
 #include "ha/cluster_state.h"
 #include "node/api_agent_backend.h"
 #include "node/fencer.h"
+#include "node/handoff.h"
+#include "node/inplace_restart.h"
 #include "node/join_discovery.h"
 #include "node/raft_config.h"
 #include "node/reload.h"
@@ -103,10 +106,19 @@ struct Stopper {
 // inherited across exec, and PostgreSQL must keep its own SIGHUP.
 volatile sig_atomic_t g_early_hup = 0;
 void remember_hup(int) { g_early_hup = 1; }
+// The same for SIGUSR2 (restart in place), whose default action would end
+// the daemon: a request during start-up runs once the loop is up.
+volatile sig_atomic_t g_early_usr2 = 0;
+void remember_usr2(int) { g_early_usr2 = 1; }
 
 void on_hup(evutil_socket_t, short, void* arg) {
   PW_INFO("node", "signal %d (SIGHUP): reloading the configuration", SIGHUP);
   static_cast<Reloader*>(arg)->reload();
+}
+
+void on_usr2(evutil_socket_t, short, void* arg) {
+  PW_INFO("node", "signal %d (SIGUSR2): restarting pgwarden in place", SIGUSR2);
+  static_cast<InPlaceRestart*>(arg)->request();
 }
 
 void on_signal(evutil_socket_t sig, short, void* arg) {
@@ -128,6 +140,11 @@ void on_signal(evutil_socket_t sig, short, void* arg) {
 }
 
 }  // namespace
+
+void catch_signals_early() {
+  signal(SIGHUP, remember_hup);
+  signal(SIGUSR2, remember_usr2);
+}
 
 std::string drop_privileges(const std::string& user) {
   if (geteuid() != 0) return "";
@@ -159,17 +176,37 @@ int run_daemon(const conf::Config& cfg) {
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
-  signal(SIGHUP, remember_hup);
+  catch_signals_early();
+  // An in-place restart (node/inplace_restart.h) left a record: read it
+  // before anything is started (it must not reach PostgreSQL's environment).
+  std::string handoff_error;
+  std::optional<Handoff> handoff = take_handoff_from_env(&handoff_error);
+  if (!handoff_error.empty())
+    PW_ERROR("node", "restart in place: the previous image's record is unreadable (%s); starting afresh",
+             handoff_error.c_str());
+  if (handoff) {
+    if (std::string dropped = verify_handoff(&*handoff); !dropped.empty())
+      PW_WARN("node", "restart in place: not taken over (not ours):%s", dropped.c_str());
+    PW_INFO("node", "restarted in place: pgwarden %s replaced %s after %lld ms; taking over postmaster=%d fencer=%d",
+            PGWARDEN_VERSION, handoff->from_version.c_str(),
+            static_cast<long long>(mono_ms() - handoff->left_at_ms), static_cast<int>(handoff->postmaster.pid),
+            static_cast<int>(handoff->fencer.pid));
+  }
   try {
-    Fencer fencer;  // forked before any thread exists
+    // Forked before any thread exists, or the previous image's, still running.
+    std::unique_ptr<Fencer> fencer_owner =
+        handoff ? std::make_unique<Fencer>(handoff->fencer) : std::make_unique<Fencer>();
+    Fencer& fencer = *fencer_owner;
     std::unique_ptr<event_base, void (*)(event_base*)> base(event_base_new(), event_base_free);
     auto pg = pgctl::Postgres::create(base.get(), pg_options(cfg));
+    if (handoff) pg->inherit_postmaster(handoff->postmaster);
     ClusterStateMachine sm;
     std::unique_ptr<proxy::Proxy> px;
     AgentLoop loop(base.get(), cfg, [&px](const proxy::Route& r) {
       if (px) px->publish(r);
     });
     Agent agent(cfg, loop, sm, *pg, fencer);
+    agent.set_version(PGWARDEN_VERSION);
     agent.attach_observer();
     consensus::RaftOptions ro = raft_options(cfg);
     // A node added with `ctl member add` learns its id from the cluster.
@@ -177,6 +214,9 @@ int run_daemon(const conf::Config& cfg) {
     auto raft = consensus::RaftNode::open(base.get(), ro, &sm);
     px = proxy::Proxy::start(proxy_options(cfg));
     agent.set_raft(raft.get());
+    // After the replay: what the log shows decides how much of the previous
+    // image's state is still true (Agent::resume).
+    if (handoff) agent.resume(handoff->agent);
     int exit_code = 0;
     raft->set_fatal_handler([&](const std::string& why) {
       // A node that cannot persist (or apply) must not vote or acknowledge: stop, and
@@ -197,14 +237,19 @@ int run_daemon(const conf::Config& cfg) {
     event* sigint = evsignal_new(base.get(), SIGINT, on_signal, &stopper);
     Reloader reloader(cfg, [&api](const std::string& token_file) { api.reload_token(token_file); });
     event* sighup = evsignal_new(base.get(), SIGHUP, on_hup, &reloader);
+    InPlaceRestart inplace({base.get(), &cfg, &agent, &fencer, pg.get(), raft.get(), &api});
+    event* sigusr2 = evsignal_new(base.get(), SIGUSR2, on_usr2, &inplace);
     event_add(sigterm, nullptr);
     event_add(sigint, nullptr);
     event_add(sighup, nullptr);
+    event_add(sigusr2, nullptr);
     if (g_early_hup) reloader.reload();
+    if (g_early_usr2) inplace.request();
     event_base_dispatch(base.get());
     event_free(sigterm);
     event_free(sigint);
     event_free(sighup);
+    event_free(sigusr2);
     px->shutdown();
     raft->stop();
     PW_INFO("node", "stopped");

@@ -120,6 +120,24 @@ Fencer::Fencer() {
   if (!spawn(&why)) throw std::runtime_error("fencer: " + why);
 }
 
+Fencer::Fencer(const FencerHandle& h) : fd_(h.fd), child_(h.pid), last_pm_(h.order_pid), last_deadline_(h.order_deadline) {
+  if (fd_ < 0 || child_ <= 0) {
+    // Nothing usable was passed on: the first supervise() starts a fencer
+    // and sends it the order.
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+    child_ = -1;
+    restart_why_ = "no fencer passed on by the previous image";
+    return;
+  }
+  // It crossed the exec without close-on-exec; nothing we start may hold it.
+  fcntl(fd_, F_SETFD, FD_CLOEXEC);
+  fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+  sent_ = h.delivered;
+  // An order it never got: the next supervise() replaces it and re-sends.
+  if (!h.delivered) restart_why_ = "the last order was not delivered before the restart";
+}
+
 Fencer::~Fencer() {
   discard_child();
 }

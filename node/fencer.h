@@ -12,6 +12,15 @@
 // that died, or whose pipe refused an order, is replaced by a new one that
 // receives the last order again, so the protection of I2 never disappears
 // silently.
+//
+// An in-place restart of pgwarden (node/reexec.h: the daemon execve()s a new
+// image in the same process) keeps the fencer running with the order it
+// holds: the pipe's write end survives the exec (handle()), the new image
+// takes it over (the constructor from a FencerHandle) and re-arms it. If the
+// new image never re-arms it — it does not start, freezes, or runs something
+// else — the deadline still kills the postmaster; if the process dies, the
+// fencer dies with it (PDEATHSIG, which an exec does not trigger) and the
+// postmaster too (its own PDEATHSIG).
 #pragma once
 
 #include <sys/types.h>
@@ -23,12 +32,25 @@
 
 namespace pw::node {
 
+/// A running fencer as an in-place restart passes it on.
+struct FencerHandle {
+  pid_t pid = -1;              // the fencer process (our child)
+  int fd = -1;                 // write end of its pipe
+  pid_t order_pid = 0;         // the last order given
+  int64_t order_deadline = 0;
+  bool delivered = false;      // ... and the fencer has it
+};
+
 class Fencer : public FencerPort {
  public:
   /// Forks the fencer. Throws std::runtime_error when pipe or fork fails.
   /// The process must ignore SIGPIPE (the daemon does): a write to the pipe
   /// of a dead fencer must fail with EPIPE, not kill the agent.
   Fencer();
+  /// Takes over the fencer an earlier image of this process started (after
+  /// an execve; `h` from handle()). It keeps the order it holds; one that is
+  /// gone is replaced by the next supervise(), which re-sends the order.
+  explicit Fencer(const FencerHandle& h);
   ~Fencer() override;
   Fencer(const Fencer&) = delete;
   Fencer& operator=(const Fencer&) = delete;
@@ -47,6 +69,12 @@ class Fencer : public FencerPort {
 
   /// The current fencer child's pid (-1 while none could be started).
   pid_t pid() const { return child_; }
+  /// What an in-place restart passes on; the caller keeps `fd` open across
+  /// the exec. An order that did not reach the fencer is passed on too (the
+  /// new image's supervise() delivers it).
+  FencerHandle handle() const {
+    return {child_, fd_, last_pm_, last_deadline_, sent_ && restart_why_.empty()};
+  }
 
  private:
   /// Forks a fencer on a new pipe. On failure returns false with `*why` set

@@ -199,13 +199,31 @@ std::unique_ptr<Child> Child::spawn(event_base* base, ChildOptions opts, ExitFn 
   ::setpgid(pid, pid);
 
   std::unique_ptr<Child> c(new Child(base, std::move(opts), std::move(on_exit)));
-  c->pid_ = pid;
-  c->started_ms_ = mono_ms();
-  c->out_fd_ = pipefd[0];
-  ::fcntl(c->out_fd_, F_SETFL, ::fcntl(c->out_fd_, F_GETFL) | O_NONBLOCK);
-  Child* self = c.get();
-  c->lines_ = std::make_unique<LineSplitter>(
-      c->opts_.tail_lines, kMaxLine, [self](const std::string& line) {
+  c->attach(pid, pipefd[0]);
+  PW_INFO("pgctl", "child=%s pid=%d started cmd=%s", c->opts_.name.c_str(), pid,
+          c->opts_.argv[0].c_str());
+  return c;
+}
+
+std::unique_ptr<Child> Child::inherit(event_base* base, ChildOptions opts, pid_t pid, int out_fd,
+                                      ExitFn on_exit) {
+  std::unique_ptr<Child> c(new Child(base, std::move(opts), std::move(on_exit)));
+  // Passed across execve without close-on-exec; it must not leak into the
+  // next programs we start.
+  if (out_fd >= 0) ::fcntl(out_fd, F_SETFD, FD_CLOEXEC);
+  c->attach(pid, out_fd);
+  PW_INFO("pgctl", "child=%s pid=%d taken over from the previous image%s", c->opts_.name.c_str(),
+          pid, out_fd >= 0 ? "" : " (without its output)");
+  return c;
+}
+
+void Child::attach(pid_t pid, int fd) {
+  pid_ = pid;
+  started_ms_ = mono_ms();
+  out_fd_ = fd;
+  Child* self = this;
+  lines_ = std::make_unique<LineSplitter>(
+      opts_.tail_lines, kMaxLine, [self](const std::string& line) {
         if (self->opts_.log_output) {
           if (looks_like_error(line))
             PW_WARN("pgctl", "child=%s pid=%d | %s", self->opts_.name.c_str(), self->pid_,
@@ -216,19 +234,19 @@ std::unique_ptr<Child> Child::spawn(event_base* base, ChildOptions opts, ExitFn 
         }
         if (self->opts_.on_line) self->opts_.on_line(line);
       });
-  c->out_ev_ = event_new(base, c->out_fd_, EV_READ | EV_PERSIST, &Child::on_output, self);
-  event_add(c->out_ev_, nullptr);
-  if (c->opts_.timeout_ms > 0) {
-    c->timeout_ev_ = evtimer_new(base, &Child::on_timeout, self);
-    timeval tv{static_cast<time_t>(c->opts_.timeout_ms / 1000),
-               static_cast<suseconds_t>((c->opts_.timeout_ms % 1000) * 1000)};
-    evtimer_add(c->timeout_ev_, &tv);
+  if (out_fd_ >= 0) {
+    ::fcntl(out_fd_, F_SETFL, ::fcntl(out_fd_, F_GETFL) | O_NONBLOCK);
+    out_ev_ = event_new(base_, out_fd_, EV_READ | EV_PERSIST, &Child::on_output, self);
+    event_add(out_ev_, nullptr);
   }
-  c->watch_ = std::make_unique<ProcessWatch>(base, pid, true,
-                                             [self](int status) { self->handle_exit(status); });
-  PW_INFO("pgctl", "child=%s pid=%d started cmd=%s", c->opts_.name.c_str(), pid,
-          c->opts_.argv[0].c_str());
-  return c;
+  if (opts_.timeout_ms > 0) {
+    timeout_ev_ = evtimer_new(base_, &Child::on_timeout, self);
+    timeval tv{static_cast<time_t>(opts_.timeout_ms / 1000),
+               static_cast<suseconds_t>((opts_.timeout_ms % 1000) * 1000)};
+    evtimer_add(timeout_ev_, &tv);
+  }
+  watch_ = std::make_unique<ProcessWatch>(base_, pid, true,
+                                          [self](int status) { self->handle_exit(status); });
 }
 
 Child::~Child() {

@@ -12,7 +12,10 @@
 // listening sockets must not leak into PostgreSQL).
 //
 // Note on PR_SET_PDEATHSIG: the kernel delivers it when the *thread* that
-// forked exits, so spawn children from the long-lived control thread.
+// forked exits, so spawn children from the long-lived control thread. An
+// execve() of the daemon by that thread (the in-place restart, node/reexec.h)
+// is not an exit: the children stay ours, and inherit() takes one over in
+// the new image.
 #pragma once
 
 #include <signal.h>
@@ -68,6 +71,13 @@ class Child {
   /// and may destroy the Child.
   static std::unique_ptr<Child> spawn(event_base* base, ChildOptions opts, ExitFn on_exit,
                                       std::string* error);
+  /// Takes over a child an earlier image of this process spawned before it
+  /// re-executed itself: `pid` (still our child) and `out_fd`, the read end
+  /// of its output pipe (-1: none). opts.argv is only for the logs; nothing
+  /// is started. Its exit is reported like a spawned child's, and one that
+  /// already exited is reported on the loop's next turn.
+  static std::unique_ptr<Child> inherit(event_base* base, ChildOptions opts, pid_t pid, int out_fd,
+                                        ExitFn on_exit);
   /// A child still running is killed (SIGKILL to its group) and reaped; the
   /// exit callback is not called.
   ~Child();
@@ -79,12 +89,17 @@ class Child {
   /// Sends `sig` to the child (its group when signal_group).
   bool signal(int sig);
   std::vector<std::string> tail() const;
+  /// The read end of the output pipe (-1 once closed): what a re-exec of
+  /// the daemon passes on to inherit().
+  int output_fd() const { return out_fd_; }
   /// Teardown only (blocks): waits up to `timeout_ms` for the child to exit
   /// and reaps it, without calling the exit callback. True if it exited.
   bool wait_blocking(int64_t timeout_ms);
 
  private:
   Child(event_base* base, ChildOptions opts, ExitFn on_exit);
+  /// Reads `fd` (non-blocking) and watches `pid`: shared by spawn and inherit.
+  void attach(pid_t pid, int fd);
   static void on_output(int fd, short what, void* arg);
   static void on_timeout(int fd, short what, void* arg);
   static void on_kill(int fd, short what, void* arg);

@@ -471,6 +471,8 @@ class PostgresImpl final : public Postgres {
 
   pid_t postmaster_pid() const override { return pm_.pid(); }
   bool adopted() const override { return pm_.adopted(); }
+  PostmasterHandle postmaster_handle() const override { return pm_.handle(); }
+  void inherit_postmaster(const PostmasterHandle& h) override { pm_.inherit(h); }
   void set_exit_handler(std::function<void(int)> h) override { exit_handler_ = std::move(h); }
   void set_expected_system_id(uint64_t id) override { o_.expected_system_id = id; }
   CloneProgress clone_progress() const override { return cloner_.progress(); }

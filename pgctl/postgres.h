@@ -107,6 +107,14 @@ struct CloneProgress {
 enum class Role { primary, standby };
 enum class StopMode { fast, immediate };
 
+/// The running postmaster as an in-place restart of the daemon passes it
+/// on (node/reexec.h): the process stays, the daemon's image changes.
+struct PostmasterHandle {
+  pid_t pid = 0;        // 0: none running
+  int output_fd = -1;   // read end of its stdout/stderr pipe (child only)
+  bool child = false;   // started by us (else adopted: not our child)
+};
+
 /// Connection target of a primary to stream/clone/rewind from.
 struct Upstream {
   std::string host;
@@ -228,6 +236,12 @@ class Postgres {
   virtual uint32_t bin_major_version() const = 0;
   /// Called when the postmaster exits on its own (crash, kill).
   virtual void set_exit_handler(std::function<void(int status)> h) = 0;
+  /// In-place restart of the daemon: the postmaster to pass on, pid 0 when
+  /// none runs. The default (test doubles) has none.
+  virtual PostmasterHandle postmaster_handle() const { return {}; }
+  /// In the new image, before any operation: takes over the postmaster the
+  /// previous image passed on; its exit is then reported as usual.
+  virtual void inherit_postmaster(const PostmasterHandle& h) { (void)h; }
   /// Slot name for a member (sanitized for PostgreSQL's slot-name rules).
   static std::string slot_name(const std::string& member);
 };

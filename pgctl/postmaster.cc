@@ -101,6 +101,34 @@ void Postmaster::adopt(pid_t pid) {
           pid, data_dir_.c_str());
 }
 
+PostmasterHandle Postmaster::handle() const {
+  PostmasterHandle h;
+  if (child_ && child_->running()) {
+    h.pid = child_->pid();
+    h.output_fd = child_->output_fd();
+    h.child = true;
+  } else if (adopted_ && !adopted_->exited()) {
+    h.pid = adopted_->pid();
+  }
+  return h;
+}
+
+void Postmaster::inherit(const PostmasterHandle& h) {
+  if (h.pid <= 0 || running()) return;
+  if (!h.child) {
+    adopt(h.pid);
+    return;
+  }
+  ChildOptions o;
+  o.name = "postgres";
+  o.argv = {bin_dir_ + "/postgres", "-D", data_dir_};
+  o.signal_group = false;
+  o.tail_lines = 40;
+  child_ = Child::inherit(base_, std::move(o), h.pid, h.output_fd,
+                          [this](const ChildExit& ex) { on_child_exit(ex); });
+  PW_INFO("pgctl", "postmaster pid=%d kept running across the restart of pgwarden", h.pid);
+}
+
 bool Postmaster::send(int sig, bool group) {
   if (child_ && child_->running()) {
     pid_t p = child_->pid();

@@ -4,7 +4,9 @@
 // running; readiness followed through postmaster.pid's status line; stopped
 // with escalation fast (SIGINT) → immediate (SIGQUIT) → SIGKILL of its
 // whole process group, each step bounded by a timeout; an exit nobody asked
-// for is reported to the exit handler.
+// for is reported to the exit handler. Across an in-place restart of the
+// daemon (an execve, node/reexec.h) it is passed on by handle() and taken
+// over by inherit(), still running and still our child.
 #pragma once
 
 #include <sys/types.h>
@@ -26,6 +28,7 @@ class ProcessWatch;
 struct ChildExit;
 
 enum class StopMode;
+struct PostmasterHandle;
 
 class Postmaster {
  public:
@@ -42,6 +45,12 @@ class Postmaster {
   void start(int64_t timeout_ms, Done cb);
   /// Watches a postmaster we did not start.
   void adopt(pid_t pid);
+  /// What an in-place restart passes on (pid 0 when none runs). Not while
+  /// a start or stop is in progress (their callbacks would be lost).
+  PostmasterHandle handle() const;
+  /// In the new image: takes over the postmaster of handle() — our child
+  /// (with its PDEATHSIG and output pipe) or an adopted one.
+  void inherit(const PostmasterHandle& h);
   /// Stops it; success once the process is gone. Not running: success.
   void stop(StopMode mode, int64_t step_timeout_ms, Done cb);
   /// SIGHUP: re-read configuration files.

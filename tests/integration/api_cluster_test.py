@@ -300,10 +300,13 @@ def main():
         assert any(l == "Maintenance mode: off" for l in lines), out
         table = [l for l in lines if l.startswith("|")]
         header = [x.strip() for x in table[0].strip("|").split("|")]
-        assert header == ["Member", "Host", "Role", "State", "TL", "Lag in MB", "Tags"], header
+        assert header == ["Member", "Host", "Role", "State", "TL", "Lag in MB", "Tags", "Version"], header
         rows = {cells[0]: cells for cells in ([x.strip() for x in l.strip("|").split("|")] for l in table[1:])}
         assert sorted(rows) == ["n1", "n2", "n3"], rows
         assert rows[primary][2] == "Primary" and rows[primary][3] == "running", rows
+        # Every member announces its pgwarden version (the same build here).
+        assert all(cells[7] not in ("", "?") for cells in rows.values()), rows
+        assert len({cells[7] for cells in rows.values()}) == 1, rows
         for r in replicas:
             assert rows[r.name][2] == "Replica" and rows[r.name][3] == "streaming", rows
             assert rows[r.name][5].isdigit(), rows

@@ -10,7 +10,12 @@
 // crash recovery or a promotion completes meanwhile), postmaster
 // kills, clock drift within the configured bound, and operator requests
 // (switchover, failover --to, pause/resume, reinit, reset-cluster) at
-// random nodes and times.
+// random nodes and times. In a quarter of the seeds (seed % 8 in {2, 3}),
+// in-place restarts of pgwarden (SIGUSR2, node/inplace_restart.h): the
+// leaving agent prepares the hand-off, raft restarts from its disk with a
+// new agent that resumes from the carried state, PostgreSQL and the fencer
+// keep running, and the new image starts after a random delay of up to 1.5
+// leases (one that never comes in time: the fencer must fence).
 //
 // Checked after every event:
 //   I1  at most one agent holds an unexpired lease (each on its own clock);
@@ -319,9 +324,45 @@ class HaSim : public sim::SimObserver {
     return out;
   }
 
+  // ---- in-place restart of pgwarden ------------------------------------
+  /// The in-place restart of `id` (SIGUSR2): the agent prepares (settle,
+  /// raft leadership, a fresh renewal), then the process image is replaced:
+  /// raft restarts from its disk, a new agent resumes from what the old one
+  /// carried, PostgreSQL and the fencer are the same. The new image starts
+  /// `gap_us` later (the node is stopped meanwhile, raft included).
+  void restart_in_place(uint64_t id, int64_t gap_us) {
+    sim::SimNode& n = world_.node(id);
+    if (!n.proc || !n.proc->started || cluster_->paused(id)) return;
+    auto result = std::make_shared<std::optional<std::pair<std::string, AgentHandoff>>>();
+    n.proc->agent.prepare_handoff(
+        [result](const std::string& e, const AgentHandoff& h) { result->emplace(e, h); });
+    cluster_->run_until([&] { return result->has_value() || !world_.node(id).proc; }, 40'000'000);
+    if (!result->has_value() || !world_.node(id).proc) return;
+    if (!(*result)->first.empty()) {
+      ++inplace_refused_;
+      return;
+    }
+    sim::SimPostgres::Carried pg = n.proc->pg.carry();
+    sim::SimFencer fencer = n.proc->fencer;
+    cluster_->crash(id);
+    cluster_->restart(id);
+    sim::SimProcess& p = *world_.node(id).proc;
+    p.pg.take(pg);
+    p.fencer.pid = fencer.pid;
+    p.fencer.deadline_ms = fencer.deadline_ms;
+    p.agent.resume((*result)->second);
+    ++inplace_;
+    if (gap_us > 0) {
+      cluster_->pause(id);
+      cluster_->run_for(gap_us);
+      cluster_->resume(id);
+    }
+  }
+
   HaWorld world_;
   std::unique_ptr<SimCluster> cluster_;
   bool verbose_;
+  uint64_t inplace_ = 0, inplace_refused_ = 0;
   ClusterState global_;
   uint64_t global_index_ = 0;
   uint64_t generation_ = 0, bootstrapped_generation_ = UINT64_MAX;
@@ -336,6 +377,7 @@ class HaSim : public sim::SimObserver {
 
 struct Totals {
   uint64_t seeds = 0, failovers = 0, switchovers = 0, crashes = 0, partitions = 0, pauses = 0, pm_kills = 0;
+  uint64_t inplace = 0, inplace_refused = 0;
   uint64_t ops = 0, resets = 0, member_removals = 0, overrides = 0, acked = 0, lost_async = 0, lease_events = 0;
 };
 
@@ -357,6 +399,9 @@ std::string run_seed(uint64_t seed, int nodes, bool verbose, Totals* t) {
       return "no healthy primary after bootstrap within 20 s of simulated time" +
              (verbose ? "\n" + h.describe() : std::string());
     std::set<uint64_t> crashed, paused;
+    // Seeds with in-place restarts replace the heal action (below) by one:
+    // the other seeds, the named regression ones included, run as before.
+    const bool inplace = seed % 8 == 2 || seed % 8 == 3;
     for (int step = 0; step < 12; ++step) {
       c.faults().loss = rng.chance(0.5) ? rng.unit() * 0.3 : 0.0;
       c.faults().dup = rng.chance(0.3) ? 0.05 : 0.0;
@@ -412,6 +457,14 @@ std::string run_seed(uint64_t seed, int nodes, bool verbose, Totals* t) {
           }
       } else if (a == 8 || a == 9) {
         h.operator_request(rng);
+      } else if (inplace && !crashed.count(victim) && !paused.count(victim)) {
+        // The primary half of the time: its lease, fencer and PostgreSQL
+        // are what the hand-off must keep safe.
+        if (rng.chance(0.5))
+          for (auto& [id, n] : h.world().nodes())
+            if (n.proc && n.proc->pg.primary() && !crashed.count(id) && !paused.count(id)) victim = id;
+        int64_t lease_us = h.world().node(victim).cfg.ha_lease_ms * 1000;
+        h.restart_in_place(victim, rng.chance(0.2) ? rng.range(0, lease_us * 3 / 2) : rng.range(0, lease_us / 4));
       } else {
         c.heal_network();
       }
@@ -449,6 +502,8 @@ std::string run_seed(uint64_t seed, int nodes, bool verbose, Totals* t) {
     t->member_removals += h.member_removals_;
     t->overrides += h.overrides_;
     t->lease_events += h.lease_events_;
+    t->inplace += h.inplace_;
+    t->inplace_refused += h.inplace_refused_;
     t->acked += h.world().writes_acked();
     t->lost_async += h.world().lost_async();
   } catch (const std::exception& e) {
@@ -652,12 +707,14 @@ int main(int argc, char** argv) {
                                     : "the broken protection went unnoticed (checker too weak?)");
   printf(
       "sim_ha: %llu seeds, faults: %llu crashes, %llu partitions/cuts, %llu paused agents, %llu postmaster kills, "
+      "%llu in-place restarts of pgwarden (%llu refused), "
       "loss up to 30%%, duplication, reordering, clock drift ±2%%; %llu operator requests (%llu resets, %llu member removals, "
       "%llu data-loss overrides committed); "
       "%llu failovers, %llu switchovers; %llu writes acknowledged, %llu lost in asynchronous mode, 0 in synchronous "
       "mode (checked); I1/I2/I3/I4/I5/epoch/timeline checks after every event (%llu with a lease held): %s\n",
       (unsigned long long)t.seeds, (unsigned long long)t.crashes, (unsigned long long)t.partitions,
-      (unsigned long long)t.pauses, (unsigned long long)t.pm_kills, (unsigned long long)t.ops,
+      (unsigned long long)t.pauses, (unsigned long long)t.pm_kills, (unsigned long long)t.inplace,
+      (unsigned long long)t.inplace_refused, (unsigned long long)t.ops,
       (unsigned long long)t.resets, (unsigned long long)t.member_removals, (unsigned long long)t.overrides,
       (unsigned long long)t.failovers, (unsigned long long)t.switchovers,
       (unsigned long long)t.acked, (unsigned long long)t.lost_async, (unsigned long long)t.lease_events,

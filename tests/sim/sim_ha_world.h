@@ -78,6 +78,25 @@ class SimPostgres : public pgctl::Postgres {
   size_t sync_k() const { return sync_k_; }
   /// Killed (fencer, fault, node crash): gone at once, exit handler later.
   void kill(const char* why);
+  /// An in-place restart of pgwarden: the server keeps running while the
+  /// daemon's image (this object's owner) is replaced.
+  struct Carried {
+    bool running = false, standby = false, streaming = false;
+    std::string upstream;
+    std::vector<std::string> sync_names;
+    size_t sync_k = 0;
+    pid_t pid = 0;
+  };
+  Carried carry() const { return {running_, standby_, streaming_, upstream_, sync_names_, sync_k_, pid_}; }
+  void take(const Carried& c) {
+    running_ = c.running;
+    standby_ = c.standby;
+    streaming_ = c.streaming;
+    upstream_ = c.upstream;
+    sync_names_ = c.sync_names;
+    sync_k_ = c.sync_k;
+    pid_ = c.pid;
+  }
   /// One replication step of up to `max_records` (called by the world on
   /// every tick); `all`: no lag.
   void replicate(bool all = false, size_t max_records = 8);

@@ -328,7 +328,7 @@ TEST_CASE("member status: the holder's serving flag, unknown from a version-2 se
   CHECK(d->serving);
   // Version 2 is the same encoding without the trailing flag (and the
   // version-4 probe age after it).
-  std::string v2 = m.encode();
+  std::string v2 = m.encode(4);
   v2[0] = 2;
   v2.resize(v2.size() - 9);
   auto old = MemberStatus::decode(v2);
@@ -343,11 +343,11 @@ TEST_CASE("member status: the probe's age, 0 from a version-3 sender, -1 = no pr
   auto d = MemberStatus::decode(m.encode());
   REQUIRE(d);
   CHECK(d->probe_age_ms == -1);
-  std::string bad = m.encode();
+  std::string bad = m.encode(4);
   bad[bad.size() - 8] = static_cast<char>(0xfe);  // -2: not an age
   CHECK_FALSE(MemberStatus::decode(bad));
   m.probe_age_ms = 1234;
-  std::string v3 = m.encode();
+  std::string v3 = m.encode(4);
   v3[0] = 3;
   v3.resize(v3.size() - 8);
   auto old = MemberStatus::decode(v3);
@@ -386,4 +386,38 @@ TEST_CASE("synchronous set: q from set_sync's seq (0 from an older sender = 1), 
   REQUIRE(d);
   CHECK(d->sync == old.sync);
   CHECK(sync_needed(*d) == 2);
+}
+
+TEST_CASE("member status v5: the pgwarden version; older formats still read, newer ones read as far as known") {
+  MemberStatus m;
+  m.name = "n1";
+  m.probe_age_ms = 12;
+  m.version = "0.1.0";
+  auto d = MemberStatus::decode(m.encode());
+  REQUIRE(d);
+  CHECK(d->version == "0.1.0");
+  CHECK(d->format == kStatusFormat);
+  // A member of the previous format: everything but the version.
+  std::string v4 = m.encode(4);
+  CHECK(v4[0] == 4);
+  auto old = MemberStatus::decode(v4);
+  REQUIRE(old);
+  CHECK(old->format == 4);
+  CHECK(old->version.empty());
+  CHECK(old->probe_age_ms == 12);
+  // A newer format appends fields this build does not know: skipped.
+  std::string v6 = m.encode() + std::string("\x07\x00\x00\x00", 4) + "future!";
+  v6[0] = static_cast<char>(kStatusFormat + 1);
+  auto newer = MemberStatus::decode(v6);
+  REQUIRE(newer);
+  CHECK(newer->format == kStatusFormat + 1);
+  CHECK(newer->version == "0.1.0");
+  CHECK(newer->probe_age_ms == 12);
+  // ... but a known format with bytes after its fields is refused, and a
+  // newer one must still hold every field this build knows.
+  CHECK_FALSE(MemberStatus::decode(m.encode() + "x"));
+  std::string short_v6 = m.encode(4);
+  short_v6[0] = static_cast<char>(kStatusFormat + 1);
+  CHECK_FALSE(MemberStatus::decode(short_v6));
+  CHECK_FALSE(MemberStatus::decode(std::string(1, '\0')));
 }

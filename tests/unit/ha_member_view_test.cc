@@ -1,7 +1,8 @@
 // Unit tests of node::MemberView's duplicate filter (issue 12): a restarted
 // member's statuses are taken at once, reordered duplicates still dropped.
 // The fault harness found a restarted member ignored for minutes when every
-// daemon numbered its statuses from 1.
+// daemon numbered its statuses from 1. And the status format gossiped in a
+// mixed-version cluster: the oldest a member sent.
 #include <catch2/catch.hpp>
 
 #include "ha/member_view.h"
@@ -33,4 +34,31 @@ TEST_CASE("a restarted member's statuses are heard at once, reordered duplicates
   const MemberStatus* st = receiver.fresh("n2", 5500);
   REQUIRE(st != nullptr);
   CHECK(st->lsn == 42);
+}
+
+TEST_CASE("the gossiped status format is the oldest a member sent, and rises once it is upgraded") {
+  MemberView n1("n1", kMembers, 1000, 0);
+  n1.own().version = "new";
+  bool acked = false;
+  // Nobody heard yet: our format.
+  CHECK(n1.send_format() == kStatusFormat);
+  CHECK(static_cast<uint8_t>(n1.next_own_message(1)[0]) == kStatusFormat);
+  // n2 runs a version whose status is format 4 (it refuses anything newer).
+  MemberStatus old_n2;
+  old_n2.name = "n2";
+  old_n2.seq = 1;
+  REQUIRE(n1.received("n2", old_n2.encode(4), 2, &acked));
+  CHECK(n1.send_format() == 4);
+  std::string msg = n1.next_own_message(3);
+  CHECK(msg[0] == 4);
+  auto seen_by_old = MemberStatus::decode(msg);
+  REQUIRE(seen_by_old);
+  CHECK(seen_by_old->version.empty());  // the old format has no room for it
+  // n2 upgraded: it sends the new format, and so do we again.
+  MemberStatus new_n2 = old_n2;
+  new_n2.seq = 2;
+  new_n2.version = "new";
+  REQUIRE(n1.received("n2", new_n2.encode(), 4, &acked));
+  CHECK(n1.send_format() == kStatusFormat);
+  CHECK(n1.fresh("n2", 5)->version == "new");
 }

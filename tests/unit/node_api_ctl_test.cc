@@ -148,6 +148,8 @@ TEST_CASE("render_list: summary, diagnostics and the member table like patronict
                                          "bring n2 or n3 back in sync"});
   b.cluster_facts.members[2].status.nofailover = true;
   b.cluster_facts.members[2].status.priority = 2;
+  b.cluster_facts.members[0].status.version = "0.2.0";
+  b.cluster_facts.members[1].status.version = "0.1.0";
   b.cluster_facts.state.paused = true;
   std::string err;
   auto v = pw::parse_json(cluster_json(b), &err);
@@ -160,13 +162,17 @@ TEST_CASE("render_list: summary, diagnostics and the member table like patronict
         "Diagnostics:\n"
         "  [no_failover_candidate] no standby can take over from n1\n"
         "      action: bring n2 or n3 back in sync\n"
-        "+--------+------------+---------+-----------+----+-----------+-------------------------------+\n"
-        "| Member | Host       | Role    | State     | TL | Lag in MB | Tags                          |\n"
-        "+--------+------------+---------+-----------+----+-----------+-------------------------------+\n"
-        "| n1     | 127.0.7.11 | Primary | running   |  3 |           |                               |\n"
-        "| n2     | 127.0.7.12 | Replica | streaming |  3 |         0 |                               |\n"
-        "| n3     | 127.0.7.13 | Replica | streaming |  3 |         3 | nofailover: true, priority: 2 |\n"
-        "+--------+------------+---------+-----------+----+-----------+-------------------------------+\n");
+        "+--------+------------+---------+-----------+----+-----------+-------------------------------+---------+\n"
+        "| Member | Host       | Role    | State     | TL | Lag in MB | Tags                          | Version |\n"
+        "+--------+------------+---------+-----------+----+-----------+-------------------------------+---------+\n"
+        "| n1     | 127.0.7.11 | Primary | running   |  3 |           |                               | 0.2.0   |\n"
+        "| n2     | 127.0.7.12 | Replica | streaming |  3 |         0 |                               | 0.1.0   |\n"
+        "| n3     | 127.0.7.13 | Replica | streaming |  3 |         3 | nofailover: true, priority: 2 | ?       |\n"
+        "+--------+------------+---------+-----------+----+-----------+-------------------------------+---------+\n");
+  // /cluster carries each member's version (null: not announced).
+  auto members = v->at("members");
+  CHECK(members.at(0).at("version") == "0.2.0");
+  CHECK(members.at(2).at("version").is_null());
 
   // A member without fresh status: unknown lag, role from what is known.
   b.cluster_facts.members[1].fresh = false;

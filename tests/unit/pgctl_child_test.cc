@@ -1,7 +1,8 @@
 // tests/unit/pgctl_child_test.cc — asynchronous child processes on a real
 // event loop: output captured line by line, exit status, timeout with
 // SIGTERM then SIGKILL, many children at once, no inherited descriptors,
-// PR_SET_PDEATHSIG, teardown of a running child; and the line splitter.
+// PR_SET_PDEATHSIG, teardown of a running child, a child taken over after
+// an exec (Child::inherit); and the line splitter.
 #include <event2/event.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -217,6 +218,58 @@ TEST_CASE("ProcessWatch sees a process we did not fork exit") {
       10000));
   CHECK(*status == -1);
   CHECK(w.exited());
+}
+
+TEST_CASE("Child::inherit takes over a running child: its output and its exit status") {
+  // What an in-place restart of the daemon leaves to the new image: a child
+  // forked earlier (here by hand, as the previous image did) and the read
+  // end of its output pipe. The new Child reads the rest of the output and
+  // reaps the child with its status, like a spawned one.
+  Loop loop;
+  int go[2], out[2];
+  REQUIRE(pipe(go) == 0);
+  REQUIRE(pipe(out) == 0);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(out[1], 1);
+    char c;
+    // Only once taken over: every line below reaches the new Child.
+    if (read(go[0], &c, 1) != 1) _exit(1);
+    execl("/bin/sh", "sh", "-c", "echo taken; echo over >&2; exit 4", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  close(go[0]);
+  std::optional<ChildExit> ex;
+  std::vector<std::string> seen;
+  ChildOptions o = sh("");
+  o.on_line = [&](const std::string& l) { seen.push_back(l); };
+  auto c = Child::inherit(loop.base, o, pid, out[0], [&](const ChildExit& e) { ex = e; });
+  CHECK(c->running());
+  CHECK(c->pid() == pid);
+  CHECK(c->output_fd() == out[0]);
+  CHECK((fcntl(out[0], F_GETFD) & FD_CLOEXEC) != 0);  // no leak into the next children
+  REQUIRE(write(go[1], "x", 1) == 1);
+  close(go[1]);
+  REQUIRE(loop.run_until([&] { return ex.has_value(); }, 10000));
+  CHECK(ex->pid == pid);
+  CHECK(ex->describe() == "exited with status 4");
+  CHECK(seen == std::vector<std::string>{"taken"});  // stderr was not redirected here
+  CHECK(kill(pid, 0) != 0);                          // reaped
+}
+
+TEST_CASE("Child::inherit of a child that already exited reports it on the next turn") {
+  Loop loop;
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) _exit(7);
+  REQUIRE(pw::test::run_until(loop.base, [&] { return gone_or_zombie(pid); }, 10000));
+  std::optional<ChildExit> ex;
+  auto c = Child::inherit(loop.base, sh(""), pid, -1, [&](const ChildExit& e) { ex = e; });
+  CHECK_FALSE(ex.has_value());  // never from inside inherit()
+  REQUIRE(loop.run_until([&] { return ex.has_value(); }, 10000));
+  CHECK(ex->describe() == "exited with status 7");
 }
 
 TEST_CASE("LineSplitter splits on \\n and \\r, caps long lines, keeps a tail") {
