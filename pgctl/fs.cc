@@ -79,6 +79,17 @@ bool write_file_atomic(const std::string& path, const std::string& content, mode
     ::close(fd);
     return false;
   }
+  if (!write_all_synced(fd, tmp, content, error)) return false;
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    *error = "rename " + tmp + " -> " + path + ": " + errno_text(errno);
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  return fsync_path(parent_dir(path), error);
+}
+
+bool write_all_synced(int fd, const std::string& tmp, const std::string& content, std::string* error) {
   size_t off = 0;
   while (off < content.size()) {
     ssize_t w = ::write(fd, content.data() + off, content.size() - off);
@@ -97,13 +108,7 @@ bool write_file_atomic(const std::string& path, const std::string& content, mode
     ::unlink(tmp.c_str());
     return false;
   }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    *error = "rename " + tmp + " -> " + path + ": " + errno_text(errno);
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  return fsync_path(parent_dir(path), error);
+  return true;
 }
 
 bool remove_file(const std::string& path, std::string* error) {

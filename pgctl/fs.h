@@ -19,6 +19,10 @@ bool read_file(const std::string& path, std::string* out, std::string* error,
 bool write_file_atomic(const std::string& path, const std::string& content, mode_t mode,
                        std::string* error);
 /// Removes `path` if it exists (ENOENT is success).
+/// Writes all of `content` to `fd` (a new file named `tmp`, for errors) and
+/// fsyncs it; on failure closes `fd`, unlinks `tmp` and sets *error. On
+/// success `fd` stays open: the caller closes it and moves `tmp` into place.
+bool write_all_synced(int fd, const std::string& tmp, const std::string& content, std::string* error);
 bool remove_file(const std::string& path, std::string* error);
 bool file_exists(const std::string& path);
 /// Directory entries except "." and ".."; false when it cannot be read.

@@ -71,25 +71,7 @@ bool write_placeholder(const std::string& dir, uint32_t tli, bool* created, std:
     *error = "cannot create " + tmp + ": " + errno_text(errno);
     return false;
   }
-  const std::string text = placeholder_text(tli);
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t w = ::write(fd, text.data() + off, text.size() - off);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) {
-      *error = "cannot write " + tmp + ": " + errno_text(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return false;
-    }
-    off += static_cast<size_t>(w);
-  }
-  if (::fsync(fd) != 0) {
-    *error = "fsync " + tmp + ": " + errno_text(errno);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return false;
-  }
+  if (!write_all_synced(fd, tmp, placeholder_text(tli), error)) return false;
   ::close(fd);
   *created = ::link(tmp.c_str(), path.c_str()) == 0;
   int err = errno;
