@@ -542,7 +542,17 @@ Decision decide_automatic(const DeciderInput& in) {
   if (winner.empty()) {
     std::string why;
     for (const auto& [m, reason] : r.excluded) why += (why.empty() ? "" : "; ") + m + ": " + reason;
-    if (!r.behind.empty()) {
+    // The timeline is what blocks only when no running member of the
+    // cluster is on the newest timeline and no synchronous-mode rule waits
+    // for someone: else the usual diagnostic names the rule that blocks
+    // (found by ha_sync_quorum: restarted members still on the old
+    // timeline hid "waiting to hear n4" behind "bring n1, n4 back").
+    bool newest_running = false;
+    for (const auto& [name, seen] : in.seen)
+      newest_running |= seen.fresh && seen.status.system_id == s.system_id &&
+                        seen.status.data == DataKind::cluster && seen.status.pg_running &&
+                        seen.status.timeline >= r.timeline;
+    if (!r.behind.empty() && r.sync_unheard.empty() && !newest_running) {
       d.diagnostics.push_back(behind_timeline(in, r, why));
       return d;
     }

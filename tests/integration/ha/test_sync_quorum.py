@@ -11,6 +11,7 @@
    back, refused without the cluster's name, and `ctl history` shows the
    accepted loss.
 """
+import json
 import signal
 import subprocess
 import sys
@@ -86,25 +87,37 @@ with Cluster(BLOCK, n=5, extra={"ha": {"synchronous_mode": "on", "synchronous_no
     # stay up once the next primary and its synchronous standby are gone).
     c.node(p).start()
     c.node(lost_async).start()
-    v = wait_for("a committed synchronous standby of the new primary",
-                 lambda: (lambda x: x if x and x["primary"] == new else None)(committed_sync(c)), 60)
-    sync2 = v["synchronous"]["set"][0]
-    # An asynchronous standby that streamed from the new primary all along
-    # (the restarted members may still be rewinding).
-    roles = {m["name"]: m["role"] for m in v["members"]}
-    target = next(a for a in asyncs if a not in (lost_async, sync2) and roles[a] == "async_standby")
+    def phase2():
+        # A committed synchronous standby of the new primary, and an
+        # asynchronous standby that streams from it (the restarted members
+        # may still be rewinding; a standby may still be reconnecting).
+        x = committed_sync(c)
+        if not x or x["primary"] != new:
+            return None
+        s2 = x["synchronous"]["set"][0]
+        roles = {m["name"]: m["role"] for m in x["members"]}
+        t = [a for a in asyncs if a not in (lost_async, s2) and roles.get(a) == "async_standby"]
+        return (s2, t[0]) if t else None
+    sync2, target = wait_for("a committed synchronous standby of the new primary and an asynchronous one", phase2, 90)
     c.node(new).psql("INSERT INTO t VALUES (1000)")
     kill_hard(c.node(new))
     kill_hard(c.node(sync2))
     survivor = c.node(target)
 
+    seen_diags = {}
+
     def blocked():
         x = survivor.cluster_view() or {}
+        seen_diags["last"] = x.get("diagnostics", [])
         for d in x.get("diagnostics", []):
             if d["code"] == "no_failover_candidate" and sync2 in d["message"] and "--accept-data-loss" in d["action"]:
                 return x
         return None
-    x = wait_for(f"the decider to refuse a failover without {sync2}", blocked, 60)
+    try:
+        x = wait_for(f"the decider to refuse a failover without {sync2}", blocked, 60)
+    except Exception:
+        print(f"diagnostics on {survivor.name}: {json.dumps(seen_diags.get('last'), indent=1)}", flush=True)
+        raise
     assert x["primary"] in ("", new), x  # nobody else was made primary
     # The override needs the cluster's name.
     ctl(survivor, "failover", "--to", target, "--accept-data-loss", ok=False)
