@@ -33,7 +33,8 @@ def wipe_all(c):
         n.kill()
     for n in c.nodes:
         wait_for(f"{n.name}'s postgres to exit", lambda n=n: n.postmaster_pid() is None, 30)
-        shutil.rmtree(n.data_dir)
+        if os.path.exists(n.data_dir):  # a member still cloning has none yet
+            shutil.rmtree(n.data_dir)
 
 
 with Cluster(BLOCK) as c:
@@ -87,6 +88,7 @@ with Cluster(STALE_BLOCK) as c:
     # The earlier cluster: bootstrapped, so its raft log says init done.
     c.start()
     c.wait_primary(timeout=90)
+    c.wait_streaming(2)
     old_system_id = c.any_view()["init"]["system_id"]
     stale = c.nodes[0]
     old_id = re.search(r"cluster_id=(0x[0-9a-f]{16}) recorded", stale.log_text()).group(1)
