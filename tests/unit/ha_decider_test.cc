@@ -611,3 +611,46 @@ TEST_CASE("a holder lost before ready blocks no candidate, and its successor is 
   REQUIRE(apply_command(s, *d.propose, 10).applied);
   CHECK(promotion_floor(s) == 4);
 }
+
+TEST_CASE("the timeline diagnostic gives way to a synchronous-mode wait and to a running member on the newest timeline") {
+  // decider.cc: failover_blocked_timeline only when no running member is on
+  // the newest timeline and no synchronous-mode rule waits for someone
+  // (ha_sync_quorum: members on the old timeline hid "waiting to hear n4"
+  // behind "bring n1 back"). Old code (before 92fa2d9) always named the
+  // timeline once a member was behind.
+  Fixture f;
+  f.in.members = {"n1", "n2", "n3", "n4"};
+  f.sync_failover({"n4"});
+  f.state.ready_timeline = 3;
+  f.state.max_timeline = 3;
+  f.state.history.push_back({5, "n1", 3, 0, 0, "failover"});
+  f.standby("n2", 1000, 2);
+  f.standby("n3", 900, 2);
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "no_failover_candidate");
+  CHECK(d.diagnostics[0].action.find("bring n4 back") != std::string::npos);
+  CHECK(d.diagnostics[0].action.find("--accept-data-loss") != std::string::npos);
+
+  // n4 heard (its PostgreSQL running, on timeline 3, tagged nofailover: never
+  // promoted): nobody to wait for, but the newest timeline runs — the usual
+  // diagnostic names each member's reason instead of "bring n1 back".
+  auto& n4 = f.standby("n4", 1100, 3);
+  n4.nofailover = true;
+  d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "no_failover_candidate");
+  CHECK(d.diagnostics[0].message.find("n4: tagged nofailover") != std::string::npos);
+
+  // n4 gone again but not waited for (C empty, the last holder n1 heard
+  // stopped): only now is the timeline what blocks.
+  f.in.seen.erase("n4");
+  f.state.sync.clear();
+  f.in.synchronous_mode = false;
+  d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "failover_blocked_timeline");
+}
