@@ -427,13 +427,19 @@ std::optional<Decision> decide_requests(const DeciderInput& in, Diagnostics* blo
       reason += " (operator accepted data loss; none expected: it was eligible)";
   }
   if (std::optional<std::string> why = excluded(r)) {
+    // Blocked by a rule --accept-data-loss waives (synchronous mode, or the
+    // target only behind the newest timeline): the advice names it.
+    const bool sync_rule = in.synchronous_mode && why->rfind("synchronous mode", 0) == 0;
+    const bool behind = std::find(r.behind.begin(), r.behind.end(), s.failover_to) != r.behind.end();
+    std::string action = "fix the reason above, or request another member";
+    if (!s.failover_accept_loss && (sync_rule || behind))
+      action = std::string(sync_rule ? "bring back the members named above" : "bring back a member on the newest "
+                                                                               "timeline") +
+               "; only if they are gone for good: pgwarden ctl failover --to " + s.failover_to +
+               " --accept-data-loss --confirm <cluster-name>";
     d.diagnostics.push_back({"failover_request_blocked",
                              "failover to " + s.failover_to + " requested but it cannot be promoted: " + *why,
-                             in.synchronous_mode && !s.failover_accept_loss && why->rfind("synchronous mode", 0) == 0
-                                 ? "bring back the members named above; only if they are gone for good: "
-                                   "pgwarden ctl failover --to " + s.failover_to +
-                                       " --accept-data-loss --confirm <cluster-name>"
-                                 : "fix the reason above, or request another member"});
+                             action});
     if (s.paused) return d;
     *blocked = d.diagnostics;
     return std::nullopt;  // automatic failover may still pick another member

@@ -654,3 +654,27 @@ TEST_CASE("the timeline diagnostic gives way to a synchronous-mode wait and to a
   REQUIRE(d.diagnostics.size() == 1);
   CHECK(d.diagnostics[0].code == "failover_blocked_timeline");
 }
+
+TEST_CASE("a failover request to a member behind the newest timeline is told about --accept-data-loss") {
+  // --accept-data-loss waives the timeline rule (decide_requests), so the
+  // blocked request's advice names it, paused or not; old advice: "fix the
+  // reason above", which the operator cannot.
+  Fixture f;
+  f.initialized("n1");
+  f.state.ready_timeline = 3;
+  f.state.max_timeline = 3;
+  f.in.lease_expired = true;
+  f.standby("n2", 1000, 2);
+  f.state.failover_to = "n2";
+  f.state.failover_epoch = 5;
+  f.state.paused = true;
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "failover_request_blocked");
+  CHECK(d.diagnostics[0].action.find("pgwarden ctl failover --to n2 --accept-data-loss") != std::string::npos);
+  f.state.failover_accept_loss = true;
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n2");
+}
