@@ -73,10 +73,13 @@ void Agent::failover(const std::string& to, bool accept_data_loss, const std::st
   in.maximum_lag_on_failover = UINT64_MAX;  // the operator accepts the lag
   if (accept_data_loss) in.synchronous_mode = false;  // ... and the loss (the decider re-checks)
   Ranking r = rank_candidates(in, s.primary);
-  if (auto it = r.excluded.find(to); it != r.excluded.end() && !holder_alive)
+  // Only behind the newest timeline: waived with the loss too, as the
+  // decider does (decide_requests; its failover_blocked_timeline advises it).
+  const bool behind = std::find(r.behind.begin(), r.behind.end(), to) != r.behind.end();
+  if (auto it = r.excluded.find(to); it != r.excluded.end() && !holder_alive && !(accept_data_loss && behind))
     return done({409, to + " cannot be promoted: " + it->second +
-                          (ctx_.cfg.ha_synchronous_mode && !accept_data_loss &&
-                                   it->second.rfind("synchronous mode", 0) == 0
+                          (!accept_data_loss && (behind || (ctx_.cfg.ha_synchronous_mode &&
+                                                            it->second.rfind("synchronous mode", 0) == 0))
                                ? "; if the members that may hold the latest acknowledged commits are gone for "
                                  "good: add --accept-data-loss --confirm " + ctx_.cfg.cluster_name
                                : std::string())});

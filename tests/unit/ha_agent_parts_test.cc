@@ -1134,3 +1134,58 @@ TEST_CASE("a primary started (not promoted) announces ready only with a timeline
   REQUIRE(r.raft.count(CmdType::ready) == 1);
   CHECK(r.raft.proposals.back().first.timeline == 2);
 }
+
+TEST_CASE("failover --accept-data-loss to a member behind the newest timeline is requested, as the diagnostic advises") {
+  // The decider waives the timeline rule for an operator accepting the loss
+  // and its failover_blocked_timeline diagnostic tells the operator to type
+  // `pgwarden ctl failover --to n2 --accept-data-loss ...`; the request path
+  // refused exactly that with 409 "on an old timeline" (old code).
+  log_set_level(LogLevel::error);
+  struct AppRaft : FakeRaft {
+    consensus::AppMessageHandler handler;
+    void set_app_handler(consensus::AppMessageHandler h) override { handler = std::move(h); }
+  } raft;
+  Rig r;
+  Agent agent(r.cfg, r.world, r.sm, r.pg, r.fencer);
+  agent.set_raft(&raft);
+  r.primary_n1();
+  Command ready;  // n1 wrote on timeline 3 ...
+  ready.type = CmdType::ready;
+  ready.node = "n1";
+  ready.epoch = r.sm.state().epoch;
+  ready.timeline = 3;
+  r.apply(ready);
+  Command release;  // ... and is gone: nobody holds the lock
+  release.type = CmdType::release;
+  release.node = "n1";
+  release.epoch = r.sm.state().epoch;
+  r.apply(release);
+  REQUIRE(r.sm.state().primary.empty());
+  REQUIRE(r.sm.state().ready_timeline == 3);
+  MemberStatus n2;  // n2 only reached timeline 2
+  n2.name = "n2";
+  n2.seq = 1;
+  n2.system_id = 7;
+  n2.data = DataKind::cluster;
+  n2.timeline = 2;
+  n2.lsn = 1000;
+  n2.pg_running = true;
+  n2.in_recovery = true;
+  REQUIRE(raft.handler);
+  raft.handler(2, n2.encode());
+
+  std::optional<OpResult> out;
+  agent.failover("n2", false, "", [&](const OpResult& x) { out = x; });
+  REQUIRE(out);
+  CHECK(out->http_status == 409);
+  CHECK(out->message.find("on an old timeline") != std::string::npos);
+  CHECK(out->message.find("--accept-data-loss --confirm t") != std::string::npos);
+  CHECK(raft.count(CmdType::request_failover) == 0);
+
+  out.reset();
+  agent.failover("n2", true, "t", [&](const OpResult& x) { out = x; });
+  CHECK_FALSE(out);  // proposed: answered once committed
+  REQUIRE(raft.count(CmdType::request_failover) == 1);
+  CHECK(raft.proposals.back().first.node == "n2");
+  CHECK(raft.proposals.back().first.flag);
+}
