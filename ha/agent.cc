@@ -257,10 +257,7 @@ void Agent::on_status_message(uint64_t from, const std::string& data) {
     // status, which may carry none yet (issue 21, item 8).
     const RouteGrant& old = ctx_.grant;
     const uint64_t E = state().epoch;
-    if (old.epoch == E && old.until_ms > now && !(g.epoch == E && g.until_ms >= old.until_ms)) {
-      g.epoch = old.epoch;
-      g.until_ms = old.until_ms;
-    }
+    if (old.epoch == E && old.until_ms > now && !(g.epoch == E && g.until_ms >= old.until_ms)) g = old;
     bool changed = g.epoch != old.epoch || (old.until_ms <= now && g.until_ms > now);
     ctx_.grant = g;
     if (changed) ctx_.kick();

@@ -25,7 +25,7 @@ namespace pw::node {
 /// The route grant with the latest expiry received for the current epoch,
 /// from the current raft leader or an earlier one (route_builder.h).
 struct RouteGrant {
-  std::string from;     // the leader that sent the latest status
+  std::string from;     // the leader that sent this grant (logs only)
   uint64_t epoch = 0;
   int64_t until_ms = 0; // receipt + grant, on our clock
 };
