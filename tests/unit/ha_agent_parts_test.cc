@@ -32,6 +32,7 @@
 #include "ha/route_builder.h"
 #include "ha/standby_controller.h"
 #include "ha/sync_controller.h"
+#include "support/ha_commands.h"
 
 using namespace pw;
 using namespace pw::node;
@@ -155,17 +156,14 @@ struct Rig {
     ctx->raft = &raft;
   }
   void apply(Command c) { sm.apply(++index, c.encode()); }
-  void primary_n1() {
-    Command claim;
-    claim.type = CmdType::claim;
-    claim.node = "n1";
-    apply(claim);
-    Command done;
-    done.type = CmdType::bootstrap_done;
-    done.node = "n1";
+  /// `node` claimed the bootstrap and finished it: it holds epoch 1.
+  void bootstrapped_by(const std::string& node) {
+    apply(cmd(CmdType::claim, node));
+    Command done = cmd(CmdType::bootstrap_done, node);
     done.system_id = 7;
     apply(done);
   }
+  void primary_n1() { bootstrapped_by("n1"); }
 };
 
 }  // namespace
@@ -238,11 +236,7 @@ TEST_CASE("the holder's own route ends 0.3 lease after its newest confirmed rene
   raft.leader = 1;  // n1 leads raft and holds the lock
   r.ctx->raft = &raft;
   r.primary_n1();
-  Command ready;
-  ready.type = CmdType::ready;
-  ready.node = "n1";
-  ready.epoch = r.sm.state().epoch;
-  r.apply(ready);
+  r.apply(cmd(CmdType::ready, "n1", r.sm.state().epoch));
   REQUIRE(r.sm.state().ready_epoch == r.sm.state().epoch);
   const uint64_t E = r.sm.state().epoch;
   const int64_t lease = r.cfg.ha_lease_ms;
@@ -319,26 +313,16 @@ TEST_CASE("a replayed bootstrap claim is read back through the log before initdb
   REQUIRE(r.raft.count(CmdType::barrier) == 1);
   SECTION("the claim is still ours once the barrier is applied: initdb") {
     r.raft.proposals.back().second({true, r.index + 1, "", false});
-    Command b;
-    b.type = CmdType::barrier;
-    r.apply(b);
+    r.apply(cmd(CmdType::barrier));
     boot.reconcile();
     REQUIRE(r.pg.calls.size() == 1);
     CHECK(r.pg.calls[0] == "initdb");
   }
   SECTION("the claim was cleared and given on before the barrier: nothing") {
-    Command clear;
-    clear.type = CmdType::clear_claim;
-    clear.node = "n1";
-    r.apply(clear);
-    Command other;
-    other.type = CmdType::claim;
-    other.node = "n2";
-    r.apply(other);
+    r.apply(cmd(CmdType::clear_claim, "n1"));
+    r.apply(cmd(CmdType::claim, "n2"));
     r.raft.proposals.back().second({true, r.index + 1, "", false});
-    Command b;
-    b.type = CmdType::barrier;
-    r.apply(b);
+    r.apply(cmd(CmdType::barrier));
     boot.reconcile();
     CHECK(r.pg.calls.empty());
   }
@@ -398,11 +382,7 @@ TEST_CASE("member remove refuses the primary, a member of the synchronous set, a
   CHECK(raft.proposed == 0);
 
   // No primary any more; n2 is the only member reporting the data.
-  Command rel;
-  rel.type = CmdType::release;
-  rel.node = "n1";
-  rel.epoch = r.sm.state().epoch;
-  r.apply(rel);
+  r.apply(cmd(CmdType::release, "n1", r.sm.state().epoch));
   REQUIRE(r.sm.state().primary.empty());
   bool changed = false;
   REQUIRE(r.ctx->members.received("n2", peer_status("n2", DataKind::cluster, 7), r.world.now, &changed));
@@ -623,25 +603,14 @@ TEST_CASE("synchronous mode: a pending reinit moves the data aside only once the
   r.pg.data.kind = pgctl::DataDirInfo::Kind::cluster;
   r.pg.data.system_id = 7;
   r.ctx->local.refresh();
-  Command claim;
-  claim.type = CmdType::claim;
-  claim.node = "n2";
-  r.apply(claim);
-  Command done;
-  done.type = CmdType::bootstrap_done;
-  done.node = "n2";
-  done.system_id = 7;
-  r.apply(done);
+  r.bootstrapped_by("n2");
   Command sync;
   sync.type = CmdType::set_sync;
   sync.epoch = r.sm.state().epoch;
   sync.node = "n2";
   sync.members = {"n1"};
   r.apply(sync);
-  Command reinit;
-  reinit.type = CmdType::reinit;
-  reinit.node = "n1";
-  r.apply(reinit);
+  r.apply(cmd(CmdType::reinit, "n1"));
   StandbyController standby(*r.ctx);
   standby.reconcile();
   CHECK(std::find(r.pg.calls.begin(), r.pg.calls.end(), "move_aside") == r.pg.calls.end());
@@ -655,20 +624,8 @@ TEST_CASE("synchronous mode: a pending reinit moves the data aside only once the
 namespace {
 // n2 holds the lock of a ready epoch and says it serves; n1 (self) may lead raft.
 void holder_n2(Rig& r) {
-  Command claim;
-  claim.type = CmdType::claim;
-  claim.node = "n2";
-  r.apply(claim);
-  Command done;
-  done.type = CmdType::bootstrap_done;
-  done.node = "n2";
-  done.system_id = 7;
-  r.apply(done);
-  Command ready;
-  ready.type = CmdType::ready;
-  ready.node = "n2";
-  ready.epoch = r.sm.state().epoch;
-  r.apply(ready);
+  r.bootstrapped_by("n2");
+  r.apply(cmd(CmdType::ready, "n2", r.sm.state().epoch));
   REQUIRE(r.sm.state().primary == "n2");
   REQUIRE(r.sm.state().ready_epoch == r.sm.state().epoch);
 }

@@ -5,19 +5,10 @@
 #include <random>
 
 #include "ha/cluster_state.h"
+#include "support/ha_commands.h"
 
 using namespace pw::node;
 
-namespace {
-Command cmd(CmdType t, std::string node, uint64_t epoch = 0, std::string to = "") {
-  Command c;
-  c.type = t;
-  c.node = std::move(node);
-  c.epoch = epoch;
-  c.to = std::move(to);
-  return c;
-}
-}  // namespace
 
 TEST_CASE("command encode/decode round-trips every field") {
   Command c = cmd(CmdType::set_primary, "n2", 7, "n3");
