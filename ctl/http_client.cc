@@ -14,6 +14,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "conf/values.h"
+
 namespace pw::node {
 
 namespace {
@@ -173,8 +175,8 @@ HttpResult request(const HttpTarget& target, const std::string& method, const st
     r.error = "cannot request " + where + ": '" + checked_name + "' is not a host name or address";
     return r;
   }
-  const std::string port = std::to_string(target.port);
-  const std::string url = std::string(target.tls ? "https://" : "http://") + url_host(checked_name) + ":" + port + path;
+  const std::string url =
+      std::string(target.tls ? "https://" : "http://") + conf::format_host_port(checked_name, target.port) + path;
 
   if (CURLcode rc = global_init(); rc != CURLE_OK) {
     r.error = "cannot request " + where + ": libcurl initialisation failed: " + curl_easy_strerror(rc);
@@ -217,7 +219,7 @@ HttpResult request(const HttpTarget& target, const std::string& method, const st
     set(CURLOPT_CAPATH, static_cast<const char*>(nullptr), "CAPATH");
     set(CURLOPT_SSL_OPTIONS, static_cast<long>(CURLSSLOPT_NO_PARTIALCHAIN), "SSL_OPTIONS");
     if (by_name) {
-      connect_to = url_host(target.server_name) + ":" + port + ":" + url_host(target.host) + ":" + port;
+      connect_to = conf::format_host_port(target.server_name, target.port) + ":" + conf::format_host_port(target.host, target.port);
       connect_list.reset(curl_slist_append(nullptr, connect_to.c_str()));
       if (!connect_list) throw std::bad_alloc();
       set(CURLOPT_CONNECT_TO, connect_list.get(), "CONNECT_TO");

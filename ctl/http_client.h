@@ -25,9 +25,6 @@ struct HttpTarget {
   std::string url() const;
 };
 
-/// `host` as a URL writes it: an IPv6 address in brackets.
-std::string url_host(const std::string& host);
-
 /// Parses "http://host[:port]" or "https://host[:port]" (a path is not
 /// allowed). Without a scheme, http is assumed. nullopt + *error on failure.
 std::optional<HttpTarget> parse_api_url(const std::string& url, std::string* error);

@@ -5,14 +5,12 @@
 
 #include <cstdlib>
 
+#include "conf/values.h"
+
 namespace pw::node {
 
-std::string url_host(const std::string& host) {
-  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
-}
-
 std::string HttpTarget::url() const {
-  return std::string(tls ? "https://" : "http://") + url_host(host) + ":" + std::to_string(port);
+  return std::string(tls ? "https://" : "http://") + conf::format_host_port(host, port);
 }
 
 std::optional<HttpTarget> parse_api_url(const std::string& url, std::string* error) {

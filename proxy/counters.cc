@@ -51,12 +51,11 @@ void BackendStats::refused(int64_t started_ms, int64_t now_ms, const BackoffPoli
   backing_off_.store(true, std::memory_order_relaxed);
 }
 
-bool BackendStats::backoff_reset() {
-  if (!backing_off_.load(std::memory_order_relaxed)) return false;
+void BackendStats::backoff_reset() {
+  if (!backing_off_.load(std::memory_order_relaxed)) return;
   std::lock_guard<std::mutex> lk(backoff_mu_);
   backoff_.reset();
   backing_off_.store(false, std::memory_order_relaxed);
-  return true;
 }
 
 std::string BackendStats::refusal_message() {

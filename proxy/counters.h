@@ -60,8 +60,8 @@ struct BackendStats {
   /// 0: a new session may try now (it may be the probe); else ms to wait.
   int64_t admit(int64_t now_ms);
   void refused(int64_t started_ms, int64_t now_ms, const BackoffPolicy& p, const std::string& message);
-  /// Accepted a session, or the route changed: ends the backoff. True if one was on.
-  bool backoff_reset();
+  /// Accepted a session, or the route changed: ends the backoff.
+  void backoff_reset();
   /// The last refusal's text, for clients whose hold ends while cooling.
   std::string refusal_message();
 

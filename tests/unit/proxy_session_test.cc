@@ -29,6 +29,7 @@
 #include "proxy/proxy.h"
 #include "support/pg_packets.h"
 #include "support/proxy_sockets.h"
+#include "support/tcp_server.h"
 #include "support/wait.h"
 
 using namespace pw::proxy;
@@ -60,36 +61,19 @@ int tcp_connect(const char* ip, uint16_t port) {
 /// it received.
 class Backend_ {
  public:
-  Backend_(const char* ip, char name, bool flood = false) : name_(name), flood_(flood) {
-    lfd_ = tcp_listen(ip, &port_);
-    host_ = ip;
-    thread_ = std::thread([this] { accept_loop(); });
-  }
-  ~Backend_() {
-    stop_ = true;
-    shutdown(lfd_, SHUT_RDWR);
-    close(lfd_);
-    thread_.join();
-    for (auto& t : conns_) t.join();
-  }
-  Backend backend() const { return {host_, port_, 0}; }
+  Backend_(const char* ip, char name, bool flood = false)
+      : name_(name), flood_(flood), server_(ip, [this](int fd, int) { serve(fd); }) {}
+  ~Backend_() { stop_ = true; }
+  Backend backend() const { return {server_.host(), server_.port(), 0}; }
   std::string received() {
     std::lock_guard<std::mutex> lk(mu_);
     return received_;
   }
-  int connections() const { return connections_; }
+  int connections() const { return server_.connections(); }
   uint64_t flood_sent() const { return flood_sent_; }
   bool flood_blocked() const { return flood_blocked_; }
 
  private:
-  void accept_loop() {
-    for (;;) {
-      int fd = accept(lfd_, nullptr, nullptr);
-      if (fd < 0) return;
-      ++connections_;
-      conns_.emplace_back([this, fd] { serve(fd); });
-    }
-  }
   void serve(int fd) {
     send(fd, &name_, 1, MSG_NOSIGNAL);
     if (flood_) {
@@ -132,17 +116,12 @@ class Backend_ {
 
   char name_;
   bool flood_;
-  int lfd_ = -1;
-  uint16_t port_ = 0;
-  std::string host_;
-  std::thread thread_;
-  std::vector<std::thread> conns_;
   std::mutex mu_;
   std::string received_;
   std::atomic<bool> stop_{false};
-  std::atomic<int> connections_{0};
   std::atomic<uint64_t> flood_sent_{0};
   std::atomic<bool> flood_blocked_{false};
+  pw::test::TcpServer server_;  // last: joined before the rest goes
 };
 
 Route route_to(const Backend_& b, uint64_t epoch, int64_t valid_for_ms = 3600000) {

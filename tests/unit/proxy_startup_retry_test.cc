@@ -21,6 +21,7 @@
 #include "proxy/proxy.h"
 #include "support/pg_packets.h"
 #include "support/proxy_sockets.h"
+#include "support/tcp_server.h"
 #include "support/wait.h"
 
 using namespace pw::proxy;
@@ -41,40 +42,18 @@ constexpr const char* kStartingUp = "the database system is starting up";
 /// connections get AuthenticationOk and are then held open.
 class FakePg {
  public:
-  FakePg(const char* ip, int refusals) : refusals_(refusals), host_(ip) {
-    lfd_ = pw::test::tcp_listen(ip, &port_);
-    REQUIRE(lfd_ >= 0);
-    thread_ = std::thread([this] { accept_loop(); });
-  }
-  ~FakePg() {
-    stop_ = true;
-    shutdown(lfd_, SHUT_RDWR);
-    close(lfd_);
-    thread_.join();
-    for (auto& t : conns_) t.join();
-  }
-  Backend backend() const { return {host_, port_, 0}; }
-  int connections() const { return connections_; }
+  FakePg(const char* ip, int refusals)
+      : refusals_(refusals), server_(ip, [this](int fd, int n) { serve(fd, refusals_ < 0 || n <= refusals_); }) {}
+  ~FakePg() { stop_ = true; }
+  Backend backend() const { return {server_.host(), server_.port(), 0}; }
+  int connections() const { return server_.connections(); }
 
  private:
-  void accept_loop() {
-    for (;;) {
-      int fd = accept(lfd_, nullptr, nullptr);
-      if (fd < 0) return;
-      int n = ++connections_;
-      bool refuse = refusals_ < 0 || n <= refusals_;
-      conns_.emplace_back([this, fd, refuse] { serve(fd, refuse); });
-    }
-  }
   /// Reads one first packet (length-prefixed); false at EOF or timeout.
   static bool read_packet(int fd, std::string* code) {
     std::string head = read_n(fd, 8);
     if (head.size() < 8) return false;
-    auto u = [](const std::string& s, size_t at) {
-      return (uint32_t(uint8_t(s[at])) << 24) | (uint32_t(uint8_t(s[at + 1])) << 16) |
-             (uint32_t(uint8_t(s[at + 2])) << 8) | uint32_t(uint8_t(s[at + 3]));
-    };
-    uint32_t len = u(head, 0);
+    uint32_t len = wire::be32(reinterpret_cast<const uint8_t*>(head.data()));
     *code = head.substr(4, 4);
     return len <= 8 || read_n(fd, len - 8).size() == len - 8;
   }
@@ -91,55 +70,32 @@ class FakePg {
       send_all(fd, wire::error_response("FATAL", "57P03", kStartingUp));
     } else if (ok) {
       send_all(fd, std::string("R") + be32s(8) + be32s(0));
-      char c;
-      while (!stop_ && recv(fd, &c, 1, 0) != 0) {
-      }
+      pw::test::drain_until_closed(fd, stop_);
     }
     close(fd);
   }
 
   int refusals_;
-  int lfd_ = -1;
-  uint16_t port_ = 0;
-  std::string host_;
-  std::thread thread_;
-  std::vector<std::thread> conns_;
   std::atomic<bool> stop_{false};
-  std::atomic<int> connections_{0};
+  pw::test::TcpServer server_;  // last: joined before the rest goes
 };
 
 /// A server that greets every connection with 'B' and keeps it open.
 class Greeter {
  public:
-  explicit Greeter(const char* ip) : host_(ip) {
-    lfd_ = pw::test::tcp_listen(ip, &port_);
-    REQUIRE(lfd_ >= 0);
-    thread_ = std::thread([this] {
-      for (;;) {
-        int fd = accept(lfd_, nullptr, nullptr);
-        if (fd < 0) return;
-        ++connections_;
-        send_all(fd, "B");
-        fds_.push_back(fd);
-      }
-    });
-  }
-  ~Greeter() {
-    shutdown(lfd_, SHUT_RDWR);
-    close(lfd_);
-    thread_.join();
-    for (int fd : fds_) close(fd);
-  }
-  Backend backend() const { return {host_, port_, 0}; }
-  int connections() const { return connections_; }
+  explicit Greeter(const char* ip)
+      : server_(ip, [this](int fd, int) {
+          send_all(fd, "B");
+          pw::test::drain_until_closed(fd, stop_);
+          close(fd);
+        }) {}
+  ~Greeter() { stop_ = true; }
+  Backend backend() const { return {server_.host(), server_.port(), 0}; }
+  int connections() const { return server_.connections(); }
 
  private:
-  int lfd_ = -1;
-  uint16_t port_ = 0;
-  std::string host_;
-  std::thread thread_;
-  std::vector<int> fds_;
-  std::atomic<int> connections_{0};
+  std::atomic<bool> stop_{false};
+  pw::test::TcpServer server_;  // last: joined before the rest goes
 };
 
 Route route(const Backend& primary, uint64_t epoch) {
