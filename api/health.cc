@@ -45,7 +45,7 @@ ApiResponse ApiHandlers::health(Health kind, const ApiRequest& req) {
   bool lag_ok = !max_lag || (lag && *lag <= *max_lag);
   // Synchronous mode: a member of the committed synchronous set may hold
   // acknowledged commits the others lack; the rest stream asynchronously.
-  bool in_sync_set = std::find(c.state.sync.begin(), c.state.sync.end(), c.self) != c.state.sync.end();
+  const bool sync_member = in_sync_set(c.state, c.self);
   bool ok = false;
   switch (kind) {
     case Health::primary: ok = primary; break;
@@ -55,8 +55,8 @@ ApiResponse ApiHandlers::health(Health kind, const ApiRequest& req) {
     case Health::liveness: ok = true; break;  // the control loop answered: it is alive
     case Health::readiness: ok = primary || streaming_replica; break;
     case Health::status: ok = true; break;
-    case Health::sync: ok = streaming_replica && in_sync_set && lag_ok; break;
-    case Health::async: ok = streaming_replica && !in_sync_set && lag_ok; break;
+    case Health::sync: ok = streaming_replica && sync_member && lag_ok; break;
+    case Health::async: ok = streaming_replica && !sync_member && lag_ok; break;
   }
 
   // The role is what PostgreSQL is, when it runs; otherwise what this node
@@ -108,7 +108,7 @@ ApiResponse ApiHandlers::health(Health kind, const ApiRequest& req) {
   own["lease_remaining_ms"] = h.lease_remaining_ms;
   own["ready_as_primary"] = h.ready_as_primary;
   own["streaming"] = streaming_replica;
-  own["sync_standby"] = streaming_replica && in_sync_set;
+  own["sync_standby"] = streaming_replica && sync_member;
   own["lag"] = lag ? JsonOut(*lag) : JsonOut(nullptr);
   if (max_lag) own["max_lag"] = *max_lag;
   own["agent_state"] = h.agent_state;

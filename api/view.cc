@@ -58,8 +58,7 @@ std::vector<MemberRow> member_rows(const ClusterFacts& c) {
         else r.state = "running";
         if (st.pg_running) r.lag_bytes = 0;
       } else if (st.pg_running && st.in_recovery) {
-        bool sync = std::find(s.sync.begin(), s.sync.end(), m.name) != s.sync.end();
-        r.role = sync ? "sync_standby" : c.synchronous_mode ? "async_standby" : "replica";
+        r.role = in_sync_set(s, m.name) ? "sync_standby" : c.synchronous_mode ? "async_standby" : "replica";
         r.state = st.streaming ? "streaming" : "running";
         if (primary) r.lag_bytes = primary->lsn > st.lsn ? primary->lsn - st.lsn : 0;
       } else if (st.pg_running) {

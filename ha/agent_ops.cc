@@ -128,8 +128,7 @@ void Agent::reinit(const std::string& member, OpDone done) {
     // I4: a member of the committed synchronous set (or, with no primary,
     // the last holder) may be the only one with some acknowledged commits;
     // moved aside, they could only be brought back by hand.
-    bool in_set = std::find(s.sync.begin(), s.sync.end(), member) != s.sync.end();
-    if (in_set)
+    if (in_sync_set(s, member))
       return done({409, member + " is in the synchronous standby set and may hold acknowledged commits no "
                                  "other standby has; stop its PostgreSQL (the primary then drops it from the "
                                  "set) and reinit it after that"});

@@ -207,6 +207,10 @@ size_t sync_ack_count(const ClusterState& s) {
   return std::clamp<size_t>(s.sync_acks, 1, std::max<size_t>(1, s.sync.size()));
 }
 
+bool in_sync_set(const ClusterState& s, const std::string& member) {
+  return std::find(s.sync.begin(), s.sync.end(), member) != s.sync.end();
+}
+
 size_t sync_needed(const ClusterState& s) { return s.sync.empty() ? 0 : s.sync.size() - sync_ack_count(s) + 1; }
 
 std::vector<std::string> last_holders(const ClusterState& s) {

@@ -130,6 +130,8 @@ size_t sync_ack_count(const ClusterState& s);
 /// The quorum-commit rule: a failover must hear this many members of C
 /// (|C| - sync_acks + 1): any acknowledged commit is then on one of them.
 size_t sync_needed(const ClusterState& s);
+/// `member` is in the committed synchronous set C.
+bool in_sync_set(const ClusterState& s, const std::string& member);
 /// The timeline the holder of the current epoch must promote onto at least
 /// (pgctl::Postgres::promote's min_timeline); 0 = no floor recorded.
 inline uint32_t promotion_floor(const ClusterState& s) { return s.max_timeline; }

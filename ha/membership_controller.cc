@@ -88,8 +88,7 @@ void MembershipController::remove(const std::string& name, OpDone done) {
       return done({409, name + " may hold the only copy of the cluster's data: there is no primary now and no "
                               "other member reports data. Get a primary first (pgwarden ctl list), then remove it"});
   }
-  const auto& C = ctx_.state().sync;
-  if (std::find(C.begin(), C.end(), name) != C.end())
+  if (in_sync_set(ctx_.state(), name))
     // Synchronous mode (I4): a member of the committed set may hold the only
     // copy of acknowledged commits, and failover waits to hear from every
     // member of the set; a removed member is never heard again.
