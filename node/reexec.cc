@@ -7,14 +7,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 
-extern char** environ;
+#include "pgctl/child.h"
 
 namespace pw::node {
 
@@ -74,15 +73,7 @@ std::string reexec_program(const std::vector<std::string>& argv, std::string* er
 
 std::string reexec(const std::string& program, const std::vector<std::string>& argv,
                    const std::vector<std::string>& extra_env, const std::vector<int>& keep) {
-  std::vector<std::string> env;
-  auto key_of = [](const std::string& kv) { return kv.substr(0, kv.find('=')); };
-  for (char** e = environ; e && *e; ++e) {
-    std::string kv = *e;
-    bool replaced = std::any_of(extra_env.begin(), extra_env.end(),
-                                [&](const std::string& x) { return key_of(x) == key_of(kv); });
-    if (!replaced) env.push_back(std::move(kv));
-  }
-  env.insert(env.end(), extra_env.begin(), extra_env.end());
+  std::vector<std::string> env = pgctl::merged_env(extra_env);
   std::vector<char*> av, ev;
   std::vector<std::string> args = argv;
   for (auto& a : args) av.push_back(a.data());

@@ -64,6 +64,8 @@ bool looks_like_error(const std::string& line) {
   return false;
 }
 
+}  // namespace
+
 std::vector<std::string> merged_env(const std::vector<std::string>& extra) {
   std::vector<std::string> out;
   auto key_of = [](const std::string& kv) { return kv.substr(0, kv.find('=')); };
@@ -77,8 +79,6 @@ std::vector<std::string> merged_env(const std::vector<std::string>& extra) {
   for (const auto& x : extra) out.push_back(x);
   return out;
 }
-
-}  // namespace
 
 bool ChildExit::ok() const {
   return !timed_out && status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;

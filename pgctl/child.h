@@ -50,6 +50,11 @@ struct ChildOptions {
   std::function<void(const std::string&)> on_line;  // extra observer of each line
 };
 
+/// The process's environment with `extra` ("KEY=VALUE") added, an entry of
+/// `extra` replacing one with the same key: what Child::spawn gives a child,
+/// and what the daemon's in-place restart (node/reexec.h) gives its new image.
+std::vector<std::string> merged_env(const std::vector<std::string>& extra);
+
 struct ChildExit {
   pid_t pid = 0;
   int status = -1;  // raw wait status; -1 unknown

@@ -52,7 +52,7 @@ std::string parent_dir(const std::string& path) {
   return path.substr(0, slash);
 }
 
-static bool fsync_path(const std::string& path, std::string* error) {
+bool fsync_path(const std::string& path, std::string* error) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     *error = "cannot open " + path + " for fsync: " + errno_text(errno);

@@ -18,11 +18,14 @@ bool read_file(const std::string& path, std::string* out, std::string* error,
 /// of the directory, so a crash leaves either the old or the new file.
 bool write_file_atomic(const std::string& path, const std::string& content, mode_t mode,
                        std::string* error);
-/// Removes `path` if it exists (ENOENT is success).
 /// Writes all of `content` to `fd` (a new file named `tmp`, for errors) and
 /// fsyncs it; on failure closes `fd`, unlinks `tmp` and sets *error. On
 /// success `fd` stays open: the caller closes it and moves `tmp` into place.
 bool write_all_synced(int fd, const std::string& tmp, const std::string& content, std::string* error);
+/// fsync(2) of a file or directory (a directory: so the names created,
+/// renamed or removed in it are durable). False with `*error` naming it.
+bool fsync_path(const std::string& path, std::string* error);
+/// Removes `path` if it exists (ENOENT is success).
 bool remove_file(const std::string& path, std::string* error);
 bool file_exists(const std::string& path);
 /// Directory entries except "." and ".."; false when it cannot be read.

@@ -47,18 +47,6 @@ std::string placeholder_text(uint32_t tli) {
          "# docs/operations.md, \"Timelines\".\n";
 }
 
-bool fsync_dir(const std::string& dir, std::string* error) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    *error = "cannot open " + dir + " for fsync: " + errno_text(errno);
-    return false;
-  }
-  bool ok = ::fsync(fd) == 0;
-  if (!ok) *error = "fsync " + dir + ": " + errno_text(errno);
-  ::close(fd);
-  return ok;
-}
-
 // Writes a placeholder under a temporary name, fsyncs it, then link()s it
 // into place: never replaces a file that exists (a real history fetched in
 // the meantime wins). *created = false when the id already had a file.
@@ -118,7 +106,7 @@ bool reserve_timeline_ids(const std::string& data_dir, uint32_t from, uint32_t t
     if (!write_placeholder(dir, tli, &created, error)) return false;
     if (created) written->push_back(tli);
   }
-  return written->empty() || fsync_dir(dir, error);
+  return written->empty() || fsync_path(dir, error);
 }
 
 bool remove_dangling_placeholders(const std::string& data_dir, uint32_t timeline,
@@ -133,7 +121,7 @@ bool remove_dangling_placeholders(const std::string& data_dir, uint32_t timeline
     if (!remove_file(dir + "/" + history_file_name(id), error)) return false;
     removed->push_back(id);
   }
-  return removed->empty() || fsync_dir(dir, error);
+  return removed->empty() || fsync_path(dir, error);
 }
 
 }  // namespace pw::pgctl

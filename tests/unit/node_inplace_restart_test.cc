@@ -21,6 +21,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -311,4 +312,50 @@ TEST_CASE("verify_handoff drops what is not this process's own") {
   mine.fencer = f.handle();
   CHECK(pw::node::verify_handoff(&mine).empty());
   CHECK(mine.fencer.pid == f.pid());
+}
+
+// I2 across the restart, in the new image's own process: what the daemon
+// does with the record (verify_handoff, then Fencer(handle), then the agent's
+// supervise() each loop turn) when the old fencer cannot simply go on.
+
+TEST_CASE("a fencer the new image cannot take over is replaced, and the inherited order still kills") {
+  pid_t pm = fork_postmaster();
+  Watched w(pm);
+  Handoff h;
+  const int64_t deadline = mono_ms() + 300;
+  h.fencer = {1, 0, pm, deadline, true};  // pid 1 is not ours: the fencer is dropped ...
+  CHECK_THAT(pw::node::verify_handoff(&h), Catch::Contains("fencer pid=1"));
+  CHECK(h.fencer.order_pid == pm);  // ... its order is not
+  CHECK(h.fencer.order_deadline == deadline);
+  Fencer f(h.fencer);
+  CHECK(f.pid() == -1);
+  f.supervise();  // starts a fencer and gives it the inherited order
+  CHECK(f.pid() > 0);
+  REQUIRE(wait_until([&] { return w.gone(); }));
+  CHECK(mono_ms() >= deadline);
+  int st;
+  waitpid(pm, &st, 0);
+}
+
+TEST_CASE("an order the old image did not deliver: the new image replaces the running fencer and delivers it") {
+  pid_t pm = fork_postmaster();
+  Watched w(pm);
+  // The old image's fencer, never armed. An exec discards its Fencer object
+  // without running the destructor: placement new, never destroyed.
+  alignas(Fencer) unsigned char old_image[sizeof(Fencer)];
+  Fencer* old = new (old_image) Fencer();
+  pw::node::FencerHandle h = old->handle();
+  const int64_t deadline = mono_ms() + 300;
+  h.order_pid = pm;  // armed, but the write did not reach the pipe
+  h.order_deadline = deadline;
+  h.delivered = false;
+  Fencer f(h);
+  CHECK(f.pid() == h.pid);  // taken over ...
+  f.supervise();
+  CHECK(f.pid() != h.pid);  // ... and replaced: the old one holds no order
+  CHECK(f.pid() > 0);
+  REQUIRE(wait_until([&] { return w.gone(); }));
+  CHECK(mono_ms() >= deadline);
+  int st;
+  waitpid(pm, &st, 0);
 }
