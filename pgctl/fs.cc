@@ -17,7 +17,9 @@ std::string errno_text(int err) {
   return std::strerror(err);
 }
 
-bool read_file(const std::string& path, std::string* out, std::string* error, size_t max_bytes) {
+namespace {
+// Reads up to max_bytes of path; a longer file is an error unless `head`.
+bool read_up_to(const std::string& path, std::string* out, std::string* error, size_t max_bytes, bool head) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     *error = "cannot open " + path + ": " + errno_text(errno);
@@ -35,6 +37,10 @@ bool read_file(const std::string& path, std::string* out, std::string* error, si
     }
     if (n == 0) break;
     out->append(buf, static_cast<size_t>(n));
+    if (out->size() > max_bytes && head) {
+      out->resize(max_bytes);
+      break;
+    }
     if (out->size() > max_bytes) {
       *error = path + " is larger than " + std::to_string(max_bytes) + " bytes";
       ::close(fd);
@@ -43,6 +49,15 @@ bool read_file(const std::string& path, std::string* out, std::string* error, si
   }
   ::close(fd);
   return true;
+}
+}  // namespace
+
+bool read_file(const std::string& path, std::string* out, std::string* error, size_t max_bytes) {
+  return read_up_to(path, out, error, max_bytes, false);
+}
+
+bool read_file_head(const std::string& path, size_t bytes, std::string* out, std::string* error) {
+  return read_up_to(path, out, error, bytes, true);
 }
 
 std::string parent_dir(const std::string& path) {

@@ -14,6 +14,8 @@ namespace pw::pgctl {
 /// Reads a whole (small) file. Returns false with `*error` naming the path.
 bool read_file(const std::string& path, std::string* out, std::string* error,
                size_t max_bytes = 16 << 20);
+/// The first `bytes` of `path` (all of a shorter file); a longer file is no error.
+bool read_file_head(const std::string& path, size_t bytes, std::string* out, std::string* error);
 /// Writes `content` to `path` via a temporary file + fsync + rename + fsync
 /// of the directory, so a crash leaves either the old or the new file.
 bool write_file_atomic(const std::string& path, const std::string& content, mode_t mode,

@@ -198,3 +198,16 @@ TEST_CASE("write_file_atomic sets the exact mode") {
   CHECK((st.st_mode & 0777) == 0600);
   CHECK_FALSE(file_exists(p + ".pgwarden-tmp"));
 }
+
+TEST_CASE("read_file_head reads only the head of a long file; read_file refuses past its limit") {
+  pw::test::TempDir td("pgctl-unit-head");
+  std::string p = td / "long";
+  std::string err, text;
+  REQUIRE(write_file_atomic(p, std::string(100000, 'a') + "tail", 0600, &err));
+  REQUIRE(read_file_head(p, 5, &text, &err));
+  CHECK(text == "aaaaa");
+  REQUIRE(read_file_head(p, 1 << 20, &text, &err));  // shorter than asked: all of it
+  CHECK(text.size() == 100004);
+  CHECK_FALSE(read_file(p, &text, &err, 1000));
+  CHECK_THAT(err, Catch::Contains("larger than 1000"));
+}
