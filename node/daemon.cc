@@ -175,8 +175,7 @@ int run_daemon(const conf::Config& cfg) {
     PW_ERROR("node", "%s", err.c_str());
     return 1;
   }
-  signal(SIGPIPE, SIG_IGN);
-  catch_signals_early();
+  signal(SIGPIPE, SIG_IGN);  // HUP and USR2 are caught from the start (cmd_run: catch_signals_early)
   // An in-place restart (node/inplace_restart.h) left a record: read it
   // before anything is started (it must not reach PostgreSQL's environment).
   std::string handoff_error;
