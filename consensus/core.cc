@@ -300,7 +300,17 @@ bool Core::valid_message(const Message& m) const {
   // received (this node lags); only a leader's messages can come from it.
   bool leader_traffic =
       m.type == MsgType::app || m.type == MsgType::heartbeat || m.type == MsgType::snap;
-  if (!leader_traffic && !config_.contains(m.from) &&
+  // A node that is not a voter in the configuration it knows (a newcomer
+  // that has not received one yet, or a learner) cannot judge who may
+  // campaign: it may already be a voter in a configuration it has not
+  // received, whose candidates need its vote — a leader that added it and
+  // lost its quorum before reaching it could otherwise never be elected again
+  // (sim_consensus seed 516715058790, 5 nodes). Raft lets any server answer a
+  // candidate; removed ids are still refused above, and a vote counts only
+  // in the candidate's own configuration.
+  bool campaign_traffic = m.type == MsgType::vote || m.type == MsgType::pre_vote;
+  bool from_unknown_ok = leader_traffic || (campaign_traffic && !config_.is_voter(opts_.id));
+  if (!from_unknown_ok && !config_.contains(m.from) &&
       !(config_.epoch > log_.committed() && committed_membership().contains(m.from)))
     return bad("sender is not a member");
   bool termless =
@@ -419,7 +429,8 @@ void Core::handle_vote_request(const Message& m) {
   // Votes are answered whatever our configuration says of the candidate
   // (dissertation §4.1): a member we see as a learner may hold a newer
   // configuration and the only up-to-date log (Core::can_campaign).
-  // Removed members and unknown ids never get here (valid_message).
+  // Removed members never get here, nor unknown ids unless we are not a
+  // voter ourselves (valid_message).
   // We can grant if we already voted for this candidate, or have not voted
   // and know no leader in this term, or it is a pre-vote for a future term.
   bool can_vote = vote_ == m.from || (vote_ == 0 && lead_ == 0) || (pre && m.term > term_);

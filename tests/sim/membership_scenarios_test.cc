@@ -123,6 +123,42 @@ TEST_CASE("membership: a learner is replicated to, never counted, and joins as a
   CHECK(c.run_until([&] { return c.leader() == 4; }, 20 * kElection));
 }
 
+TEST_CASE("membership: a voter added before it heard of the cluster can still elect its leader") {
+  // Node 4 joins (learner, then voter) and leads; the cluster shrinks to
+  // node 4 alone; then node 5 — which knows only the seed configuration
+  // {1,2,3}, where neither it nor node 4 is a member — is added as a voter
+  // while it is cut off: the leader takes {4, 5} at once, cannot commit it
+  // and steps down. Once the network heals, node 5 must answer node 4's
+  // campaign although node 4's id means nothing to it yet (sim_consensus
+  // seed 516715058790, 5 nodes).
+  SimCluster c(opts(5, 3));
+  FateLog log;
+  c.add_observer(&log);
+  uint64_t l = elect(c);
+  REQUIRE(change(c, log, with(c.core(l)->membership(), 4, false)).outcome ==
+          ProposalFate::Outcome::committed);
+  REQUIRE(change(c, log, with(c.core(c.leader())->membership(), 4, true)).outcome ==
+          ProposalFate::Outcome::committed);
+  c.transfer_leadership(c.leader(), 4);
+  REQUIRE(c.run_until([&] { return c.leader() == 4; }, 20 * kElection));
+  for (uint64_t v = 1; v <= 3; ++v)
+    REQUIRE(change(c, log, with(c.core(c.leader())->membership(), v, false)).outcome ==
+            ProposalFate::Outcome::committed);
+  l = c.leader();
+  REQUIRE(l == 4);
+  REQUIRE(c.core(l)->membership().voters().size() == 1);
+  CHECK_FALSE(c.core(5)->membership().contains(4));
+  for (uint64_t i = 1; i <= 5; ++i)
+    if (i != 5) c.cut_both(5, i);
+  c.propose_config(l, with(c.core(l)->membership(), 5, true));
+  REQUIRE(c.run_until([&] { return c.leader() == 0; }, 20 * kElection));  // check-quorum
+  c.heal_network();
+  REQUIRE(c.run_until([&] { return c.leader() != 0; }, 20 * kElection));
+  c.propose(c.leader(), "after-join");
+  REQUIRE(committed_everywhere(c, "after-join"));
+  CHECK(c.core(5)->is_voter());
+}
+
 TEST_CASE("membership: one change at a time, one voter per change") {
   SimCluster c(opts(5, 3));
   FateLog log;

@@ -209,7 +209,7 @@ TEST_CASE("core: misaddressed and malformed messages are ignored") {
   Core c(opts(2));
   Message m;
   m.type = MsgType::vote;
-  m.from = 9;  // not a member: only a (newer) leader's traffic is accepted from it
+  m.from = 9;  // not a member, and we are a voter: only a (newer) leader's traffic is accepted from it
   m.to = 2;
   m.term = 4;
   c.step(m);
