@@ -87,6 +87,23 @@ void MembershipController::remove(const std::string& name, OpDone done) {
     if (s.init == InitKind::done && !primary_ready && has_data && !other_has_data)
       return done({409, name + " may hold the only copy of the cluster's data: there is no primary now and no "
                               "other member reports data. Get a primary first (pgwarden ctl list), then remove it"});
+    // The same for the newest timeline: the decider promotes only a member
+    // that reached the timeline the last ready primary wrote on (its writes
+    // may have been acknowledged). Removed, the member that reached it
+    // could never be promoted, and failover would wait for good (found by
+    // sim_ha, seed 629783845126:5: the primary died right after a
+    // switchover and was removed).
+    bool other_on_newest = false;
+    for (const auto& [m, st] : seen)
+      if (m != name && st.fresh && st.status.data == DataKind::cluster && st.status.system_id == s.system_id &&
+          st.status.timeline >= s.ready_timeline)
+        other_on_newest = true;
+    if (s.init == InitKind::done && !primary_ready && s.ready_timeline != 0 && !other_on_newest)
+      return done({409, "there is no primary now and no other member reports timeline " +
+                            std::to_string(s.ready_timeline) + ", the one the last primary wrote on: " + name +
+                            " may hold its only copy. Get a primary first (pgwarden ctl list; if " + name +
+                            " is gone for good: pgwarden ctl failover --to OTHER --accept-data-loss --confirm " +
+                            ctx_.cfg.cluster_name + "), then remove it"});
   }
   if (in_sync_set(ctx_.state(), name))
     // Synchronous mode (I4): a member of the committed set may hold the only

@@ -340,12 +340,13 @@ struct MemberRaft : FakeRaft {
 
 // A peer's status message as its own MemberView would send it.
 std::string peer_status(const std::string& name, DataKind data, uint64_t system_id, uint64_t seq_base = 1,
-                        bool nofailover = false) {
+                        bool nofailover = false, uint32_t timeline = 0) {
   MemberView v(name, {"n1", "n2", "n3"}, 1000, 0, seq_base);
   v.own().name = name;
   v.own().data = data;
   v.own().system_id = system_id;
   v.own().nofailover = nofailover;
+  v.own().timeline = timeline;
   return v.next_own_message(0);
 }
 }  // namespace
@@ -394,6 +395,40 @@ TEST_CASE("member remove refuses the primary, a member of the synchronous set, a
   REQUIRE(r.ctx->members.received("n3", peer_status("n3", DataKind::cluster, 7, 100), r.world.now, &changed));
   auto res = remove("n2");
   CHECK((!res || res->http_status == 200));
+  CHECK(raft.proposed == 1);
+}
+
+TEST_CASE("member remove refuses the only member on the timeline the last primary wrote on") {
+  // sim_ha seed 629783845126:5: a primary promoted onto timeline 4 died
+  // before any standby followed it and was removed; the decider promotes
+  // only a member on the newest timeline, so failover then waited for good.
+  Rig r;
+  MemberRaft raft;
+  raft.leader = 1;
+  r.ctx->raft = &raft;
+  r.primary_n1();
+  MembershipController mc(*r.ctx);
+  Command ready = cmd(CmdType::ready, "n1", r.sm.state().epoch);
+  ready.timeline = 4;
+  r.apply(ready);
+  REQUIRE(r.sm.state().ready_timeline == 4);
+  r.apply(cmd(CmdType::release, "n1", r.sm.state().epoch));
+  REQUIRE(r.sm.state().primary.empty());
+  bool changed = false;
+  REQUIRE(r.ctx->members.received("n2", peer_status("n2", DataKind::cluster, 7, 1, false, 4), r.world.now, &changed));
+  REQUIRE(r.ctx->members.received("n3", peer_status("n3", DataKind::cluster, 7, 1, false, 3), r.world.now, &changed));
+  std::optional<OpResult> out;
+  mc.remove("n2", [&](const OpResult& x) { out = x; });
+  REQUIRE(out);
+  INFO(out->message);
+  CHECK(out->http_status == 409);
+  CHECK(out->message.find("timeline 4") != std::string::npos);
+  CHECK(out->message.find("--accept-data-loss") != std::string::npos);
+  CHECK(raft.proposed == 0);
+  // n1 and n3 may go: n2 still has timeline 4.
+  out.reset();
+  mc.remove("n3", [&](const OpResult& x) { out = x; });
+  CHECK((!out || out->http_status == 200));
   CHECK(raft.proposed == 1);
 }
 
