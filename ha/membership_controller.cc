@@ -89,6 +89,22 @@ std::string MembershipController::refusal(const std::string& name) const {
   if (s.init == InitKind::done && !primary_ready && has_data && !other_has_data)
     return name + " may hold the only copy of the cluster's data: there is no primary now and no "
                   "other member reports data. Get a primary first (pgwarden ctl list), then remove it";
+  // Synchronous mode without a ready primary: a member of the committed
+  // set, or the last primary when the set is empty, may hold acknowledged
+  // commits no other member has, and failover waits for it (or promotes
+  // it); removed, it would never be heard again and failover could never
+  // happen (found by sim_ha once removals ran in synchronous mode, seed
+  // 408582472441:5). With no primary nobody can narrow it out either.
+  if (ctx_.cfg.ha_synchronous_mode && s.init == InitKind::done && !primary_ready) {
+    const auto holders = last_holders(s);
+    if (in_sync_set(s, name) ||
+        (s.sync.empty() && std::find(holders.begin(), holders.end(), name) != holders.end()))
+      return name + (in_sync_set(s, name) ? " is in the committed synchronous standby set"
+                                          : " was the last primary and the committed synchronous set is empty") +
+             ", and there is no ready primary: it may hold acknowledged commits no other member has, and failover "
+             "needs it. Get a primary first (pgwarden ctl list); only if its data is gone for good: pgwarden ctl "
+             "failover --to OTHER --accept-data-loss --confirm <cluster-name>, then remove it";
+  }
   // The voters left must still make a quorum among those this node hears
   // (raft frames within two election timeouts), or the change itself could
   // never commit and the cluster would stop.

@@ -434,7 +434,7 @@ struct RemovalRig {
       cb(res);
       return;
     }
-    FAIL("no proposal of " << cmd_name(t));
+    FAIL_CHECK("no proposal of " << cmd_name(t));
   }
   /// n1 becomes the raft leader of a new term and applies its barrier.
   void lead() {
