@@ -1321,3 +1321,32 @@ TEST_CASE("failover --accept-data-loss to a member behind the newest timeline is
   CHECK(raft.proposals.back().first.node == "n2");
   CHECK(raft.proposals.back().first.flag);
 }
+
+TEST_CASE("member remove, synchronous mode without a ready primary: a member of the set, or the last primary when it is empty, is refused") {
+  // Found by sim_ha (408582472441:5) once removals ran in synchronous seeds:
+  // the last primary, released with the committed set empty, was removed;
+  // only it could be promoted, and never was again.
+  RemovalRig x;
+  x.r.cfg.ha_synchronous_mode = true;
+  x.sync_set({"n2"});
+  x.r.apply(cmd(CmdType::release, "n1", x.r.sm.state().epoch));  // no primary now
+  auto remove = [&](const std::string& name) {
+    std::optional<OpResult> out;
+    x.mc.remove(name, [&](const OpResult& res) { out = res; });
+    return out;
+  };
+  auto res = remove("n2");
+  REQUIRE(res);
+  CHECK(res->http_status == 409);
+  CHECK(res->message.find("committed synchronous standby set") != std::string::npos);
+  x.sync_set({});
+  res = remove("n1");
+  REQUIRE(res);
+  CHECK(res->http_status == 409);
+  CHECK(res->message.find("was the last primary") != std::string::npos);
+  CHECK(x.raft.count(CmdType::mark_removal) == 0);
+  // Asynchronous mode: the last primary is not needed for a failover.
+  x.r.cfg.ha_synchronous_mode = false;
+  CHECK_FALSE(remove("n1"));
+  CHECK(x.raft.count(CmdType::mark_removal) == 1);
+}
