@@ -30,6 +30,7 @@ std::vector<MemberRow> member_rows(const ClusterFacts& c) {
     r.seen = m.seen;
     r.fresh = m.seen && m.fresh;
     r.reinit_pending = s.reinit.count(m.name) > 0;
+    r.removing = !s.removing.empty() && s.removing == m.name;
     bool holder = !s.primary.empty() && m.name == s.primary;
     if (m.seen) {
       const MemberStatus& st = m.status;
@@ -137,6 +138,7 @@ JsonOut row_json(const MemberRow& r) {
   m["data_reason"] = r.data_reason;
   m["last_error"] = r.last_error;
   m["reinit_pending"] = r.reinit_pending;
+  m["removing"] = r.removing;
   if (r.version.empty()) m["version"] = nullptr;
   else m["version"] = r.version;
   return m;
@@ -180,6 +182,10 @@ std::string cluster_json(const ClusterFacts& c, const std::vector<MemberRow>& ro
   sync["failover_needs"] = static_cast<uint64_t>(sync_needed(s));
   doc["failovers"] = s.failovers;
   doc["switchovers"] = s.switchovers;
+  // `member remove` (two phases): the member marked for removal ("" = none)
+  // and how the last removal ended.
+  doc["removing"] = s.removing;
+  doc["removal_note"] = s.removal_note;
   JsonOut& members = doc["members"] = JsonOut::array();
   for (const MemberRow& r : rows) members.push_back(row_json(r));
   JsonOut& diagnostics = doc["diagnostics"] = JsonOut::array();

@@ -32,6 +32,7 @@ struct MemberRow {
   int32_t priority = 0;
   std::string upstream, activity, data, data_reason, last_error;
   bool reinit_pending = false;
+  bool removing = false;  // `member remove` marked it (ClusterState::removing) and has not ended yet
   std::string version;  // the member's pgwarden version ("" = not announced: older than 0.1.0's status v5)
 };
 

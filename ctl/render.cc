@@ -51,6 +51,7 @@ std::string tags(const Json& m) {
   int64_t priority = t ? json_int(*t, "priority") : 0;
   if (priority != 0) out += (out.empty() ? "" : ", ") + ("priority: " + std::to_string(priority));
   if (json_bool(m, "reinit_pending")) out += (out.empty() ? "" : ", ") + std::string("reinit: pending");
+  if (json_bool(m, "removing")) out += (out.empty() ? "" : ", ") + std::string("removing");
   return out;
 }
 

@@ -23,7 +23,7 @@ Agent::Agent(const conf::Config& cfg, AgentWorld& world, ClusterStateMachine& sm
       sync_(ctx_),
       switchover_(ctx_, decider_),
       standby_(ctx_),
-      membership_(ctx_),
+      membership_(ctx_, decider_),
       placement_(ctx_),
       handoff_(ctx_, renewer_, membership_) {
   started_at_ = world.mono_ms();

@@ -41,6 +41,7 @@ void Agent::switchover(const std::string& to, bool force, OpDone done) {
     if (!ctx_.is_member(to)) return done({404, "unknown member '" + to + "'"});
     if (to == s.primary) return done({409, to + " is already the primary"});
     if (tagged_nofailover(ctx_, to)) return done({409, to + " is tagged nofailover: it is never made primary"});
+    if (to == s.removing) return done({409, to + " is being removed (pgwarden ctl member remove): never made primary"});
     if (!force) {
       Ranking r = rank_candidates(decider_.input(), s.primary, false);
       if (auto it = r.excluded.find(to); it != r.excluded.end())
@@ -66,6 +67,7 @@ void Agent::failover(const std::string& to, bool accept_data_loss, const std::st
   if (s.init != InitKind::done) return done({409, "the cluster is not bootstrapped"});
   if (to == s.primary) return done({409, to + " is already the primary"});
   if (tagged_nofailover(ctx_, to)) return done({409, to + " is tagged nofailover: it is never made primary"});
+  if (to == s.removing) return done({409, to + " is being removed (pgwarden ctl member remove): never made primary"});
   const bool holder_alive = !s.primary.empty() && !ctx_.lease.watch.expired(s.epoch, ctx_.now());
   if (holder_alive && s.ready_epoch == s.epoch)
     return switchover(to, true, std::move(done));  // a healthy primary: hand over cleanly

@@ -13,10 +13,11 @@ namespace pw::node {
 namespace {
 constexpr uint8_t kCmdVersion = 1;
 // 2: operator requests (failover_to, reset_requested); 3: sync_acks,
-// failover_accept_loss; 4: timelines (ready_timeline, max_timeline). Older
-// snapshots still decode (the new fields read as 0: q = 1, the strictest
-// rule; no timeline floor recorded yet, PostgreSQL's own choice).
-constexpr uint8_t kStateVersion = 4;
+// failover_accept_loss; 4: timelines (ready_timeline, max_timeline); 5: a
+// pending member removal (removing, removal_note). Older snapshots still
+// decode (the new fields read as 0: q = 1, the strictest rule; no timeline
+// floor recorded yet, PostgreSQL's own choice; no removal pending).
+constexpr uint8_t kStateVersion = 5;
 constexpr uint32_t kMaxItems = 4096;
 
 void add_history(ClusterState& s, const Command& c, const std::string& node, std::string reason) {
@@ -60,6 +61,8 @@ const char* cmd_name(CmdType t) {
     case CmdType::barrier: return "barrier";
     case CmdType::request_failover: return "request_failover";
     case CmdType::request_reset: return "request_reset";
+    case CmdType::mark_removal: return "mark_removal";
+    case CmdType::end_removal: return "end_removal";
   }
   return "unknown";
 }
@@ -88,7 +91,7 @@ std::optional<Command> Command::decode(const std::string& bytes) {
   if (r.u8() != kCmdVersion) return std::nullopt;
   Command c;
   uint8_t t = r.u8();
-  if (t < 1 || t > static_cast<uint8_t>(CmdType::request_reset)) return std::nullopt;
+  if (t < 1 || t > static_cast<uint8_t>(CmdType::end_removal)) return std::nullopt;
   c.type = static_cast<CmdType>(t);
   c.node = r.str();
   c.to = r.str();
@@ -147,6 +150,8 @@ std::string ClusterState::encode() const {
   w.boolean(failover_accept_loss);
   w.u32(ready_timeline);
   w.u32(max_timeline);
+  w.str(removing);
+  w.str(removal_note);
   return w.take();
 }
 
@@ -199,6 +204,10 @@ std::optional<ClusterState> ClusterState::decode(const std::string& bytes) {
     s.ready_timeline = r.u32();
     s.max_timeline = r.u32();
   }
+  if (version >= 5) {
+    s.removing = r.str();
+    s.removal_note = r.str();
+  }
   if (!r.ok() || !r.at_end()) return std::nullopt;
   return s;
 }
@@ -209,6 +218,16 @@ size_t sync_ack_count(const ClusterState& s) {
 
 bool in_sync_set(const ClusterState& s, const std::string& member) {
   return std::find(s.sync.begin(), s.sync.end(), member) != s.sync.end();
+}
+
+std::string removal_mark_refusal(const ClusterState& s, const std::string& node) {
+  if (!s.removing.empty() && s.removing != node) return "the removal of " + s.removing + " is still in progress";
+  if (node == s.primary) return node + " holds the primary lock";
+  if (s.switchover && s.switchover->second == node) return "a switchover to " + node + " is pending";
+  if (!s.failover_to.empty() && s.failover_epoch == s.epoch && s.failover_to == node)
+    return "a failover to " + node + " is pending";
+  if (s.init == InitKind::claimed && s.init_node == node) return node + " is bootstrapping the cluster";
+  return "";
 }
 
 size_t sync_needed(const ClusterState& s) { return s.sync.empty() ? 0 : s.sync.size() - sync_ack_count(s) + 1; }
@@ -230,6 +249,7 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
   switch (c.type) {
     case CmdType::claim:
       if (s.init != InitKind::absent) return rejected(c.type, "init is not absent");
+      if (c.node == s.removing) return rejected(c.type, c.node + " is being removed");
       s.init = InitKind::claimed;
       s.init_node = c.node;
       s.claim_index = index;
@@ -253,6 +273,7 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
       break;
     case CmdType::adopt:
       if (s.init != InitKind::absent) return rejected(c.type, "init is not absent");
+      if (c.node == s.removing) return rejected(c.type, c.node + " is being removed");
       s.init = InitKind::done;
       s.init_node = c.node;
       s.system_id = c.system_id;
@@ -268,6 +289,8 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
       // renewal committed after that (between its decision and this entry)
       // means the holder may still hold the lease (I1).
       if (c.seq != 0 && s.renew_index > c.seq) return rejected(c.type, "the holder renewed since the decision");
+      // The decider may have decided before it applied the mark.
+      if (c.node == s.removing) return rejected(c.type, c.node + " is being removed");
       s.primary = c.node;
       ++s.epoch;
       reserve_timeline(s, c.timeline);
@@ -292,20 +315,31 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
         s.max_timeline = std::max(s.max_timeline, c.timeline);
       }
       break;
-    case CmdType::release:
+    case CmdType::release: {
       if (s.epoch != c.epoch || s.primary != c.node) return rejected(c.type, "not the holder");
-      s.primary = c.to;
+      // A switchover to "the best standby" may have picked the member being
+      // removed before the mark reached the holder: the lock is released
+      // without a successor (the decider then picks one), never refused —
+      // the holder has already given up its lease.
+      const bool to_removed = !c.to.empty() && c.to == s.removing;
+      const std::string to = to_removed ? std::string() : c.to;
+      s.primary = to;
       ++s.epoch;
-      if (!c.to.empty()) {
+      if (to_removed) s.switchover.reset();
+      if (!to.empty()) {
         reserve_timeline(s, c.timeline);
         ++s.switchovers;
         s.switchover.reset();
       }
-      add_history(s, c, c.to, c.reason.empty() ? "release by " + c.node : c.reason);
+      add_history(s, c, to,
+                  (c.reason.empty() ? "release by " + c.node : c.reason) +
+                      (to_removed ? " (" + c.to + " is being removed: released without a successor)" : ""));
       break;
+    }
     case CmdType::switchover:
       if (s.init != InitKind::done || s.primary.empty() || s.primary != c.node)
         return rejected(c.type, "no such primary");
+      if (!c.to.empty() && c.to == s.removing) return rejected(c.type, c.to + " is being removed");
       s.switchover = std::make_pair(c.node, c.to);
       break;
     case CmdType::clear_switchover:
@@ -339,6 +373,12 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
       break;
     case CmdType::set_sync:
       if (s.epoch != c.epoch) return rejected(c.type, "stale epoch");
+      // A member being removed never joins the committed set (a primary
+      // that chose it before applying the mark); it may stay until the
+      // primary narrows it out.
+      if (!s.removing.empty() && !in_sync_set(s, s.removing) &&
+          std::find(c.members.begin(), c.members.end(), s.removing) != c.members.end())
+        return rejected(c.type, s.removing + " is being removed");
       s.sync = c.members;
       s.sync_acks = static_cast<uint32_t>(std::min<uint64_t>(c.seq, kMaxItems));
       break;
@@ -348,12 +388,23 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
       if (s.init != InitKind::done) return rejected(c.type, "cluster not initialized");
       if (s.epoch != c.epoch) return rejected(c.type, "stale epoch");
       if (c.node == s.primary) return rejected(c.type, c.node + " is already the primary");
+      if (c.node == s.removing) return rejected(c.type, c.node + " is being removed");
       s.failover_to = c.node;
       s.failover_epoch = c.epoch;
       s.failover_accept_loss = c.flag;
       break;
     case CmdType::request_reset:
       s.reset_requested = true;
+      break;
+    case CmdType::mark_removal:
+      if (s.removing == c.node) break;  // a repeat: already marked
+      if (std::string why = removal_mark_refusal(s, c.node); !why.empty()) return rejected(c.type, why);
+      s.removing = c.node;
+      break;
+    case CmdType::end_removal:
+      if (s.removing != c.node) return rejected(c.type, "no removal of " + c.node + " is pending");
+      s.removing.clear();
+      s.removal_note = c.reason;
       break;
   }
   e.applied = true;

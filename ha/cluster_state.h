@@ -39,6 +39,10 @@ enum class CmdType : uint8_t {
                           // flag = the operator accepts losing acknowledged writes
   request_reset = 18,     // operator: reset-cluster once no holder can write; carried out
                           // by the decider
+  mark_removal = 19,      // operator: member `node` is being removed (phase 1 of `member remove`):
+                          // never chosen for the synchronous set, never granted the lock
+  end_removal = 20,       // raft leader: the removal of `node` is over (flag = it was removed;
+                          // else withdrawn); `reason` says why, for the operator
 };
 const char* cmd_name(CmdType t);
 
@@ -102,6 +106,12 @@ struct ClusterState {
                                 // id; the holder of `epoch` promotes onto at least this one
   std::vector<HistoryEntry> history;  // newest last, bounded
   uint64_t failovers = 0, switchovers = 0;
+  // `member remove` in two phases (membership_controller.h): while
+  // `removing` names a member, no command may make it the lock holder or add
+  // it to the synchronous set; the raft leader re-checks the refusals on this
+  // state, then changes the raft configuration or withdraws the mark.
+  std::string removing;         // member being removed ("" = none)
+  std::string removal_note;     // how the last removal ended ("X removed" / "... withdrawn: why")
 
   bool operator==(const ClusterState&) const = default;
   std::string encode() const;
@@ -132,6 +142,10 @@ size_t sync_ack_count(const ClusterState& s);
 size_t sync_needed(const ClusterState& s);
 /// `member` is in the committed synchronous set C.
 bool in_sync_set(const ClusterState& s, const std::string& member);
+/// Why member `node` may not be marked for removal now ("" = it may):
+/// it holds or is being handed the lock, bootstraps the cluster, or another
+/// removal is pending. The same rule apply_command enforces.
+std::string removal_mark_refusal(const ClusterState& s, const std::string& node);
 /// The timeline the holder of the current epoch must promote onto at least
 /// (pgctl::Postgres::promote's min_timeline); 0 = no floor recorded.
 inline uint32_t promotion_floor(const ClusterState& s) { return s.max_timeline; }

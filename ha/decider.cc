@@ -41,6 +41,14 @@ Command make(const DeciderInput& in, CmdType t, const std::string& node, std::st
 
 Decision decide_uninitialized(const DeciderInput& in) {
   Decision d;
+  if (!in.state->removing.empty()) {
+    // Neither claimed nor adopted by a member being removed (refused at
+    // apply too); the raft leader ends the removal first.
+    d.diagnostics.push_back({"removal_pending",
+                             "bootstrap waits for the removal of " + in.state->removing + " to finish",
+                             "wait; the raft leader completes or withdraws it within seconds (pgwarden ctl list)"});
+    return d;
+  }
   const auto f = fresh(in);
   if (f.size() < quorum(in)) {
     std::vector<std::string> missing;
@@ -326,6 +334,7 @@ Ranking rank_candidates(const DeciderInput& in, const std::string& exclude, bool
     auto it = in.seen.find(m);
     std::string why;
     if (m == exclude) why = "current primary";
+    else if (m == s.removing) why = "being removed (pgwarden ctl member remove): never promoted";
     else if (it == in.seen.end() || !it->second.fresh) why = "no recent status (unreachable?)";
     else {
       const MemberStatus& st = it->second.status;

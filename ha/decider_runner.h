@@ -20,6 +20,12 @@ class DeciderRunner {
   void run();
   /// Everything the decider's rules read, from this node's view.
   DeciderInput input() const;
+  /// This node is the raft leader and has applied its term's barrier: its
+  /// applied state holds everything committed before its term.
+  bool caught_up() const {
+    return ctx_.raft && ctx_.raft->is_leader() && barrier_term_ == ctx_.raft->term() && barrier_index_ != 0 &&
+           ctx_.sm.last_index() >= barrier_index_;
+  }
   /// What blocks the decider (empty unless this node is the leader).
   const Diagnostics& diagnostics() const { return diags_; }
 

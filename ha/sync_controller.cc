@@ -115,6 +115,9 @@ std::vector<std::string> SyncController::choose(const std::vector<std::string>& 
     const MemberStatus* st = ctx_.members.last(name);
     if (!st || st->nofailover) continue;
     if (ctx_.state().reinit.count(name)) continue;  // about to stop and re-clone
+    // Being removed (member remove, phase 1): never chosen, so a member of
+    // C leaves it by the narrowing below; the log refuses adding it anyway.
+    if (name == ctx_.state().removing) continue;
     if (std::any_of(all.begin(), all.end(), [&](const Cand& c) { return c.name == name; })) continue;
     all.push_back({has(pg_sync_, name), has(committed, name), st->priority, sb.replay_lsn, name});
   }

@@ -32,7 +32,9 @@
 // asynchronous: never waited for, never failover candidates. nofailover
 // members are never in D (a commit acknowledged by a DR replica alone would
 // leave failover without a candidate), nor members with a pending reinit
-// (they stop, and move their data aside once C no longer names them).
+// (they stop, and move their data aside once C no longer names them), nor
+// a member being removed (ClusterState::removing: narrowed out, then the
+// raft leader removes it; membership_controller.h).
 //
 // No member in D: the primary goes asynchronous (commit C = ∅, then
 // S = ""), logged and shown as the `sync_degraded` diagnostic — unless

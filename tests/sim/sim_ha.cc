@@ -259,12 +259,14 @@ class HaSim : public sim::SimObserver {
       case 12: {
         // Membership: in 5-node runs, remove a member (down to 3 voters);
         // the agents' rosters, slots and routes follow the committed change.
-        // Asynchronous mode only: in synchronous mode a member can enter the
-        // committed set between the removal's check and its commit, and
-        // failover then waits for a member that is never heard again (a
-        // known gap, docs/operations.md; 1 seed in ~4000 before the check).
+        // Both modes: in synchronous mode the removal is marked in the log
+        // first, the primary narrows the member out of the committed set,
+        // and the raft leader re-checks on the applied state before the
+        // change (issue 21 item 6; before, a member could enter the set
+        // between the check and the commit, and failover then waited for a
+        // member never heard again).
         consensus::Membership m = a.raft() ? a.raft()->membership() : consensus::Membership{};
-        if (world_.nodes().size() >= 5 && m.voter_count() > 3 && !world_.sync_mode()) {
+        if (world_.nodes().size() >= 5 && m.voter_count() > 3) {
           a.member_remove(target, [this, done](const OpResult& r) {
             if (r.http_status == 200) ++member_removals_;  // committed (refusals: primary, pending, ...)
             done(r);

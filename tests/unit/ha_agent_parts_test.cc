@@ -70,7 +70,8 @@ struct FakeRaft : consensus::RaftNode {
   void set_leader_change_handler(std::function<void()>) override {}
   bool is_leader() const override { return leader == 1; }
   uint64_t leader_id() const override { return leader; }
-  uint64_t term() const override { return 3; }
+  uint64_t term_ = 3;
+  uint64_t term() const override { return term_; }
   uint64_t commit_index() const override { return 0; }
   uint64_t applied_index() const override { return 0; }
   uint64_t self_id() const override { return 1; }
@@ -334,8 +335,14 @@ struct MemberRaft : FakeRaft {
       {{1, "n1", "10.0.0.1", 5010, true, false}, {2, "n2", "10.0.0.2", 5010, true, false},
        {3, "n3", "10.0.0.3", 5010, true, false}});
   int proposed = 0;
+  std::vector<std::pair<consensus::Membership, consensus::ProposalCallback>> changes;
+  int64_t heard = 0;  // every peer's last frame (the quorum check of member remove)
   consensus::Membership membership() const override { return m; }
-  void propose_membership(const consensus::Membership&, consensus::ProposalCallback) override { ++proposed; }
+  void propose_membership(const consensus::Membership& to, consensus::ProposalCallback cb) override {
+    ++proposed;
+    changes.push_back({to, std::move(cb)});
+  }
+  int64_t last_heard_ms(uint64_t) const override { return heard; }
 };
 
 // A peer's status message as its own MemberView would send it.
@@ -351,13 +358,15 @@ std::string peer_status(const std::string& name, DataKind data, uint64_t system_
 }
 }  // namespace
 
-TEST_CASE("member remove refuses the primary, a member of the synchronous set, and the only copy of the data") {
+TEST_CASE("member remove refuses the primary, the only copy of the data, and a removal that breaks the quorum") {
   Rig r;
   MemberRaft raft;
   raft.leader = 1;
+  raft.heard = r.world.now;
   r.ctx->raft = &raft;
   r.primary_n1();  // n1 holds epoch 1 of system 7
-  MembershipController mc(*r.ctx);
+  DeciderRunner dr(*r.ctx);
+  MembershipController mc(*r.ctx, dr);
   auto remove = [&](const std::string& name) {
     std::optional<OpResult> out;
     mc.remove(name, [&](const OpResult& x) { out = x; });
@@ -370,18 +379,6 @@ TEST_CASE("member remove refuses the primary, a member of the synchronous set, a
   };
   CHECK(refused_with("n1", "holds the primary lock"));
 
-  // I4: a member of the committed synchronous set may hold the only copy of
-  // acknowledged commits, and failover waits to hear from it.
-  Command sync;
-  sync.type = CmdType::set_sync;
-  sync.epoch = r.sm.state().epoch;
-  sync.node = "n1";
-  sync.members = {"n3"};
-  r.apply(sync);
-  REQUIRE(r.sm.state().sync == std::vector<std::string>{"n3"});
-  CHECK(refused_with("n3", "synchronous standby set"));
-  CHECK(raft.proposed == 0);
-
   // No primary any more; n2 is the only member reporting the data.
   r.apply(cmd(CmdType::release, "n1", r.sm.state().epoch));
   REQUIRE(r.sm.state().primary.empty());
@@ -389,13 +386,165 @@ TEST_CASE("member remove refuses the primary, a member of the synchronous set, a
   REQUIRE(r.ctx->members.received("n2", peer_status("n2", DataKind::cluster, 7), r.world.now, &changed));
   REQUIRE(r.ctx->members.received("n3", peer_status("n3", DataKind::empty, 0), r.world.now, &changed));
   CHECK(refused_with("n2", "only copy of the cluster's data"));
-  CHECK(raft.proposed == 0);
 
-  // Once another member reports the data too, n2 may go.
+  // The voters left (n1, n3) could not make a quorum: n3 is not heard.
   REQUIRE(r.ctx->members.received("n3", peer_status("n3", DataKind::cluster, 7, 100), r.world.now, &changed));
+  raft.heard = r.world.now - 10 * r.cfg.raft_election_timeout_ms;
+  CHECK(refused_with("n2", "cannot be reached"));
+  CHECK(raft.proposed == 0);
+  CHECK(raft.count(CmdType::mark_removal) == 0);
+
+  // Once another member reports the data too and is heard, n2 may go: the
+  // removal is marked in the log first (phase 1).
+  raft.heard = r.world.now;
   auto res = remove("n2");
-  CHECK((!res || res->http_status == 200));
-  CHECK(raft.proposed == 1);
+  CHECK_FALSE(res);  // answered once the removal ended
+  CHECK(raft.count(CmdType::mark_removal) == 1);
+  CHECK(raft.proposed == 0);
+}
+
+namespace {
+// Member remove end to end on one node: n1 takes the request and, as the
+// raft leader, drives phase 2; commits are applied by hand.
+struct RemovalRig {
+  Rig r;
+  MemberRaft raft;
+  DeciderRunner dr{*r.ctx};
+  MembershipController mc{*r.ctx, dr};
+  std::optional<OpResult> result;
+  RemovalRig() {
+    raft.leader = 1;
+    raft.heard = r.world.now;
+    r.ctx->raft = &raft;
+    r.primary_n1();
+    r.apply(cmd(CmdType::ready, "n1", r.sm.state().epoch));
+    bool changed = false;
+    for (const char* n : {"n2", "n3"})
+      REQUIRE(r.ctx->members.received(n, peer_status(n, DataKind::cluster, 7), r.world.now, &changed));
+  }
+  /// Commits (applies, then answers) the newest proposal of type `t`.
+  void commit(CmdType t) {
+    for (auto it = raft.proposals.rbegin(); it != raft.proposals.rend(); ++it) {
+      if (it->first.type != t || !it->second) continue;
+      r.apply(it->first);
+      consensus::ProposalResult res;
+      res.committed = true;
+      res.index = r.index;
+      auto cb = std::move(it->second);
+      it->second = nullptr;
+      cb(res);
+      return;
+    }
+    FAIL_CHECK("no proposal of " << cmd_name(t));
+  }
+  /// n1 becomes the raft leader of a new term and applies its barrier.
+  void lead() {
+    raft.leader = 1;
+    ++raft.term_;
+    dr.run();
+    commit(CmdType::barrier);
+    REQUIRE(dr.caught_up());
+  }
+  void sync_set(std::vector<std::string> members) {
+    Command c = cmd(CmdType::set_sync, "n1", r.sm.state().epoch);
+    c.members = std::move(members);
+    c.seq = 1;
+    r.apply(c);
+  }
+  void later(int64_t ms) {
+    r.world.now += ms;
+    raft.heard = r.world.now;
+  }
+};
+}  // namespace
+
+TEST_CASE("member remove: a member that joins the synchronous set before its mark commits is not removed") {
+  // n2 is the raft leader when `member remove n2` arrives at n1, so the
+  // configuration change waits for a leadership hand-over. Before the fix,
+  // the checks ran only then, on n1's view at the request, and the change
+  // was proposed after the hand-over whatever had happened meanwhile:
+  // here n2 joined the committed synchronous set, and failover would have
+  // waited for a member that is never heard again.
+  RemovalRig x;
+  x.raft.leader = 2;
+  x.mc.remove("n2", [&](const OpResult& res) { x.result = res; });
+  REQUIRE_FALSE(x.result);
+  x.sync_set({"n2"});            // the primary's set_sync was ahead of the mark in the log
+  x.commit(CmdType::mark_removal);
+  CHECK(x.r.sm.state().removing == "n2");
+  x.lead();                      // n2 handed leadership to n1
+  x.mc.run();
+  CHECK(x.raft.proposed == 0);   // it waits for the primary to narrow n2 out
+  x.later(x.mc.removal_wait_ms() + 1);
+  x.mc.run();
+  CHECK(x.raft.proposed == 0);
+  // Not narrowed out in time: the mark is withdrawn, and the caller told why.
+  x.commit(CmdType::end_removal);
+  CHECK(x.r.sm.state().removing.empty());
+  x.mc.run();
+  REQUIRE(x.result);
+  CHECK(x.result->http_status == 409);
+  CHECK(x.result->message.find("synchronous standby set") != std::string::npos);
+  CHECK(x.raft.proposed == 0);
+}
+
+TEST_CASE("member remove: a member that took the lock before its mark is refused; the caller hears why") {
+  RemovalRig x;
+  x.mc.remove("n3", [&](const OpResult& res) { x.result = res; });
+  REQUIRE_FALSE(x.result);
+  // A switchover to n3 completed before the mark reached the log.
+  x.r.apply(cmd(CmdType::release, "n1", x.r.sm.state().epoch, "n3"));
+  REQUIRE(x.r.sm.state().primary == "n3");
+  x.commit(CmdType::mark_removal);  // refused when applied
+  REQUIRE(x.result);
+  CHECK(x.result->http_status == 409);
+  CHECK(x.result->message.find("holds the primary lock") != std::string::npos);
+  CHECK(x.raft.proposed == 0);
+}
+
+TEST_CASE("member remove: narrowed out of the synchronous set, then removed; a new leader finishes a pending removal") {
+  RemovalRig x;
+  x.sync_set({"n2", "n3"});
+  x.mc.remove("n3", [&](const OpResult& res) { x.result = res; });
+  x.commit(CmdType::mark_removal);
+  x.lead();
+  x.mc.run();
+  CHECK(x.raft.proposed == 0);  // still in C
+  x.sync_set({"n2"});           // the primary narrowed it out
+  x.mc.run();
+  REQUIRE(x.raft.proposed == 1);
+  CHECK_FALSE(x.raft.changes.back().first.find_name("n3"));
+  // The change commits, and this leader is lost before it ends the removal.
+  x.raft.m = x.raft.changes.back().first;
+  x.raft.leader = 2;
+  consensus::ProposalResult committed;
+  committed.committed = true;
+  x.raft.changes.back().second(committed);
+  x.mc.run();
+  CHECK(x.r.sm.state().removing == "n3");  // still marked
+  REQUIRE(x.result);                       // the caller: removed
+  CHECK(x.result->http_status == 200);
+  // The next leader (n1 again, in a new term) finds the mark and ends it.
+  x.lead();
+  x.mc.run();
+  x.commit(CmdType::end_removal);
+  CHECK(x.r.sm.state().removing.empty());
+  CHECK(x.r.sm.state().removal_note == "removed n3");
+}
+
+TEST_CASE("member remove: a new leader withdraws a pending removal whose checks fail on the applied state") {
+  RemovalRig x;
+  // Marked (by an earlier leader); the data is then on n3 only, no primary.
+  x.r.apply(cmd(CmdType::mark_removal, "n3"));
+  x.r.apply(cmd(CmdType::release, "n1", x.r.sm.state().epoch));
+  bool changed = false;
+  REQUIRE(x.r.ctx->members.received("n2", peer_status("n2", DataKind::empty, 0, 200), x.r.world.now, &changed));
+  x.lead();
+  x.mc.run();
+  CHECK(x.raft.proposed == 0);
+  x.commit(CmdType::end_removal);
+  CHECK(x.r.sm.state().removing.empty());
+  CHECK(x.r.sm.state().removal_note.find("only copy") != std::string::npos);
 }
 
 TEST_CASE("member remove refuses the only member on the timeline the last primary wrote on") {
@@ -405,9 +554,11 @@ TEST_CASE("member remove refuses the only member on the timeline the last primar
   Rig r;
   MemberRaft raft;
   raft.leader = 1;
+  raft.heard = r.world.now;
   r.ctx->raft = &raft;
   r.primary_n1();
-  MembershipController mc(*r.ctx);
+  DeciderRunner dr(*r.ctx);
+  MembershipController mc(*r.ctx, dr);
   Command ready = cmd(CmdType::ready, "n1", r.sm.state().epoch);
   ready.timeline = 4;
   r.apply(ready);
@@ -424,12 +575,13 @@ TEST_CASE("member remove refuses the only member on the timeline the last primar
   CHECK(out->http_status == 409);
   CHECK(out->message.find("timeline 4") != std::string::npos);
   CHECK(out->message.find("--accept-data-loss") != std::string::npos);
-  CHECK(raft.proposed == 0);
-  // n1 and n3 may go: n2 still has timeline 4.
+  CHECK(raft.count(CmdType::mark_removal) == 0);
+  // n3 may go: n2 still has timeline 4 (the removal is marked first).
   out.reset();
   mc.remove("n3", [&](const OpResult& x) { out = x; });
-  CHECK((!out || out->http_status == 200));
-  CHECK(raft.proposed == 1);
+  INFO((out ? out->message : std::string("(pending)")));
+  CHECK_FALSE(out);
+  CHECK(raft.count(CmdType::mark_removal) == 1);
 }
 
 namespace {
@@ -517,6 +669,32 @@ TEST_CASE("synchronous mode: a narrower set is committed only once a remaining m
   REQUIRE(x.proposed() == 3);
   x.commit_sync();
   CHECK(x.C() == std::vector<std::string>{"n3"});
+}
+
+TEST_CASE("synchronous mode: a member marked for removal is never chosen, and is narrowed out by the usual rule") {
+  SyncRig x;
+  x.st.standbys = {x.standby("n2", 1000), x.standby("n3", 1000)};
+  x.until_committed();
+  REQUIRE(x.C() == std::vector<std::string>{"n2"});
+  REQUIRE(x.names() == "ANY 1 (\"n2\")");
+  // member remove n2, phase 1. Before, the controller kept n2 (already in
+  // S) for good, and the removal could never go ahead.
+  x.r.apply(cmd(CmdType::mark_removal, "n2"));
+  x.st.current_lsn = 1200;
+  x.until_committed(1);  // widening first: n3 joins C before PostgreSQL waits for it
+  CHECK(x.C() == std::vector<std::string>{"n2", "n3"});
+  x.turn();
+  CHECK(x.names() == "ANY 1 (\"n3\")");
+  x.turns(4);
+  CHECK(x.C() == std::vector<std::string>{"n2", "n3"});  // n3 is behind 1200: n2 may hold a commit alone
+  x.st.standbys = {x.standby("n2", 1200), x.standby("n3", 1200)};
+  x.until_committed();
+  CHECK(x.C() == std::vector<std::string>{"n3"});
+  // And it is never chosen again while marked, however far ahead it is.
+  x.st.standbys = {x.standby("n2", 5000), x.standby("n3", 1200)};
+  x.turns(4);
+  CHECK(x.C() == std::vector<std::string>{"n3"});
+  CHECK(x.names() == "ANY 1 (\"n3\")");
 }
 
 TEST_CASE("synchronous_node_count 1: one synchronous standby, the others asynchronous") {
@@ -1180,4 +1358,33 @@ TEST_CASE("failover --accept-data-loss to a member behind the newest timeline is
   REQUIRE(raft.count(CmdType::request_failover) == 1);
   CHECK(raft.proposals.back().first.node == "n2");
   CHECK(raft.proposals.back().first.flag);
+}
+
+TEST_CASE("member remove, synchronous mode without a ready primary: a member of the set, or the last primary when it is empty, is refused") {
+  // Found by sim_ha (408582472441:5) once removals ran in synchronous seeds:
+  // the last primary, released with the committed set empty, was removed;
+  // only it could be promoted, and never was again.
+  RemovalRig x;
+  x.r.cfg.ha_synchronous_mode = true;
+  x.sync_set({"n2"});
+  x.r.apply(cmd(CmdType::release, "n1", x.r.sm.state().epoch));  // no primary now
+  auto remove = [&](const std::string& name) {
+    std::optional<OpResult> out;
+    x.mc.remove(name, [&](const OpResult& res) { out = res; });
+    return out;
+  };
+  auto res = remove("n2");
+  REQUIRE(res);
+  CHECK(res->http_status == 409);
+  CHECK(res->message.find("committed synchronous standby set") != std::string::npos);
+  x.sync_set({});
+  res = remove("n1");
+  REQUIRE(res);
+  CHECK(res->http_status == 409);
+  CHECK(res->message.find("was the last primary") != std::string::npos);
+  CHECK(x.raft.count(CmdType::mark_removal) == 0);
+  // Asynchronous mode: the last primary is not needed for a failover.
+  x.r.cfg.ha_synchronous_mode = false;
+  CHECK_FALSE(remove("n1"));
+  CHECK(x.raft.count(CmdType::mark_removal) == 1);
 }

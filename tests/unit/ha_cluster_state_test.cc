@@ -246,11 +246,19 @@ TEST_CASE("snapshots of earlier versions still decode, with no timeline recorded
   apply_command(s, ready, 2);
   apply_command(s, cmd(CmdType::request_failover, "n2", 1), 3);
   REQUIRE(s.max_timeline == 3);
-  const std::string v4 = s.encode();
-  REQUIRE(v4[0] == 4);
-  // Every version appends its fields at the end: version 3 is version 4
+  const std::string v5 = s.encode();
+  REQUIRE(v5[0] == 5);
+  // Every version appends its fields at the end: version 4 is version 5
+  // without the pending removal (two empty strings: their u32 lengths),
+  // version 3 is version 4
   // without the two timelines, version 2 also without q and the accepted
   // loss, version 1 also without the operator requests and the renewal index.
+  std::string v4 = v5.substr(0, v5.size() - 8);
+  v4[0] = 4;
+  auto d4 = ClusterState::decode(v4);
+  REQUIRE(d4);
+  CHECK(d4->max_timeline == 3);
+  CHECK(d4->removing.empty());
   std::string v3 = v4.substr(0, v4.size() - 8);
   v3[0] = 3;
   auto d3 = ClusterState::decode(v3);
@@ -272,11 +280,15 @@ TEST_CASE("snapshots of earlier versions still decode, with no timeline recorded
   CHECK(d1->primary == "n1");
   CHECK(d1->failover_to.empty());
   CHECK(d1->max_timeline == 0);
-  // A version-4 body under a version-3 byte, or a newer version: refused.
+  // A version-4 body under a version-3 byte, a version-5 body under a
+  // version-4 byte, or a newer version: refused.
   std::string wrong = v4;
   wrong[0] = 3;
   CHECK_FALSE(ClusterState::decode(wrong));
-  wrong[0] = 5;
+  wrong = v5;
+  wrong[0] = 4;
+  CHECK_FALSE(ClusterState::decode(wrong));
+  wrong[0] = 6;
   CHECK_FALSE(ClusterState::decode(wrong));
   // A state with no timeline recorded sets no floor: PostgreSQL's own choice.
   CHECK(promotion_floor(*d2) == 0);
@@ -371,8 +383,9 @@ TEST_CASE("synchronous set: q from set_sync's seq (0 from an older sender = 1), 
   std::string bytes = old.encode();
   bytes[0] = 2;
   // without sync_acks (u32) and failover_accept_loss (bool), and version 4's
-  // two timelines (u32 each)
-  bytes.resize(bytes.size() - 5 - 8);
+  // two timelines (u32 each), and version 5's pending removal (two empty
+  // strings, a u32 length each)
+  bytes.resize(bytes.size() - 5 - 8 - 8);
   auto d = ClusterState::decode(bytes);
   REQUIRE(d);
   CHECK(d->sync == old.sync);
@@ -411,4 +424,102 @@ TEST_CASE("member status v5: the pgwarden version; older formats still read, new
   short_v6[0] = static_cast<char>(kStatusFormat + 1);
   CHECK_FALSE(MemberStatus::decode(short_v6));
   CHECK_FALSE(MemberStatus::decode(std::string(1, '\0')));
+}
+
+TEST_CASE("member removal: the mark round-trips in snapshots (v5) and a v4 snapshot decodes with none pending") {
+  ClusterState s;
+  Command a = cmd(CmdType::adopt, "n1");
+  a.system_id = 5;
+  apply_command(s, a, 1);
+  REQUIRE(apply_command(s, cmd(CmdType::mark_removal, "n3"), 2).applied);
+  CHECK(s.removing == "n3");
+  auto d = ClusterState::decode(s.encode());
+  REQUIRE(d);
+  CHECK(*d == s);
+  CHECK(d->removing == "n3");
+  Command end = cmd(CmdType::end_removal, "n3");
+  end.reason = "the removal of n3 was withdrawn: test";
+  REQUIRE(apply_command(s, end, 3).applied);
+  CHECK(s.removing.empty());
+  CHECK(s.removal_note == end.reason);
+  d = ClusterState::decode(s.encode());
+  REQUIRE(d);
+  CHECK(d->removal_note == end.reason);
+  // Both commands round-trip, and an older decoder's range ends before them
+  // (a node of the previous version skips them, as any unknown entry).
+  for (CmdType t : {CmdType::mark_removal, CmdType::end_removal}) {
+    auto c = Command::decode(cmd(t, "n3").encode());
+    REQUIRE(c);
+    CHECK(c->type == t);
+  }
+}
+
+TEST_CASE("member removal: the mark is refused for the holder, a pending hand-over target or a second member") {
+  ClusterState s;
+  Command a = cmd(CmdType::adopt, "n1");
+  a.system_id = 5;
+  apply_command(s, a, 1);
+  auto r = apply_command(s, cmd(CmdType::mark_removal, "n1"), 2);
+  CHECK_FALSE(r.applied);
+  CHECK(r.why_rejected.find("holds the primary lock") != std::string::npos);
+  REQUIRE(apply_command(s, cmd(CmdType::switchover, "n1", 0, "n2"), 3).applied);
+  CHECK_FALSE(apply_command(s, cmd(CmdType::mark_removal, "n2"), 4).applied);
+  apply_command(s, cmd(CmdType::clear_switchover), 5);
+  REQUIRE(apply_command(s, cmd(CmdType::mark_removal, "n2"), 6).applied);
+  CHECK(apply_command(s, cmd(CmdType::mark_removal, "n2"), 7).applied);  // a repeat: no change
+  r = apply_command(s, cmd(CmdType::mark_removal, "n3"), 8);
+  CHECK_FALSE(r.applied);
+  CHECK(r.why_rejected.find("removal of n2") != std::string::npos);
+  CHECK(s.removing == "n2");
+  // Only the pending removal can be ended.
+  CHECK_FALSE(apply_command(s, cmd(CmdType::end_removal, "n3"), 9).applied);
+  CHECK(s.removing == "n2");
+}
+
+TEST_CASE("member removal: while marked, the member is never granted the lock nor added to the synchronous set") {
+  ClusterState s;
+  Command a = cmd(CmdType::adopt, "n1");
+  a.system_id = 5;
+  apply_command(s, a, 1);
+  Command sync = cmd(CmdType::set_sync, "n1", s.epoch);
+  sync.members = {"n2"};
+  sync.seq = 1;
+  REQUIRE(apply_command(s, sync, 2).applied);
+  REQUIRE(apply_command(s, cmd(CmdType::mark_removal, "n3"), 3).applied);
+  // A primary that chose n3 before it applied the mark: refused.
+  sync.members = {"n2", "n3"};
+  auto r = apply_command(s, sync, 4);
+  CHECK_FALSE(r.applied);
+  CHECK(s.sync == std::vector<std::string>{"n2"});
+  // Narrowing or keeping a set without it is fine.
+  sync.members = {};
+  CHECK(apply_command(s, sync, 5).applied);
+  // A member already in the set may stay while the primary narrows it out.
+  ClusterState t;
+  apply_command(t, a, 1);
+  sync.members = {"n2", "n3"};
+  REQUIRE(apply_command(t, sync, 2).applied);
+  REQUIRE(apply_command(t, cmd(CmdType::mark_removal, "n3"), 3).applied);
+  CHECK(apply_command(t, sync, 4).applied);  // unchanged: still names n3
+  // The lock: no set_primary, switchover or failover request to it.
+  Command sp = cmd(CmdType::set_primary, "n3", s.epoch);
+  sp.reason = "failover: test";
+  CHECK_FALSE(apply_command(s, sp, 6).applied);
+  CHECK(s.primary == "n1");
+  CHECK_FALSE(apply_command(s, cmd(CmdType::switchover, "n1", 0, "n3"), 7).applied);
+  CHECK_FALSE(apply_command(s, cmd(CmdType::request_failover, "n3", s.epoch), 8).applied);
+  // A release to it (a switchover to "the best standby" that picked it
+  // before the mark reached the holder) goes without a successor.
+  REQUIRE(apply_command(s, cmd(CmdType::switchover, "n1", 0, ""), 9).applied);
+  const uint64_t e = s.epoch;
+  Command rel = cmd(CmdType::release, "n1", e, "n3");
+  REQUIRE(apply_command(s, rel, 10).applied);
+  CHECK(s.primary.empty());
+  CHECK(s.epoch == e + 1);
+  CHECK_FALSE(s.switchover);
+  // Once the removal ended (withdrawn), it may be chosen again.
+  REQUIRE(apply_command(s, cmd(CmdType::end_removal, "n3"), 11).applied);
+  sp.epoch = s.epoch;
+  CHECK(apply_command(s, sp, 12).applied);
+  CHECK(s.primary == "n3");
 }

@@ -678,3 +678,46 @@ TEST_CASE("a failover request to a member behind the newest timeline is told abo
   REQUIRE(d.propose);
   CHECK(d.propose->node == "n2");
 }
+
+TEST_CASE("member remove: a member marked for removal is never promoted nor chosen for a switchover") {
+  Fixture f;
+  f.initialized("n1");
+  f.in.lease_expired = true;
+  f.standby("n2", 1000);
+  f.standby("n3", 2000);
+  f.state.removing = "n3";
+  Decision d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->type == CmdType::set_primary);
+  CHECK(d.propose->node == "n2");  // n3 is the most advanced, but being removed
+  Ranking r = rank_candidates(f.in, "n1", false);  // a switchover to "the best standby"
+  CHECK(r.ranked == std::vector<std::string>{"n2"});
+  CHECK(r.excluded.at("n3").find("being removed") != std::string::npos);
+  // Synchronous mode: marked while still in C, it is heard (it may hold the
+  // latest commits) but not promoted; the most advanced member of C being
+  // removed blocks the failover until the removal ends (withdrawn, then it
+  // is promoted).
+  f.sync_failover({"n2", "n3"});
+  f.state.removing = "n3";
+  d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  f.state.removing.clear();
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->node == "n3");
+}
+
+TEST_CASE("member remove: no bootstrap claim or adoption while a removal is pending") {
+  Fixture f;
+  f.report("n1", DataKind::empty);
+  f.report("n2", DataKind::empty);
+  f.state.removing = "n1";
+  Decision d = decide(f.in);
+  CHECK_FALSE(d.propose);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "removal_pending");
+  f.state.removing.clear();
+  d = decide(f.in);
+  REQUIRE(d.propose);
+  CHECK(d.propose->type == CmdType::claim);
+}

@@ -174,6 +174,19 @@ TEST_CASE("render_list: summary, diagnostics and the member table like patronict
   CHECK(members.at(0).at("version") == "0.2.0");
   CHECK(members.at(2).at("version").is_null());
 
+  // A member marked by `member remove` (phase 1): shown in the tags column
+  // and in /cluster until the raft leader ends the removal.
+  b.cluster_facts.state.removing = "n3";
+  b.cluster_facts.state.removal_note = "the removal of n2 was withdrawn: test";
+  v = pw::parse_json(cluster_json(b), &err);
+  REQUIRE(v);
+  CHECK(pw::node::render_list(*v).find("| nofailover: true, priority: 2, removing |") != std::string::npos);
+  CHECK(v->at("removing") == "n3");
+  CHECK(v->at("removal_note") == "the removal of n2 was withdrawn: test");
+  CHECK(v->at("members").at(2).at("removing") == true);
+  CHECK(v->at("members").at(1).at("removing") == false);
+  b.cluster_facts.state.removing.clear();
+
   // A member without fresh status: unknown lag, role from what is known.
   b.cluster_facts.members[1].fresh = false;
   b.cluster_facts.state.paused = false;
