@@ -239,6 +239,15 @@ class PostgresImpl final : public Postgres {
     t.start([not_before, deadline, left](SqlTask& t) { poll_clients(t, not_before, deadline, left); });
   }
 
+  std::optional<uint64_t> switchpoint(uint32_t tli, uint32_t ancestor) override {
+    uint64_t lsn = 0;
+    std::string err;
+    Switchpoint r = read_switchpoint(o_.data_dir, tli, ancestor, &lsn, &err);
+    if (!err.empty()) PW_WARN("pgctl", "switchpoint: %s", err.c_str());
+    if (r != Switchpoint::found) return std::nullopt;
+    return lsn;
+  }
+
   void follow(const Upstream& upstream, Done cb) override {
     std::string err;
     if (!pm_.running()) {
