@@ -217,6 +217,12 @@ void Agent::applied(const Command& c, const ApplyEffect& e) {
     // Cut the old route at once and tell the others (I3 acknowledgement).
     publish_route();
     gossip();
+  } else if (c.type == CmdType::switchover) {
+    // Our proxy holds new clients from now on: say so at once, the old
+    // primary waits for every member's word before it shuts down.
+    switchover_.applied_at(ctx_.sm.last_index());
+    publish_route();
+    gossip();
   } else if (c.type == CmdType::ready) {
     placement_.epoch_ready(now);
     if (ctx_.raft && ctx_.raft->is_leader()) gossip();  // the grant for the ready epoch: clients may go there now
@@ -290,6 +296,7 @@ void Agent::gossip() {
     own.replay_lsn = 0;
   }
   own.acked_epoch = route_epoch_;
+  own.route_index = route_index_;
   own.agent_state = ctx_.activity.text();
   own.last_error = ctx_.activity.last_error();
   own.decider_diags = (ctx_.raft && ctx_.raft->is_leader()) ? decider_.diagnostics() : Diagnostics{};
@@ -323,6 +330,9 @@ void Agent::publish_route() {
   unwritable_reason_ = r.unavailable_reason;
   ctx_.world.publish_route(r);
   route_epoch_ = state().epoch;
+  // The state machine's index: inside apply() it is already the entry's
+  // (the raft node's applied index moves after the observers ran).
+  route_index_ = ctx_.sm.last_index();
 }
 
 std::string Agent::debug_line() const {

@@ -157,6 +157,7 @@ class Agent {
   Diagnostics diags_;
   std::string diag_key_;  // to log diagnostics once per change
   uint64_t route_epoch_ = 0;
+  uint64_t route_index_ = 0;  // raft index applied at the last publish_route (status v6)
   uint64_t replay_told_ = 0;
   bool serving_told_ = false;  // what our last gossip said (MemberStatus::serving)  // switchover final LSN our gossip said we replayed past
   int64_t started_at_ = 0;

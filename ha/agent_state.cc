@@ -75,7 +75,7 @@ std::string describe(AgentState s, const std::string& d) {
     case AgentState::primary: return "primary";
     case AgentState::sync_updating: return with("synchronous mode", ": ");
     case AgentState::fencing: return "fencing: demoting PostgreSQL";
-    case AgentState::switchover_draining: return "switchover: draining connections";
+    case AgentState::switchover_draining: return with("switchover: draining connections", ", ");
     case AgentState::switchover_stopping: return "switchover: stopping PostgreSQL";
     case AgentState::switchover_waiting_replay: return "switchover: waiting for " + d + " to replay the final WAL";
     case AgentState::switchover_handing_over: return "switchover: handing over to " + d;

@@ -50,6 +50,7 @@ std::string MemberStatus::encode(uint8_t format) const {
   if (format >= 3) w.boolean(serving);
   if (format >= 4) w.i64(probe_age_ms);
   if (format >= 5) w.str(version);
+  if (format >= 6) w.u64(route_index);
   return w.take();
 }
 
@@ -100,6 +101,7 @@ std::optional<MemberStatus> MemberStatus::decode(const std::string& bytes) {
     if (m.probe_age_ms < -1) return std::nullopt;
   }
   if (version >= 5) m.version = r.str();
+  if (version >= 6) m.route_index = r.u64();
   if (!r.ok()) return std::nullopt;
   // A known format ends here; a newer one may append what we do not know.
   if (version <= kStatusFormat && !r.at_end()) return std::nullopt;

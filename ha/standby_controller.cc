@@ -2,6 +2,7 @@
 #include "ha/standby_controller.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "base/log.h"
 
@@ -54,6 +55,23 @@ bool StandbyController::run_reinit() {
   }
   reinit_started_ = true;
   return false;
+}
+
+bool StandbyController::past_fork(uint64_t* fork) {
+  const ClusterState& s = ctx_.state();
+  LocalPg& local = ctx_.local;
+  const pgctl::Status& st = local.status();
+  // The timeline the primary writes on, as its `ready` recorded it.
+  const uint32_t target = s.ready_timeline;
+  const uint32_t own = local.timeline();
+  if (target == 0 || own == 0 || own >= target || !st.running || !st.in_recovery || st.replay_lsn == 0)
+    return false;
+  std::optional<uint64_t> point = ctx_.pg().switchpoint(target, own);
+  if (!point) return false;  // not fetched yet, or our timeline is no ancestor of it: the timeout decides
+  *fork = *point;
+  // The same test as PostgreSQL's (rescanLatestTimeLine): the end of the
+  // last replayed record past the switchpoint.
+  return st.replay_lsn > *point;
 }
 
 void StandbyController::reconcile() {
@@ -165,6 +183,26 @@ void StandbyController::reconcile() {
       if (r.ok) ctx_.local.set_following(target);
     }));
     not_streaming_since_ = now;
+    return;
+  }
+  if (uint64_t fork = 0; primary_alive(P) && past_fork(&fork)) {
+    // Replay went past the point where the primary's timeline forked from
+    // ours (WAL its predecessor wrote that it never had: a standby ahead of
+    // the one promoted): PostgreSQL refuses that timeline at once, and only
+    // a rewind helps (I6). Waiting for the not-streaming timeout instead
+    // cost ~10 s, or for ever — its walreceiver streams our old timeline up
+    // to the fork after each retry, and that brief "streaming" reset the
+    // timer (found by the fault harness, sync mode, a bystander of
+    // oneway_out/oneway_in on the primary).
+    PW_WARN("agent", "replayed to %llX, past %s's fork from timeline %u at %llX; stopping to rewind",
+            static_cast<unsigned long long>(local.status().replay_lsn), P.c_str(), local.timeline(),
+            static_cast<unsigned long long>(fork));
+    not_streaming_since_ = 0;
+    local.set_needs_rewind(true);
+    ctx_.activity.begin(AgentState::stopping_to_rewind);
+    ctx_.pg().stop(pgctl::StopMode::fast, ctx_.activity.done([this](const pgctl::Result& r) {
+      if (r.ok) ctx_.local.mark_stopped();
+    }));
     return;
   }
   if (local.status().wal_receiver_streaming) {

@@ -2,7 +2,7 @@
 // clone when empty, rewind a former primary before it follows anyone,
 // start as standby, point a running standby at the current ready primary,
 // re-clone on an operator's reinit, and stop to rewind when following does
-// not work. A data directory is moved aside, never deleted.
+// not work or replay went past the new primary's fork. A data directory is moved aside, never deleted.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +20,9 @@ class StandbyController {
  private:
   bool primary_alive(const std::string& name) const;
   bool run_reinit();
+  /// A running standby replayed past the point where the ready primary's
+  /// timeline left ours (*fork): it must be rewound before it can follow.
+  bool past_fork(uint64_t* fork);
 
   AgentContext& ctx_;
   int64_t not_streaming_since_ = 0;  // running standby not streaming from a ready primary

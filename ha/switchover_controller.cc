@@ -13,13 +13,32 @@ namespace {
 // the fixed 300 ms drain this replaces was a third of the write gap).
 constexpr int64_t kDrainFloorMs = 50;
 constexpr int64_t kDrainMaxMs = 300;
+// How long the old primary waits for every member's proxy to withdraw the
+// route (status v6 route_index) before the drain: normally one round trip.
+// A member that stays silent that long is not worth holding the switchover
+// for (its own route ends with its freshness window).
+constexpr int64_t kWithdrawMaxMs = 1000;
 }  // namespace
 
+std::string SwitchoverController::not_withdrawn(int64_t now) const {
+  std::string missing;
+  for (const auto& m : ctx_.roster()) {
+    const std::string& name = m.name;
+    if (name == ctx_.self()) continue;
+    const MemberStatus* st = ctx_.members.fresh(name, now);
+    // Silent members and older versions (no route index) cannot say.
+    if (!st || st->format < 6) continue;
+    if (st->route_index < withdraw_index_) missing += (missing.empty() ? "" : ",") + name;
+  }
+  return missing;
+}
+
 void SwitchoverController::reset() {
-  if (!switching_ && drain_until_ == 0) return;
+  if (!switching_ && drain_until_ == 0 && withdraw_since_ == 0) return;
   switching_ = false;
   drain_until_ = 0;
   drained_ = false;
+  withdraw_since_ = 0;
   ctx_.members.own().final_lsn = 0;
 }
 
@@ -49,6 +68,28 @@ void SwitchoverController::reconcile() {
       // the tag as last reported, fresh or not.
       return abort(target + " is tagged nofailover");
     }
+    if (withdraw_since_ == 0) {
+      // Every member's proxy holds new clients once it applied the
+      // switchover (or heard we stopped serving); one that learns it late —
+      // a follower hears of the commit a message after us, a loaded host
+      // later still — would otherwise route a client to us after the drain
+      // and the shutdown would cut it mid-statement (ha_switchover flake).
+      withdraw_since_ = now;
+      // The entry's own index; the newest applied one when it came with a
+      // snapshot (a little later than needed: members apply it too).
+      withdraw_index_ = committed_index_ != 0 ? committed_index_ : ctx_.sm.last_index();
+    }
+    if (drain_until_ == 0 && !drained_) {
+      std::string missing = not_withdrawn(now);
+      if (!missing.empty() && now - withdraw_since_ < kWithdrawMaxMs) {
+        ctx_.activity.set(AgentState::switchover_draining, "waiting for the proxies of " + missing);
+        ctx_.world.wake(10);
+        return;
+      }
+      if (!missing.empty())
+        PW_WARN("agent", "switchover: %s did not confirm holding new clients within %lld ms; going on",
+                missing.c_str(), static_cast<long long>(kWithdrawMaxMs));
+    }
     if (!drained_) {
       // Every proxy withdraws the route when it applies the switchover; give
       // them (and statements already running) a moment before the shutdown,
@@ -61,6 +102,7 @@ void SwitchoverController::reconcile() {
     }
     drain_until_ = 0;
     drained_ = false;
+    withdraw_since_ = 0;
     switching_ = true;
     started_ = now;
     target_ = target;

@@ -13,6 +13,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "pgctl/auth_backends.h"
 #include "pgctl/child.h"
 #include "pgctl/clone.h"
 #include "pgctl/defer.h"
@@ -236,7 +237,17 @@ class PostgresImpl final : public Postgres {
                                         left->c_str(), static_cast<long long>(max_ms));
                               cb(Result::success());
                             });
-    t.start([not_before, deadline, left](SqlTask& t) { poll_clients(t, not_before, deadline, left); });
+    const pid_t pm = pm_.pid();
+    t.start([not_before, deadline, left, pm](SqlTask& t) { poll_clients(t, not_before, deadline, left, pm); });
+  }
+
+  std::optional<uint64_t> switchpoint(uint32_t tli, uint32_t ancestor) override {
+    uint64_t lsn = 0;
+    std::string err;
+    Switchpoint r = read_switchpoint(o_.data_dir, tli, ancestor, &lsn, &err);
+    if (!err.empty()) PW_WARN("pgctl", "switchpoint: %s", err.c_str());
+    if (r != Switchpoint::found) return std::nullopt;
+    return lsn;
   }
 
   void follow(const Upstream& upstream, Done cb) override {
@@ -521,17 +532,22 @@ class PostgresImpl final : public Postgres {
     return s;
   }
 
-  static void poll_clients(SqlTask& t, int64_t not_before, int64_t deadline, std::shared_ptr<std::string> left) {
+  static void poll_clients(SqlTask& t, int64_t not_before, int64_t deadline, std::shared_ptr<std::string> left,
+                           pid_t pm) {
     t.run("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
-          {}, [not_before, deadline, left](SqlTask& t, const QueryResult& r) {
+          {}, [not_before, deadline, left, pm](SqlTask& t, const QueryResult& r) {
             *left = r.rows.empty() ? "?" : r.at(0, 0);
+            // Logins still authenticating are not in pg_stat_activity yet
+            // (auth_backends.h); the shutdown would cut them.
+            if (int authenticating = count_authenticating_backends(pm); authenticating > 0 && *left != "?")
+              *left = std::to_string(std::strtoll(left->c_str(), nullptr, 10) + authenticating);
             int64_t now = mono_ms();
             if ((*left == "0" && now >= not_before) || now >= deadline) {
               t.finish(Result::success());
               return;
             }
             int64_t wait = *left == "0" ? std::min<int64_t>(10, not_before - now) : 10;
-            t.later(wait, [not_before, deadline, left](SqlTask& t) { poll_clients(t, not_before, deadline, left); });
+            t.later(wait, [not_before, deadline, left, pm](SqlTask& t) { poll_clients(t, not_before, deadline, left, pm); });
           });
   }
 

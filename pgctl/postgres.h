@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -171,6 +172,16 @@ class Postgres {
   /// running primary is demoted. Not running: the config is written for
   /// the next start.
   virtual void follow(const Upstream& upstream, Done cb) = 0;
+  /// Synchronous, cheap (one small file): the LSN where the history of
+  /// timeline `tli`, as this server's pg_wal holds it, left `ancestor`
+  /// (timeline_files.h, read_switchpoint); nullopt when the file is not
+  /// there (yet) or does not list `ancestor`. A standby replayed past that
+  /// point cannot follow a primary on `tli` without a rewind.
+  virtual std::optional<uint64_t> switchpoint(uint32_t tli, uint32_t ancestor) {
+    (void)tli;
+    (void)ancestor;
+    return std::nullopt;
+  }
   /// Clones from `upstream` into the (moved-aside-if-needed) data directory,
   /// using this member's slot (created beforehand by the primary's
   /// sync_slots). PostgreSQL must be stopped; it is left stopped (then

@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "pgctl/fs.h"
+#include "pgctl/pg_control.h"
 
 namespace pw::pgctl {
 
@@ -124,6 +125,43 @@ bool remove_dangling_placeholders(const std::string& data_dir, uint32_t timeline
     removed->push_back(id);
   }
   return removed->empty() || fsync_path(dir, error);
+}
+
+bool history_switchpoint(const std::string& text, uint32_t ancestor, uint64_t* lsn) {
+  // Lines are "<parent tli>\t<switchpoint>\t<reason>"; PostgreSQL skips
+  // blank and '#' lines and reads the first two fields with sscanf.
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    size_t i = line.find_first_not_of(" \t");
+    if (i == std::string::npos || line[i] == '#') continue;
+    size_t tab = line.find_first_of(" \t", i);
+    if (tab == std::string::npos) continue;
+    std::string tli_text = line.substr(i, tab - i);
+    if (tli_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    size_t at = line.find_first_not_of(" \t", tab);
+    if (at == std::string::npos) continue;
+    size_t stop = line.find_first_of(" \t", at);
+    uint64_t point = 0;
+    if (!parse_lsn(line.substr(at, stop == std::string::npos ? std::string::npos : stop - at), &point)) continue;
+    if (std::strtoul(tli_text.c_str(), nullptr, 10) == ancestor) {
+      *lsn = point;
+      return true;
+    }
+  }
+  return false;
+}
+
+Switchpoint read_switchpoint(const std::string& data_dir, uint32_t tli, uint32_t ancestor, uint64_t* lsn,
+                             std::string* error) {
+  const std::string path = wal_dir(data_dir) + "/" + history_file_name(tli);
+  if (::access(path.c_str(), F_OK) != 0) return Switchpoint::no_file;
+  std::string text;
+  if (!read_file(path, &text, error)) return Switchpoint::no_file;
+  return history_switchpoint(text, ancestor, lsn) ? Switchpoint::found : Switchpoint::not_listed;
 }
 
 }  // namespace pw::pgctl

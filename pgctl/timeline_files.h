@@ -76,4 +76,21 @@ bool reserve_timeline_ids(const std::string& data_dir, uint32_t from, uint32_t t
 bool remove_dangling_placeholders(const std::string& data_dir, uint32_t timeline,
                                   std::vector<uint32_t>* removed, std::string* error);
 
+/// The switchpoint of `ancestor` in a timeline history's text (a
+/// `<tli>.history` file): the LSN its line names, where the history left
+/// `ancestor` for its child. False when no line names `ancestor` (comment
+/// and malformed lines are skipped, as PostgreSQL's readTimeLineHistory
+/// does; a placeholder has no entries at all).
+bool history_switchpoint(const std::string& text, uint32_t ancestor, uint64_t* lsn);
+
+/// What `<tli>.history` in pg_wal says about `ancestor` (history_switchpoint).
+/// A standby's walreceiver fetches the history of its primary's timeline
+/// before it asks for WAL, so a standby told to follow a new primary has
+/// the file within a round trip — also when PostgreSQL then refuses the
+/// timeline because replay went past its fork ("new timeline N forked off
+/// current database system timeline M before current recovery point").
+enum class Switchpoint { found, no_file, not_listed };
+Switchpoint read_switchpoint(const std::string& data_dir, uint32_t tli, uint32_t ancestor, uint64_t* lsn,
+                             std::string* error);
+
 }  // namespace pw::pgctl

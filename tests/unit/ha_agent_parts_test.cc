@@ -31,6 +31,7 @@
 #include "ha/primary_controller.h"
 #include "ha/route_builder.h"
 #include "ha/standby_controller.h"
+#include "ha/switchover_controller.h"
 #include "ha/sync_controller.h"
 #include "support/ha_commands.h"
 
@@ -131,6 +132,12 @@ struct FakePg : pgctl::Postgres {
   pgctl::CloneProgress clone_progress() const override { return {}; }
   uint32_t bin_major_version() const override { return 15; }
   void set_exit_handler(std::function<void(int)>) override {}
+  std::optional<uint64_t> fork;  // what pg_wal's history says (unset: no file)
+  std::vector<std::pair<uint32_t, uint32_t>> switchpoints_asked;
+  std::optional<uint64_t> switchpoint(uint32_t tli, uint32_t ancestor) override {
+    switchpoints_asked.push_back({tli, ancestor});
+    return fork;
+  }
 };
 
 struct FakeFencer : FencerPort {
@@ -1387,4 +1394,124 @@ TEST_CASE("member remove, synchronous mode without a ready primary: a member of 
   x.r.cfg.ha_synchronous_mode = false;
   CHECK_FALSE(remove("n1"));
   CHECK(x.raft.count(CmdType::mark_removal) == 1);
+}
+
+TEST_CASE("a standby replayed past the new primary's fork stops to rewind at once; one before it follows") {
+  // Found by the fault harness (sync mode): the standby that was not
+  // promoted had more WAL than the one that was. PostgreSQL refuses the
+  // new timeline at once; the agent waited for 10 s without streaming, and
+  // the walreceiver's brief "streaming" of the old timeline up to the fork
+  // reset that wait each time.
+  log_set_level(LogLevel::error);
+  for (uint64_t replay : {0x500u, 0x400u}) {
+    for (bool known : {true, false}) {
+      CAPTURE(replay, known);
+      Rig r;
+      r.bootstrapped_by("n2");
+      Command ready = cmd(CmdType::ready, "n2");
+      ready.epoch = r.sm.state().epoch;
+      ready.timeline = 2;  // n2 writes on timeline 2, forked from 1 at 0/400
+      r.apply(ready);
+      REQUIRE(r.sm.state().ready_timeline == 2);
+      r.pg.data.kind = pgctl::DataDirInfo::Kind::cluster;
+      r.pg.data.system_id = 7;
+      r.pg.data.was_standby = true;
+      r.pg.data.timeline = 1;
+      r.ctx->local.refresh();
+      MemberView v("n2", {"n1", "n2", "n3"}, 1000, 0, 1);  // n2 runs read-write
+      v.own().name = "n2";
+      v.own().data = DataKind::cluster;
+      v.own().system_id = 7;
+      v.own().pg_running = true;
+      bool changed = false;
+      REQUIRE(r.ctx->members.received("n2", v.next_own_message(0), r.world.now, &changed));
+      pgctl::Status st;  // our standby, on timeline 1, "streaming" for a moment
+      st.running = true;
+      st.in_recovery = true;
+      st.timeline = 1;
+      st.receive_lsn = st.replay_lsn = replay;
+      st.wal_receiver_streaming = true;
+      r.pg.probe_answer = st;
+      REQUIRE(r.ctx->local.probe(r.world.now, [] {}));
+      r.ctx->local.mark_standby("n2");
+      if (known) r.pg.fork = 0x400;
+      StandbyController standby(*r.ctx);
+      standby.reconcile();
+      const bool stopped = std::count(r.pg.calls.begin(), r.pg.calls.end(), "stop") == 1;
+      CHECK(stopped == (known && replay > 0x400));
+      CHECK(r.ctx->local.needs_rewind() == stopped);
+      REQUIRE(!r.pg.switchpoints_asked.empty());
+      CHECK(r.pg.switchpoints_asked.back() == std::make_pair(2u, 1u));
+    }
+  }
+}
+
+TEST_CASE("a switchover's old primary drains only once every member's proxy withdrew the route (bounded)") {
+  // ha_switchover flake: a follower that applied the switchover a moment
+  // after the old primary's 50 ms drain floor still routed a new client to
+  // it, and the fast shutdown cut that client mid-statement.
+  log_set_level(LogLevel::error);
+  Rig r;
+  r.primary_n1();
+  Command ready = cmd(CmdType::ready, "n1");
+  ready.epoch = r.sm.state().epoch;
+  r.apply(ready);
+  r.apply(cmd(CmdType::switchover, "n1", 0, "n2"));
+  REQUIRE(r.sm.state().switchover);
+  const uint64_t at = r.sm.last_index();
+  MemberView n2("n2", {"n1", "n2", "n3"}, 1000, 0, 1), n3("n3", {"n1", "n2", "n3"}, 1000, 0, 1);
+  n2.own().name = "n2";
+  n3.own().name = "n3";
+  n2.own().route_index = at - 1;  // n2 has not applied the switchover yet
+  n3.own().route_index = at;      // n3 has
+  bool changed = false;
+  REQUIRE(r.ctx->members.received("n2", n2.next_own_message(0), r.world.now, &changed));
+  REQUIRE(r.ctx->members.received("n3", n3.next_own_message(0), r.world.now, &changed));
+  DeciderRunner decider(*r.ctx);
+  SwitchoverController so(*r.ctx, decider);
+  auto drained = [&] { return std::count(r.pg.calls.begin(), r.pg.calls.end(), "wait_for_clients"); };
+
+  SECTION("it waits for n2, and goes on as soon as n2's route is past the switchover") {
+    so.reconcile();
+    r.world.now += 100;
+    so.reconcile();
+    CHECK(drained() == 0);
+    CHECK(std::count(r.pg.calls.begin(), r.pg.calls.end(), "stop") == 0);
+    CHECK(r.ctx->activity.text().find("n2") != std::string::npos);
+    n2.own().route_index = at;
+    REQUIRE(r.ctx->members.received("n2", n2.next_own_message(100), r.world.now, &changed));
+    so.reconcile();
+    CHECK(drained() == 1);
+  }
+  SECTION("a member that never confirms holds the switchover for a bounded time only") {
+    for (int i = 0; i < 12 && drained() == 0; ++i) {
+      so.reconcile();
+      r.world.now += 100;
+      // n2 keeps gossiping (fresh), always from before the switchover.
+      REQUIRE(r.ctx->members.received("n2", n2.next_own_message(r.world.now), r.world.now, &changed));
+      REQUIRE(r.ctx->members.received("n3", n3.next_own_message(r.world.now), r.world.now, &changed));
+    }
+    CHECK(drained() == 1);
+    CHECK(r.world.now - 100000 >= 1000);
+  }
+  SECTION("a member of an older version (no route index) is not waited for") {
+    MemberStatus old;
+    old.name = "n2";
+    old.seq = 99;
+    REQUIRE(r.ctx->members.received("n2", old.encode(5), r.world.now, &changed));
+    so.reconcile();
+    CHECK(drained() == 1);
+  }
+}
+
+TEST_CASE("member status v6 carries the route index") {
+  MemberStatus m;
+  m.name = "n1";
+  m.route_index = 1234;
+  auto d = MemberStatus::decode(m.encode());
+  REQUIRE(d);
+  CHECK(d->route_index == 1234);
+  auto v5 = MemberStatus::decode(m.encode(5));
+  REQUIRE(v5);
+  CHECK(v5->route_index == 0);
 }
