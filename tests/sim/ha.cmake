@@ -1,7 +1,8 @@
 # Simulation of the production HA agent (node::Agent and its controllers)
 # on the Raft simulation harness, with simulated PostgreSQL servers:
 # I1-I5, epoch monotonicity and unique timeline ids after every event,
-# liveness after healing.
+# liveness after healing where a failover rule requires it (hosts lost for
+# good in a quarter of the seeds: tests/sim/sim_ha_rules.h).
 # Every run starts from a random base seed (printed); a failure prints the
 # command that replays it.
 set(PW_SIM_HA_SEEDS 2000 CACHE STRING "sim_ha seeds per node count under ctest (the sanitizer stage runs fewer)")
