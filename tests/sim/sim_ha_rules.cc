@@ -24,7 +24,6 @@ FailoverRule failover_rule(HaWorld& w, const node::ClusterState& s, const std::s
   // cluster's data (a survivor with a pending reinit moves it aside first),
   // not tagged nofailover.
   std::map<std::string, const SimNode*> holders;
-  uint32_t newest = 0;
   for (auto& [id, n] : w.nodes()) {
     if (!members.count(n.name)) continue;
     if (n.lost) {
@@ -32,7 +31,6 @@ FailoverRule failover_rule(HaWorld& w, const node::ClusterState& s, const std::s
       continue;
     }
     if (!n.disk.has_data || n.disk.system_id != s.system_id || s.reinit.count(n.name)) continue;
-    newest = std::max(newest, n.disk.timeline);
     if (!n.cfg.tag_nofailover) holders[n.name] = &n;
   }
   const bool primary_lost = std::find(lost.begin(), lost.end(), s.primary) != lost.end();
@@ -52,12 +50,16 @@ FailoverRule failover_rule(HaWorld& w, const node::ClusterState& s, const std::s
     return r;
   }
   // The timeline rule (both modes): a candidate must be on the newest
-  // recorded timeline; whoever wrote on a newer one may be lost.
+  // timeline known, recorded or reported (docs/operations.md,
+  // failover_blocked_timeline); whoever wrote on a newer one may be lost.
+  // The checker takes the newest any promotion opened (a superset of what
+  // the survivors may have heard of: conservative).
+  const uint32_t newest_known = std::max(s.ready_timeline, w.newest_timeline(s.system_id));
   std::vector<std::string> current;
   for (const auto& [name, n] : holders)
-    if (n->disk.timeline >= s.ready_timeline) current.push_back(name);
+    if (n->disk.timeline >= newest_known) current.push_back(name);
   if (current.empty()) {
-    r.rule = "timeline rule: the recorded timeline is " + std::to_string(s.ready_timeline) +
+    r.rule = "timeline rule: the newest timeline is " + std::to_string(newest_known) +
              " and no survivor reached it (lost: " + join(lost) + ")";
     return r;
   }
@@ -65,7 +67,7 @@ FailoverRule failover_rule(HaWorld& w, const node::ClusterState& s, const std::s
     r.required = true;
     r.rule = "asynchronous mode: the primary " + (s.primary.empty() ? std::string("(none)") : s.primary) +
              " is lost for good (lost: " + join(lost) + ") and " + join(current) +
-             " hold the cluster's data on the newest timeline " + std::to_string(newest) +
+             " hold the cluster's data on the newest timeline " + std::to_string(newest_known) +
              " with a quorum up: failover must happen";
     return r;
   }
@@ -81,7 +83,7 @@ FailoverRule failover_rule(HaWorld& w, const node::ClusterState& s, const std::s
   const size_t need = s.sync.size() - q + 1;
   std::vector<std::string> heard;
   for (const auto& m : s.sync)
-    if (holders.count(m) && holders.at(m)->disk.timeline >= s.ready_timeline) heard.push_back(m);
+    if (holders.count(m) && holders.at(m)->disk.timeline >= newest_known) heard.push_back(m);
   const std::string sets = "synchronous set C = [" + join(s.sync) + "], q = " + std::to_string(q) + ": " +
                            std::to_string(need) + " of C must be heard";
   if (heard.size() < need) {

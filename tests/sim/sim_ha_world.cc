@@ -712,6 +712,13 @@ uint64_t HaWorld::accept_loss(uint64_t id) {
   return n;
 }
 
+uint32_t HaWorld::newest_timeline(uint64_t system_id) const {
+  uint32_t tl = 0;
+  for (const auto& [key, who] : timelines_)
+    if (key.first == system_id) tl = std::max(tl, key.second);
+  return tl;
+}
+
 void HaWorld::timeline_opened(uint64_t id, uint32_t timeline) {
   const SimNode& n = nodes_.at(id);
   std::string who = n.name + " (forked after " + std::to_string(n.disk.wal.size()) + " WAL records)";

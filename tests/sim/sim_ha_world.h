@@ -351,6 +351,8 @@ class HaWorld {
   /// point): a timeline id of one system opened twice is two histories
   /// under one id, which streaming and pg_rewind take for one (issue 21).
   void timeline_opened(uint64_t id, uint32_t timeline);
+  /// The highest timeline any promotion opened for `system_id` (0 = none).
+  uint32_t newest_timeline(uint64_t system_id) const;
 
  private:
   SimCluster* c_ = nullptr;
