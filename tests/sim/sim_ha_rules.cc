@@ -33,6 +33,11 @@ FailoverRule failover_rule(HaWorld& w, const node::ClusterState& s, const std::s
     if (!n.disk.has_data || n.disk.system_id != s.system_id || s.reinit.count(n.name)) continue;
     if (!n.cfg.tag_nofailover) holders[n.name] = &n;
   }
+  // Raft first: without a quorum of the voters nothing can be decided.
+  if (2 * (members.size() - lost.size()) <= members.size()) {
+    r.rule = "no raft quorum: " + join(lost) + " of " + std::to_string(members.size()) + " voters lost";
+    return r;
+  }
   const bool primary_lost = std::find(lost.begin(), lost.end(), s.primary) != lost.end();
   if (lost.empty()) {
     r.required = true;

@@ -26,7 +26,7 @@ struct FailoverRule {
   std::string rule;  // required: the rule and the member(s) that satisfy it; else what blocks it
 };
 
-/// `members`: the names in the committed raft membership. Hosts with
+/// `members`: the voters of the committed raft membership. Hosts with
 /// SimNode::lost are the lost ones; every other member is up (healed).
 FailoverRule failover_rule(HaWorld& w, const node::ClusterState& s, const std::set<std::string>& members);
 
