@@ -65,7 +65,7 @@ add_test(NAME sim_ha_leader_isolation COMMAND sim_ha --leader-isolation --seeds 
 set_tests_properties(sim_ha_leader_isolation PROPERTIES LABELS sim TIMEOUT 300)
 # Issue 21: hosts lost for good (crashed, never restarted, data gone), see
 # run_loss in sim_ha.cc. primary: either mode, 3 and 5 nodes, a failover
-# must happen within ten leases; sync-nonsync: 5 nodes, ANY 1, the primary
+# must happen within five leases; sync-nonsync: 5 nodes, ANY 1, the primary
 # and a standby outside C lost, a failover must happen; sync-only: the
 # primary and C's only member (holding the newest acknowledged writes)
 # lost, no automatic failover, then `failover --accept-data-loss` must bring

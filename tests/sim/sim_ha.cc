@@ -478,6 +478,7 @@ struct Totals {
   uint64_t inplace = 0, inplace_refused = 0;
   uint64_t ops = 0, resets = 0, member_removals = 0, overrides = 0, acked = 0, lost_async = 0, lease_events = 0;
   uint64_t lost_hosts = 0, forgiven = 0, rule_required = 0, rule_blocked = 0;
+  int64_t worst_recovery_us = 0;  // loss scenarios: loss (or override) to a healthy primary
 };
 
 /// The seed's mode, for the replay line.
@@ -753,7 +754,9 @@ std::string run_leader_isolation(uint64_t seed, int nodes, bool verbose, Totals*
 ///                 (a switchover checks them, I4).
 /// Liveness bound: kLossBoundUs of simulated time from the loss (or the
 /// override) to a writable, ready, routed primary.
-constexpr int64_t kLossBoundUs = 3'000'000;  // ten leases; 30 s at the production timers
+// Five leases (15 s at the production timers); the slowest of 6,000 runs
+// took 800 ms (the lease wait, promotion, ready, routes).
+constexpr int64_t kLossBoundUs = 1'500'000;
 
 std::string run_loss(const std::string& kind, uint64_t seed, int nodes, bool verbose, Totals* t) {
   const bool sync = kind != "primary" || seed % 2 == 1;
@@ -836,6 +839,7 @@ std::string run_loss(const std::string& kind, uint64_t seed, int nodes, bool ver
         return fail("liveness: no writable primary within " + std::to_string(kLossBoundUs / 1000) +
                     " ms of simulated time after losing " + names + " for good; required by: " + rule.rule);
       if (h.failovers_ == failovers_before) return fail("healthy again without a failover (the lost primary?)");
+      t->worst_recovery_us = std::max(t->worst_recovery_us, c.now_us() - t0);
     } else {
       if (rule.required) return fail("the checker's rules require a failover after losing " + names + ": " + rule.rule);
       ++t->rule_blocked;
@@ -868,6 +872,7 @@ std::string run_loss(const std::string& kind, uint64_t seed, int nodes, bool ver
       for (auto& [id, n] : w.nodes()) n.slow = false;
       const std::string to = h.override_target();
       std::string answer;
+      const int64_t t1 = c.now_us();
       for (auto& [id, n] : w.nodes())
         if (n.proc && n.proc->started && answer.empty()) {
           n.proc->agent.failover(to, true, "sim", [&answer](const OpResult& r) {
@@ -879,21 +884,23 @@ std::string run_loss(const std::string& kind, uint64_t seed, int nodes, bool ver
         return fail("liveness: no writable primary within " + std::to_string(kLossBoundUs / 1000) +
                     " ms of simulated time after `failover --to " + to + " --accept-data-loss` (answer: " + answer +
                     "); required by: the operator's override of the synchronous rule");
+      t->worst_recovery_us = std::max(t->worst_recovery_us, c.now_us() - t1);
       if (h.overrides_ != 1) return fail("the override was not committed as one accepting the loss: " + h.last_set_primary_);
       if (w.forgiven() == 0) return fail("the override gave up no acknowledged write (setup: " + to + " had them all)");
       // Writes acknowledged after the override are promised again: a
       // switchover to another survivor checks them (I4, on the new primary).
       const uint64_t epoch_override = h.global_.epoch, acked_before = w.acks_total();
-      if (!c.run_until([&] { return w.acks_total() >= acked_before + 10; }, kLossBoundUs))
-        return fail("fewer than 10 writes acknowledged within " + std::to_string(kLossBoundUs / 1000) +
-                    " ms after the override");
+      // (Not a liveness bound: the new synchronous standby may crawl for a
+      // while, and commits wait for it.)
+      if (!c.run_until([&] { return w.acks_total() >= acked_before + 10; }, 20'000'000))
+        return fail("fewer than 10 writes acknowledged within 20 s after the override");
       for (auto& [id, n] : w.nodes())
         if (n.proc && n.proc->started) {
           n.proc->agent.switchover("", false, [](const OpResult&) {});
           break;
         }
-      if (!c.run_until([&] { return h.global_.epoch > epoch_override && h.healthy(); }, kLossBoundUs))
-        return fail("no switchover after the override within " + std::to_string(kLossBoundUs / 1000) + " ms");
+      if (!c.run_until([&] { return h.global_.epoch > epoch_override && h.healthy(); }, 20'000'000))
+        return fail("no switchover within 20 s after the override");
       t->overrides += h.overrides_;
       t->forgiven += w.forgiven();
     }
@@ -978,10 +985,11 @@ int main(int argc, char** argv) {
         }
       }
     printf("sim_ha --loss %s: %llu seeds, %llu hosts lost, %llu failovers, %llu overrides (%llu acknowledged writes "
-           "given up by them), %llu writes acknowledged: %s\n",
+           "given up by them), %llu writes acknowledged; slowest recovery %lld ms (bound %lld): %s\n",
            loss.c_str(), (unsigned long long)t.seeds, (unsigned long long)t.lost_hosts,
            (unsigned long long)t.failovers, (unsigned long long)t.overrides, (unsigned long long)t.forgiven,
-           (unsigned long long)t.acked, failed ? "FAILED" : "ok");
+           (unsigned long long)t.acked, (long long)t.worst_recovery_us / 1000, (long long)kLossBoundUs / 1000,
+           failed ? "FAILED" : "ok");
     return failed ? 1 : 0;
   }
   if (leader_isolation) {
