@@ -751,7 +751,8 @@ std::string run_leader_isolation(uint64_t seed, int nodes, bool verbose, Totals*
 ///                 override), then `failover --to X --accept-data-loss`
 ///                 must bring a writable primary back; the writes it gave up
 ///                 are forgiven (HaWorld::accept_loss), later ones are not
-///                 (a switchover checks them, I4).
+///                 (a switchover checks them, I4, then a failover after the
+///                 lost members are removed and the primary's host crashes).
 /// Liveness bound: kLossBoundUs of simulated time from the loss (or the
 /// override) to a writable, ready, routed primary.
 // Five leases (15 s at the production timers); the slowest of 6,000 runs
@@ -901,6 +902,36 @@ std::string run_loss(const std::string& kind, uint64_t seed, int nodes, bool ver
         }
       if (!c.run_until([&] { return h.global_.epoch > epoch_override && h.healthy(); }, 20'000'000))
         return fail("no switchover within 20 s after the override");
+      // And a failover: the operator removes the lost members (5 -> 3
+      // voters), then the primary's host crashes (and comes back): the
+      // survivor promoted must hold every write acknowledged since the
+      // override (I4; --break-after-override: it may not).
+      for (const std::string& gone : {w.node(primary).name, lost_sync}) {
+        int status = 0;
+        for (int attempt = 0; attempt < 20 && status != 200; ++attempt) {
+          status = -1;
+          for (auto& [id, n] : w.nodes())
+            if (n.proc && n.proc->started && n.name == h.global_.primary) {
+              n.proc->agent.member_remove(gone, [&status](const OpResult& r) { status = r.http_status; });
+              break;
+            }
+          c.run_until([&] { return status != -1; }, 5'000'000);
+          if (status != 200) c.run_for(300'000);
+        }
+        if (status != 200) return fail("member remove " + gone + " was not committed");
+      }
+      c.run_for(300'000);
+      const uint64_t epoch_crash = h.global_.epoch, acked_mid = w.acks_total();
+      if (!c.run_until([&] { return w.acks_total() >= acked_mid + 10; }, 20'000'000))
+        return fail("fewer than 10 writes acknowledged after removing the lost members");
+      const uint64_t victim = id_of(h.global_.primary);
+      c.crash(victim);
+      const sim::FailoverRule again = sim::failover_rule(w, h.global_, h.member_names());
+      if (!c.run_until([&] { return h.global_.epoch > epoch_crash && h.healthy(); }, kLossBoundUs))
+        return fail("liveness: no writable primary within " + std::to_string(kLossBoundUs / 1000) +
+                    " ms after the crash of " + w.node(victim).name + " (3 voters left); required by: " +
+                    (again.required ? again.rule : "(the checker's rules see none: " + again.rule + ")"));
+      c.restart(victim);
       t->overrides += h.overrides_;
       t->forgiven += w.forgiven();
     }
@@ -936,6 +967,7 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[i], "--loss") && i + 1 < argc) loss = argv[++i];
     else if (!strcmp(argv[i], "--break-failover")) g_break.failover = self_test = true, expect = "liveness: ";
     else if (!strcmp(argv[i], "--break-sync-rule")) g_break.sync_rule = true;
+    else if (!strcmp(argv[i], "--break-after-override")) g_break.after_override = true;
     else if (!strcmp(argv[i], "--break-lease")) g_break.lease = self_test = true, expect = "I1: ";
     else if (!strcmp(argv[i], "--break-fencer")) g_break.fencer = self_test = true, expect = "I2: ";
     else if (!strcmp(argv[i], "--break-route")) g_break.route = self_test = true, expect = "I3: ";
@@ -944,7 +976,7 @@ int main(int argc, char** argv) {
       fprintf(stderr,
               "usage: %s [--leader-isolation | --loss {primary,sync-nonsync,sync-only}] [--seeds N] [--base B] | "
               "[--leader-isolation | --loss KIND] --seed S --nodes N [-v] | "
-              "--break-{lease,fencer,route,sync,failover,sync-rule}\n",
+              "--break-{lease,fencer,route,sync,failover,sync-rule,after-override}\n",
               argv[0]);
       return 2;
     }
@@ -962,7 +994,10 @@ int main(int argc, char** argv) {
       fprintf(stderr, "--loss: unknown scenario '%s' (primary, sync-nonsync, sync-only)\n", loss.c_str());
       return 2;
     }
-    const char* lbreak = g_break.failover ? " --break-failover" : g_break.sync_rule ? " --break-sync-rule" : "";
+    const char* lbreak = g_break.failover         ? " --break-failover"
+                         : g_break.sync_rule      ? " --break-sync-rule"
+                         : g_break.after_override ? " --break-after-override"
+                                                  : "";
     if (one_seed >= 0) {
       std::string err = run_loss(loss, static_cast<uint64_t>(one_seed), one_nodes, verbose, &t);
       printf("loss %s seed=%lld nodes=%d: %s\n", loss.c_str(), one_seed, one_nodes, err.empty() ? "ok" : err.c_str());

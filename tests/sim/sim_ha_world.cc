@@ -657,7 +657,7 @@ void HaWorld::client_write(uint64_t via) {
   if (t->id != via && (c_->is_cut(via, t->id) || c_->is_cut(t->id, via))) return;
   uint64_t w = next_write_id();
   t->disk.wal.push_back(w);
-  if (sync_mode_ && !break_.sync && !t->proc->pg.sync_names().empty()) {
+  if (sync_mode_ && !break_.sync && !(break_.after_override && overridden_) && !t->proc->pg.sync_names().empty()) {
     pending_.push_back({t->id, w});
     return;
   }
@@ -666,6 +666,7 @@ void HaWorld::client_write(uint64_t via) {
 
 void HaWorld::acknowledge(uint64_t, uint64_t id) {
   acked_.insert(id);
+  if (overridden_) acked_after_override_.insert(id);
   ++acks_total_;
 }
 
@@ -707,6 +708,7 @@ uint64_t HaWorld::accept_loss(uint64_t id) {
   uint64_t n = acked_.size() - kept.size();
   acked_.swap(kept);
   forgiven_ += n;
+  overridden_ = true;
   // pending_ stays: a write still waiting for its standby is acknowledged
   // after the override, if ever, and is then promised (see the header).
   return n;
@@ -739,7 +741,9 @@ void HaWorld::check_holds_acked(uint64_t id) {
   if (missing == 0) return;
   if (sync_mode_)
     throw SimViolation("I4: " + n.name + " became writable without " + std::to_string(missing) +
-                       " acknowledged write(s), e.g. id " + std::to_string(example) + " (synchronous mode)");
+                       " acknowledged write(s), e.g. id " + std::to_string(example) + " (synchronous mode" +
+                       (acked_after_override_.count(example) ? ", acknowledged after an operator's override" : "") +
+                       ")");
   lost_async_ += missing;
   std::set<uint64_t> kept;  // each loss is counted once
   for (uint64_t a : acked_)

@@ -277,6 +277,10 @@ struct Breakage {
   // the survivors' configuration turns asynchronous at the loss (the
   // loss scenario's "no automatic failover" assertion, and I4, must fire).
   bool sync_rule = false;
+  // Once an operator override committed, PostgreSQL acknowledges without
+  // its synchronous standby (a loss after the override: I4 must still fire,
+  // only writes acknowledged before it are forgiven).
+  bool after_override = false;
 };
 
 class HaWorld {
@@ -339,6 +343,7 @@ class HaWorld {
   /// to the full I4 again. Returns how many writes were forgiven.
   uint64_t accept_loss(uint64_t id);
   uint64_t forgiven() const { return forgiven_; }
+  bool overridden() const { return overridden_; }
   /// Fencers and replication of every node (separate processes: they run
   /// while an agent is paused).
   void background_step();
@@ -365,6 +370,8 @@ class HaWorld {
   std::vector<std::pair<uint64_t, uint64_t>> pending_;  // {node, write id} awaiting a sync standby
   uint64_t lost_async_ = 0;
   uint64_t forgiven_ = 0;
+  bool overridden_ = false;  // an override committed
+  std::set<uint64_t> acked_after_override_;  // for I4's message
   uint64_t acks_total_ = 0;  // acknowledged writes given up by operator overrides
   std::map<std::pair<uint64_t, uint32_t>, std::string> timelines_;  // {system id, timeline} -> who opened it
   bool verbose_ = false;
