@@ -1,11 +1,13 @@
 # Simulation of the production HA agent (node::Agent and its controllers)
 # on the Raft simulation harness, with simulated PostgreSQL servers:
 # I1-I5, epoch monotonicity and unique timeline ids after every event,
-# liveness after healing.
+# liveness after healing where a failover rule requires it (hosts lost for
+# good in a quarter of the seeds: tests/sim/sim_ha_rules.h).
 # Every run starts from a random base seed (printed); a failure prints the
 # command that replays it.
 set(PW_SIM_HA_SEEDS 2000 CACHE STRING "sim_ha seeds per node count under ctest (the sanitizer stage runs fewer)")
-add_executable(sim_ha ${CMAKE_CURRENT_LIST_DIR}/sim_ha.cc ${CMAKE_CURRENT_LIST_DIR}/sim_ha_world.cc)
+add_executable(sim_ha ${CMAKE_CURRENT_LIST_DIR}/sim_ha.cc ${CMAKE_CURRENT_LIST_DIR}/sim_ha_world.cc
+  ${CMAKE_CURRENT_LIST_DIR}/sim_ha_rules.cc)
 target_link_libraries(sim_ha PRIVATE pw_sim_cluster ha)
 pw_sanitized(sim_ha)
 add_test(NAME sim_ha COMMAND sim_ha)
@@ -69,3 +71,36 @@ set_tests_properties(sim_ha_checker_detects_broken_sync PROPERTIES LABELS sim TI
 # Failed 5 of 11 seeds before the fix (fences, route gaps of 116-135 ms).
 add_test(NAME sim_ha_leader_isolation COMMAND sim_ha --leader-isolation --seeds 300)
 set_tests_properties(sim_ha_leader_isolation PROPERTIES LABELS sim TIMEOUT 300)
+# Issue 21: hosts lost for good (crashed, never restarted, data gone), see
+# run_loss in sim_ha.cc. primary: either mode, 3 and 5 nodes, a failover
+# must happen within five leases; sync-nonsync: 5 nodes, ANY 1, the primary
+# and a standby outside C lost, a failover must happen; sync-only: the
+# primary and C's only member (holding the newest acknowledged writes)
+# lost, no automatic failover, then `failover --accept-data-loss` must bring
+# a primary back, and writes acknowledged after it are checked (I4).
+foreach(kind primary sync-nonsync sync-only)
+  add_test(NAME sim_ha_loss_${kind} COMMAND sim_ha --loss ${kind} --seeds 40)
+  set_tests_properties(sim_ha_loss_${kind} PROPERTIES LABELS sim TIMEOUT 300)
+endforeach()
+# Their self-tests: a decider that never fails over must make the liveness
+# check fail and name the rule that required the failover (random seeds,
+# and each mode's loss scenario); deciders that drop the synchronous rule at
+# the loss must make "no automatic failover" fail.
+add_test(NAME sim_ha_checker_detects_no_failover COMMAND sim_ha --break-failover --seeds 400)
+set_tests_properties(sim_ha_checker_detects_no_failover PROPERTIES LABELS sim TIMEOUT 600
+  PASS_REGULAR_EXPRESSION "liveness: [^\n]*required by: ")
+add_test(NAME sim_ha_checker_detects_no_failover_async_loss COMMAND sim_ha --loss primary --break-failover --seeds 2)
+set_tests_properties(sim_ha_checker_detects_no_failover_async_loss PROPERTIES LABELS sim TIMEOUT 300
+  PASS_REGULAR_EXPRESSION "lost for good; required by: asynchronous mode")
+add_test(NAME sim_ha_checker_detects_no_failover_sync_loss COMMAND sim_ha --loss sync-nonsync --break-failover --seeds 2)
+set_tests_properties(sim_ha_checker_detects_no_failover_sync_loss PROPERTIES LABELS sim TIMEOUT 300
+  PASS_REGULAR_EXPRESSION "lost for good; required by: synchronous mode \\(synchronous_node_count 1\\)")
+add_test(NAME sim_ha_checker_detects_broken_sync_rule COMMAND sim_ha --loss sync-only --break-sync-rule --seeds 3)
+set_tests_properties(sim_ha_checker_detects_broken_sync_rule PROPERTIES LABELS sim TIMEOUT 300
+  PASS_REGULAR_EXPRESSION "automatic failover to [^\n]* while the synchronous rule forbids it")
+# The accepted loss is forgiven only for writes acknowledged before the
+# override: PostgreSQL acknowledging without its standby once the override
+# committed must make I4 fail at the next failover, naming such a write.
+add_test(NAME sim_ha_checker_detects_loss_after_override COMMAND sim_ha --loss sync-only --break-after-override --seeds 3)
+set_tests_properties(sim_ha_checker_detects_loss_after_override PROPERTIES LABELS sim TIMEOUT 300
+  PASS_REGULAR_EXPRESSION "I4: [^\n]*acknowledged after an operator's override")

@@ -15,7 +15,10 @@
 // leaving agent prepares the hand-off, raft restarts from its disk with a
 // new agent that resumes from the carried state, PostgreSQL and the fencer
 // keep running, and the new image starts after a random delay of up to 1.5
-// leases (one that never comes in time: the fencer must fence).
+// leases (one that never comes in time: the fencer must fence). In another
+// quarter ((seed / 64) % 4 == 0), half of the crashes lose the host for
+// good: never restarted, its data directory gone (the primary, a member of
+// the synchronous set or any node, a third of the time each).
 //
 // Checked after every event:
 //   I1  at most one agent holds an unexpired lease (each on its own clock);
@@ -30,14 +33,22 @@
 //   no timeline id of a system is opened by two promotions (two histories
 //   under one id: sim_ha_world.h, HaWorld::timeline_opened).
 // Liveness: once every fault heals, a writable primary under its lease,
-// ready and reachable through the routes, within 30 s of simulated time.
+// ready and reachable through the routes, within 30 s of simulated time —
+// where a failover rule requires one (sim_ha_rules.h: no host lost, the
+// last primary survives, asynchronous mode with a survivor on the newest
+// timeline, or synchronous mode with |C| - q + 1 members of C surviving).
+// A failure names the rule. Where a lost host blocks failover by a rule,
+// the operator follows pgwarden's advice (failover --accept-data-loss,
+// reset-cluster) and a primary must come back after that.
 //
 //   sim_ha                          PW_SIM_HA_SEEDS seeds (default 1000) per
 //                                   node count (3 and 5), from a random base
 //   sim_ha --base B                 the same from base seed B
 //   sim_ha --seeds N                N seeds per node count (a long campaign)
 //   sim_ha --seed S --nodes N [-v]  replay one seed exactly
-//   sim_ha --break-{lease,fencer,route,sync}   checker self-tests
+//   sim_ha --loss {primary,sync-nonsync,sync-only}   hosts lost for good (run_loss)
+//   sim_ha --break-{lease,fencer,route,sync,failover}  checker self-tests;
+//   sim_ha --loss sync-only --break-sync-rule          the same for "no automatic failover"
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -51,6 +62,7 @@
 #include "base/log.h"
 #include "ha/cluster_state.h"
 #include "sim_cluster.h"
+#include "sim_ha_rules.h"
 #include "sim_ha_world.h"
 
 using namespace pw;
@@ -67,10 +79,12 @@ constexpr int64_t kBootstrapGraceUs = 500'000;  // a claimant learns its claim i
 class HaSim : public sim::SimObserver {
  public:
   // Odd seeds run synchronous mode with synchronous_node_count 1..n-2
-  // (seed / 2) and strict mode in one seed of four (seed / 8).
-  HaSim(int n, uint64_t seed, bool verbose)
-      : world_(n, seed % 2 == 1, g_break, n >= 5 && seed % 4 == 3, 1 + static_cast<int>((seed / 2) % (n - 2)),
-               (seed / 8) % 4 == 1),
+  // (seed / 2) and strict mode in one seed of four (seed / 8). `sync_count`
+  // > 0 (the loss scenarios): that mode, that count, never strict.
+  HaSim(int n, uint64_t seed, bool verbose, bool sync = false, int sync_count = 0)
+      : world_(n, sync_count > 0 ? sync : seed % 2 == 1, g_break, n >= 5 && seed % 4 == 3,
+               sync_count > 0 ? sync_count : 1 + static_cast<int>((seed / 2) % (n - 2)),
+               sync_count == 0 && (seed / 8) % 4 == 1),
         verbose_(verbose) {
     sim::ClusterOptions o;
     o.nodes = n;
@@ -148,7 +162,10 @@ class HaSim : public sim::SimObserver {
         boot_epoch_ = global_.epoch;
         ++bootstraps_;
       }
-      if (cmd->type == CmdType::set_primary) ++failovers_;
+      if (cmd->type == CmdType::set_primary) {
+        ++failovers_;
+        last_set_primary_ = cmd->node + " (" + cmd->reason + ")";
+      }
       if (cmd->type == CmdType::set_primary && cmd->reason.find("accepting the loss") != std::string::npos) {
         for (auto& [id, n] : world_.nodes())
           if (n.name == cmd->node) world_.accept_loss(id);
@@ -241,6 +258,74 @@ class HaSim : public sim::SimObserver {
     return false;
   }
 
+  // ---- hosts lost for good ----------------------------------------------
+  /// The voters of the newest committed raft membership a running node
+  /// knows (a removed node may still hold an older one).
+  std::set<std::string> member_names() {
+    consensus::Membership best;
+    bool any = false;
+    for (auto& [id, n] : world_.nodes())
+      if (n.proc && cluster_->up(id)) {
+        consensus::Membership m = n.proc->raft.membership();
+        if (!any || m.epoch > best.epoch) best = m, any = true;
+      }
+    std::set<std::string> out;
+    for (const auto& m : best.members)
+      if (best.is_voter(m.id)) out.insert(m.name);
+    return out;
+  }
+  /// Crashes `id` and loses it for good (never restarted, data gone).
+  void lose(uint64_t id) {
+    cluster_->crash(id);
+    world_.lose(id);
+  }
+  /// The survivor an operator would name in `failover --to X
+  /// --accept-data-loss`: the most advanced member holding this cluster's
+  /// data (`ctl list` shows the positions), not tagged nofailover.
+  std::string override_target() {
+    const sim::SimNode* best = nullptr;
+    for (auto& [id, n] : world_.nodes())
+      if (!n.lost && n.proc && n.disk.has_data && n.disk.system_id == global_.system_id && !n.cfg.tag_nofailover &&
+          !global_.reinit.count(n.name) && (!best || n.disk.wal.size() > best->disk.wal.size()))
+        best = &n;
+    return best ? best->name : std::string();
+  }
+  /// All diagnostics of the running agents, "node: code: text -> action".
+  std::string diagnostics() {
+    std::string out;
+    for (auto& [id, n] : world_.nodes())
+      if (n.proc && n.proc->started && !cluster_->paused(id))
+        for (const auto& x : n.proc->agent.diagnostics())
+          out += "\n    " + n.name + ": " + x.code + ": " + x.message + " -> " + x.action;
+    return out;
+  }
+  /// Like an operator after a host is lost for good: does what pgwarden
+  /// advises, if it advises giving up the lost data (failover
+  /// --accept-data-loss to the most advanced survivor, or reset-cluster
+  /// where no survivor has data). Returns what was done ("" = no such
+  /// advice).
+  std::string follow_loss_advice() {
+    for (auto& [id, n] : world_.nodes()) {
+      if (!n.proc || !n.proc->started || cluster_->paused(id)) continue;
+      Agent& a = n.proc->agent;
+      for (const auto& x : a.diagnostics()) {
+        auto done = [](const OpResult&) {};
+        if ((x.code == "init_done_no_data" || x.code == "data_member_unreachable") &&
+            x.action.find("reset-cluster") != std::string::npos) {
+          a.reset_cluster("sim", done);
+          return "reset-cluster at " + n.name + " (" + x.code + ")";
+        }
+        if (x.action.find("--accept-data-loss") != std::string::npos) {
+          std::string to = override_target();
+          if (to.empty()) continue;
+          a.failover(to, true, "sim", done);
+          return "failover --to " + to + " --accept-data-loss at " + n.name + " (" + x.code + ")";
+        }
+      }
+    }
+    return {};
+  }
+
   // ---- operator requests at random nodes --------------------------------
   void operator_request(sim::SimRng& rng) {
     std::vector<uint64_t> up;
@@ -266,7 +351,18 @@ class HaSim : public sim::SimObserver {
         // between the check and the commit, and failover then waited for a
         // member never heard again).
         consensus::Membership m = a.raft() ? a.raft()->membership() : consensus::Membership{};
-        if (world_.nodes().size() >= 5 && m.voter_count() > 3) {
+        // Seeds that lose hosts for good remove only lost ones, as an
+        // operator would: removing a live voter while hosts are lost (or
+        // before they are) can leave a quorum that never comes back
+        // (found by seed 55081035062:5: n1 removed, then n2 and n3 lost,
+        // 2 of 4 voters left).
+        bool removable = true;
+        if (loss_seed_) {
+          removable = false;
+          for (auto& [id, n] : world_.nodes())
+            if (n.lost && m.find_name(n.name)) target = n.name, removable = true;
+        }
+        if (world_.nodes().size() >= 5 && m.voter_count() > 3 && removable) {
           a.member_remove(target, [this, done](const OpResult& r) {
             if (r.http_status == 200) ++member_removals_;  // committed (refusals: primary, pending, ...)
             done(r);
@@ -375,12 +471,16 @@ class HaSim : public sim::SimObserver {
   uint64_t bootstraps_ = 0, failovers_ = 0, switchovers_ = 0, resets_ = 0, lease_events_ = 0;
   uint64_t ops_ = 0, ops_ok_ = 0, ops_refused_ = 0, member_removals_ = 0, overrides_ = 0;
   bool paused_cluster_ = false;
+  std::string last_set_primary_;  // the last committed set_primary: "node (reason)"
+  bool loss_seed_ = false;        // this seed loses hosts for good (run_seed)
 };
 
 struct Totals {
   uint64_t seeds = 0, failovers = 0, switchovers = 0, crashes = 0, partitions = 0, pauses = 0, pm_kills = 0;
   uint64_t inplace = 0, inplace_refused = 0;
   uint64_t ops = 0, resets = 0, member_removals = 0, overrides = 0, acked = 0, lost_async = 0, lease_events = 0;
+  uint64_t lost_hosts = 0, forgiven = 0, rule_required = 0, rule_blocked = 0;
+  int64_t worst_recovery_us = 0;  // loss scenarios: loss (or override) to a healthy primary
 };
 
 /// The seed's mode, for the replay line.
@@ -400,18 +500,35 @@ std::string run_seed(uint64_t seed, int nodes, bool verbose, Totals* t) {
     if (!c.run_until([&] { return h.healthy(); }, 20'000'000))
       return "no healthy primary after bootstrap within 20 s of simulated time" +
              (verbose ? "\n" + h.describe() : std::string());
-    std::set<uint64_t> crashed, paused;
+    std::set<uint64_t> crashed, paused, lost;
     // Seeds with in-place restarts replace the heal action (below) by one:
     // the other seeds, the named regression ones included, run as before.
     const bool inplace = seed % 8 == 2 || seed % 8 == 3;
+    // A quarter of the seeds (none of the named regression ones) lose hosts
+    // for good: half of their crashes are never restarted and wipe the
+    // disk, the victim being the primary, a member of the synchronous set
+    // or any node, a third of the time each.
+    const bool losses = (seed / 64) % 4 == 0;
+    h.loss_seed_ = losses;
     for (int step = 0; step < 12; ++step) {
       c.faults().loss = rng.chance(0.5) ? rng.unit() * 0.3 : 0.0;
       c.faults().dup = rng.chance(0.3) ? 0.05 : 0.0;
       int a = static_cast<int>(rng.below(11));
       uint64_t victim = 1 + rng.below(nodes);
-      size_t down = crashed.size() + paused.size();
+      size_t down = crashed.size() + paused.size() + lost.size();
       bool may_take_down = down + 1 <= static_cast<size_t>((nodes - 1) / 2) && c.up(victim) && !paused.count(victim);
-      if (a == 0 && may_take_down) {
+      if (a == 0 && may_take_down && losses && rng.chance(0.5)) {
+        uint64_t pick = victim;
+        int how = static_cast<int>(rng.below(3));
+        for (auto& [id, n] : h.world().nodes()) {
+          if (how == 0 && n.name == h.global_.primary) pick = id;
+          if (how == 1 && !h.global_.sync.empty() && n.name == h.global_.sync.front()) pick = id;
+        }
+        if (c.up(pick) && !paused.count(pick)) victim = pick;
+        h.lose(victim);
+        lost.insert(victim);
+        ++t->lost_hosts;
+      } else if (a == 0 && may_take_down) {
         c.crash(victim);
         crashed.insert(victim);
         ++t->crashes;
@@ -493,10 +610,35 @@ std::string run_seed(uint64_t seed, int nodes, bool verbose, Totals* t) {
         c.run_for(500'000);
       }
     }
-    if (!c.run_until([&] { return h.healthy(); }, 30'000'000))
-      return "liveness: no writable primary within 30 s of simulated time after healing" +
-             (verbose ? "\n" + h.describe() : std::string());
+    // Liveness. What the rules say must happen is judged at the heal, from
+    // the disks and the committed state (sim_ha_rules.h): a failure names
+    // the rule. Where a rule blocks (a lost host may hold the only copy of
+    // acknowledged writes, or of the newest timeline), the cluster may stay
+    // without a primary: the operator then follows pgwarden's advice (the
+    // override), and a primary must come back after that.
+    const sim::FailoverRule rule = sim::failover_rule(h.world(), h.global_, h.member_names());
+    if (!lost.empty()) ++(rule.required ? t->rule_required : t->rule_blocked);
+    if (!c.run_until([&] { return h.healthy(); }, 30'000'000)) {
+      if (rule.required)
+        return "liveness: no writable primary within 30 s of simulated time after healing; required by: " +
+               rule.rule + (verbose ? "\n" + h.describe() + "  diagnostics:" + h.diagnostics() : std::string());
+      std::string did;
+      for (int attempt = 0; attempt < 10 && !h.healthy(); ++attempt) {
+        std::string d = h.follow_loss_advice();
+        if (d.empty() && did.empty())
+          return "liveness: no writable primary within 30 s after healing; no rule requires one (" + rule.rule +
+                 ") but no agent advises a way out; diagnostics:" + h.diagnostics() +
+                 (verbose ? "\n" + h.describe() : std::string());
+        if (!d.empty()) did = d;
+        c.run_until([&] { return h.healthy(); }, 3'000'000);
+      }
+      if (!c.run_until([&] { return h.healthy(); }, 30'000'000))
+        return "liveness: no writable primary within 30 s of simulated time after the operator's " + did +
+               " (blocked before: " + rule.rule + "); diagnostics:" + h.diagnostics() +
+               (verbose ? "\n" + h.describe() : std::string());
+    }
     c.run_for(500'000);
+    t->forgiven += h.world().forgiven();
     t->failovers += h.failovers_;
     t->switchovers += h.switchovers_;
     t->ops += h.ops_;
@@ -597,6 +739,213 @@ std::string run_leader_isolation(uint64_t seed, int nodes, bool verbose, Totals*
   return {};
 }
 
+/// Hosts lost for good (crashed, never restarted, data gone), issue 21:
+///   primary       either mode's rule at n nodes (n = 3, 5; the seed's
+///                 parity picks the mode, synchronous_node_count 1): the
+///                 primary is lost while a standby streams from it —
+///                 failover must happen;
+///   sync-nonsync  synchronous mode, 5 nodes, synchronous_node_count 1: the
+///                 primary and a standby outside the synchronous set C are
+///                 lost — C is heard, failover must happen;
+///   sync-only     the same, but the lost standby is C's only member and the
+///                 only one holding the latest acknowledged writes: no
+///                 automatic failover (asserted while pgwarden advises the
+///                 override), then `failover --to X --accept-data-loss`
+///                 must bring a writable primary back; the writes it gave up
+///                 are forgiven (HaWorld::accept_loss), later ones are not
+///                 (a switchover checks them, I4, then a failover after the
+///                 lost members are removed and the primary's host crashes).
+/// Liveness bound: kLossBoundUs of simulated time from the loss (or the
+/// override) to a writable, ready, routed primary.
+// Five leases (15 s at the production timers); the slowest of 6,000 runs
+// took 800 ms (the lease wait, promotion, ready, routes).
+constexpr int64_t kLossBoundUs = 1'500'000;
+
+std::string run_loss(const std::string& kind, uint64_t seed, int nodes, bool verbose, Totals* t) {
+  const bool sync = kind != "primary" || seed % 2 == 1;
+  HaSim h(nodes, seed, verbose, sync, 1);
+  SimCluster& c = h.cluster();
+  sim::SimRng& rng = c.rng();
+  sim::HaWorld& w = h.world();
+  auto id_of = [&](const std::string& name) -> uint64_t {
+    for (auto& [id, n] : w.nodes())
+      if (n.name == name) return id;
+    return 0;
+  };
+  auto streams_from = [&](const sim::SimNode& n, const sim::SimNode& p) {
+    return n.proc && n.proc->pg.streaming() && n.proc->pg.upstream() == p.cfg.self().host;
+  };
+  auto fail = [&](const std::string& what) {
+    return "loss " + kind + ": " + what + (verbose ? "\n" + h.describe() + "  diagnostics:" + h.diagnostics() : "");
+  };
+  try {
+    if (!c.run_until([&] { return h.healthy(); }, 20'000'000)) return fail("no healthy primary after bootstrap");
+    c.run_for(rng.range(200'000, 1'000'000));
+    // The moment of the loss: a healthy primary with the standbys the kind
+    // needs (at most 5 s of simulated time to get there).
+    uint64_t primary = 0, sync_member = 0, other = 0;
+    const bool ready = c.run_until(
+        [&] {
+          if (!h.healthy()) return false;
+          primary = id_of(h.global_.primary);
+          sim::SimNode& p = w.node(primary);
+          if (!p.proc || !p.proc->pg.primary()) return false;
+          sync_member = other = 0;
+          if (kind == "primary") {
+            // A standby streaming from it (synchronous mode: a member of C).
+            for (auto& [id, n] : w.nodes())
+              if (id != primary && !n.cfg.tag_nofailover && streams_from(n, p) &&
+                  (!sync || std::find(h.global_.sync.begin(), h.global_.sync.end(), n.name) != h.global_.sync.end()))
+                other = id;
+            return other != 0;
+          }
+          if (h.global_.sync.size() != 1) return false;
+          sync_member = id_of(h.global_.sync.front());
+          if (!streams_from(w.node(sync_member), p)) return false;
+          if (kind == "sync-nonsync") {
+            for (auto& [id, n] : w.nodes())
+              if (id != primary && id != sync_member) other = id;
+            return true;
+          }
+          // sync-only: an acknowledged write the synchronous standby holds
+          // and no other survivor does (the others crawl meanwhile).
+          for (auto& [id, n] : w.nodes()) n.slow = id != primary && id != sync_member;
+          const auto& sw = w.node(sync_member).disk.wal;
+          for (auto it = sw.rbegin(); it != sw.rend(); ++it) {
+            if (!w.acked().count(*it)) continue;
+            for (auto& [id, n] : w.nodes())
+              if (id != primary && id != sync_member &&
+                  std::find(n.disk.wal.begin(), n.disk.wal.end(), *it) != n.disk.wal.end())
+                return false;
+            return true;
+          }
+          return false;
+        },
+        5'000'000);
+    if (!ready) return fail("the cluster never reached the state before the loss (setup)");
+    const uint64_t failovers_before = h.failovers_, epoch_before = h.global_.epoch;
+    std::vector<uint64_t> victims{primary};
+    if (kind == "sync-nonsync") victims.push_back(other);
+    if (kind == "sync-only") victims.push_back(sync_member);
+    std::string names;
+    for (uint64_t v : victims) {
+      names += (names.empty() ? "" : " and ") + w.node(v).name;
+      h.lose(v);
+      ++t->lost_hosts;
+    }
+    const sim::FailoverRule rule = sim::failover_rule(w, h.global_, h.member_names());
+    const int64_t t0 = c.now_us();
+    if (kind != "sync-only") {
+      if (!rule.required) return fail("the checker's rules see no failover required after losing " + names + ": " + rule.rule);
+      ++t->rule_required;
+      if (!c.run_until([&] { return h.healthy(); }, kLossBoundUs))
+        return fail("liveness: no writable primary within " + std::to_string(kLossBoundUs / 1000) +
+                    " ms of simulated time after losing " + names + " for good; required by: " + rule.rule);
+      if (h.failovers_ == failovers_before) return fail("healthy again without a failover (the lost primary?)");
+      t->worst_recovery_us = std::max(t->worst_recovery_us, c.now_us() - t0);
+    } else {
+      if (rule.required) return fail("the checker's rules require a failover after losing " + names + ": " + rule.rule);
+      ++t->rule_blocked;
+      // No automatic failover: checked after every event while the
+      // survivors (a quorum) come to the advice, and two leases on.
+      const std::string lost_sync = w.node(sync_member).name;
+      auto no_failover = [&] {
+        if (h.failovers_ != failovers_before || h.global_.epoch != epoch_before)
+          throw SimViolation("loss sync-only: automatic failover to " + h.last_set_primary_ + " " +
+                             std::to_string((c.now_us() - t0) / 1000) + " ms after losing " + names +
+                             ", while the synchronous rule forbids it (" + rule.rule + ")");
+      };
+      bool advised = false;
+      c.run_until(
+          [&] {
+            no_failover();
+            for (auto& [id, n] : w.nodes())
+              if (n.proc && n.proc->started)
+                for (const auto& x : n.proc->agent.diagnostics())
+                  advised |= x.code == "no_failover_candidate" && x.message.find(lost_sync) != std::string::npos &&
+                             x.action.find("--accept-data-loss") != std::string::npos;
+            return advised;
+          },
+          kLossBoundUs);
+      if (!advised) return fail("no survivor advises --accept-data-loss naming " + lost_sync + " after losing " + names);
+      const int64_t until = c.now_us() + 2 * w.node(1).cfg.ha_lease_ms * 1000;
+      c.run_until([&] { no_failover(); return c.now_us() >= until; }, 10'000'000);
+      // The operator's override, to the most advanced survivor. (The crawl
+      // that set up the loss ends.)
+      for (auto& [id, n] : w.nodes()) n.slow = false;
+      const std::string to = h.override_target();
+      std::string answer;
+      const int64_t t1 = c.now_us();
+      for (auto& [id, n] : w.nodes())
+        if (n.proc && n.proc->started && answer.empty()) {
+          n.proc->agent.failover(to, true, "sim", [&answer](const OpResult& r) {
+            answer = std::to_string(r.http_status) + " " + r.message;
+          });
+          break;
+        }
+      if (!c.run_until([&] { return h.healthy(); }, kLossBoundUs))
+        return fail("liveness: no writable primary within " + std::to_string(kLossBoundUs / 1000) +
+                    " ms of simulated time after `failover --to " + to + " --accept-data-loss` (answer: " + answer +
+                    "); required by: the operator's override of the synchronous rule");
+      t->worst_recovery_us = std::max(t->worst_recovery_us, c.now_us() - t1);
+      if (h.overrides_ != 1) return fail("the override was not committed as one accepting the loss: " + h.last_set_primary_);
+      if (w.forgiven() == 0) return fail("the override gave up no acknowledged write (setup: " + to + " had them all)");
+      // Writes acknowledged after the override are promised again: a
+      // switchover to another survivor checks them (I4, on the new primary).
+      const uint64_t epoch_override = h.global_.epoch, acked_before = w.acks_total();
+      // (Not a liveness bound: the new synchronous standby may crawl for a
+      // while, and commits wait for it.)
+      if (!c.run_until([&] { return w.acks_total() >= acked_before + 10; }, 20'000'000))
+        return fail("fewer than 10 writes acknowledged within 20 s after the override");
+      for (auto& [id, n] : w.nodes())
+        if (n.proc && n.proc->started) {
+          n.proc->agent.switchover("", false, [](const OpResult&) {});
+          break;
+        }
+      if (!c.run_until([&] { return h.global_.epoch > epoch_override && h.healthy(); }, 20'000'000))
+        return fail("no switchover within 20 s after the override");
+      // And a failover: the operator removes the lost members (5 -> 3
+      // voters), then the primary's host crashes (and comes back): the
+      // survivor promoted must hold every write acknowledged since the
+      // override (I4; --break-after-override: it may not).
+      for (const std::string& gone : {w.node(primary).name, lost_sync}) {
+        int status = 0;
+        for (int attempt = 0; attempt < 20 && status != 200; ++attempt) {
+          status = -1;
+          for (auto& [id, n] : w.nodes())
+            if (n.proc && n.proc->started && n.name == h.global_.primary) {
+              n.proc->agent.member_remove(gone, [&status](const OpResult& r) { status = r.http_status; });
+              break;
+            }
+          c.run_until([&] { return status != -1; }, 5'000'000);
+          if (status != 200) c.run_for(300'000);
+        }
+        if (status != 200) return fail("member remove " + gone + " was not committed");
+      }
+      c.run_for(300'000);
+      const uint64_t epoch_crash = h.global_.epoch, acked_mid = w.acks_total();
+      if (!c.run_until([&] { return w.acks_total() >= acked_mid + 10; }, 20'000'000))
+        return fail("fewer than 10 writes acknowledged after removing the lost members");
+      const uint64_t victim = id_of(h.global_.primary);
+      c.crash(victim);
+      const sim::FailoverRule again = sim::failover_rule(w, h.global_, h.member_names());
+      if (!c.run_until([&] { return h.global_.epoch > epoch_crash && h.healthy(); }, kLossBoundUs))
+        return fail("liveness: no writable primary within " + std::to_string(kLossBoundUs / 1000) +
+                    " ms after the crash of " + w.node(victim).name + " (3 voters left); required by: " +
+                    (again.required ? again.rule : "(the checker's rules see none: " + again.rule + ")"));
+      c.restart(victim);
+      t->overrides += h.overrides_;
+      t->forgiven += w.forgiven();
+    }
+    c.run_for(500'000);
+    t->failovers += h.failovers_;
+    t->acked += w.writes_acked();
+  } catch (const std::exception& e) {
+    return std::string(e.what()) + (verbose ? "\n" + h.describe() + c.describe() : "");
+  }
+  return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -608,6 +957,7 @@ int main(int argc, char** argv) {
   uint64_t base = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) % 1000000000000ull;
   bool self_test = false;
   bool leader_isolation = false;
+  std::string loss;  // --loss KIND: run_loss's scenario only
   const char* expect = "";  // self-test: the violation the broken protection must cause
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--seed") && i + 1 < argc) one_seed = atoll(argv[++i]);
@@ -616,25 +966,69 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[i], "--base") && i + 1 < argc) base = strtoull(argv[++i], nullptr, 10);
     else if (!strcmp(argv[i], "-v")) verbose = true;
     else if (!strcmp(argv[i], "--leader-isolation")) leader_isolation = true;
+    else if (!strcmp(argv[i], "--loss") && i + 1 < argc) loss = argv[++i];
+    else if (!strcmp(argv[i], "--break-failover")) g_break.failover = self_test = true, expect = "liveness: ";
+    else if (!strcmp(argv[i], "--break-sync-rule")) g_break.sync_rule = true;
+    else if (!strcmp(argv[i], "--break-after-override")) g_break.after_override = true;
     else if (!strcmp(argv[i], "--break-lease")) g_break.lease = self_test = true, expect = "I1: ";
     else if (!strcmp(argv[i], "--break-fencer")) g_break.fencer = self_test = true, expect = "I2: ";
     else if (!strcmp(argv[i], "--break-route")) g_break.route = self_test = true, expect = "I3: ";
     else if (!strcmp(argv[i], "--break-sync")) g_break.sync = self_test = true, expect = "I4: ";
     else {
       fprintf(stderr,
-              "usage: %s [--leader-isolation] [--seeds N] [--base B] | [--leader-isolation] --seed S --nodes N [-v] | "
-              "--break-{lease,fencer,route,sync}\n",
+              "usage: %s [--leader-isolation | --loss {primary,sync-nonsync,sync-only}] [--seeds N] [--base B] | "
+              "[--leader-isolation | --loss KIND] --seed S --nodes N [-v] | "
+              "--break-{lease,fencer,route,sync,failover,sync-rule,after-override}\n",
               argv[0]);
       return 2;
     }
   }
   const char* breaks = g_break.lease ? " --break-lease" : g_break.fencer ? " --break-fencer"
-                       : g_break.route ? " --break-route" : g_break.sync ? " --break-sync" : "";
+                       : g_break.route ? " --break-route" : g_break.sync ? " --break-sync"
+                       : g_break.failover ? " --break-failover" : "";
   // Errors are part of the game (clones that fail, proposals dropped): only
   // -v shows the log.
   if (!verbose) log_set_level(static_cast<LogLevel>(static_cast<int>(LogLevel::error) + 1));
   if (getenv("PW_SIM_DEBUG")) log_set_level(LogLevel::debug);
   Totals t;
+  if (!loss.empty()) {
+    if (loss != "primary" && loss != "sync-nonsync" && loss != "sync-only") {
+      fprintf(stderr, "--loss: unknown scenario '%s' (primary, sync-nonsync, sync-only)\n", loss.c_str());
+      return 2;
+    }
+    const char* lbreak = g_break.failover         ? " --break-failover"
+                         : g_break.sync_rule      ? " --break-sync-rule"
+                         : g_break.after_override ? " --break-after-override"
+                                                  : "";
+    if (one_seed >= 0) {
+      std::string err = run_loss(loss, static_cast<uint64_t>(one_seed), one_nodes, verbose, &t);
+      printf("loss %s seed=%lld nodes=%d: %s\n", loss.c_str(), one_seed, one_nodes, err.empty() ? "ok" : err.c_str());
+      return err.empty() ? 0 : 1;
+    }
+    printf("sim_ha --loss %s%s: base seed %llu, %lld seeds per node count\n", loss.c_str(), lbreak,
+           (unsigned long long)base, seeds);
+    int failed = 0;
+    std::vector<int> counts = loss == "primary" ? std::vector<int>{3, 5} : std::vector<int>{5};
+    for (int nodes : counts)
+      for (long long i = 0; i < seeds && failed < 5; ++i) {
+        uint64_t s = base + static_cast<uint64_t>(i);
+        std::string err = run_loss(loss, s, nodes, false, &t);
+        ++t.seeds;
+        if (!err.empty()) {
+          printf("FAILED seed=%llu nodes=%d: %s\n  replay: %s%s --loss %s --seed %llu --nodes %d -v\n",
+                 (unsigned long long)s, nodes, err.c_str(), argv[0], lbreak, loss.c_str(), (unsigned long long)s,
+                 nodes);
+          ++failed;
+        }
+      }
+    printf("sim_ha --loss %s: %llu seeds, %llu hosts lost, %llu failovers, %llu overrides (%llu acknowledged writes "
+           "given up by them), %llu writes acknowledged; slowest recovery %lld ms (bound %lld): %s\n",
+           loss.c_str(), (unsigned long long)t.seeds, (unsigned long long)t.lost_hosts,
+           (unsigned long long)t.failovers, (unsigned long long)t.overrides, (unsigned long long)t.forgiven,
+           (unsigned long long)t.acked, (long long)t.worst_recovery_us / 1000, (long long)kLossBoundUs / 1000,
+           failed ? "FAILED" : "ok");
+    return failed ? 1 : 0;
+  }
   if (leader_isolation) {
     // Issue 21's scenario only, in both modes (odd seeds: synchronous).
     // The scaled acceptance bound: 1 s of write unavailability at the
@@ -709,14 +1103,16 @@ int main(int argc, char** argv) {
                                     : "the broken protection went unnoticed (checker too weak?)");
   printf(
       "sim_ha: %llu seeds, faults: %llu crashes, %llu partitions/cuts, %llu paused agents, %llu postmaster kills, "
-      "%llu in-place restarts of pgwarden (%llu refused), "
+      "%llu in-place restarts of pgwarden (%llu refused), %llu hosts lost for good (at the heal, a failover "
+      "required by the rules in %llu runs, blocked in %llu; %llu acknowledged writes given up by overrides), "
       "loss up to 30%%, duplication, reordering, clock drift ±2%%; %llu operator requests (%llu resets, %llu member removals, "
       "%llu data-loss overrides committed); "
       "%llu failovers, %llu switchovers; %llu writes acknowledged, %llu lost in asynchronous mode, 0 in synchronous "
       "mode (checked); I1/I2/I3/I4/I5/epoch/timeline checks after every event (%llu with a lease held): %s\n",
       (unsigned long long)t.seeds, (unsigned long long)t.crashes, (unsigned long long)t.partitions,
       (unsigned long long)t.pauses, (unsigned long long)t.pm_kills, (unsigned long long)t.inplace,
-      (unsigned long long)t.inplace_refused, (unsigned long long)t.ops,
+      (unsigned long long)t.inplace_refused, (unsigned long long)t.lost_hosts, (unsigned long long)t.rule_required,
+      (unsigned long long)t.rule_blocked, (unsigned long long)t.forgiven, (unsigned long long)t.ops,
       (unsigned long long)t.resets, (unsigned long long)t.member_removals, (unsigned long long)t.overrides,
       (unsigned long long)t.failovers, (unsigned long long)t.switchovers,
       (unsigned long long)t.acked, (unsigned long long)t.lost_async, (unsigned long long)t.lease_events,

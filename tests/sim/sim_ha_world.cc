@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "ha/cluster_state.h"
 
 namespace pw::sim {
 
@@ -346,6 +347,13 @@ void SimPostgres::probe(std::function<void(const pgctl::Status&)> cb) {
 // ---- SimRaft ---------------------------------------------------------------
 
 void SimRaft::propose(const std::string& data, consensus::ProposalCallback cb) {
+  if (w_.breakage().failover) {
+    auto c = node::Command::decode(data);
+    if (c && c->type == node::CmdType::set_primary && c->reason.rfind("failover:", 0) == 0) {
+      w_.later(node_, 0, [cb] { cb({false, 0, "sim --break-failover: failovers are dropped", false}); });
+      return;
+    }
+  }
   submit([&] { return w_.cluster().propose(node_, data); }, std::move(cb));
 }
 
@@ -557,6 +565,15 @@ void HaWorld::crashed(uint64_t id) {
 
 void HaWorld::restarted(uint64_t) {}
 
+void HaWorld::lose(uint64_t id) {
+  SimNode& n = nodes_.at(id);
+  n.disk = SimDisk{};
+  n.lost = true;
+  if (break_.sync_rule)
+    for (auto& [oid, o] : nodes_)
+      if (!o.lost) o.cfg.ha_synchronous_mode = false;  // the agents hold a reference to it
+}
+
 void HaWorld::later(uint64_t id, int64_t ms, std::function<void()> fn) {
   SimProcess* p = nodes_.at(id).proc.get();
   if (!p) return;
@@ -640,14 +657,18 @@ void HaWorld::client_write(uint64_t via) {
   if (t->id != via && (c_->is_cut(via, t->id) || c_->is_cut(t->id, via))) return;
   uint64_t w = next_write_id();
   t->disk.wal.push_back(w);
-  if (sync_mode_ && !break_.sync && !t->proc->pg.sync_names().empty()) {
+  if (sync_mode_ && !break_.sync && !(break_.after_override && overridden_) && !t->proc->pg.sync_names().empty()) {
     pending_.push_back({t->id, w});
     return;
   }
   acknowledge(t->id, w);
 }
 
-void HaWorld::acknowledge(uint64_t, uint64_t id) { acked_.insert(id); }
+void HaWorld::acknowledge(uint64_t, uint64_t id) {
+  acked_.insert(id);
+  if (overridden_) acked_after_override_.insert(id);
+  ++acks_total_;
+}
 
 void HaWorld::settle_sync_writes() {
   for (auto it = pending_.begin(); it != pending_.end();) {
@@ -679,13 +700,25 @@ void HaWorld::settle_sync_writes() {
   }
 }
 
-void HaWorld::accept_loss(uint64_t id) {
+uint64_t HaWorld::accept_loss(uint64_t id) {
   const auto& wal = nodes_.at(id).disk.wal;
   std::set<uint64_t> have(wal.begin(), wal.end()), kept;
   for (uint64_t a : acked_)
     if (have.count(a)) kept.insert(a);
+  uint64_t n = acked_.size() - kept.size();
   acked_.swap(kept);
-  pending_.clear();
+  forgiven_ += n;
+  overridden_ = true;
+  // pending_ stays: a write still waiting for its standby is acknowledged
+  // after the override, if ever, and is then promised (see the header).
+  return n;
+}
+
+uint32_t HaWorld::newest_timeline(uint64_t system_id) const {
+  uint32_t tl = 0;
+  for (const auto& [key, who] : timelines_)
+    if (key.first == system_id) tl = std::max(tl, key.second);
+  return tl;
 }
 
 void HaWorld::timeline_opened(uint64_t id, uint32_t timeline) {
@@ -708,7 +741,9 @@ void HaWorld::check_holds_acked(uint64_t id) {
   if (missing == 0) return;
   if (sync_mode_)
     throw SimViolation("I4: " + n.name + " became writable without " + std::to_string(missing) +
-                       " acknowledged write(s), e.g. id " + std::to_string(example) + " (synchronous mode)");
+                       " acknowledged write(s), e.g. id " + std::to_string(example) + " (synchronous mode" +
+                       (acked_after_override_.count(example) ? ", acknowledged after an operator's override" : "") +
+                       ")");
   lost_async_ += missing;
   std::set<uint64_t> kept;  // each loss is counted once
   for (uint64_t a : acked_)

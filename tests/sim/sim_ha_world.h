@@ -259,6 +259,7 @@ struct SimNode {
   node::ClusterStateMachine* sm = nullptr;
   uint64_t incarnation = 0;
   bool slow = false;  // its standby replicates at a crawl for now (background_step)
+  bool lost = false;  // lost for good: crashed, never restarted, its disk wiped (HaWorld::lose)
 };
 
 /// Knobs for the checkers' self-tests: each breaks one protection so the
@@ -268,6 +269,18 @@ struct Breakage {
   bool fencer = false;  // the fencer never kills (I2, with a paused agent)
   bool route = false;   // routes stay valid a lease longer (I3)
   bool sync = false;    // PostgreSQL acknowledges without its synchronous standby (I4)
+  // A decider that never fails over: every set_primary proposed for a
+  // failover (reason "failover: ...", automatic or requested) is dropped
+  // before it reaches raft (the liveness rules of sim_ha_rules.h must fire).
+  bool failover = false;
+  // Deciders that drop the synchronous rule once hosts are lost for good:
+  // the survivors' configuration turns asynchronous at the loss (the
+  // loss scenario's "no automatic failover" assertion, and I4, must fire).
+  bool sync_rule = false;
+  // Once an operator override committed, PostgreSQL acknowledges without
+  // its synchronous standby (a loss after the override: I4 must still fire,
+  // only writes acknowledged before it are forgiven).
+  bool after_override = false;
 };
 
 class HaWorld {
@@ -291,6 +304,9 @@ class HaWorld {
   std::unique_ptr<consensus::StateMachine> make_state_machine(uint64_t id);
   void make_process(uint64_t id);
   void crashed(uint64_t id);
+  /// `id` (already crashed) is lost for good: never restarted, its data
+  /// directory and marker gone with the host.
+  void lose(uint64_t id);
   void restarted(uint64_t id);
   /// Runs due timers, wake-ups, loop ticks and replication of node `id`.
   void on_tick(uint64_t id);
@@ -304,6 +320,9 @@ class HaWorld {
   void settle_sync_writes();
   const std::set<uint64_t>& acked() const { return acked_; }
   uint64_t writes_acked() const { return acked_.size(); }
+  /// Every acknowledgement so far (writes_acked() shrinks when losses are
+  /// counted or forgiven).
+  uint64_t acks_total() const { return acks_total_; }
   uint64_t next_system_id() { return 7000000000000000000ull + ++sysid_seq_; }
   pid_t next_pid() { return ++pid_seq_; }
   /// I4: a server writable under a lease holds every acknowledged write
@@ -312,9 +331,19 @@ class HaWorld {
   /// An operator reset-cluster was committed: acknowledged writes before it
   /// are no longer promised (the operator started over).
   void forget_acked() { acked_.clear(); pending_.clear(); }
-  /// An operator's `failover --accept-data-loss` to `id` was committed:
-  /// acknowledged writes it lacks are no longer promised.
-  void accept_loss(uint64_t id);
+  /// An operator's `failover --accept-data-loss` to `id` was committed (its
+  /// set_primary applied): the acknowledged writes `id` lacks at that
+  /// moment are no longer promised. Only those: a write acknowledged after
+  /// the commit (a pending one included) is promised like any other. Why
+  /// the commit is the line: the operator accepted losing what the lost
+  /// members hold, i.e. what was acknowledged before the override took
+  /// effect; the decider commits it only after the old holder's lease
+  /// expired, so no primary of the abandoned history may acknowledge
+  /// anything later (that would be I2), and every primary after it is held
+  /// to the full I4 again. Returns how many writes were forgiven.
+  uint64_t accept_loss(uint64_t id);
+  uint64_t forgiven() const { return forgiven_; }
+  bool overridden() const { return overridden_; }
   /// Fencers and replication of every node (separate processes: they run
   /// while an agent is paused).
   void background_step();
@@ -327,6 +356,8 @@ class HaWorld {
   /// point): a timeline id of one system opened twice is two histories
   /// under one id, which streaming and pg_rewind take for one (issue 21).
   void timeline_opened(uint64_t id, uint32_t timeline);
+  /// The highest timeline any promotion opened for `system_id` (0 = none).
+  uint32_t newest_timeline(uint64_t system_id) const;
 
  private:
   SimCluster* c_ = nullptr;
@@ -338,6 +369,10 @@ class HaWorld {
   std::set<uint64_t> acked_;
   std::vector<std::pair<uint64_t, uint64_t>> pending_;  // {node, write id} awaiting a sync standby
   uint64_t lost_async_ = 0;
+  uint64_t forgiven_ = 0;
+  bool overridden_ = false;  // an override committed
+  std::set<uint64_t> acked_after_override_;  // for I4's message
+  uint64_t acks_total_ = 0;  // acknowledged writes given up by operator overrides
   std::map<std::pair<uint64_t, uint32_t>, std::string> timelines_;  // {system id, timeline} -> who opened it
   bool verbose_ = false;
 };
