@@ -578,6 +578,26 @@ Decision decide_automatic(const DeciderInput& in) {
                "synchronous mode promotes no one who might miss an acknowledged commit; only if they are gone "
                "for good, accept the loss: pgwarden ctl failover --to <member> --accept-data-loss "
                "--confirm <cluster-name>";
+    // Only members tagged nofailover have the data (a DR replica outlived
+    // the rest): the tag is absolute, so no request can promote them while
+    // it is set. Say how to lift it (found by sim_ha seed 655766885639:5,
+    // the primary lost for good and the others empty).
+    std::string tagged_with_data;
+    bool untagged_with_data = false;
+    for (const auto& [m, reason] : r.excluded) {
+      auto it = in.seen.find(m);
+      if (m == s.primary || it == in.seen.end() || !it->second.fresh) continue;
+      const MemberStatus& st = it->second.status;
+      if (st.data != DataKind::cluster || st.system_id != s.system_id) continue;
+      if (reason == "tagged nofailover") tagged_with_data += (tagged_with_data.empty() ? "" : ", ") + m;
+      else untagged_with_data = true;
+    }
+    if (!tagged_with_data.empty() && !untagged_with_data)
+      action = "only " + tagged_with_data + " (tagged nofailover) hold" +
+               (tagged_with_data.find(',') == std::string::npos ? "s" : "") +
+               " this cluster's data among the members that answer; " + action +
+               "; to let one take over, remove nofailover from its [tags] and restart pgwarden there in place "
+               "(systemctl kill -s USR2 pgwarden; PostgreSQL keeps running)";
     d.diagnostics.push_back({"no_failover_candidate",
                              (s.primary.empty() ? std::string("no primary")
                                                 : "the lease of " + s.primary + " expired") +

@@ -29,6 +29,10 @@ set_tests_properties(sim_ha PROPERTIES LABELS sim TIMEOUT 1200 ENVIRONMENT "PW_S
 #                   reported, so the server stayed writable past the lease
 #                   (issue 21 item 4; found once SimPostgres's start ran on
 #                   while the agent was paused).
+#   655766885639:5  liveness — the primary lost for good, the only member
+#                   left with data the DR one (tagged nofailover): the advice
+#                   now says how to lift the tag, and the simulated operator
+#                   does so (restart in place), then overrides.
 #   629783845126:5  liveness — a primary promoted onto a new timeline died
 #                   before any standby followed it and was removed: only
 #                   it had that timeline, failover waited for good (member
@@ -45,7 +49,7 @@ set_tests_properties(sim_ha PROPERTIES LABELS sim TIMEOUT 1200 ENVIRONMENT "PW_S
 # their original runs. Seed 79975945033:5, which found the reinit/last-holder
 # liveness case, is reproduced by unit tests instead: ha_decider_test.cc and
 # ha_agent_parts_test.cc.)
-foreach(case 408582472441:5 629783845126:5 635481766791:5 680164127357:3 680164127357:5 2456:3 2469:3 1966:5 961919041692:3 961919042757:3)
+foreach(case 408582472441:5 629783845126:5 655766885639:5 635481766791:5 680164127357:3 680164127357:5 2456:3 2469:3 1966:5 961919041692:3 961919042757:3)
   string(REPLACE ":" ";" parts ${case})
   list(GET parts 0 seed)
   list(GET parts 1 nodes)

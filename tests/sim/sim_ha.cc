@@ -315,6 +315,25 @@ class HaSim : public sim::SimObserver {
           a.reset_cluster("sim", done);
           return "reset-cluster at " + n.name + " (" + x.code + ")";
         }
+        if (x.code == "no_failover_candidate" && x.action.find("remove nofailover from its [tags]") != std::string::npos &&
+            override_target().empty()) {
+          // Only DR members (tagged nofailover) kept the data: lift the tag
+          // on the most advanced one and restart it in place, as advised;
+          // the override below then names it.
+          sim::SimNode* dr = nullptr;
+          for (auto& [xid, x2] : world_.nodes())
+            if (!x2.lost && x2.proc && x2.proc->started && !cluster_->paused(xid) && x2.cfg.tag_nofailover &&
+                x2.disk.has_data && x2.disk.system_id == global_.system_id &&
+                (!dr || x2.disk.wal.size() > dr->disk.wal.size()))
+              dr = &x2;
+          if (dr) {
+            dr->cfg.tag_nofailover = false;
+            // Copies: the restart replaces the agent whose diagnostic `x` is.
+            const std::string name = dr->name, code = x.code;
+            restart_in_place(dr->id, 0);
+            return "nofailover lifted on " + name + " and pgwarden restarted there in place (" + code + ")";
+          }
+        }
         if (x.action.find("--accept-data-loss") != std::string::npos) {
           std::string to = override_target();
           if (to.empty()) continue;

@@ -186,6 +186,18 @@ TEST_CASE("candidates are excluded with a reason each") {
   CHECK(d.diagnostics[0].message.find("n2: tagged nofailover") != std::string::npos);
   CHECK(d.diagnostics[0].message.find("n3: lag 500 bytes") != std::string::npos);
 
+  // n3 has data too: no advice about the tag.
+  CHECK(d.diagnostics[0].action.find("remove nofailover") == std::string::npos);
+  // Only the tagged n2 has this cluster's data (sim_ha 655766885639:5): the
+  // advice says how to lift the tag.
+  f.report("n3", DataKind::empty);
+  d = decide(f.in);
+  REQUIRE(d.diagnostics.size() == 1);
+  CHECK(d.diagnostics[0].code == "no_failover_candidate");
+  CHECK(d.diagnostics[0].action.find("only n2 (tagged nofailover) holds") != std::string::npos);
+  CHECK(d.diagnostics[0].action.find("remove nofailover from its [tags]") != std::string::npos);
+  f.standby("n3", 500);
+
   Ranking r = rank_candidates(f.in, "n1");
   CHECK(r.excluded["n1"] == "current primary");
   f.standby("n3", 990).system_id = 43;
