@@ -14,12 +14,13 @@
 namespace pw::node {
 
 /// The status format this build writes (and the newest it knows field by
-/// field): 2 route grant, 3 serving, 4 probe age, 5 pgwarden version. A
+/// field): 2 route grant, 3 serving, 4 probe age, 5 pgwarden version,
+/// 6 pending restart. A
 /// status of a newer format is read as far as this build knows it: newer
 /// formats only append fields, so members of different versions mix during
 /// an upgrade (formats up to 4 refused anything newer: a member still on
 /// one is sent the format it reads, MemberView::send_format).
-inline constexpr uint8_t kStatusFormat = 5;
+inline constexpr uint8_t kStatusFormat = 6;
 
 enum class DataKind : uint8_t { unknown = 0, empty = 1, cluster = 2, unusable = 3 };
 const char* data_kind_name(DataKind k);
@@ -62,6 +63,12 @@ struct MemberStatus {
   /// The sender's pgwarden version (its build's PGWARDEN_VERSION); "" from
   /// a sender of format 4 or older (a version before 0.1.0's status v5).
   std::string version;
+  /// The parameters the sender's running PostgreSQL waits to apply until a
+  /// restart (pg_settings.pending_restart), sorted; empty when none, when
+  /// PostgreSQL is not running, or from a sender of format 5 or older
+  /// (pending_restart_known then false: unknown, not "none").
+  bool pending_restart_known = false;
+  std::vector<std::string> pending_restart;
   /// The format the status arrived in (set by decode, never sent).
   uint8_t format = 0;
 
