@@ -12,9 +12,14 @@
 3. `ctl switchover --scheduled` an hour ahead is kept in the state and shown
    by `ctl list`; `ctl flush switchover` cancels it. One scheduled a few
    seconds ahead runs at its time (the history's entry is not before it).
+4. I2 after a restart in place: the primary restarts, then its daemon is
+   frozen (SIGSTOP); the fencer kills the *new* postmaster before another
+   member becomes a ready primary.
 """
 import datetime
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -31,6 +36,16 @@ def ctl(node, *args, ok=True):
     if ok:
         assert r.returncode == 0, f"ctl {' '.join(args)} failed ({r.returncode}): {r.stdout}{r.stderr}"
     return r
+
+
+def alive(pid):
+    """True while `pid` runs (a zombie does not count)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+        return stat[stat.rindex(")") + 2] != "Z"
+    except (OSError, ValueError, IndexError):
+        return False
 
 
 def history(node):
@@ -176,4 +191,45 @@ with Cluster(BLOCK) as c:
     assert entry["time"] >= iso(at).replace("Z", ".000Z"), f"ran at {entry['time']}, before its time {iso(at)}"
     assert view(c)["scheduled"]["switchover"] is None
     print(f"scheduled switchover to {target} at {iso(at)} ran at {entry['time']}")
+
+    # -- 4. I2 after a restart in place: the fencer guards the new postmaster ---
+    # The primary restarts in place, then its daemon freezes: the fencer must
+    # kill the postmaster started by the restart (not the one before it)
+    # before any other member is a ready primary.
+    c.wait_streaming(2)
+    tp = c.node(target)
+    old_pm = tp.postmaster_pid()
+    ctl(via, "restart", target)
+    wait_for(f"{target}'s restart in place done",
+             lambda: tp.postmaster_pid() not in (None, old_pm) and not view(c)["scheduled"]["restarts"], 60)
+    new_pm = tp.postmaster_pid()
+    epoch = view(c)["epoch"]
+    mark = len(tp.log_text())
+    os.kill(tp.proc.pid, signal.SIGSTOP)
+    try:
+        others = [n for n in c.nodes if n.name != target]
+
+        def new_primary():
+            for n in others:
+                try:
+                    v = n.cluster_view()
+                except Exception:
+                    continue
+                if v and v["primary"] not in ("", target) and v["ready_epoch"] == v["epoch"] > epoch:
+                    return v["primary"]
+            return None
+        deadline = time.monotonic() + 90
+        new = None
+        while new is None:
+            assert time.monotonic() < deadline, "no standby took over from the frozen primary"
+            new = new_primary()
+            # Read after the view: if the postmaster still runs now, it ran
+            # when the new primary was already ready.
+            if new is not None:
+                assert not alive(new_pm), f"{new} became primary while {target}'s postmaster {new_pm} still ran (I2)"
+            time.sleep(0.05)
+        assert f"killed postmaster pid={new_pm}" in tp.log_text()[mark:], "the fencer did not end the new postmaster"
+    finally:
+        os.kill(tp.proc.pid, signal.SIGCONT)
+    print(f"frozen {target} after its restart in place: the fencer killed postmaster {new_pm}; {new} took over")
 sys.exit(0)
