@@ -108,6 +108,26 @@ class ApiBackend {
     (void)name;
     done({501, "membership changes are not available on this node"});
   }
+  /// Day two (Agent::switchover with a time, restart, reload, flush);
+  /// `at_ms` is wall-clock ms since the epoch, 0 = now. Defaults: not
+  /// available here.
+  virtual void scheduled_switchover(const std::string& to, bool force, int64_t at_ms, OpDone done) {
+    (void)to, (void)force, (void)at_ms;
+    done({501, "scheduled switchovers are not available on this node"});
+  }
+  virtual void restart(const std::vector<std::string>& members, const std::string& role, bool pending_only,
+                       int64_t at_ms, OpDone done) {
+    (void)members, (void)role, (void)pending_only, (void)at_ms;
+    done({501, "restarts are not available on this node"});
+  }
+  virtual void reload(const std::vector<std::string>& members, OpDone done) {
+    (void)members;
+    done({501, "reloads are not available on this node"});
+  }
+  virtual void flush(const std::string& member, const std::string& what, OpDone done) {
+    (void)member, (void)what;
+    done({501, "flush is not available on this node"});
+  }
   /// Asks the raft leader to hand leadership to member `to` (default: not
   /// available here).
   virtual void transfer_leadership(const std::string& to, OpDone done) {

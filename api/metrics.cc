@@ -41,6 +41,14 @@ void cluster_metrics(PromWriter& p, const MetricsInput& in) {
   for (const MemberRow& r : *in.rows)
     if (r.lag_bytes) p.sample("pgwarden_member_lag_bytes", *r.lag_bytes, {{"member", r.name}});
 
+  p.family("pgwarden_member_pending_restart", "gauge",
+           "1 when the member's PostgreSQL has settings waiting for a restart (pg_settings.pending_restart)");
+  for (const MemberRow& r : *in.rows)
+    if (r.seen && r.pending_restart_known)
+      p.sample("pgwarden_member_pending_restart", uint64_t{r.pending_restart.empty() ? 0u : 1u}, {{"member", r.name}});
+  p.gauge("pgwarden_restarts_scheduled", "Members waiting for their turn in a scheduled or rolling restart",
+          static_cast<uint64_t>(s.restarts.size()));
+  p.gauge("pgwarden_switchover_scheduled", "1 while a switchover is scheduled", s.scheduled_switchover.has_value());
   p.gauge("pgwarden_diagnostics", "Number of active diagnostics (conditions blocking progress)",
           static_cast<uint64_t>(c.diagnostics.size()));
   p.family("pgwarden_diagnostic", "gauge", "1 for each active diagnostic, by code (see GET /cluster for the text)");

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "api/handlers.h"
+#include "api/schedule_time.h"
 #include "api/view.h"
 #include "base/json_io.h"
 
@@ -105,6 +106,9 @@ void ApiHandlers::mutation(const std::string& path, const ApiRequest& req, ApiRe
   else if (path == "/member/add") allowed = {"name", "host", "port", "learner"};
   else if (path == "/member/remove") allowed = {"name"};
   else if (path == "/raft/transfer-leadership") allowed = {"to"};
+  else if (path == "/restart") allowed = {"members", "role", "pending", "scheduled_at"};
+  else if (path == "/reload") allowed = {"members"};
+  else if (path == "/flush") allowed = {"member", "what"};
   std::string err;
   Json body = parse_body(req.body, allowed, &err);
   if (!err.empty()) return reply(error_response(400, err));
@@ -155,6 +159,42 @@ void ApiHandlers::mutation(const std::string& path, const ApiRequest& req, ApiRe
     if (!known(to)) return reply(error_response(404, "unknown member '" + to + "'"));
     return backend_->transfer_leadership(to, done);
   }
+  // Day two: member lists (absent or [] = every member), a schedule.
+  std::vector<std::string> members;
+  if (const Json* ms = given(body, "members")) {
+    if (!ms->is_array()) return reply(error_response(400, "'members' must be a list of member names"));
+    for (const Json& m : *ms) {
+      if (!m.is_string()) return reply(error_response(400, "'members' must be a list of member names"));
+      if (!known(m.get<std::string>())) return reply(error_response(404, "unknown member '" + m.get<std::string>() + "'"));
+      members.push_back(m.get<std::string>());
+    }
+  }
+  int64_t at_ms = 0;
+  if (const Json* at = given(body, "scheduled_at")) {
+    if (!at->is_string()) return reply(error_response(400, "'scheduled_at' must be an ISO 8601 time string"));
+    std::optional<int64_t> t = parse_schedule_time(at->get<std::string>(), &err);
+    if (!t) return reply(error_response(400, "'scheduled_at': " + err));
+    at_ms = *t;
+  }
+  if (path == "/restart") {
+    std::string role;
+    if (!string_member(body, {"role"}, &role, &err)) return reply(error_response(400, err));
+    if (!role.empty() && role != "primary" && role != "replica" && role != "any")
+      return reply(error_response(400, "'role' must be primary, replica or any"));
+    const Json* pending = given(body, "pending");
+    if (pending && !pending->is_boolean()) return reply(error_response(400, "'pending' must be true or false"));
+    return backend_->restart(members, role, pending && pending->get<bool>(), at_ms, done);
+  }
+  if (path == "/reload") return backend_->reload(members, done);
+  if (path == "/flush") {
+    std::string member, what;
+    if (!string_member(body, {"member"}, &member, &err) || !string_member(body, {"what"}, &what, &err))
+      return reply(error_response(400, err));
+    if (what != "restart" && what != "switchover")
+      return reply(error_response(400, "flush needs {\"what\": \"restart\"} or {\"what\": \"switchover\"}"));
+    if (!member.empty() && !known(member)) return reply(error_response(404, "unknown member '" + member + "'"));
+    return backend_->flush(member, what, done);
+  }
   if (path == "/reinit") {
     std::string member;
     if (!string_member(body, {"member"}, &member, &err)) return reply(error_response(400, err));
@@ -193,9 +233,9 @@ void ApiHandlers::mutation(const std::string& path, const ApiRequest& req, ApiRe
     // switchover by default.
     return reply(error_response(500, "no handler for POST " + path));
   }
-  if (given(body, "scheduled_at")) return reply(error_response(400, "scheduled switchovers are not supported"));
   const Json* force = given(body, "force");
   if (force && !force->is_boolean()) return reply(error_response(400, "'force' must be true or false"));
+  if (at_ms != 0) return backend_->scheduled_switchover(to, force && force->get<bool>(), at_ms, done);
   backend_->switchover(to, force && force->get<bool>(), done);
 }
 

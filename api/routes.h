@@ -49,6 +49,11 @@ inline constexpr ApiRoute kApiRoutes[] = {
     {"POST", "/member/add"},
     {"POST", "/member/remove"},
     {"POST", "/raft/transfer-leadership"},
+    // Day two (docs/operations.md): restarts and reloads of PostgreSQL, and
+    // cancelling scheduled operations.
+    {"POST", "/restart"},
+    {"POST", "/reload"},
+    {"POST", "/flush"},
 };
 
 /// True when `path` is listed with `method` ("GET" or "POST").

@@ -47,7 +47,7 @@ constexpr std::string_view kPage = R"PWUI(<!doctype html>
 <h2>Diagnostics</h2>
 <div id="diagnostics"></div>
 <h2>Members</h2>
-<table id="members"><thead><tr><th>member</th><th>host</th><th>role</th><th>state</th><th>timeline</th><th>LSN</th><th>lag</th><th>activity</th><th>tags</th><th>version</th></tr></thead><tbody></tbody></table>
+<table id="members"><thead><tr><th>member</th><th>host</th><th>role</th><th>state</th><th>timeline</th><th>LSN</th><th>lag</th><th>activity</th><th>tags</th><th>pending restart</th><th>version</th></tr></thead><tbody></tbody></table>
 <h2>Proxy (this node)</h2>
 <div id="proxy"></div>
 <h2>History of the primary</h2>
@@ -86,6 +86,9 @@ function showCluster(c) {
     tb.appendChild(row([el("td", m.name), m.host, role, el("td", m.state, m.state === "unreachable" ? "bad" : ""),
                         el("td", m.timeline, "num"), m.lsn_text || "", el("td", m.role === "primary" ? "" : fmtBytes(m.lag), "num"),
                         el("td", m.activity + (m.last_error ? " — " + m.last_error : ""), "wrap"), tags.join(", "),
+                        el("td", m.pending_restart === null || m.pending_restart === undefined ? "?" :
+                                 (m.pending_restart.length ? "yes: " + m.pending_restart.join(", ") : ""),
+                           m.pending_restart && m.pending_restart.length ? "bad" : ""),
                         m.version || "?"]));
   }
 }

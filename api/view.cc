@@ -45,7 +45,11 @@ std::vector<MemberRow> member_rows(const ClusterFacts& c) {
       r.data_reason = st.data_reason;
       r.last_error = st.last_error;
       r.version = st.version;
+      r.pending_restart_known = st.pending_restart_known;
+      r.pending_restart = st.pending_restart;
     }
+    for (size_t i = 0; i < s.restarts.size(); ++i)
+      if (s.restarts[i].member == m.name && r.restart_turn == 0) r.restart_turn = i + 1;
     if (!m.seen || !m.fresh) {
       r.role = holder ? "primary" : "unknown";
       r.state = m.seen ? "unreachable" : "unknown";
@@ -141,6 +145,9 @@ JsonOut row_json(const MemberRow& r) {
   m["removing"] = r.removing;
   if (r.version.empty()) m["version"] = nullptr;
   else m["version"] = r.version;
+  // null: not known (an older member), [] none pending.
+  if (r.pending_restart_known) m["pending_restart"] = r.pending_restart;
+  else m["pending_restart"] = nullptr;
   return m;
 }
 
@@ -170,6 +177,23 @@ std::string cluster_json(const ClusterFacts& c, const std::vector<MemberRow>& ro
     doc["switchover"]["to"] = s.switchover->second;
   } else {
     doc["switchover"] = nullptr;
+  }
+  // Day two: what is scheduled (kept in the replicated state).
+  JsonOut& sched = doc["scheduled"];
+  if (s.scheduled_switchover) {
+    sched["switchover"]["from"] = s.scheduled_switchover->from;
+    sched["switchover"]["to"] = s.scheduled_switchover->to;
+    sched["switchover"]["at"] = format_wall_ms(s.scheduled_switchover->at_ms);
+  } else {
+    sched["switchover"] = nullptr;
+  }
+  JsonOut& restarts = sched["restarts"] = JsonOut::array();
+  for (const ScheduledRestart& x : s.restarts) {
+    JsonOut& e = restarts.emplace_back();
+    e["member"] = x.member;
+    if (x.at_ms) e["at"] = format_wall_ms(x.at_ms);
+    else e["at"] = nullptr;
+    e["pending_only"] = x.pending_only;
   }
   doc["sync"] = s.sync;
   // Synchronous mode as committed (the quorum-commit rule) and as this node

@@ -34,6 +34,12 @@ struct MemberRow {
   bool reinit_pending = false;
   bool removing = false;  // `member remove` marked it (ClusterState::removing) and has not ended yet
   std::string version;  // the member's pgwarden version ("" = not announced: older than 0.1.0's status v5)
+  /// Parameters its PostgreSQL applies only at a restart; unknown from a
+  /// member too old to report them (status format 5 or older) or not seen.
+  bool pending_restart_known = false;
+  std::vector<std::string> pending_restart;
+  /// Its place in the committed restart plan (0 = none; 1 = its turn).
+  size_t restart_turn = 0;
 };
 
 /// Rows in configuration order. Lag is known only when both the member and

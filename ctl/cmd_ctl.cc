@@ -33,7 +33,10 @@ const char* kUsage =
     "                                interrupted, or --count N times\n"
     "  status --json                 the raw GET /cluster document\n"
     "  history                       every change of primary\n"
-    "  switchover [--to N] [--force] planned switchover (to the best standby without --to)\n"
+    "  switchover [--to N] [--force] [--scheduled TIME]\n"
+    "                                planned switchover (to the best standby without --to);\n"
+    "                                --scheduled: at TIME (ISO 8601 with offset, e.g.\n"
+    "                                2026-12-08T04:00:00Z), kept until then in the cluster state\n"
     "  failover --to N               make N the primary (also when the primary is gone)\n"
     "  failover --to N --accept-data-loss --confirm NAME\n"
     "                                the override when no member may be promoted without\n"
@@ -44,6 +47,18 @@ const char* kUsage =
     "  resume                        leave maintenance mode\n"
     "  reinit MEMBER                 MEMBER moves its data directory aside and clones again\n"
     "  reset-cluster --confirm NAME  forget the bootstrap (a cluster whose data is gone)\n"
+    "  restart [MEMBER...] [--role primary|replica|any] [--pending] [--scheduled TIME]\n"
+    "                                restart PostgreSQL (not pgwarden) on the members (all\n"
+    "                                without MEMBER): replicas first, one at a time, each back\n"
+    "                                to streaming before the next; the primary last, in place\n"
+    "                                (same lease and epoch, no failover, clients held);\n"
+    "                                --pending: only members with a pending restart\n"
+    "  reload [MEMBER...]            PostgreSQL re-reads its configuration (pg_reload_conf) on\n"
+    "                                the members (all without MEMBER); pgwarden's own INI is\n"
+    "                                re-read by SIGHUP / systemctl reload on its host\n"
+    "  flush [MEMBER] restart|switchover\n"
+    "                                cancel a scheduled restart (of MEMBER, or all) or the\n"
+    "                                scheduled switchover\n"
     "  member list                   the committed membership: ids, addresses, voter/learner\n"
     "  member add NAME=HOST[:PORT] [--learner]\n"
     "                                add a member (a learner until its PostgreSQL streams;\n"
@@ -149,6 +164,8 @@ bool read_token(const std::string& path, std::string* token, std::string* err) {
 // The command's arguments: "--to N", "--force", "--confirm NAME", "--json".
 struct CmdArgs {
   std::string to, confirm, member;
+  std::string role, scheduled;      // restart --role, restart/switchover --scheduled
+  bool pending = false;             // restart --pending
   std::vector<std::string> words;  // member: list | add NAME=HOST[:PORT] | remove NAME
   bool force = false, json = false, learner = false, accept_data_loss = false;
   double watch_s = 0;  // list --watch: redraw period (0 = once)
@@ -174,6 +191,19 @@ bool parse_cmd_args(const Options& o, CmdArgs* c, std::string* err) {
       if (!err->empty()) return false;
     } else if (o.command == "switchover" && a[i] == "--force") {
       c->force = true;
+    } else if ((o.command == "switchover" || o.command == "restart") && take("--scheduled", &c->scheduled)) {
+      if (!err->empty()) return false;
+    } else if (o.command == "restart" && take("--role", &c->role)) {
+      if (!err->empty()) return false;
+      if (c->role != "primary" && c->role != "replica" && c->role != "any") {
+        *err = "--role takes primary, replica or any, not '" + c->role + "'";
+        return false;
+      }
+    } else if (o.command == "restart" && a[i] == "--pending") {
+      c->pending = true;
+    } else if ((o.command == "restart" || o.command == "reload" || o.command == "flush") && !a[i].empty() &&
+               a[i][0] != '-') {
+      c->words.push_back(a[i]);
     } else if ((o.command == "reset-cluster" || o.command == "failover") && take("--confirm", &c->confirm)) {
       if (!err->empty()) return false;
     } else if (o.command == "failover" && a[i] == "--accept-data-loss") {
@@ -227,6 +257,13 @@ bool parse_cmd_args(const Options& o, CmdArgs* c, std::string* err) {
   else if (o.command == "failover" && !c->accept_data_loss && !c->confirm.empty())
     *err = "--confirm goes with failover --accept-data-loss";
   if (o.command == "reinit" && c->member.empty()) *err = "reinit needs the MEMBER to re-clone";
+  if (o.command == "flush") {
+    const auto& w = c->words;
+    if (w.empty() || w.size() > 2 || (w.back() != "restart" && w.back() != "switchover"))
+      *err = "flush needs [MEMBER] restart|switchover";
+    else if (w.size() == 2 && w.back() == "switchover")
+      *err = "flush switchover takes no MEMBER (there is one scheduled switchover at most)";
+  }
   if (o.command == "reset-cluster" && c->confirm.empty()) *err = "reset-cluster needs --confirm <cluster name>";
   if (o.command == "member") {
     const auto& w = c->words;
@@ -297,7 +334,8 @@ int run_ctl(const std::vector<std::string>& argv, FILE* out, FILE* err) {
   }
   if (o.command.empty()) return usage(err, "no command given");
   static const char* kCommands[] = {"list", "status", "history", "switchover", "failover",
-                                    "pause", "resume", "reinit", "reset-cluster", "member"};
+                                    "pause", "resume", "reinit", "reset-cluster", "member",
+                                    "restart", "reload", "flush"};
   if (std::find(std::begin(kCommands), std::end(kCommands), o.command) == std::end(kCommands))
     return usage(err, "unknown command '" + o.command + "'");
   CmdArgs c;
@@ -379,6 +417,15 @@ int run_ctl(const std::vector<std::string>& argv, FILE* out, FILE* err) {
   if (o.command == "switchover") {
     if (!c.to.empty()) body["to"] = c.to;
     if (c.force) body["force"] = true;
+    if (!c.scheduled.empty()) body["scheduled_at"] = c.scheduled;
+  } else if (o.command == "restart" || o.command == "reload") {
+    if (!c.words.empty()) body["members"] = c.words;
+    if (!c.role.empty()) body["role"] = c.role;
+    if (c.pending) body["pending"] = true;
+    if (!c.scheduled.empty()) body["scheduled_at"] = c.scheduled;
+  } else if (o.command == "flush") {
+    body["what"] = c.words.back();
+    if (c.words.size() == 2) body["member"] = c.words[0];
   } else if (o.command == "failover") {
     body["to"] = c.to;
     if (c.accept_data_loss) {

@@ -52,6 +52,14 @@ std::string tags(const Json& m) {
   if (priority != 0) out += (out.empty() ? "" : ", ") + ("priority: " + std::to_string(priority));
   if (json_bool(m, "reinit_pending")) out += (out.empty() ? "" : ", ") + std::string("reinit: pending");
   if (json_bool(m, "removing")) out += (out.empty() ? "" : ", ") + std::string("removing");
+  // Patroni's "Pending restart" flag, with the parameters that wait for it
+  // (nothing shown when none, or unknown: a member too old to report it).
+  if (const Json* pr = json_member(m, "pending_restart"); pr && pr->is_array() && !pr->empty()) {
+    std::string names;
+    for (const Json& x : *pr)
+      if (x.is_string()) names += (names.empty() ? "" : " ") + x.get<std::string>();
+    out += (out.empty() ? "" : ", ") + ("pending restart: " + names);
+  }
   return out;
 }
 
@@ -100,6 +108,22 @@ std::string render_list(const Json& c) {
   if (const Json* sw = json_member(c, "switchover"); sw && sw->is_object()) {
     std::string to = json_str(*sw, "to");
     out += "Switchover in progress: " + json_str(*sw, "from") + " -> " + (to.empty() ? "best standby" : to) + "\n";
+  }
+  if (const Json* sc = json_member(c, "scheduled"); sc && sc->is_object()) {
+    // Day two: what runs later (or runs now, one member at a time).
+    if (const Json* sw = json_member(*sc, "switchover"); sw && sw->is_object()) {
+      std::string to = json_str(*sw, "to");
+      out += "Scheduled switchover: " + json_str(*sw, "from") + " -> " + (to.empty() ? "best standby" : to) + " at " +
+             json_str(*sw, "at") + "\n";
+    }
+    if (const Json* rs = json_member(*sc, "restarts"); rs && rs->is_array() && !rs->empty()) {
+      std::string list;
+      for (const Json& x : *rs) list += (list.empty() ? "" : ", ") + json_str(x, "member");
+      const Json& first = rs->front();
+      std::string at = json_str(first, "at");
+      out += "Scheduled restart: " + list + (at.empty() ? " (now, in this order)" : " from " + at + ", in this order") +
+             (json_bool(first, "pending_only") ? ", only those with a pending restart" : "") + "\n";
+    }
   }
   if (const Json* sy = json_member(c, "synchronous"); sy && sy->is_object() && json_str(*sy, "mode") != "off") {
     // The quorum-commit rule, as committed: ANY k of the set, and what a

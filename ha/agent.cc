@@ -25,7 +25,8 @@ Agent::Agent(const conf::Config& cfg, AgentWorld& world, ClusterStateMachine& sm
       standby_(ctx_),
       membership_(ctx_, decider_),
       placement_(ctx_),
-      handoff_(ctx_, renewer_, membership_) {
+      handoff_(ctx_, renewer_, membership_),
+      restart_(ctx_) {
   started_at_ = world.mono_ms();
 }
 
@@ -202,6 +203,9 @@ void Agent::applied(const Command& c, const ApplyEffect& e) {
       // Our bootstrap (if any) is now the cluster or lost for good.
       if (c.node == ctx_.self()) ctx_.world.remove_marker();
       break;
+    case CmdType::reload:
+      restart_.reload_applied(c);
+      break;
     case CmdType::claim:
       ctx_.lease.claim_applied_at = now;
       PW_INFO("agent", "bootstrap claimed by %s", c.node.c_str());
@@ -285,6 +289,9 @@ void Agent::gossip() {
   own.upstream = st.upstream_host;
   own.timeline = local.timeline();
   own.probe_age_ms = local.probed_at() < 0 ? -1 : ctx_.now() - local.probed_at();
+  own.pending_restart_known = true;
+  if (st.running) own.pending_restart = st.pending_restart;
+  else own.pending_restart.clear();
   if (st.running) {
     own.lsn = st.in_recovery ? std::max(st.receive_lsn, st.replay_lsn) : st.current_lsn;
     // A probe of a server still starting up may report no position yet:
@@ -422,6 +429,7 @@ void Agent::reconcile() {
     return;
   }
   if (foreign_or_unusable()) return;
+  if (restart_.run()) return;
   if (s.primary != ctx_.self()) {
     switchover_.reset();
     standby_.reconcile();

@@ -18,6 +18,7 @@
 //   standby_controller.h    clone, rewind, follow, reinit (I6)
 //   route_builder.h         the route the proxy gets (I3)
 //   handoff_controller.h    the leaving image of an in-place restart
+//   restart_controller.h    restarts of PostgreSQL (`ctl restart`), reloads, scheduled switchovers
 //   agent_diagnostics.h     what the operator is told
 //
 // Everything outside reaches it through agent_world.h, consensus::RaftNode,
@@ -40,6 +41,7 @@
 #include "ha/membership_controller.h"
 #include "ha/op_result.h"
 #include "ha/primary_controller.h"
+#include "ha/restart_controller.h"
 #include "ha/standby_controller.h"
 #include "ha/switchover_controller.h"
 #include "ha/sync_controller.h"
@@ -81,7 +83,22 @@ class Agent {
   void resume(const AgentHandoff& h);
 
   // Operator requests (the API exposes them). Validated here, then proposed.
-  void switchover(const std::string& to, bool force, OpDone done);
+  /// `at_ms` (wall clock, 0 = now): a scheduled switchover, kept in the
+  /// state until the primary carries it out when due (or `flush` cancels it).
+  void switchover(const std::string& to, bool force, OpDone done) { switchover(to, force, 0, std::move(done)); }
+  void switchover(const std::string& to, bool force, int64_t at_ms, OpDone done);
+  /// Day two (docs/operations.md): restarts of PostgreSQL on `members`
+  /// (every member when empty) filtered by `role` ("primary", "replica",
+  /// "any"/""), replicas first and the primary last, one at a time;
+  /// `pending_only`: members that report no pending restart are skipped
+  /// when their turn comes; `at_ms`: not before (wall clock, 0 = now).
+  void restart(const std::vector<std::string>& members, const std::string& role, bool pending_only, int64_t at_ms,
+               OpDone done);
+  /// pg_reload_conf on `members` (every member when empty).
+  void reload(const std::vector<std::string>& members, OpDone done);
+  /// Cancels a scheduled `what` ("restart": of `member`, or all when "";
+  /// "switchover").
+  void flush(const std::string& member, const std::string& what, OpDone done);
   /// `accept_data_loss`: the operator's override when the failover rules
   /// cannot be met (synchronous mode: the members that may hold the latest
   /// acknowledged commits are gone for good); `confirm` must be the cluster
@@ -154,6 +171,7 @@ class Agent {
   MembershipController membership_;
   LeaderPlacement placement_;
   HandoffController handoff_;
+  RestartController restart_;
   Diagnostics diags_;
   std::string diag_key_;  // to log diagnostics once per change
   uint64_t route_epoch_ = 0;

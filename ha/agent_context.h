@@ -85,7 +85,7 @@ struct AgentContext {
   bool serving() const {
     AgentState a = activity.state();
     return local.made_primary() && local.running() && !stopping && a != AgentState::fencing &&
-           a != AgentState::stopping;
+           a != AgentState::stopping && a != AgentState::restarting_pg;
   }
   /// I3 freshness: this node heard the current raft leader (or, as the
   /// leader, a quorum) within lease/2. Returns the time of that contact

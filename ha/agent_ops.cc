@@ -32,8 +32,11 @@ OpResult not_committed(ProposalOutcome o, const std::string& what) {
 }
 }  // namespace
 
-void Agent::switchover(const std::string& to, bool force, OpDone done) {
+void Agent::switchover(const std::string& to, bool force, int64_t at_ms, OpDone done) {
   const ClusterState& s = state();
+  if (at_ms != 0 && s.scheduled_switchover)
+    return done({409, "a switchover is already scheduled (from " + s.scheduled_switchover->from + "); cancel it "
+                      "first with `pgwarden ctl flush switchover`"});
   if (s.init != InitKind::done || s.primary.empty() || s.ready_epoch != s.epoch)
     return done({409, "no ready primary to switch over from; use failover --to instead"});
   if (s.switchover) return done({409, "a switchover is already pending: " + s.switchover->first + " -> " + s.switchover->second});
@@ -52,6 +55,19 @@ void Agent::switchover(const std::string& to, bool force, OpDone done) {
   c.type = CmdType::switchover;
   c.node = s.primary;
   c.to = to;
+  if (at_ms != 0) {
+    c.type = CmdType::schedule_switchover;
+    c.seq = static_cast<uint64_t>(at_ms);
+    return ctx_.propose(c, [this, done, to, primary = s.primary, at_ms](ProposalOutcome o) {
+      if (o != ProposalOutcome::committed) return done(not_committed(o, "scheduled switchover"));
+      const ClusterState& now = state();
+      if (!now.scheduled_switchover || now.scheduled_switchover->at_ms != at_ms)
+        return done({409, "the cluster changed meanwhile (a new primary, or another switchover scheduled); check "
+                          "`pgwarden ctl list`"});
+      done({200, "switchover from " + primary + " to " + (to.empty() ? "the best standby" : to) +
+                     " scheduled; `pgwarden ctl flush switchover` cancels it"});
+    });
+  }
   ctx_.propose(c, [done, to, primary = s.primary](ProposalOutcome o) {
     if (o != ProposalOutcome::committed) return done(not_committed(o, "switchover"));
     done({200, "switchover from " + primary + " to " + (to.empty() ? "the best standby" : to) + " started"});
@@ -157,6 +173,78 @@ void Agent::reset_cluster(const std::string& confirm, OpDone done) {
     if (o != ProposalOutcome::committed) return done(not_committed(o, "reset-cluster request"));
     done({200, "reset-cluster requested: the members will bootstrap again once no primary can write "
                "(existing data is adopted, never deleted)"});
+  });
+}
+
+void Agent::restart(const std::vector<std::string>& members, const std::string& role, bool pending_only,
+                    int64_t at_ms, OpDone done) {
+  const ClusterState& s = state();
+  if (s.init != InitKind::done) return done({409, "the cluster is not bootstrapped"});
+  if (!role.empty() && role != "any" && role != "primary" && role != "replica")
+    return done({400, "--role must be primary, replica or any, not '" + role + "'"});
+  if (!s.restarts.empty())
+    return done({409, "a restart is already scheduled or running (" + s.restarts.front().member +
+                      "'s turn); wait for it or cancel it with `pgwarden ctl flush restart`"});
+  std::vector<std::string> chosen = members.empty() ? ctx_.member_names() : members;
+  for (const auto& m : chosen)
+    if (!ctx_.is_member(m)) return done({404, "unknown member '" + m + "'"});
+  // Replicas first, in the order given, one at a time; the primary last, so
+  // that it restarts once, onto standbys already running the new settings.
+  std::vector<std::string> order;
+  bool primary_too = false;
+  for (const auto& m : chosen) {
+    if (std::find(order.begin(), order.end(), m) != order.end()) continue;
+    if (m == s.primary) primary_too = true;
+    else if (role != "primary") order.push_back(m);
+  }
+  if (primary_too && role != "replica") order.push_back(s.primary);
+  if (order.empty()) return done({409, "no member matches --role " + role});
+  Command c;
+  c.type = CmdType::schedule_restart;
+  c.members = order;
+  c.flag = pending_only;
+  c.seq = static_cast<uint64_t>(at_ms);
+  std::string list;
+  for (const auto& m : order) list += (list.empty() ? "" : ", ") + m;
+  ctx_.propose(c, [done, list, at_ms, pending_only](ProposalOutcome o) {
+    if (o != ProposalOutcome::committed) return done(not_committed(o, "restart request"));
+    done({200, std::string(at_ms ? "restart scheduled" : "restarting") + " PostgreSQL on " + list +
+                   " in that order, one at a time" + (pending_only ? " (those with a pending restart)" : "") +
+                   "; follow it with `pgwarden ctl list`"});
+  });
+}
+
+void Agent::reload(const std::vector<std::string>& members, OpDone done) {
+  for (const auto& m : members)
+    if (!ctx_.is_member(m)) return done({404, "unknown member '" + m + "'"});
+  Command c;
+  c.type = CmdType::reload;
+  c.members = members;
+  ctx_.propose(c, [done, all = members.empty()](ProposalOutcome o) {
+    if (o != ProposalOutcome::committed) return done(not_committed(o, "reload request"));
+    done({200, std::string("PostgreSQL reloads its configuration on ") + (all ? "every member" : "the members named") +
+                   " (pg_reload_conf); parameters that need a restart show as pending restart in `pgwarden ctl list`"});
+  });
+}
+
+void Agent::flush(const std::string& member, const std::string& what, OpDone done) {
+  const ClusterState& s = state();
+  if (what != "restart" && what != "switchover")
+    return done({400, "flush cancels 'restart' or 'switchover', not '" + what + "'"});
+  if (what == "switchover" && !s.scheduled_switchover) return done({404, "no switchover is scheduled"});
+  if (what == "restart") {
+    bool any = std::any_of(s.restarts.begin(), s.restarts.end(),
+                           [&](const ScheduledRestart& r) { return member.empty() || r.member == member; });
+    if (!any) return done({404, "no restart is scheduled" + (member.empty() ? std::string() : " for " + member)});
+  }
+  Command c;
+  c.type = CmdType::flush;
+  c.node = what == "restart" ? member : "";
+  c.reason = what;
+  ctx_.propose(c, [done, what, member](ProposalOutcome o) {
+    if (o != ProposalOutcome::committed) return done(not_committed(o, "flush"));
+    done({200, "scheduled " + what + (member.empty() || what != "restart" ? "" : " of " + member) +
+                   " cancelled (a restart already under way on a member completes)"});
   });
 }
 

@@ -43,6 +43,7 @@ const char* agent_state_name(AgentState s) {
     case AgentState::standby_connecting: return "standby_connecting";
     case AgentState::stopping_to_rewind: return "stopping_to_rewind";
     case AgentState::stopping_pg: return "stopping_pg";
+    case AgentState::restarting_pg: return "restarting_pg";
   }
   return "unknown";
 }
@@ -92,6 +93,7 @@ std::string describe(AgentState s, const std::string& d) {
     case AgentState::standby_connecting: return "standby, connecting to " + d;
     case AgentState::stopping_to_rewind: return "stopping to rewind";
     case AgentState::stopping_pg: return with("stopping PostgreSQL", " ");
+    case AgentState::restarting_pg: return with("restarting PostgreSQL", " ");
   }
   return "unknown";
 }

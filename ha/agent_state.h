@@ -53,6 +53,7 @@ enum class AgentState : uint8_t {
   standby_connecting,         // detail: primary
   stopping_to_rewind,
   stopping_pg,                // detail: why
+  restarting_pg,              // `ctl restart`: stopping PostgreSQL to start it again (detail: why)
 };
 
 const char* agent_state_name(AgentState s);

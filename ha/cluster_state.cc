@@ -16,8 +16,9 @@ constexpr uint8_t kCmdVersion = 1;
 // failover_accept_loss; 4: timelines (ready_timeline, max_timeline); 5: a
 // pending member removal (removing, removal_note). Older snapshots still
 // decode (the new fields read as 0: q = 1, the strictest rule; no timeline
-// floor recorded yet, PostgreSQL's own choice; no removal pending).
-constexpr uint8_t kStateVersion = 5;
+// floor recorded yet, PostgreSQL's own choice; no removal pending); 6: scheduled restarts and switchover (none in older
+// snapshots).
+constexpr uint8_t kStateVersion = 6;
 constexpr uint32_t kMaxItems = 4096;
 
 void add_history(ClusterState& s, const Command& c, const std::string& node, std::string reason) {
@@ -63,6 +64,11 @@ const char* cmd_name(CmdType t) {
     case CmdType::request_reset: return "request_reset";
     case CmdType::mark_removal: return "mark_removal";
     case CmdType::end_removal: return "end_removal";
+    case CmdType::schedule_restart: return "schedule_restart";
+    case CmdType::restart_done: return "restart_done";
+    case CmdType::schedule_switchover: return "schedule_switchover";
+    case CmdType::flush: return "flush";
+    case CmdType::reload: return "reload";
   }
   return "unknown";
 }
@@ -91,7 +97,8 @@ std::optional<Command> Command::decode(const std::string& bytes) {
   if (r.u8() != kCmdVersion) return std::nullopt;
   Command c;
   uint8_t t = r.u8();
-  if (t < 1 || t > static_cast<uint8_t>(CmdType::end_removal)) return std::nullopt;
+  // Types are not contiguous: a value without a name is unknown here.
+  if (std::string(cmd_name(static_cast<CmdType>(t))) == "unknown") return std::nullopt;
   c.type = static_cast<CmdType>(t);
   c.node = r.str();
   c.to = r.str();
@@ -152,6 +159,18 @@ std::string ClusterState::encode() const {
   w.u32(max_timeline);
   w.str(removing);
   w.str(removal_note);
+  w.u32(static_cast<uint32_t>(restarts.size()));
+  for (const auto& r : restarts) {
+    w.str(r.member);
+    w.i64(r.at_ms);
+    w.boolean(r.pending_only);
+  }
+  w.boolean(scheduled_switchover.has_value());
+  if (scheduled_switchover) {
+    w.str(scheduled_switchover->from);
+    w.str(scheduled_switchover->to);
+    w.i64(scheduled_switchover->at_ms);
+  }
   return w.take();
 }
 
@@ -207,6 +226,22 @@ std::optional<ClusterState> ClusterState::decode(const std::string& bytes) {
   if (version >= 5) {
     s.removing = r.str();
     s.removal_note = r.str();
+  }
+  if (version >= 6) {
+    for (uint32_t i = 0, n = r.count(kMaxItems); i < n && r.ok(); ++i) {
+      ScheduledRestart x;
+      x.member = r.str();
+      x.at_ms = r.i64();
+      x.pending_only = r.boolean();
+      s.restarts.push_back(std::move(x));
+    }
+    if (r.boolean()) {
+      ScheduledSwitchover x;
+      x.from = r.str();
+      x.to = r.str();
+      x.at_ms = r.i64();
+      s.scheduled_switchover = std::move(x);
+    }
   }
   if (!r.ok() || !r.at_end()) return std::nullopt;
   return s;
@@ -341,6 +376,7 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
         return rejected(c.type, "no such primary");
       if (!c.to.empty() && c.to == s.removing) return rejected(c.type, c.to + " is being removed");
       s.switchover = std::make_pair(c.node, c.to);
+      s.scheduled_switchover.reset();  // started (when due) or superseded by the operator's
       break;
     case CmdType::clear_switchover:
       s.switchover.reset();
@@ -405,6 +441,41 @@ ApplyEffect apply_command(ClusterState& s, const Command& c, uint64_t index) {
       if (s.removing != c.node) return rejected(c.type, "no removal of " + c.node + " is pending");
       s.removing.clear();
       s.removal_note = c.reason;
+      break;
+    case CmdType::schedule_restart: {
+      // One plan at a time: a second would interleave with the first's order.
+      if (!s.restarts.empty()) return rejected(c.type, "a restart is already scheduled");
+      if (c.members.empty()) return rejected(c.type, "no member to restart");
+      for (const auto& m : c.members)
+        s.restarts.push_back({m, static_cast<int64_t>(c.seq), c.flag});
+      break;
+    }
+    case CmdType::restart_done: {
+      auto it = std::find_if(s.restarts.begin(), s.restarts.end(),
+                             [&](const ScheduledRestart& r) { return r.member == c.node; });
+      if (it == s.restarts.end()) return rejected(c.type, "no restart of " + c.node + " scheduled");
+      s.restarts.erase(it);
+      break;
+    }
+    case CmdType::schedule_switchover:
+      if (s.init != InitKind::done || s.primary.empty() || s.primary != c.node)
+        return rejected(c.type, "no such primary");
+      if (s.scheduled_switchover) return rejected(c.type, "a switchover is already scheduled");
+      s.scheduled_switchover = ScheduledSwitchover{c.node, c.to, static_cast<int64_t>(c.seq)};
+      break;
+    case CmdType::flush:
+      if (c.reason == "switchover") {
+        if (!s.scheduled_switchover) return rejected(c.type, "no switchover scheduled");
+        s.scheduled_switchover.reset();
+      } else if (c.reason == "restart") {
+        size_t before = s.restarts.size();
+        std::erase_if(s.restarts, [&](const ScheduledRestart& r) { return c.node.empty() || r.member == c.node; });
+        if (s.restarts.size() == before) return rejected(c.type, "no restart scheduled");
+      } else {
+        return rejected(c.type, "unknown flush target '" + c.reason + "'");
+      }
+      break;
+    case CmdType::reload:
       break;
   }
   e.applied = true;

@@ -43,6 +43,18 @@ enum class CmdType : uint8_t {
                           // never chosen for the synchronous set, never granted the lock
   end_removal = 20,       // raft leader: the removal of `node` is over (flag = it was removed;
                           // else withdrawn); `reason` says why, for the operator
+  // Day two (docs/operations.md): numbered apart from the others so that
+  // commands added meanwhile elsewhere cannot take the same values.
+  schedule_restart = 40,  // operator: restart the PostgreSQL of `members`, in that order, one at a
+                          // time, from wall-clock `seq` (ms since the epoch; 0 = now); flag = only
+                          // those with a pending restart
+  restart_done = 41,      // agent: `node` restarted (or had nothing pending): its turn is over
+  schedule_switchover = 42,  // operator: switchover from `node` to `to` ("" = best) at wall-clock
+                             // `seq` (ms); carried out by the primary when due
+  flush = 43,             // operator: cancel what `reason` names ("restart": of `node`, or every
+                          // one when `node` is ""; "switchover": the scheduled switchover)
+  reload = 44,            // operator: pg_reload_conf on `members` (every member when empty); no
+                          // state change, each member acts when it applies it
 };
 const char* cmd_name(CmdType t);
 
@@ -74,6 +86,22 @@ struct HistoryEntry {
   int64_t wall_ms = 0;
   std::string reason;
   bool operator==(const HistoryEntry&) const = default;
+};
+
+/// One member's turn in a (rolling, possibly scheduled) restart of
+/// PostgreSQL: the list is run in order, one member at a time.
+struct ScheduledRestart {
+  std::string member;
+  int64_t at_ms = 0;          // wall clock; 0 = as soon as it is its turn
+  bool pending_only = false;  // skipped when the member reports no pending restart
+  bool operator==(const ScheduledRestart&) const = default;
+};
+
+/// A switchover waiting for its time.
+struct ScheduledSwitchover {
+  std::string from, to;       // to "" = the best standby
+  int64_t at_ms = 0;          // wall clock
+  bool operator==(const ScheduledSwitchover&) const = default;
 };
 
 /// The whole replicated state. Copyable value.
@@ -112,6 +140,9 @@ struct ClusterState {
   // state, then changes the raft configuration or withdraws the mark.
   std::string removing;         // member being removed ("" = none)
   std::string removal_note;     // how the last removal ended ("X removed" / "... withdrawn: why")
+  // Day two (state version 5): kept here so they survive a leader change.
+  std::vector<ScheduledRestart> restarts;  // in the order they run
+  std::optional<ScheduledSwitchover> scheduled_switchover;
 
   bool operator==(const ClusterState&) const = default;
   std::string encode() const;

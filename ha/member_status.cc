@@ -51,6 +51,10 @@ std::string MemberStatus::encode(uint8_t format) const {
   if (format >= 4) w.i64(probe_age_ms);
   if (format >= 5) w.str(version);
   if (format >= 6) w.u64(route_index);
+  if (format >= 7) {
+    w.u32(static_cast<uint32_t>(pending_restart.size()));
+    for (const auto& p : pending_restart) w.str(p);
+  }
   return w.take();
 }
 
@@ -102,6 +106,11 @@ std::optional<MemberStatus> MemberStatus::decode(const std::string& bytes) {
   }
   if (version >= 5) m.version = r.str();
   if (version >= 6) m.route_index = r.u64();
+  if (version >= 7) {
+    m.pending_restart_known = true;
+    // PostgreSQL has a few hundred settings: more names is a corrupt status.
+    for (uint32_t i = 0, n = r.count(1024); i < n && r.ok(); ++i) m.pending_restart.push_back(r.str());
+  }
   if (!r.ok()) return std::nullopt;
   // A known format ends here; a newer one may append what we do not know.
   if (version <= kStatusFormat && !r.at_end()) return std::nullopt;

@@ -15,12 +15,12 @@ namespace pw::node {
 
 /// The status format this build writes (and the newest it knows field by
 /// field): 2 route grant, 3 serving, 4 probe age, 5 pgwarden version, 6 route
-/// index. A
+/// index, 7 pending restart. A
 /// status of a newer format is read as far as this build knows it: newer
 /// formats only append fields, so members of different versions mix during
 /// an upgrade (formats up to 4 refused anything newer: a member still on
 /// one is sent the format it reads, MemberView::send_format).
-inline constexpr uint8_t kStatusFormat = 6;
+inline constexpr uint8_t kStatusFormat = 7;
 
 enum class DataKind : uint8_t { unknown = 0, empty = 1, cluster = 2, unusable = 3 };
 const char* data_kind_name(DataKind k);
@@ -68,6 +68,12 @@ struct MemberStatus {
   /// primary shuts down once every member's route is past the switchover
   /// (SwitchoverController): their proxies hold new clients by then.
   uint64_t route_index = 0;
+  /// The parameters the sender's running PostgreSQL waits to apply until a
+  /// restart (pg_settings.pending_restart), sorted; empty when none, when
+  /// PostgreSQL is not running, or from a sender of format 6 or older
+  /// (pending_restart_known then false: unknown, not "none").
+  bool pending_restart_known = false;
+  std::vector<std::string> pending_restart;
   /// The format the status arrived in (set by decode, never sent).
   uint8_t format = 0;
 

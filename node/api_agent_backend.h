@@ -24,6 +24,19 @@ class AgentBackend : public ApiBackend {
   void failover(const std::string& to, bool accept_data_loss, const std::string& confirm, OpDone done) override;
   void set_paused(bool paused, OpDone done) override;
   void reinit(const std::string& member, OpDone done) override;
+  void scheduled_switchover(const std::string& to, bool force, int64_t at_ms, OpDone done) override {
+    agent_->switchover(to, force, at_ms, std::move(done));
+  }
+  void restart(const std::vector<std::string>& members, const std::string& role, bool pending_only, int64_t at_ms,
+               OpDone done) override {
+    agent_->restart(members, role, pending_only, at_ms, std::move(done));
+  }
+  void reload(const std::vector<std::string>& members, OpDone done) override {
+    agent_->reload(members, std::move(done));
+  }
+  void flush(const std::string& member, const std::string& what, OpDone done) override {
+    agent_->flush(member, what, std::move(done));
+  }
   void reset_cluster(const std::string& confirm, OpDone done) override;
   std::optional<MembershipFacts> membership() const override;
   void member_add(const std::string& name, const std::string& host, uint16_t port, bool stay_learner,

@@ -463,6 +463,18 @@ class PostgresImpl final : public Postgres {
     reload_and_wait("set_member_addresses", std::move(cb));
   }
 
+  void reload(Done cb) override {
+    if (!pm_.running()) {
+      fail_later(cb, "reload: PostgreSQL is not running here; it reads its configuration when it starts");
+      return;
+    }
+    int64_t timeout = std::max<int64_t>(o_.probe_timeout_ms * 5, 10000);
+    SqlTask& t = tasks_.add(local(timeout), timeout, "reload", std::move(cb));
+    t.start([](SqlTask& t) {
+      t.run("SELECT pg_reload_conf()", {}, [](SqlTask& t, const QueryResult&) { t.finish(Result::success()); });
+    });
+  }
+
   void probe(std::function<void(const Status&)> cb) override {
     start_probe(tasks_, local(o_.probe_timeout_ms), o_.probe_timeout_ms,
                 [this, cb = std::move(cb), alive = alive_.weak()](const Status& st) {

@@ -92,6 +92,9 @@ struct Status {
   /// "max_wal_senders 10 < 14": replay pauses there and a promotion would
   /// fail; only a restart (which raises them) helps. "" = fine.
   std::string settings_below_primary;
+  /// Parameters whose changed value waits for a restart
+  /// (pg_settings.pending_restart), sorted; empty when none.
+  std::vector<std::string> pending_restart;
 };
 
 /// Progress of the last (or current) clone or rewind, for the API/logs.
@@ -229,6 +232,11 @@ class Postgres {
     (void)addresses;
     cb(Result::success());
   }
+
+  /// pg_reload_conf() on the running server (`ctl reload`): success once
+  /// the server accepted the signal. Not running: failure. The default
+  /// (test doubles) only succeeds.
+  virtual void reload(Done cb) { cb(Result::success()); }
 
   /// One probe over the unix socket (probe_timeout_ms bounds it); may run
   /// alongside an operation.

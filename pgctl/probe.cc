@@ -32,6 +32,7 @@ constexpr const char* kStandbysSql =
 constexpr const char* kSlotsSql =
     "SELECT slot_name, active, restart_lsn::text FROM pg_replication_slots "
     "WHERE slot_type = 'physical' ORDER BY slot_name";
+constexpr const char* kPendingRestartSql = "SELECT name FROM pg_settings WHERE pending_restart ORDER BY name";
 
 uint64_t lsn_or_zero(const QueryResult& r, size_t row, size_t col) {
   uint64_t v = 0;
@@ -109,7 +110,10 @@ void start_probe(TaskSet& tasks, const PqConn::Params& params, int64_t timeout_m
               s.restart_lsn = lsn_or_zero(r, i, 2);
               st->slots.push_back(std::move(s));
             }
-            t.finish(Result::success());
+            t.run(kPendingRestartSql, {}, [st](SqlTask& t, const QueryResult& r) {
+              for (size_t i = 0; i < r.rows.size(); ++i) st->pending_restart.push_back(r.at(i, 0));
+              t.finish(Result::success());
+            });
           });
         });
       });

@@ -60,6 +60,27 @@ class FakeApiBackend : public node::ApiBackend {
   void reset_cluster(const std::string& confirm, node::OpDone done) override {
     record({"reset_cluster", confirm, false}, std::move(done));
   }
+  // Day two: arguments joined into `arg` ("n2,n3 role=replica pending at=…").
+  void scheduled_switchover(const std::string& to, bool force, int64_t at_ms, node::OpDone done) override {
+    record({"scheduled_switchover", to + " at=" + std::to_string(at_ms), force}, std::move(done));
+  }
+  void restart(const std::vector<std::string>& members, const std::string& role, bool pending_only, int64_t at_ms,
+               node::OpDone done) override {
+    record({"restart", joined(members) + " role=" + role + (pending_only ? " pending" : "") +
+                           " at=" + std::to_string(at_ms), false},
+           std::move(done));
+  }
+  void reload(const std::vector<std::string>& members, node::OpDone done) override {
+    record({"reload", joined(members), false}, std::move(done));
+  }
+  void flush(const std::string& member, const std::string& what, node::OpDone done) override {
+    record({"flush", what + ":" + member, false}, std::move(done));
+  }
+  static std::string joined(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& x : v) out += (out.empty() ? "" : ",") + x;
+    return out;
+  }
   std::optional<node::MembershipFacts> membership_facts;  // nullopt: raft not running
   std::optional<node::MembershipFacts> membership() const override { return membership_facts; }
   void member_add(const std::string& name, const std::string& host, uint16_t port, bool stay_learner,
