@@ -202,6 +202,9 @@ void Agent::applied(const Command& c, const ApplyEffect& e) {
       // Our bootstrap (if any) is now the cluster or lost for good.
       if (c.node == ctx_.self()) ctx_.world.remove_marker();
       break;
+    case CmdType::release:
+      ctx_.release_applied_ms = now;
+      break;
     case CmdType::claim:
       ctx_.lease.claim_applied_at = now;
       PW_INFO("agent", "bootstrap claimed by %s", c.node.c_str());
