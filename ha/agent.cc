@@ -206,6 +206,9 @@ void Agent::applied(const Command& c, const ApplyEffect& e) {
     case CmdType::reload:
       restart_.reload_applied(c);
       break;
+    case CmdType::release:
+      ctx_.release_applied_ms = now;
+      break;
     case CmdType::claim:
       ctx_.lease.claim_applied_at = now;
       PW_INFO("agent", "bootstrap claimed by %s", c.node.c_str());

@@ -61,6 +61,11 @@ struct AgentContext {
   MemberView members;
   Activity activity;
   uint64_t release_proposed = 0;  // epoch whose release is in flight (0 = none)
+  // When this node applied the last release (0 = never). A release ends an
+  // epoch with its lease unexpired, so the leader's route grants (sized by
+  // that lease) were still being sent, also to members it no longer heard
+  // from, until it applied the release: I3's silence counts from here.
+  int64_t release_applied_ms = 0;
   uint64_t prepared_epoch = 0;    // epoch for which the primary's role and slots exist
   uint64_t slots_roster_epoch = UINT64_MAX;  // membership epoch the primary's slots were made for
   RouteGrant grant;

@@ -72,13 +72,13 @@ const MemberStatus* MemberView::last(const std::string& name) const {
   return it == peers_.end() ? nullptr : &it->second.first;
 }
 
-bool MemberView::all_acked(uint64_t epoch, int64_t now, int64_t silence_ms) const {
+bool MemberView::all_acked(uint64_t epoch, int64_t now, int64_t silence_ms, int64_t silent_from_ms) const {
   for (const auto& m : members_) {
     if (m == self_) continue;
     auto it = peers_.find(m);
     int64_t last = it == peers_.end() ? started_ms_ : it->second.second;
     if (it != peers_.end() && it->second.first.acked_epoch >= epoch) continue;
-    if (now - last > silence_ms) continue;
+    if (now - std::max(last, silent_from_ms) > silence_ms) continue;
     return false;
   }
   return true;

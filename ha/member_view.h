@@ -47,8 +47,10 @@ class MemberView {
   const MemberStatus* last(const std::string& name) const;
   /// I3: every other member has cut the old primary (acknowledged `epoch`)
   /// or has been silent longer than `silence_ms` — its route cannot still
-  /// be valid.
-  bool all_acked(uint64_t epoch, int64_t now, int64_t silence_ms) const;
+  /// be valid. `silent_from_ms`: silence counts from no earlier than this
+  /// (the last release this node applied — the leader kept granting the
+  /// old route to a member it no longer heard from until then).
+  bool all_acked(uint64_t epoch, int64_t now, int64_t silence_ms, int64_t silent_from_ms = 0) const;
   /// The members changed (membership change): statuses of those no longer
   /// members are forgotten.
   void set_members(std::vector<std::string> members);

@@ -79,7 +79,7 @@ bool PrimaryController::reconcile() {
         return false;
       }
     }
-    if (!ctx_.members.all_acked(E, now, silence)) {
+    if (!ctx_.members.all_acked(E, now, silence, ctx_.release_applied_ms)) {
       ctx_.activity.set(AgentState::waiting_epoch_acks);
       return false;
     }
@@ -105,7 +105,7 @@ bool PrimaryController::reconcile() {
     return false;
   }
   if (!local.made_primary() && local.status().in_recovery) {
-    if (!ctx_.members.all_acked(E, now, silence)) {
+    if (!ctx_.members.all_acked(E, now, silence, ctx_.release_applied_ms)) {
       ctx_.activity.set(AgentState::waiting_epoch_acks);
       return false;
     }

@@ -41,6 +41,11 @@ set_tests_properties(sim_ha PROPERTIES LABELS sim TIMEOUT 1200 ENVIRONMENT "PW_S
 #                   synchronous seeds: the last primary, released with the
 #                   committed set empty, was removed; only it could be
 #                   promoted (membership_controller.cc refuses it now).
+#   96193433550:5  I3 — the holder released its lock (its PostgreSQL died) and
+#                   the decider elected at once; the new primary counted a
+#                   cut-off member's silence from its last status, though the
+#                   leader kept sending it route grants to the old holder
+#                   until the release (ha/member_view.cc all_acked).
 #   961919041692:3, 961919042757:3  timeline opened twice — before timelines
 #                   were recorded in the cluster state (issue 21 item 1), a
 #                   standby was promoted onto the id a lost primary had used.
@@ -49,7 +54,7 @@ set_tests_properties(sim_ha PROPERTIES LABELS sim TIMEOUT 1200 ENVIRONMENT "PW_S
 # their original runs. Seed 79975945033:5, which found the reinit/last-holder
 # liveness case, is reproduced by unit tests instead: ha_decider_test.cc and
 # ha_agent_parts_test.cc.)
-foreach(case 408582472441:5 629783845126:5 655766885639:5 635481766791:5 680164127357:3 680164127357:5 2456:3 2469:3 1966:5 961919041692:3 961919042757:3)
+foreach(case 96193433550:5 408582472441:5 629783845126:5 655766885639:5 635481766791:5 680164127357:3 680164127357:5 2456:3 2469:3 1966:5 961919041692:3 961919042757:3)
   string(REPLACE ":" ";" parts ${case})
   list(GET parts 0 seed)
   list(GET parts 1 nodes)

@@ -62,3 +62,26 @@ TEST_CASE("the gossiped status format is the oldest a member sent, and rises onc
   CHECK(n1.send_format() == kStatusFormat);
   CHECK(n1.fresh("n2", 5)->version == "new");
 }
+
+// sim_ha seed 96193433550:5 (I3). The leader kept granting the old route to
+// n3 after it last heard from n3, until it applied the holder's release; a
+// silence counted from n3's last status let the new primary take writes
+// while n3 could still route to the old holder. Silence counts from the
+// release at the earliest.
+TEST_CASE("a member silent since before a release is waited for a full window after the release") {
+  MemberView v("n1", kMembers, 1000, 0);
+  bool acked = false;
+  MemberView n2("n2", kMembers, 1000, 0);
+  MemberView n3("n3", kMembers, 1000, 0);
+  n3.own().acked_epoch = 5;
+  REQUIRE(v.received("n3", n3.next_own_message(100), 100, &acked));  // last heard at 100
+  n2.own().acked_epoch = 7;
+  REQUIRE(v.received("n2", n2.next_own_message(1000), 1000, &acked));
+  const int64_t silence = 600, release_at = 1000;
+  // Without a release, n3 is past its window at 800 (the expiry path stays fast).
+  CHECK(v.all_acked(7, 800, silence));
+  // After a release applied at 1000, n3 may hold a grant until 1000 + window.
+  CHECK_FALSE(v.all_acked(7, 1100, silence, release_at));
+  CHECK_FALSE(v.all_acked(7, 1600, silence, release_at));
+  CHECK(v.all_acked(7, 1601, silence, release_at));
+}
