@@ -197,12 +197,7 @@ void StandbyController::reconcile() {
     PW_WARN("agent", "replayed to %llX, past %s's fork from timeline %u at %llX; stopping to rewind",
             static_cast<unsigned long long>(local.status().replay_lsn), P.c_str(), local.timeline(),
             static_cast<unsigned long long>(fork));
-    not_streaming_since_ = 0;
-    local.set_needs_rewind(true);
-    ctx_.activity.begin(AgentState::stopping_to_rewind);
-    ctx_.pg().stop(pgctl::StopMode::fast, ctx_.activity.done([this](const pgctl::Result& r) {
-      if (r.ok) ctx_.local.mark_stopped();
-    }));
+    stop_to_rewind();
     return;
   }
   if (local.status().wal_receiver_streaming) {
@@ -222,15 +217,19 @@ void StandbyController::reconcile() {
     // Following does not work (diverged timeline?): stop and rewind (I6).
     PW_WARN("agent", "not streaming from %s for %lld ms; stopping to rewind", P.c_str(),
             static_cast<long long>(now - not_streaming_since_));
-    not_streaming_since_ = 0;
-    local.set_needs_rewind(true);
-    ctx_.activity.begin(AgentState::stopping_to_rewind);
-    ctx_.pg().stop(pgctl::StopMode::fast, ctx_.activity.done([this](const pgctl::Result& r) {
-      if (r.ok) ctx_.local.mark_stopped();
-    }));
+    stop_to_rewind();
     return;
   }
   ctx_.activity.set(AgentState::standby_connecting, P);
+}
+
+void StandbyController::stop_to_rewind() {
+  not_streaming_since_ = 0;
+  ctx_.local.set_needs_rewind(true);
+  ctx_.activity.begin(AgentState::stopping_to_rewind);
+  ctx_.pg().stop(pgctl::StopMode::fast, ctx_.activity.done([this](const pgctl::Result& r) {
+    if (r.ok) ctx_.local.mark_stopped();
+  }));
 }
 
 }  // namespace pw::node

@@ -2,7 +2,8 @@
 // clone when empty, rewind a former primary before it follows anyone,
 // start as standby, point a running standby at the current ready primary,
 // re-clone on an operator's reinit, and stop to rewind when following does
-// not work or replay went past the new primary's fork. A data directory is moved aside, never deleted.
+// not work or replay went past the new primary's fork. A data directory
+// is moved aside, never deleted.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,8 @@ class StandbyController {
   /// A running standby replayed past the point where the ready primary's
   /// timeline left ours (*fork): it must be rewound before it can follow.
   bool past_fork(uint64_t* fork);
+  /// Stops PostgreSQL (fast) and marks the directory for a rewind (I6).
+  void stop_to_rewind();
 
   AgentContext& ctx_;
   int64_t not_streaming_since_ = 0;  // running standby not streaming from a ready primary
