@@ -10,7 +10,11 @@ namespace pw::node {
 namespace {
 // As a switchover's drain (switchover_controller.cc): the proxies stop
 // routing new clients here once our gossip says "not serving"; statements
-// already running get this long to end before the fast shutdown.
+// already running get this long to end before the fast shutdown. The floor
+// adds one loop interval (drain_floor_ms below): the other members may act
+// on our gossip only at their next loop, and a client their proxy routed
+// here meanwhile was cut in its login by the shutdown (CI: ha_day_two, one
+// failed write through a replica's proxy during the primary's restart).
 constexpr int64_t kDrainFloorMs = 50;
 constexpr int64_t kDrainMaxMs = 300;
 
@@ -82,7 +86,9 @@ bool RestartController::run() {
         // clients from our next gossip on, as for a switchover.
         ctx_.activity.begin(AgentState::restarting_pg, "(draining clients)");
         ctx_.kick();
-        ctx_.pg().wait_for_clients(kDrainFloorMs, kDrainMaxMs, ctx_.activity.done([this](const pgctl::Result&) {
+        const int64_t drain_floor_ms = ctx_.cfg.ha_loop_interval_ms + kDrainFloorMs;
+        ctx_.pg().wait_for_clients(drain_floor_ms, drain_floor_ms + kDrainMaxMs,
+                                   ctx_.activity.done([this](const pgctl::Result&) {
           drained_ = true;
         }));
         return true;
